@@ -1,0 +1,49 @@
+"""Flask app factory: the /api/v1 blueprints, OpenAPI at /api/openapi.json, Swagger UI at /api/docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, send_from_directory
+from flask_smorest import Api
+
+from api import admin, errors, instances, tasks
+from engine.context import EngineContext
+from engine.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SWAGGER_DIST = ROOT / "node_modules" / "swagger-ui-dist"
+
+
+def create_app(settings: Settings | None = None, ctx: EngineContext | None = None) -> Flask:
+    """Build the app around one engine context (tests pass their own)."""
+    import handlers  # noqa: F401 - fills the operator registry
+
+    settings = settings or (ctx.settings if ctx else Settings.from_env())
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="tidu 梯度培育流程服务", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/vendor/swagger-ui/", MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+                          "security": [{"bearer": []}]},
+    )
+    app.extensions["tidu"] = ctx or EngineContext(settings)
+    api = Api(app)
+    for bp in (tasks.bp, instances.bp, *admin.BLUEPRINTS):
+        api.register_blueprint(bp)
+    errors.register(app)
+
+    @app.get("/vendor/swagger-ui/<path:name>")
+    def swagger_assets(name: str):  # type: ignore[no-untyped-def]
+        return send_from_directory(SWAGGER_DIST, name)
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        return redirect("/api/docs")
+
+    @app.get("/healthz")
+    def health():  # type: ignore[no-untyped-def]
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,227 @@
+"""Definitions, incidents, audit, rounds, qualifications and evidence files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from api.auth import current_actor, engine_context
+from api.schemas import (
+    DefinitionOut,
+    EventListArgs,
+    EventOut,
+    FileOut,
+    IncidentOut,
+    InstanceOut,
+    QualificationListArgs,
+    QualificationOut,
+    ResolveIn,
+    RoundIn,
+    RoundOut,
+    page_schema,
+)
+from api.tasks import instance_json
+from engine import access, definitions, history, incidents, queries
+from engine.errors import InvalidInput, NotFound
+from engine.store import Definition, Instance
+
+definitions_bp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
+                           description="流程定义（BPMN/DMN 版本）")
+incidents_bp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="待处理事件")
+audit_bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="审计（哈希链历史）")
+rounds_bp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="申报批次")
+quals_bp = Blueprint("qualifications", __name__, url_prefix="/api/v1/qualifications", description="资格")
+files_bp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="佐证材料")
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def uploaded_files() -> dict[str, str]:
+    """Multipart `files` parts; the part's filename is its path inside processes/."""
+    out = {}
+    for part in request.files.getlist("files"):
+        name = (part.filename or "").replace("\\", "/").lstrip("/")
+        if name.endswith(".dmn") and "/" not in name:
+            name = f"rules/{name}"
+        elif name.endswith(".json") and "/" not in name:
+            name = f"forms/{name}"
+        try:
+            out[name] = part.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("文件不是 UTF-8 文本", errors={name: ["编码错误"]}) from None
+    if not out:
+        raise InvalidInput("请以 multipart 字段 files 上传 BPMN/DMN/表单文件", errors={"files": ["必填"]})
+    return out
+
+
+def definition_json(row: Definition, running: int = 0) -> dict[str, Any]:
+    return {"id": row.id, "process_key": row.process_key, "version": row.version, "name": row.name,
+            "checksum": row.checksum, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
+            "files": sorted(row.files), "running_instances": running}
+
+
+@definitions_bp.route("")
+class Definitions(MethodView):
+    @definitions_bp.response(200, DefinitionOut(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """List every deployed version with the number of running instances on it."""
+        ctx = engine_context()
+        current_actor()
+        with ctx.transaction() as session:
+            running = dict(session.execute(select(Instance.definition_id, func.count())
+                                           .where(Instance.status == "running").group_by(Instance.definition_id)).all())
+            rows = session.scalars(select(Definition).order_by(Definition.process_key, Definition.version))
+            return [definition_json(r, running.get(r.id, 0)) for r in rows]
+
+    @definitions_bp.response(201, DefinitionOut(many=True))
+    def post(self) -> list[dict[str, Any]]:
+        """Deploy a BPMN/DMN/form file set (multipart `files`); identical content returns the existing version."""
+        ctx = engine_context()
+        actor = current_actor()
+        access.require_role(actor, "process_owner", "province")
+        return [definition_json(r) for r in definitions.deploy(ctx, files=uploaded_files(), actor=actor)]
+
+
+@definitions_bp.route("/validate")
+class Validate(MethodView):
+    def post(self) -> Any:
+        """Validate a file set without deploying it; returns the problems (empty list if valid)."""
+        current_actor()
+        processes, problems = definitions.validate(uploaded_files())
+        return {"valid": not problems, "processes": [p.key for p in processes], "errors": problems}
+
+
+@definitions_bp.route("/<string:process_key>/<int:version>/xml")
+class DefinitionXml(MethodView):
+    def get(self, process_key: str, version: int) -> Response:
+        """The BPMN XML of one deployed version."""
+        current_actor()
+        with engine_context().transaction() as session:
+            row = definitions.get(session, process_key, version)
+            return Response(row.files[row.bpmn_file], mimetype="application/xml")
+
+
+@incidents_bp.route("")
+class Incidents(MethodView):
+    @incidents_bp.response(200, IncidentOut(many=True))
+    def get(self) -> list[Any]:
+        """List open incidents (?status=resolved|open|all)."""
+        access.require_role(current_actor(), "province", "auditor", "process_owner")
+        status = request.args.get("status", "open")
+        return incidents.list_incidents(engine_context(), status=None if status == "all" else status)
+
+
+@incidents_bp.route("/<uuid:incident_id>/retry")
+class Retry(MethodView):
+    @incidents_bp.response(200, InstanceOut)
+    def post(self, incident_id: Any) -> dict[str, Any]:
+        """Re-run the failed command with its stored arguments."""
+        actor = current_actor()
+        access.require_role(actor, "province", "process_owner")
+        return instance_json(incidents.retry(engine_context(), incident_id=str(incident_id), actor=actor))
+
+
+@incidents_bp.route("/<uuid:incident_id>/resolve")
+class Resolve(MethodView):
+    @incidents_bp.arguments(ResolveIn)
+    @incidents_bp.response(200, IncidentOut)
+    def post(self, body: dict[str, Any], incident_id: Any) -> Any:
+        """Close an incident by hand, with a note."""
+        actor = current_actor()
+        access.require_role(actor, "province", "process_owner")
+        return incidents.resolve(engine_context(), incident_id=str(incident_id), actor=actor, note=body["note"])
+
+
+@audit_bp.route("/events")
+class Events(MethodView):
+    @audit_bp.arguments(EventListArgs, location="query")
+    @audit_bp.response(200, page_schema(EventOut))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """History events by instance / actor / time (auditors and province)."""
+        access.require_role(current_actor(), "auditor", "province")
+        items, total = queries.events(engine_context(), instance_id=args.get("instance_id"),
+                                      actor_id=args.get("actor"), since=args.get("since"),
+                                      until=args.get("until"), page=args["page"], per_page=args["per_page"])
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@audit_bp.route("/verify")
+class Verify(MethodView):
+    def get(self) -> Any:
+        """Verify every hash chain; names the first broken row of each broken chain."""
+        access.require_role(current_actor(), "auditor", "province")
+        with engine_context().transaction() as session:
+            problems = history.verify(session)
+        return {"ok": not problems, "problems": problems}
+
+
+@audit_bp.route("/instances/<uuid:instance_id>/export")
+class Export(MethodView):
+    def get(self, instance_id: Any) -> Response:
+        """Export a case's history as JSON (default) or CSV (?format=csv)."""
+        rows = queries.instance_history(engine_context(), current_actor(), str(instance_id))
+        dumped = EventOut(many=True).dump(rows)
+        if request.args.get("format") == "csv":
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(EventOut().fields))
+            writer.writeheader()
+            for row in dumped:
+                writer.writerow(row | {"data": json.dumps(row["data"], ensure_ascii=False)})
+            return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+                            headers={"Content-Disposition": f"attachment; filename=history-{instance_id}.csv"})
+        return Response(json.dumps(dumped, ensure_ascii=False, indent=1), mimetype="application/json")
+
+
+@rounds_bp.route("")
+class Rounds(MethodView):
+    @rounds_bp.response(200, RoundOut(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """List rounds with case counts by status."""
+        current_actor()
+        found = queries.rounds(engine_context(), process_key=request.args.get("process_key"))
+        return [{**{c: getattr(f["round"], c) for c in ("id", "process_key", "label", "opens_on", "closes_at")},
+                 "counts": f["counts"]} for f in found]
+
+    @rounds_bp.arguments(RoundIn)
+    @rounds_bp.response(201, RoundOut)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Open an application round (province)."""
+        access.require_role(current_actor(), "province")
+        return queries.open_round(engine_context(), **body)
+
+
+@quals_bp.route("")
+class Qualifications(MethodView):
+    @quals_bp.arguments(QualificationListArgs, location="query")
+    @quals_bp.response(200, page_schema(QualificationOut))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Issued qualifications I may see, filterable by tier, USCC and status."""
+        items, total = queries.qualifications(engine_context(), current_actor(), **args)
+        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@files_bp.route("")
+class Files(MethodView):
+    @files_bp.response(201, FileOut)
+    def post(self) -> Any:
+        """Upload one evidence file (multipart field `file`); returns its id and sha256."""
+        actor = current_actor()
+        part = request.files.get("file")
+        if part is None:
+            raise InvalidInput("请以 multipart 字段 file 上传", errors={"file": ["必填"]})
+        content = part.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD or not content:
+            raise InvalidInput("文件为空或超过 20 MB", errors={"file": ["大小不合法"]})
+        return queries.store_file(engine_context(), actor, filename=part.filename or "file",
+                                  content_type=part.mimetype, content=content)
+
+
+BLUEPRINTS = [definitions_bp, incidents_bp, audit_bp, rounds_bp, quals_bp, files_bp]
+__all__ = ["BLUEPRINTS", "NotFound"]

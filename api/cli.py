@@ -1,0 +1,163 @@
+"""The `tidu` command: serve, scheduler, db upgrade, deploy, demo, timers, incidents, audit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from engine import definitions, history, incidents, instances, migrate
+from engine.context import Actor, EngineContext
+from engine.errors import EngineError
+from engine.settings import Settings
+
+
+def _ctx() -> EngineContext:
+    import handlers  # noqa: F401 - fills the operator registry
+
+    return EngineContext(Settings.from_env())
+
+
+def _fail(error: EngineError) -> None:
+    click.echo(f"错误：{error.title} {error.detail}", err=True)
+    for item in error.errors or []:
+        click.echo(f"  {item}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """tidu (梯度): BPMN workflow service for Jiangxi's tiered SME cultivation."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations up to head."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    click.echo(f"database at head: {settings.database_url}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--validate-only", is_flag=True, help="Check the files without deploying.")
+def deploy(directory: Path, validate_only: bool) -> None:
+    """Validate and deploy every process in DIRECTORY (BPMN, rules/*.dmn, forms/*.json)."""
+    ctx = _ctx()
+    files = definitions.read_directory(directory)
+    if validate_only:
+        _, problems = definitions.validate(files)
+        for p in problems:
+            click.echo(f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}")
+        sys.exit(1 if problems else 0)
+    try:
+        rows = definitions.deploy(ctx, files=files, actor=Actor(id="cli", role="process_owner"))
+    except EngineError as error:
+        for p in error.errors or []:
+            click.echo(f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}", err=True)
+        sys.exit(1)
+    for row in rows:
+        click.echo(f"{row.process_key} v{row.version} {row.checksum[:12]}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the embedded timer scheduler.")
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Run the API (and, by default, the embedded timer scheduler)."""
+    from api import create_app
+    from engine.scheduler import start_background
+
+    ctx = _ctx()
+    app = create_app(ctx=ctx)
+    if not no_scheduler and ctx.settings.embedded_scheduler:
+        start_background(ctx)
+    click.echo(f"tidu listening on http://{host}:{port}/api/docs")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run a timer scheduler process (no API)."""
+    from engine.scheduler import run_blocking
+
+    run_blocking(_ctx())
+
+
+@main.group()
+def timers() -> None:
+    """Timers."""
+
+
+@timers.command("fire-due")
+def fire_due() -> None:
+    """Fire every timer that is due now, then exit."""
+    click.echo(json.dumps(instances.fire_due(_ctx())))
+
+
+@main.group(name="incidents")
+def incidents_cmd() -> None:
+    """Failed commands awaiting retry."""
+
+
+@incidents_cmd.command("list")
+def incidents_list() -> None:
+    for row in incidents.list_incidents(_ctx()):
+        click.echo(f"{row.id} {row.command} {row.element_id or '-'} attempts={row.attempts} {row.message}")
+
+
+@incidents_cmd.command("retry")
+@click.argument("incident_id")
+def incidents_retry(incident_id: str) -> None:
+    """Re-run a failed command."""
+    try:
+        incidents.retry(_ctx(), incident_id=incident_id, actor=Actor(id="cli", role="system"))
+    except EngineError as error:
+        _fail(error)
+    click.echo(f"incident {incident_id} resolved")
+
+
+@main.group()
+def audit() -> None:
+    """Audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Verify every hash chain of the history; exit 1 naming the first broken row."""
+    ctx = _ctx()
+    with ctx.transaction() as session:
+        problems = history.verify(session)
+    for p in problems:
+        click.echo(f"BROKEN stream={p['stream']} event_id={p['event_id']} seq={p['seq']}: {p['reason']}")
+    if problems:
+        sys.exit(1)
+    click.echo("history intact")
+
+
+@main.command()
+@click.option("--walkthrough", is_flag=True, help="Run one P1 round on a simulated clock, printing each step.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("var/demo-tokens.json"))
+def demo(walkthrough: bool, out: Path) -> None:
+    """Seed one user per role/region and print their tokens (tokens are stored hashed)."""
+    from api import demo as demo_mod
+
+    if walkthrough:
+        demo_mod.walkthrough(click.echo)
+        return
+    tokens = demo_mod.seed(_ctx())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(tokens, ensure_ascii=False, indent=1))
+    for user_id, token in tokens.items():
+        click.echo(f"{user_id:28} {token}")
+    click.echo(f"(also written to {out})")

@@ -1,0 +1,84 @@
+"""Instance API: start, list, get with open tasks, history, messages (objections)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_actor, engine_context
+from api.schemas import (
+    EventOut,
+    InstanceDetailOut,
+    InstanceListArgs,
+    InstanceOut,
+    MessageIn,
+    ObjectionIn,
+    StartInstanceIn,
+    page_schema,
+)
+from api.tasks import instance_json, task_json
+from engine import instances, queries
+
+bp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="案件（流程实例）")
+
+
+@bp.route("")
+class Instances(MethodView):
+    @bp.arguments(InstanceListArgs, location="query")
+    @bp.response(200, page_schema(InstanceOut))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List the cases I may see."""
+        items, total = queries.instances(engine_context(), current_actor(), **args)
+        return {"items": [instance_json(i) for i in items], "total": total, "page": args["page"],
+                "per_page": args["per_page"]}
+
+    @bp.arguments(StartInstanceIn)
+    @bp.response(201, InstanceOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Start a case (an enterprise applies in an open round)."""
+        row = instances.start_instance(engine_context(), actor=current_actor(), **body)
+        return instance_json(row)
+
+
+@bp.route("/<uuid:instance_id>")
+class InstanceDetail(MethodView):
+    @bp.response(200, InstanceDetailOut)
+    def get(self, instance_id: Any) -> dict[str, Any]:
+        """Get a case with its open tasks."""
+        ctx = engine_context()
+        found = queries.instance(ctx, current_actor(), str(instance_id))
+        return instance_json(found["instance"]) | {
+            "state_bytes": found["state_bytes"],
+            "open_tasks": [task_json(t, ctx.now()) for t in found["open_tasks"]]}
+
+
+@bp.route("/<uuid:instance_id>/history")
+class InstanceHistory(MethodView):
+    @bp.response(200, EventOut(many=True))
+    def get(self, instance_id: Any) -> list[Any]:
+        """The case's hash-chained history: who did what, when, on which version, with which data."""
+        return queries.instance_history(engine_context(), current_actor(), str(instance_id))
+
+
+@bp.route("/<uuid:instance_id>/messages")
+class Messages(MethodView):
+    @bp.arguments(MessageIn)
+    @bp.response(200, InstanceOut)
+    def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
+        """Deliver a BPMN message to the case (409 if it does not wait for it)."""
+        row = instances.send_message(engine_context(), instance_id=str(instance_id), name=body["name"],
+                                     payload=body["payload"], actor=current_actor())
+        return instance_json(row)
+
+
+@bp.route("/<uuid:instance_id>/objections")
+class Objections(MethodView):
+    @bp.arguments(ObjectionIn)
+    @bp.response(200, InstanceOut)
+    def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
+        """Register an objection received during 公示 (pauses the case into an objection review)."""
+        row = instances.send_message(engine_context(), instance_id=str(instance_id), name="objection",
+                                     payload=body, actor=current_actor())
+        return instance_json(row)

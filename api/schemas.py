@@ -1,0 +1,206 @@
+"""marshmallow schemas at the edge: request shapes and response shapes (they generate OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, fields, validate
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+class LocalDateTime(fields.DateTime):
+    """Aware datetimes shown in Asia/Shanghai."""
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else value.astimezone(TZ).isoformat()
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class TaskListArgs(PageArgs):
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
+    mine = fields.Boolean(load_default=False)
+    process_key = fields.String()
+    due_before = fields.AwareDateTime()
+
+
+class InstanceListArgs(PageArgs):
+    process_key = fields.String()
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
+    uscc = fields.String()
+    round_id = fields.Integer()
+
+
+class QualificationListArgs(PageArgs):
+    tier = fields.String(validate=validate.OneOf(["innovative", "specialized", "little_giant"]))
+    uscc = fields.String()
+    status = fields.String()
+
+
+class EventListArgs(PageArgs):
+    instance_id = fields.String()
+    actor = fields.String()
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+
+
+class TaskOut(Schema):
+    id = fields.String()
+    instance_id = fields.String()
+    process_key = fields.String()
+    bpmn_id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    region = fields.String(allow_none=True)
+    uscc = fields.String(allow_none=True)
+    state = fields.String()
+    assignee = fields.String(allow_none=True)
+    due_at = LocalDateTime(allow_none=True)
+    overdue = fields.Boolean()
+    created_at = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+
+
+class TaskDetailOut(TaskOut):
+    form = fields.Dict(allow_none=True, metadata={"description": "表单 JSON Schema"})
+    data = fields.Dict(metadata={"description": "任务创建时的案件数据"})
+    version = fields.Integer()
+
+
+class CompleteTaskIn(Schema):
+    data = fields.Dict(required=True, metadata={"description": "按表单 JSON Schema 填写的数据"})
+
+
+class InstanceOut(Schema):
+    id = fields.String()
+    process_key = fields.String()
+    definition_version = fields.Integer()
+    business_key = fields.String()
+    uscc = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    round_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    outcome = fields.String(allow_none=True)
+    started_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)
+    started_by = fields.String()
+
+
+class InstanceDetailOut(InstanceOut):
+    open_tasks = fields.List(fields.Nested(TaskOut))
+    state_bytes = fields.Integer()
+
+
+class StartInstanceIn(Schema):
+    process_key = fields.String(required=True)
+    round_id = fields.Integer(allow_none=True)
+    uscc = fields.String(allow_none=True, metadata={"description": "省级代为发起时指定企业"})
+
+
+class MessageIn(Schema):
+    name = fields.String(required=True, metadata={"description": "BPMN 消息名，如 objection"})
+    payload = fields.Dict(load_default=dict)
+
+
+class ObjectionIn(Schema):
+    submitted_by = fields.String(required=True, validate=validate.Length(min=1))
+    content = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    stream = fields.String()
+    seq = fields.Integer()
+    at = LocalDateTime()
+    kind = fields.String()
+    actor = fields.String()
+    instance_id = fields.String(allow_none=True)
+    definition_id = fields.Integer(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    bpmn_id = fields.String(allow_none=True)
+    data = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class DefinitionOut(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    checksum = fields.String()
+    deployed_at = LocalDateTime()
+    deployed_by = fields.String()
+    files = fields.List(fields.String())
+    running_instances = fields.Integer()
+
+
+class IncidentOut(Schema):
+    id = fields.String()
+    instance_id = fields.String(allow_none=True)
+    command = fields.String()
+    error_type = fields.String()
+    message = fields.String()
+    element_id = fields.String(allow_none=True)
+    status = fields.String()
+    attempts = fields.Integer()
+    created_at = LocalDateTime()
+    resolved_at = LocalDateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+
+
+class ResolveIn(Schema):
+    note = fields.String(load_default="")
+
+
+class RoundIn(Schema):
+    process_key = fields.String(required=True)
+    label = fields.String(required=True)
+    opens_on = fields.Date(required=True)
+    window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
+
+
+class RoundOut(Schema):
+    id = fields.Integer()
+    process_key = fields.String()
+    label = fields.String()
+    opens_on = fields.Date()
+    closes_at = LocalDateTime()
+    counts = fields.Dict()
+
+
+class QualificationOut(Schema):
+    id = fields.String()
+    number = fields.String()
+    tier = fields.String()
+    uscc = fields.String()
+    enterprise_name = fields.String()
+    region = fields.String(allow_none=True)
+    issued_on = fields.Date()
+    expires_on = fields.Date()
+    status = fields.String()
+    instance_id = fields.String(allow_none=True)
+
+
+class FileOut(Schema):
+    id = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_at = LocalDateTime()
+
+
+def page_schema(item: type[Schema]) -> type[Schema]:
+    """Envelope of a paginated collection."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)), "total": fields.Integer(),
+                             "page": fields.Integer(), "per_page": fields.Integer()},
+                            name=f"{item.__name__.removesuffix('Out')}Page")

@@ -1,0 +1,81 @@
+"""Task API: inbox, task detail with form, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_actor, engine_context
+from api.schemas import CompleteTaskIn, InstanceOut, PageArgs, TaskDetailOut, TaskListArgs, TaskOut, page_schema
+from engine import instances, queries
+
+bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="人工任务（待办）")
+
+
+def task_json(row: Any, now: Any) -> dict[str, Any]:
+    out = {c: getattr(row, c) for c in TaskOut().fields if c != "overdue"}
+    out["overdue"] = bool(row.state == "open" and row.due_at and row.due_at < now)
+    return out
+
+
+def instance_json(row: Any) -> dict[str, Any]:
+    return {c: getattr(row, c, None) for c in InstanceOut().fields}
+
+
+@bp.route("")
+class Inbox(MethodView):
+    @bp.arguments(TaskListArgs, location="query")
+    @bp.response(200, page_schema(TaskOut))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List my tasks: my role and region (or mine=true: claimed by me), overdue first."""
+        ctx = engine_context()
+        items, total = queries.inbox(ctx, current_actor(), **args)
+        now = ctx.now()
+        return {"items": [task_json(t, now) for t in items], "total": total,
+                "page": args["page"], "per_page": args["per_page"]}
+
+
+@bp.route("/<uuid:task_id>")
+class TaskDetail(MethodView):
+    @bp.response(200, TaskDetailOut)
+    def get(self, task_id: Any) -> dict[str, Any]:
+        """Get a task with its form's JSON schema and the case data it was created with."""
+        ctx = engine_context()
+        found = queries.task(ctx, current_actor(), str(task_id))
+        return task_json(found["task"], ctx.now()) | {"form": found["form"], "data": found["task"].data,
+                                                      "version": found["version"]}
+
+
+@bp.route("/<uuid:task_id>/claim")
+class Claim(MethodView):
+    @bp.response(200, TaskOut)
+    def post(self, task_id: Any) -> dict[str, Any]:
+        """Claim a task (409 if someone else holds it)."""
+        ctx = engine_context()
+        return task_json(instances.claim_task(ctx, task_id=str(task_id), actor=current_actor()), ctx.now())
+
+
+@bp.route("/<uuid:task_id>/unclaim")
+class Unclaim(MethodView):
+    @bp.response(200, TaskOut)
+    def post(self, task_id: Any) -> dict[str, Any]:
+        """Release a task I hold."""
+        ctx = engine_context()
+        row = instances.claim_task(ctx, task_id=str(task_id), actor=current_actor(), claim=False)
+        return task_json(row, ctx.now())
+
+
+@bp.route("/<uuid:task_id>/complete")
+class Complete(MethodView):
+    @bp.arguments(CompleteTaskIn)
+    @bp.response(200, InstanceOut)
+    def post(self, body: dict[str, Any], task_id: Any) -> dict[str, Any]:
+        """Complete a task with form data (422 per field; 409 if completed or claimed by another)."""
+        row = instances.complete_task(engine_context(), task_id=str(task_id), actor=current_actor(),
+                                      data=body["data"])
+        return instance_json(row)
+
+
+__all__ = ["PageArgs", "bp"]

@@ -1,0 +1,56 @@
+"""Who may see and do what: enterprises their own cases, cities their region, province all.
+
+Anything an actor may not see is reported as not found (404), never as forbidden.
+"""
+
+from __future__ import annotations
+
+from engine.context import Actor
+from engine.errors import Forbidden
+from engine.store import HumanTask, Instance
+
+STAFF = {"city", "province", "miit"}
+READ_ALL = {"province", "auditor", "miit"}
+STARTERS = {"enterprise", "province", "system"}
+
+
+def can_see_instance(actor: Actor, row: Instance) -> bool:
+    if actor.role in READ_ALL or actor.role == "system":
+        return True
+    if actor.role == "enterprise":
+        return bool(actor.uscc) and row.uscc == actor.uscc
+    if actor.role == "city":
+        return bool(actor.region) and row.region == actor.region
+    return False
+
+
+def can_see_task(actor: Actor, task: HumanTask) -> bool:
+    if actor.role in {"auditor", "system"}:
+        return True
+    if actor.role == "enterprise":
+        return task.role == "enterprise" and bool(actor.uscc) and task.uscc == actor.uscc
+    if actor.role == "city":
+        return task.role == "city" and bool(actor.region) and task.region == actor.region
+    if actor.role in {"province", "miit"}:
+        return task.role == actor.role
+    return False
+
+
+def require_work_on(actor: Actor, task: HumanTask) -> None:
+    if actor.role == "auditor":
+        raise Forbidden("审计人员只能查看，不能办理任务")
+
+
+def require_start(actor: Actor, process_key: str) -> None:
+    if actor.role not in STARTERS:
+        raise Forbidden("当前角色不能发起申报")
+
+
+def require_send_message(actor: Actor, row: Instance) -> None:
+    if actor.role not in STAFF | {"system"}:
+        raise Forbidden("只有主管部门可以登记异议等消息")
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles and actor.role != "system":
+        raise Forbidden(f"需要角色：{', '.join(roles)}")

@@ -1,0 +1,160 @@
+"""Host-side checks SpiffWorkflow leaves to us: lanes, operators, forms, Python snippets, timers."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+
+from engine import registry
+from engine.runtime import UnsafeScript, check_code
+from engine.settings import TASK_ROLES
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN_NS}
+ISO_UNQUOTED = re.compile(r"^\s*R?\d*/?P[\dYMWDTHS.]+\s*$|^\s*\d{4}-\d{2}-\d{2}T")
+
+
+def problem(file: str, element_id: str | None, line: int | None, message: str) -> dict[str, Any]:
+    return {"file": file, "element_id": element_id, "line": line, "message": message}
+
+
+def role_of_lane(lane_id: str) -> str | None:
+    """Lane ids name roles: `city` or `lane_city`."""
+    role = lane_id.removeprefix("lane_")
+    return role if role in TASK_ROLES else None
+
+
+def lane_map(root: etree._Element, file: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Map each flow node id to the role of its lane; report unknown lanes and dangling refs."""
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    lanes: dict[str, str] = {}
+    problems = []
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        role = role_of_lane(lane.get("id", ""))
+        if role is None:
+            problems.append(problem(file, lane.get("id"), lane.sourceline,
+                                    f"泳道 {lane.get('id')!r} 不对应已知角色（{', '.join(TASK_ROLES)}）"))
+            continue
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            node = (ref.text or "").strip()
+            if node not in ids:
+                problems.append(problem(file, lane.get("id"), ref.sourceline,
+                                        f"泳道引用了不存在的元素 {node!r}"))
+            lanes[node] = role
+    return lanes, problems
+
+
+def element_line(root: etree._Element, element_id: str | None) -> int | None:
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$i]", i=element_id)
+    return found[0].sourceline if found else None
+
+
+def snippets(spec: Any) -> Iterator[tuple[str, str, str, str]]:
+    """Yield (element id, where, code, mode) for every Python snippet of a parsed spec."""
+    for ts in spec.task_specs.values():
+        bid = getattr(ts, "bpmn_id", None) or ts.name
+        for attr in ("script", "prescript", "postscript"):
+            code = getattr(ts, attr, None)
+            if code:
+                yield bid, attr, code, "exec"
+        for cond, target in getattr(ts, "cond_task_specs", []):
+            if cond is not None:
+                yield bid, f"条件→{target}", cond.args[0], "eval"
+        event = getattr(ts, "event_definition", None)
+        for ed in getattr(event, "event_definitions", None) or [event]:
+            if ed is not None and getattr(ed, "expression", None):
+                yield bid, "定时器表达式", ed.expression, "timer"
+        for pid, param in (getattr(ts, "operation_params", None) or {}).items():
+            yield bid, f"参数 {pid}", param["value"], "eval"
+        props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+        if props.get("dueAt"):
+            yield bid, "dueAt", props["dueAt"], "eval"
+
+
+def lint_code(spec: Any, root: etree._Element, file: str) -> list[dict[str, Any]]:
+    problems = []
+    for bid, where, code, mode in snippets(spec):
+        if mode == "timer" and ISO_UNQUOTED.match(code):
+            problems.append(problem(file, bid, element_line(root, bid),
+                                    f"{where} {code!r} 是未加引号的 ISO 文本，应写成 \"{code.strip()}\""))
+            continue
+        try:
+            check_code(code, "exec" if mode == "exec" else "eval")
+        except SyntaxError as error:
+            problems.append(problem(file, bid, element_line(root, bid),
+                                    f"{where} 语法错误：{error.msg}（第 {error.lineno} 行第 {error.offset} 列）"))
+        except UnsafeScript as error:
+            problems.append(problem(file, bid, element_line(root, bid), f"{where}：{error}"))
+    return problems
+
+
+def lint_tasks(spec: Any, root: etree._Element, file: str, lanes: dict[str, str],
+               files: dict[str, str]) -> list[dict[str, Any]]:
+    """Check user tasks (lane, form) and service tasks (operator, parameters)."""
+    problems = []
+    known = registry.names()
+    for ts in spec.task_specs.values():
+        bid = getattr(ts, "bpmn_id", None)
+        kind = type(ts).__name__
+        line = element_line(root, bid)
+        if kind == "ServiceTask":
+            problems += _lint_service(ts, bid, line, file, known)
+        if getattr(ts, "manual", False) and bid:
+            if bid not in lanes:
+                problems.append(problem(file, bid, line, f"人工任务 {bid!r} 不在任何角色泳道中"))
+            form = (ts.extensions or {}).get("properties", {}).get("formJsonSchemaFilename")
+            if form:
+                problems += lint_form(form, files, file, bid, line)
+    return problems
+
+
+def _lint_service(ts: Any, bid: str, line: int | None, file: str, known: set[str]) -> list[dict[str, Any]]:
+    if ts.operation_name not in known:
+        return [problem(file, bid, line, f"服务任务使用了未注册的处理器 {ts.operation_name!r}")]
+    op = registry.get(ts.operation_name)
+    accepted = set(op.parameters())
+    given = set(ts.operation_params or {})
+    out = []
+    if unknown := given - accepted:
+        out.append(problem(file, bid, line, f"处理器 {op.name} 不接受参数 {sorted(unknown)}"))
+    required = {n for n, p in inspect.signature(op.fn).parameters.items()
+                if p.default is inspect.Parameter.empty and n != "rules"}
+    if missing := required - given:
+        out.append(problem(file, bid, line, f"处理器 {op.name} 缺少参数 {sorted(missing)}"))
+    return out
+
+
+def lint_form(form: str, files: dict[str, str], file: str, bid: str, line: int | None) -> list[dict[str, Any]]:
+    if form not in files:
+        return [problem(file, bid, line, f"表单文件 {form!r} 不在部署文件中")]
+    try:
+        Draft202012Validator.check_schema(json.loads(files[form]))
+    except (ValueError, SchemaError) as error:
+        return [problem(form, bid, None, f"表单 JSON Schema 无效：{getattr(error, 'message', error)}")]
+    return []
+
+
+def lint_gateways(root: etree._Element, file: str) -> list[dict[str, Any]]:
+    """Exclusive gateway flows need a condition unless they are the default."""
+    problems = []
+    for gw in root.iterfind(".//bpmn:exclusiveGateway", NS):
+        outgoing = [o.text for o in gw.iterfind("bpmn:outgoing", NS)]
+        if len(outgoing) < 2:
+            continue
+        for flow_id in outgoing:
+            if flow_id == gw.get("default"):
+                continue
+            flow = root.xpath("//bpmn:sequenceFlow[@id=$i]", namespaces=NS, i=flow_id)
+            if flow and flow[0].find("bpmn:conditionExpression", NS) is None:
+                problems.append(problem(file, flow_id, flow[0].sourceline,
+                                        f"排他网关 {gw.get('id')} 的出口 {flow_id} 既无条件也不是默认路径"))
+    return problems

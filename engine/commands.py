@@ -1,0 +1,85 @@
+"""Command wrapper: unexpected failures roll back and become retryable incidents."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import history
+from engine.context import Actor, EngineContext
+from engine.errors import EngineError, ProcessingFailed, StaleInstance
+from engine.runtime import task_error_location
+from engine.store import HumanTask, Incident
+
+F = TypeVar("F", bound=Callable[..., Any])
+COMMANDS: dict[str, Callable[..., Any]] = {}
+
+
+def _json_args(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (asdict(v) if isinstance(v, Actor) else v) for k, v in kwargs.items() if k != "incident_id"}
+    return json.loads(json.dumps(out, default=str))
+
+
+def restore_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: (Actor(**v) if k == "actor" else v) for k, v in args.items()}
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    seen = error
+    while seen.__cause__ is not None and not hasattr(seen, "bpmn_id"):
+        seen = seen.__cause__
+    return seen
+
+
+def record_incident(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: BaseException) -> str:
+    """Store (or update, on a failed retry) the incident of a failed command in its own transaction."""
+    cause = _root_cause(error)
+    element = task_error_location(cause) or task_error_location(error)
+    message = f"{type(cause).__name__}: {cause}"[:4000]
+    with ctx.transaction() as session:
+        incident_id = kwargs.get("incident_id")
+        row = session.get(Incident, incident_id) if incident_id else None
+        if row is not None:
+            row.attempts += 1
+            row.message, row.element_id, row.error_type = message, element, type(cause).__name__
+            return row.id
+        instance_id = kwargs.get("instance_id")
+        if instance_id is None and kwargs.get("task_id"):
+            task = session.get(HumanTask, str(kwargs["task_id"]))
+            instance_id = task.instance_id if task else None
+        row = Incident(instance_id=instance_id, command=name, args=_json_args(kwargs),
+                       error_type=type(cause).__name__, message=message, element_id=element,
+                       status="open", attempts=1, created_at=ctx.now())
+        session.add(row)
+        session.flush()
+        history.append(session, stream=f"instance:{instance_id}" if instance_id else "incidents",
+                       kind="incident.raised", actor="engine", at=ctx.now(), instance_id=instance_id,
+                       bpmn_id=element, data={"incident_id": row.id, "command": name, "error": message})
+        return row.id
+
+
+def command(name: str) -> Callable[[F], F]:
+    """Register an engine command; non-domain failures become incidents (nothing else is kept)."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(ctx: EngineContext, **kwargs: Any) -> Any:
+            try:
+                return fn(ctx, **kwargs)
+            except StaleDataError as error:
+                raise StaleInstance() from error
+            except EngineError:
+                raise
+            except Exception as error:  # noqa: BLE001 - recorded and re-raised as ProcessingFailed
+                incident_id = record_incident(ctx, name, kwargs, error)
+                raise ProcessingFailed(f"事件编号 {incident_id}", incident_id=incident_id) from error
+
+        COMMANDS[name] = run
+        return run  # type: ignore[return-value]
+
+    return wrap

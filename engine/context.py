@@ -1,0 +1,59 @@
+"""EngineContext: settings, database, clock and script engine shared by all commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import clock as clocks
+from engine.runtime import HostScriptEngine
+from engine.settings import Settings
+from engine.store import make_engine, make_sessionmaker
+
+
+@dataclass
+class Actor:
+    """Who runs a command: a user (role, region, uscc) or the engine itself."""
+
+    id: str
+    role: str
+    region: str | None = None
+    uscc: str | None = None
+    display_name: str = ""
+
+    @classmethod
+    def system(cls, name: str = "engine") -> Actor:
+        return cls(id=name, role="system", display_name="系统")
+
+
+@dataclass
+class EngineContext:
+    settings: Settings
+    clock: Any = field(default_factory=clocks.SystemClock)
+    db: Engine | None = None
+    sessions: sessionmaker | None = None
+    script_engine: HostScriptEngine | None = None
+
+    def __post_init__(self) -> None:
+        self.db = self.db or make_engine(self.settings.database_url)
+        self.sessions = self.sessions or make_sessionmaker(self.db)
+        clocks.install(self.clock)
+        self.script_engine = HostScriptEngine(self.clock, self.settings.timezone)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.dialect.name == "postgresql"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One command = one transaction: commit on success, roll back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def now(self) -> Any:
+        return self.clock.now()

@@ -1,0 +1,85 @@
+"""Validate submitted task data against the task's JSON schema; errors per field, in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidTaskData
+from engine.store import EvidenceFile
+
+EVIDENCE_FORMAT = "evidence-file"
+
+MESSAGES = {
+    "required": "必填",
+    "type": "类型不正确",
+    "minimum": "不能小于 {limit}",
+    "maximum": "不能大于 {limit}",
+    "exclusiveMinimum": "必须大于 {limit}",
+    "enum": "不是允许的取值",
+    "const": "不是允许的取值",
+    "oneOf": "不是允许的取值",
+    "minItems": "至少需要 {limit} 项",
+    "maxItems": "最多允许 {limit} 项",
+    "minLength": "不能为空",
+    "maxLength": "过长",
+    "additionalProperties": "包含表单中不存在的字段",
+    "pattern": "格式不正确",
+    "format": "格式不正确",
+}
+
+
+def _field(error: ValidationError) -> str:
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+    return ".".join(str(p) for p in path) or "data"
+
+
+def _message(error: ValidationError) -> str:
+    template = MESSAGES.get(str(error.validator), "不符合要求")
+    return template.format(limit=error.validator_value)
+
+
+def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
+    """Raise InvalidTaskData with {field: [messages]} if data does not fit the schema."""
+    if schema is None:
+        return
+    errors: dict[str, list[str]] = {}
+    for error in Draft202012Validator(schema).iter_errors(data):
+        if error.validator == "if":
+            continue
+        errors.setdefault(_field(error), []).append(_message(error))
+    if errors:
+        raise InvalidTaskData(f"{len(errors)} 个字段未通过校验", errors=errors)
+
+
+def evidence_fields(schema: dict[str, Any] | None) -> list[str]:
+    """Names of top-level array fields whose items are evidence file ids."""
+    props = (schema or {}).get("properties", {})
+    return [name for name, p in props.items() if (p.get("items") or {}).get("format") == EVIDENCE_FORMAT]
+
+
+def resolve_evidence(
+    session: Session, schema: dict[str, Any] | None, data: dict[str, Any], uscc: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Check evidence file ids exist (and belong to the enterprise); return their hashes."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    errors: dict[str, list[str]] = {}
+    for name in evidence_fields(schema):
+        ids = [str(i) for i in data.get(name) or []]
+        rows = {r.id: r for r in session.scalars(select(EvidenceFile).where(EvidenceFile.id.in_(ids)))}
+        for i, file_id in enumerate(ids):
+            row = rows.get(file_id)
+            if row is None or (uscc and row.uscc and row.uscc != uscc):
+                errors.setdefault(f"{name}.{i}", []).append("佐证材料文件不存在")
+        found[name] = [{"id": r.id, "filename": r.filename, "sha256": r.sha256, "size": r.size}
+                       for r in rows.values()]
+    if errors:
+        raise InvalidTaskData("佐证材料无效", errors=errors)
+    return found

@@ -1,0 +1,316 @@
+"""Instance commands: start, complete, claim, message, fire timers. One command, one transaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine import access, definitions, forms, history, records, registry
+from engine.commands import command
+from engine.context import Actor, EngineContext
+from engine.errors import (
+    Conflict,
+    EngineError,
+    MessageNotExpected,
+    NotFound,
+    TaskAlreadyClaimed,
+    TaskNotOpen,
+)
+from engine.projections import (
+    due_at_of,
+    new_task_row,
+    open_task_rows,
+    ready_user_tasks,
+    sync_timers_and_messages,
+    waiting_messages,
+)
+from engine.runtime import CURRENT_SCOPE, SERIALIZER, CommandScope, cached_spec
+from engine.store import Definition, Enterprise, HumanTask, Incident, Instance, Round, Timer, new_id
+
+
+class EngineStepBudgetExceeded(Exception):
+    """The workflow did not come to rest within the step budget (a loop in the diagram?)."""
+
+
+@dataclass
+class Loaded:
+    row: Instance
+    definition: Definition
+    wf: BpmnWorkflow
+    scope: CommandScope
+
+
+def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, CommandScope]:
+    spec, subs = cached_spec(f"{definition.id}:{definition.checksum[:16]}", lambda: definition.spec_json)
+    rules = registry.RuleSet({k: v for k, v in definition.files.items() if k.endswith(".dmn")})
+    return spec, subs, CommandScope(rules=rules)
+
+
+def load_for_update(ctx: EngineContext, session: Session, instance_id: str) -> Loaded:
+    """Load an instance with its row locked (PostgreSQL) and its workflow deserialized."""
+    query = select(Instance).where(Instance.id == str(instance_id))
+    if ctx.is_postgres:
+        query = query.with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        raise NotFound("案件不存在")
+    definition = session.get(Definition, row.definition_id)
+    _, _, scope = _workflow_for(ctx, definition)
+    wf = SERIALIZER.deserialize_json(row.state_json)
+    wf.script_engine = ctx.script_engine
+    return Loaded(row, definition, wf, scope)
+
+
+def advance(ctx: EngineContext, loaded: Loaded) -> None:
+    """Run engine steps (firing due timers) until only user tasks or waits remain."""
+    token = CURRENT_SCOPE.set(loaded.scope)
+    try:
+        deadline = time.monotonic() + ctx.settings.engine_step_budget_s
+        wf = loaded.wf
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        while wf.get_next_task(state=TaskState.READY, manual=False) is not None:
+            if time.monotonic() > deadline:
+                raise EngineStepBudgetExceeded("流程在时限内未停止（可能存在无限循环）")
+            wf.refresh_timers()
+            wf.do_engine_steps()
+    finally:
+        CURRENT_SCOPE.reset(token)
+
+
+def _clean_data(wf: BpmnWorkflow) -> None:
+    for task in ready_user_tasks(wf):
+        for key in [k for k in task.data if k.startswith("spiff__")]:
+            del task.data[key]
+
+
+def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> Instance:
+    """Persist state, projections and history of one command (flush checks the version)."""
+    row, wf, now = loaded.row, loaded.wf, ctx.now()
+    _clean_data(wf)
+    stream = f"instance:{row.id}"
+    existing = open_task_rows(session, row.id)
+    ready = {str(t.id): t for t in ready_user_tasks(wf)}
+    for task_id, task_row in existing.items():
+        if task_id not in ready:
+            task_row.state, task_row.completed_at = "cancelled", now
+            history.append(session, stream=stream, kind="task.cancelled", actor="engine", at=now,
+                           instance_id=row.id, task_id=task_id, bpmn_id=task_row.bpmn_id)
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        task_row = new_task_row(row, loaded.definition, task, due_at_of(task, ctx.script_engine), now)
+        session.add(task_row)
+        history.append(session, stream=stream, kind="task.created", actor="engine", at=now,
+                       instance_id=row.id, task_id=task_id, bpmn_id=task_row.bpmn_id,
+                       data={"name": task_row.name, "role": task_row.role, "region": task_row.region,
+                             "due_at": task_row.due_at})
+    for decision in loaded.scope.decisions:
+        history.append(session, stream=stream, kind="handler.decision", actor="engine", at=now,
+                       instance_id=row.id, task_id=decision.task_id, bpmn_id=decision.bpmn_id,
+                       data={"operator": decision.operator, "rule_version": decision.rule_version,
+                             "inputs": decision.inputs, "outputs": decision.outputs})
+        if decision.record:
+            records.write(session, decision.record, decision.outputs, row, now)
+    loaded.scope.decisions.clear()
+    sync_timers_and_messages(session, row, wf)
+    row.state_json = SERIALIZER.serialize_json(wf)
+    row.updated_at = now
+    if wf.is_completed() and row.status != "completed":
+        row.status, row.completed_at = "completed", now
+        row.outcome = str(wf.data.get("outcome") or "") or None
+        history.append(session, stream=stream, kind="instance.completed", actor=actor.id, at=now,
+                       instance_id=row.id, data={"outcome": row.outcome})
+    session.flush()
+    return row
+
+
+def _resolve_incident(session: Session, incident_id: str | None, actor: Actor, now: datetime) -> None:
+    if incident_id is None:
+        return
+    row = session.get(Incident, incident_id)
+    if row is not None and row.status == "open":
+        row.status, row.resolved_at, row.resolved_by = "resolved", now, actor.id
+        history.append(session, stream=f"instance:{row.instance_id}" if row.instance_id else "incidents",
+                       kind="incident.resolved", actor=actor.id, at=now, instance_id=row.instance_id,
+                       data={"incident_id": row.id, "by": "retry"})
+
+
+def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | None,
+                round_row: Round | None) -> dict[str, Any]:
+    uscc = actor.uscc if actor.role == "enterprise" else uscc
+    enterprise = session.get(Enterprise, uscc) if uscc else None
+    if uscc and enterprise is None:
+        raise NotFound(f"企业 {uscc} 未登记")
+    data: dict[str, Any] = {"uscc": uscc, "enterprise_name": enterprise.name if enterprise else None,
+                            "region": enterprise.region if enterprise else None, "ban_until": None}
+    if round_row is not None:
+        zone = ZoneInfo(ctx.settings.timezone)
+        now_local = ctx.now().astimezone(zone)
+        if not (round_row.opens_on <= now_local.date() and ctx.now() < round_row.closes_at):
+            raise Conflict(f"{round_row.label} 不在申报期内", rule="round-window")
+        data |= {"round_id": round_row.id, "round_label": round_row.label,
+                 "application_deadline_at": round_row.closes_at.astimezone(zone).isoformat()}
+    return data
+
+
+@command("start_instance")
+def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_id: int | None = None,
+                   uscc: str | None = None, incident_id: str | None = None) -> Instance:
+    """Start a case of the latest version of a process and run it to its first wait."""
+    access.require_start(actor, process_key)
+    with ctx.transaction() as session:
+        definition = definitions.latest(session, process_key)
+        round_row = session.get(Round, round_id) if round_id is not None else None
+        if round_id is not None and (round_row is None or round_row.process_key != process_key):
+            raise NotFound("申报批次不存在")
+        data = _start_data(ctx, session, actor, uscc, round_row)
+        business_key = f"{data['uscc']}:{round_id}" if data["uscc"] else new_id()
+        if session.scalars(select(Instance.id).where(Instance.process_key == process_key,
+                                                     Instance.business_key == business_key)).first():
+            raise Conflict("该企业已在本批次申报", rule="one-application-per-round")
+        spec, subs, scope = _workflow_for(ctx, definition)
+        now, instance_id = ctx.now(), new_id()
+        data["case_ref"] = instance_id
+        wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+        wf.task_tree.data.update(data)
+        row = Instance(id=instance_id, definition_id=definition.id, definition_version=definition.version,
+                       process_key=process_key,
+                       business_key=business_key, uscc=data["uscc"], region=data["region"],
+                       round_id=round_id, status="running", state_json="", started_at=now,
+                       updated_at=now, started_by=actor.id)
+        session.add(row)
+        history.append(session, stream=f"instance:{instance_id}", kind="instance.started", actor=actor.id,
+                       at=now, instance_id=instance_id, definition_id=definition.id,
+                       data={"process_key": process_key, "version": definition.version,
+                             "checksum": definition.checksum, "start_data": data})
+        loaded = Loaded(row, definition, wf, scope)
+        advance(ctx, loaded)
+        _resolve_incident(session, incident_id, actor, now)
+        return save(ctx, session, loaded, actor)
+
+
+def _open_task(ctx: EngineContext, session: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Loaded]:
+    task_row = session.get(HumanTask, str(task_id))
+    if task_row is None or not access.can_see_task(actor, task_row):
+        raise NotFound("任务不存在")
+    access.require_work_on(actor, task_row)
+    loaded = load_for_update(ctx, session, task_row.instance_id)
+    session.refresh(task_row)
+    if task_row.state != "open":
+        raise TaskNotOpen(f"任务状态为 {task_row.state}")
+    return task_row, loaded
+
+
+@command("complete_task")
+def complete_task(ctx: EngineContext, *, task_id: str, actor: Actor, data: dict[str, Any],
+                  incident_id: str | None = None) -> Instance:
+    """Complete a human task with form data and run the instance until it waits again."""
+    with ctx.transaction() as session:
+        task_row, loaded = _open_task(ctx, session, task_id, actor)
+        if task_row.assignee and task_row.assignee != actor.id:
+            raise TaskAlreadyClaimed(f"任务已由 {task_row.assignee} 认领")
+        task = loaded.wf.get_task_from_id(UUID(str(task_id)))
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotOpen("任务已不可办理")
+        schema = definitions.form_schema(loaded.definition, task_row.form)
+        forms.validate(schema, data)
+        evidence = forms.resolve_evidence(session, schema, data, loaded.row.uscc)
+        now = ctx.now()
+        task.data.update(data)
+        task.run()
+        task_row.state, task_row.completed_at, task_row.completed_by = "completed", now, actor.id
+        history.append(session, stream=f"instance:{loaded.row.id}", kind="task.completed", actor=actor.id,
+                       at=now, instance_id=loaded.row.id, task_id=task_row.id, bpmn_id=task_row.bpmn_id,
+                       definition_id=loaded.definition.id,
+                       data={"name": task_row.name, "role": actor.role, "submitted": data, "evidence": evidence})
+        advance(ctx, loaded)
+        _resolve_incident(session, incident_id, actor, now)
+        return save(ctx, session, loaded, actor)
+
+
+@command("claim_task")
+def claim_task(ctx: EngineContext, *, task_id: str, actor: Actor, claim: bool = True) -> HumanTask:
+    """Claim (or with claim=False release) an open task."""
+    with ctx.transaction() as session:
+        task_row, loaded = _open_task(ctx, session, task_id, actor)
+        if task_row.assignee and task_row.assignee != actor.id:
+            raise TaskAlreadyClaimed(f"任务已由 {task_row.assignee} 认领")
+        task_row.assignee = actor.id if claim else None
+        history.append(session, stream=f"instance:{loaded.row.id}", kind="task.claimed" if claim else "task.unclaimed",
+                       actor=actor.id, at=ctx.now(), instance_id=loaded.row.id, task_id=task_row.id,
+                       bpmn_id=task_row.bpmn_id)
+        loaded.row.updated_at = ctx.now()
+        return task_row
+
+
+@command("send_message")
+def send_message(ctx: EngineContext, *, instance_id: str, name: str, payload: dict[str, Any], actor: Actor,
+                 incident_id: str | None = None) -> Instance:
+    """Deliver a BPMN message (e.g. an objection during 公示) to a waiting instance."""
+    with ctx.transaction() as session:
+        row = session.get(Instance, str(instance_id))
+        if row is None or not access.can_see_instance(actor, row):
+            raise NotFound("案件不存在")
+        access.require_send_message(actor, row)
+        loaded = load_for_update(ctx, session, instance_id)
+        if name not in {n for _, n in waiting_messages(loaded.wf)}:
+            raise MessageNotExpected(f"案件当前不等待消息 {name}")
+        now = ctx.now()
+        history.append(session, stream=f"instance:{row.id}", kind="message.received", actor=actor.id, at=now,
+                       instance_id=row.id, data={"name": name, "payload": payload})
+        token = CURRENT_SCOPE.set(loaded.scope)
+        try:
+            loaded.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload))
+        finally:
+            CURRENT_SCOPE.reset(token)
+        advance(ctx, loaded)
+        _resolve_incident(session, incident_id, actor, now)
+        return save(ctx, session, loaded, actor)
+
+
+@command("fire_timers")
+def fire_timers(ctx: EngineContext, *, instance_id: str, actor: Actor | None = None,
+                incident_id: str | None = None) -> Instance | None:
+    """Fire the due timers of one instance (a no-op if none is due any more)."""
+    actor = actor or Actor.system("scheduler")
+    with ctx.transaction() as session:
+        loaded = load_for_update(ctx, session, instance_id)
+        now = ctx.now()
+        due = session.scalars(select(Timer).where(Timer.instance_id == loaded.row.id, Timer.due_at <= now)).all()
+        if not due:
+            return None
+        for timer in due:
+            history.append(session, stream=f"instance:{loaded.row.id}", kind="timer.fired", actor=actor.id,
+                           at=now, instance_id=loaded.row.id, task_id=timer.task_id, bpmn_id=timer.bpmn_id,
+                           data={"due_at": timer.due_at, "lateness_s": (now - timer.due_at).total_seconds()})
+        advance(ctx, loaded)
+        _resolve_incident(session, incident_id, actor, now)
+        return save(ctx, session, loaded, actor)
+
+
+def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
+    """Fire every due timer, one instance per transaction; failures become incidents."""
+    with ctx.transaction() as session:
+        ids = session.scalars(
+            select(Timer.instance_id).where(Timer.due_at <= ctx.now()).group_by(Timer.instance_id)
+            .order_by(func.min(Timer.due_at)).limit(limit)
+        ).all()
+    fired = failed = 0
+    for instance_id in ids:
+        try:
+            fired += fire_timers(ctx, instance_id=instance_id) is not None
+        except EngineError:
+            failed += 1
+    return {"instances": len(ids), "fired": fired, "failed": failed}

@@ -1,0 +1,105 @@
+"""Projections written with every save: open human tasks, waiting timers, message subscriptions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.util.task import TaskState
+
+from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
+
+
+def ready_user_tasks(wf: Any) -> list[Any]:
+    return wf.get_tasks(state=TaskState.READY, manual=True)
+
+
+def _event_defs(task: Any) -> list[Any]:
+    ed = task.task_spec.event_definition
+    return list(ed.event_definitions) if isinstance(ed, MultipleEventDefinition) else [ed]
+
+
+def waiting_timers(wf: Any) -> list[tuple[Any, datetime]]:
+    """(task, aware UTC due time) for every timer the workflow waits on."""
+    out = []
+    for task in list(wf.event_manager.tasks.values()):
+        value = task.internal_data.get("event_value")
+        if value is None:
+            continue
+        for ed in _event_defs(task):
+            if not isinstance(ed, TimerEventDefinition):
+                continue
+            if isinstance(ed, CycleTimerEventDefinition):
+                if value["cycles"] != 0:
+                    out.append((task, datetime.fromisoformat(value["next"])))
+            else:
+                due = TimerEventDefinition.parse_time_or_duration(value)
+                out.append((task, due if due.tzinfo else due.replace(tzinfo=timezone.utc)))
+    return out
+
+
+def waiting_messages(wf: Any) -> list[tuple[Any, str]]:
+    out = []
+    for task in list(wf.event_manager.tasks.values()):
+        if not task.has_state(TaskState.WAITING) and not task.has_state(TaskState.READY):
+            continue
+        for ed in _event_defs(task):
+            if isinstance(ed, MessageEventDefinition):
+                out.append((task, ed.name))
+    return out
+
+
+def due_at_of(task: Any, script_engine: Any) -> datetime | None:
+    expr = (task.task_spec.extensions or {}).get("properties", {}).get("dueAt")
+    if not expr:
+        return None
+    value = script_engine.evaluate(task, expr)
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def snapshot(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON-native copy of task data for the task projection."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def sync_timers_and_messages(session: Session, row: Instance, wf: Any) -> None:
+    session.execute(delete(Timer).where(Timer.instance_id == row.id))
+    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
+    for task, due in waiting_timers(wf):
+        session.add(Timer(instance_id=row.id, task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
+                          due_at=due, attempts=0))
+    for task, name in waiting_messages(wf):
+        session.add(MessageSubscription(instance_id=row.id, task_id=str(task.id),
+                                        bpmn_id=task.task_spec.bpmn_id, name=name,
+                                        correlation_key=row.business_key))
+
+
+def open_task_rows(session: Session, instance_id: str) -> dict[str, HumanTask]:
+    rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
+    )
+    return {r.id: r for r in rows}
+
+
+def new_task_row(row: Instance, definition: Definition, task: Any, due_at: datetime | None,
+                 now: datetime) -> HumanTask:
+    spec = task.task_spec
+    return HumanTask(
+        id=str(task.id), instance_id=row.id, process_key=row.process_key, bpmn_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id, role=definition.lanes.get(spec.bpmn_id, "province"),
+        region=row.region, uscc=row.uscc, state="open",
+        form=(spec.extensions or {}).get("properties", {}).get("formJsonSchemaFilename"),
+        data=snapshot(task.data), due_at=due_at, created_at=now,
+    )

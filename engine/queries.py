@@ -1,0 +1,169 @@
+"""Reads of projections (never deserializing a workflow except for an instance's detail page)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, or_, select
+
+from engine import access, definitions
+from engine.context import Actor, EngineContext
+from engine.errors import NotFound
+from engine.store import EvidenceFile, HistoryEvent, HumanTask, Instance, Qualification, Round
+
+
+def _page(session: Any, query: Select, page: int, per_page: int) -> tuple[list[Any], int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return items, total or 0
+
+
+def task_scope(query: Select, actor: Actor) -> Select:
+    if actor.role in {"auditor", "system"}:
+        return query
+    if actor.role == "enterprise":
+        return query.where(HumanTask.role == "enterprise", HumanTask.uscc == (actor.uscc or "-"))
+    if actor.role == "city":
+        return query.where(HumanTask.role == "city", HumanTask.region == (actor.region or "-"))
+    if actor.role in {"province", "miit"}:
+        return query.where(HumanTask.role == actor.role)
+    return query.where(HumanTask.id.is_(None))
+
+
+def inbox(ctx: EngineContext, actor: Actor, *, state: str = "open", mine: bool = False,
+          process_key: str | None = None, due_before: datetime | None = None,
+          page: int = 1, per_page: int = 20) -> tuple[list[HumanTask], int]:
+    """Tasks the actor may work on, overdue first, then by due date and age."""
+    query = task_scope(select(HumanTask), actor)
+    if state:
+        query = query.where(HumanTask.state == state)
+    if mine:
+        query = query.where(HumanTask.assignee == actor.id)
+    elif state == "open":
+        query = query.where(or_(HumanTask.assignee.is_(None), HumanTask.assignee == actor.id))
+    if process_key:
+        query = query.where(HumanTask.process_key == process_key)
+    if due_before:
+        query = query.where(HumanTask.due_at < due_before)
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+    with ctx.transaction() as session:
+        return _page(session, query, page, per_page)
+
+
+def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    with ctx.transaction() as session:
+        row = session.get(HumanTask, str(task_id))
+        if row is None or not access.can_see_task(actor, row):
+            raise NotFound("任务不存在")
+        instance = session.get(Instance, row.instance_id)
+        definition = session.get(definitions.Definition, instance.definition_id)
+        return {"task": row, "form": definitions.form_schema(definition, row.form),
+                "version": definition.version}
+
+
+def instances(ctx: EngineContext, actor: Actor, *, process_key: str | None = None, status: str | None = None,
+              uscc: str | None = None, round_id: int | None = None, page: int = 1,
+              per_page: int = 20) -> tuple[list[Instance], int]:
+    query = select(Instance)
+    if actor.role == "enterprise":
+        query = query.where(Instance.uscc == (actor.uscc or "-"))
+    elif actor.role == "city":
+        query = query.where(Instance.region == (actor.region or "-"))
+    elif actor.role not in access.READ_ALL | {"system"}:
+        query = query.where(Instance.id.is_(None))
+    for column, value in ((Instance.process_key, process_key), (Instance.status, status),
+                          (Instance.uscc, uscc), (Instance.round_id, round_id)):
+        if value is not None:
+            query = query.where(column == value)
+    with ctx.transaction() as session:
+        return _page(session, query.order_by(Instance.started_at.desc(), Instance.id), page, per_page)
+
+
+def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
+    with ctx.transaction() as session:
+        row = session.get(Instance, str(instance_id))
+        if row is None or not access.can_see_instance(actor, row):
+            raise NotFound("案件不存在")
+        definition = session.get(definitions.Definition, row.definition_id)
+        open_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
+                                                             HumanTask.state == "open")).all()
+        return {"instance": row, "version": definition.version, "open_tasks": list(open_tasks),
+                "state_bytes": len(row.state_json.encode())}
+
+
+def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[HistoryEvent]:
+    instance(ctx, actor, instance_id)  # visibility
+    with ctx.transaction() as session:
+        return list(session.scalars(select(HistoryEvent).where(HistoryEvent.stream == f"instance:{instance_id}")
+                                    .order_by(HistoryEvent.seq)))
+
+
+def events(ctx: EngineContext, *, instance_id: str | None = None, actor_id: str | None = None,
+           since: datetime | None = None, until: datetime | None = None, page: int = 1,
+           per_page: int = 100) -> tuple[list[HistoryEvent], int]:
+    query = select(HistoryEvent)
+    if instance_id:
+        query = query.where(HistoryEvent.instance_id == instance_id)
+    if actor_id:
+        query = query.where(HistoryEvent.actor == actor_id)
+    if since:
+        query = query.where(HistoryEvent.at >= since)
+    if until:
+        query = query.where(HistoryEvent.at < until)
+    with ctx.transaction() as session:
+        return _page(session, query.order_by(HistoryEvent.id), page, per_page)
+
+
+def qualifications(ctx: EngineContext, actor: Actor, *, tier: str | None = None, uscc: str | None = None,
+                   status: str | None = None, page: int = 1, per_page: int = 20) -> tuple[list[Qualification], int]:
+    query = select(Qualification)
+    if actor.role == "enterprise":
+        query = query.where(Qualification.uscc == (actor.uscc or "-"))
+    elif actor.role == "city":
+        query = query.where(Qualification.region == (actor.region or "-"))
+    for column, value in ((Qualification.tier, tier), (Qualification.uscc, uscc), (Qualification.status, status)):
+        if value is not None:
+            query = query.where(column == value)
+    with ctx.transaction() as session:
+        return _page(session, query.order_by(Qualification.issued_on.desc(), Qualification.number), page, per_page)
+
+
+def rounds(ctx: EngineContext, *, process_key: str | None = None) -> list[dict[str, Any]]:
+    with ctx.transaction() as session:
+        query = select(Round).order_by(Round.opens_on.desc())
+        if process_key:
+            query = query.where(Round.process_key == process_key)
+        out = []
+        for r in session.scalars(query):
+            counts = dict(session.execute(select(Instance.status, func.count()).where(Instance.round_id == r.id)
+                                          .group_by(Instance.status)).all())
+            out.append({"round": r, "counts": counts})
+        return out
+
+
+def open_round(ctx: EngineContext, *, process_key: str, label: str, opens_on: date, window_days: int) -> Round:
+    """Open an application round: the window closes at 24:00 local time of its last day."""
+    zone = ZoneInfo(ctx.settings.timezone)
+
+    closes = datetime.combine(opens_on + timedelta(days=window_days), time(0), zone)
+    with ctx.transaction() as session:
+        definitions.latest(session, process_key)
+        row = Round(process_key=process_key, label=label, opens_on=opens_on, closes_at=closes,
+                    created_at=ctx.now())
+        session.add(row)
+        session.flush()
+        return row
+
+
+def store_file(ctx: EngineContext, actor: Actor, *, filename: str, content_type: str, content: bytes) -> EvidenceFile:
+    """Store an uploaded evidence file with its sha256."""
+    with ctx.transaction() as session:
+        row = EvidenceFile(sha256=hashlib.sha256(content).hexdigest(), filename=filename,
+                           content_type=content_type or "application/octet-stream", size=len(content),
+                           content=content, uploaded_by=actor.id, uscc=actor.uscc, uploaded_at=ctx.now())
+        session.add(row)
+        session.flush()
+        return row

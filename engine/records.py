@@ -1,0 +1,34 @@
+"""Business records written from handler results (the operator declares the record kind)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store import Instance, Qualification
+
+
+def _qualification(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+    q = outputs["qualification"]
+    if session.scalars(select(Qualification.id).where(Qualification.number == q["number"])).first():
+        return
+    session.add(Qualification(
+        number=q["number"], tier=q["tier"], uscc=q["uscc"], enterprise_name=q["enterprise_name"],
+        region=row.region, issued_on=date.fromisoformat(q["issued_on"]),
+        expires_on=date.fromisoformat(q["expires_on"]), status=q.get("status", "active"),
+        instance_id=row.id, created_at=now,
+    ))
+
+
+WRITERS: dict[str, Callable[[Session, dict[str, Any], Instance, datetime], None]] = {
+    "qualification": _qualification,
+}
+
+
+def write(session: Session, kind: str, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+    """Write the record a handler result describes."""
+    WRITERS[kind](session, outputs, row, now)

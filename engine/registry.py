@@ -1,0 +1,115 @@
+"""Operator registry: BPMN service-task operator names -> Python handler functions.
+
+`handlers` fills it (``@operator``); the engine looks operators up by name and never imports
+`handlers` itself. A handler is a pure function: keyword inputs in, a JSON-native dict out.
+Handlers that need rule tables declare a ``rules`` keyword parameter and receive the
+:class:`RuleSet` of the deployment the calling instance runs on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[..., dict[str, Any]]
+RuleValidator = Callable[["RuleSet"], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The DMN rule files of one deployment (file name -> XML text), with their checksum."""
+
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(name.encode())
+            digest.update(b"\0")
+            digest.update(self.files[name].encode())
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One registered operator."""
+
+    name: str
+    fn: Handler
+    rule_version: str = ""
+    record: str | None = None  # projection the engine writes from the result (e.g. "qualification")
+
+    @property
+    def uses_rules(self) -> bool:
+        return "rules" in inspect.signature(self.fn).parameters
+
+    def parameters(self) -> list[str]:
+        return [p for p in inspect.signature(self.fn).parameters if p != "rules"]
+
+
+class UnknownOperator(KeyError):
+    """No handler is registered under this operator name."""
+
+
+_OPERATORS: dict[str, Operator] = {}
+_RULE_VALIDATORS: list[RuleValidator] = []
+
+
+def operator(
+    name: str, *, rule_version: str = "", record: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of operator `name`."""
+
+    def register(fn: Handler) -> Handler:
+        _OPERATORS[name] = Operator(name, fn, rule_version, record)
+        return fn
+
+    return register
+
+
+def rule_validator(fn: RuleValidator) -> RuleValidator:
+    """Register a deploy-time validator of rule files (returns problems as dicts)."""
+    _RULE_VALIDATORS.append(fn)
+    return fn
+
+
+def get(name: str) -> Operator:
+    """Return the operator registered under `name`."""
+    try:
+        return _OPERATORS[name]
+    except KeyError:
+        raise UnknownOperator(name) from None
+
+
+def names() -> set[str]:
+    """Return every registered operator name."""
+    return set(_OPERATORS)
+
+
+def validate_rules(rules: RuleSet) -> list[dict[str, Any]]:
+    """Run every registered rule validator over a rule set."""
+    problems: list[dict[str, Any]] = []
+    for validator in _RULE_VALIDATORS:
+        problems.extend(validator(rules))
+    return problems
+
+
+@contextmanager
+def override(name: str, fn: Handler) -> Iterator[None]:
+    """Swap the handler of `name` for the duration of a block (tests)."""
+    previous = _OPERATORS.get(name)
+    base = previous or Operator(name, fn)
+    _OPERATORS[name] = Operator(name, fn, base.rule_version, base.record)
+    try:
+        yield
+    finally:
+        if previous is None:
+            _OPERATORS.pop(name, None)
+        else:
+            _OPERATORS[name] = previous

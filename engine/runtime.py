@@ -1,0 +1,204 @@
+"""SpiffWorkflow glue: parser, guarded script engine with service dispatch, spec-ref serializer."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextvars
+import functools
+import json
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+
+from engine import registry
+from engine.clock import Clock
+
+SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs all any bool dict enumerate float int isinstance len list max min range round set "
+        "sorted str sum tuple zip True False None ValueError KeyError"
+    ).split()
+}
+
+
+class UnsafeScript(Exception):
+    """A script or expression uses a construct the engine does not allow."""
+
+
+@functools.lru_cache(maxsize=4096)
+def check_code(code: str, mode: str) -> None:
+    """Reject imports and dunder/underscore access (raises SyntaxError or UnsafeScript)."""
+    for node in ast.walk(ast.parse(code, mode=mode)):
+        if isinstance(node, ast.Import | ast.ImportFrom | ast.Global | ast.Nonlocal):
+            raise UnsafeScript(f"不允许使用 {type(node).__name__}")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise UnsafeScript(f"不允许访问属性 {node.attr!r}")
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
+            raise UnsafeScript(f"不允许使用名称 {node.id!r}")
+
+
+class GuardedEnvironment(TaskDataEnvironment):
+    def evaluate(self, expression, context, external_context=None):  # type: ignore[no-untyped-def]
+        check_code(expression, "eval")
+        return super().evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):  # type: ignore[no-untyped-def]
+        check_code(script, "exec")
+        return super().execute(script, context, external_context)
+
+
+@dataclass
+class Decision:
+    """What a service-task handler was asked and answered (for the history)."""
+
+    operator: str
+    bpmn_id: str
+    task_id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    rule_version: str
+    record: str | None
+
+
+@dataclass
+class CommandScope:
+    """Per-command context visible to the script engine (set through a ContextVar)."""
+
+    rules: registry.RuleSet
+    decisions: list[Decision] = field(default_factory=list)
+
+
+CURRENT_SCOPE: contextvars.ContextVar[CommandScope | None] = contextvars.ContextVar(
+    "tidu_scope", default=None
+)
+
+
+class HandlerFailed(Exception):
+    """A service-task handler raised; carries the element id."""
+
+    def __init__(self, operator: str, bpmn_id: str, error: BaseException) -> None:
+        super().__init__(f"{operator} @ {bpmn_id}: {type(error).__name__}: {error}")
+        self.operator, self.bpmn_id, self.error = operator, bpmn_id, error
+
+
+class HostScriptEngine(PythonScriptEngine):
+    """Guarded Python with engine functions; service tasks dispatch to the operator registry."""
+
+    def __init__(self, clock: Clock, tz: str) -> None:
+        zone = ZoneInfo(tz)
+        functions: dict[str, Callable[..., Any]] = {
+            "today": lambda: clock.now().astimezone(zone).date().isoformat(),
+            "now": lambda: clock.now().astimezone(zone).isoformat(),
+            "new_seed": lambda: secrets.token_hex(8),
+        }
+        super().__init__(environment=GuardedEnvironment({"__builtins__": SAFE_BUILTINS, **functions}))
+
+    def call_service(self, task, operation_name, operation_params, **kwargs):  # type: ignore[no-untyped-def]
+        scope = CURRENT_SCOPE.get()
+        op = registry.get(operation_name)
+        inputs = {name: param["value"] for name, param in operation_params.items()}
+        call_args = dict(inputs)
+        if op.uses_rules:
+            call_args["rules"] = scope.rules if scope else registry.RuleSet()
+        try:
+            result = op.fn(**call_args)
+            text = json.dumps(result, ensure_ascii=False)
+        except Exception as error:  # noqa: BLE001 - any handler failure becomes an incident
+            raise HandlerFailed(operation_name, task.task_spec.bpmn_id, error) from error
+        if scope is not None:
+            version = "/".join(v for v in (op.rule_version, scope.rules.checksum[:12] if op.uses_rules else "") if v)
+            scope.decisions.append(
+                Decision(operation_name, task.task_spec.bpmn_id, str(task.id), inputs, result, version, op.record)
+            )
+        if task.task_spec.result_variable.startswith("spiff__"):
+            task.data.update(result)  # no resultVariable: merge into task data
+            return "null"
+        return text
+
+
+def make_parser() -> SpiffBpmnParser:
+    return SpiffBpmnParser(validator=VALIDATOR)
+
+
+# -- specs stored once per definition version; instances carry a reference ----------------------
+
+_SPECS: dict[str, tuple[Any, dict[str, Any]]] = {}
+_KEY_OF: dict[int, str] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+class SpecRefConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow):  # type: ignore[no-untyped-def]
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["spec_ref"] = _KEY_OF[id(workflow.spec)]
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):  # type: ignore[no-untyped-def]
+        spec, subprocess_specs = _SPECS[dct.pop("spec_ref")]
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(DEFAULT_CONFIG)
+_config[BpmnWorkflow] = SpecRefConverter
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+SPEC_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+
+
+def spec_to_json(spec: Any, subprocess_specs: dict[str, Any]) -> str:
+    """Serialize a parsed spec (and its called processes) once, for the definition row."""
+    reg = SPEC_SERIALIZER.registry
+    return json.dumps(
+        {"spec": reg.convert(spec), "subprocess_specs": {k: reg.convert(v) for k, v in subprocess_specs.items()}}
+    )
+
+
+def cached_spec(key: str, spec_json: Callable[[], str]) -> tuple[Any, dict[str, Any]]:
+    """Return the parsed spec of a definition version (key: id + checksum), restored once per process."""
+    definition_id = key
+    found = _SPECS.get(definition_id)
+    if found is not None:
+        return found
+    with _SPECS_LOCK:
+        if definition_id not in _SPECS:
+            reg = SPEC_SERIALIZER.registry
+            raw = json.loads(spec_json())
+            spec = reg.restore(raw["spec"])
+            subs = {k: reg.restore(v) for k, v in raw["subprocess_specs"].items()}
+            _SPECS[definition_id] = (spec, subs)
+            _KEY_OF[id(spec)] = definition_id
+        return _SPECS[definition_id]
+
+
+def task_error_location(error: BaseException) -> str | None:
+    """Best BPMN element id for an error raised while running a workflow."""
+    if isinstance(error, HandlerFailed):
+        return error.bpmn_id
+    if isinstance(error, WorkflowTaskException) and error.task is not None:
+        return error.task.task_spec.bpmn_id
+    spec = getattr(error, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)

@@ -1,0 +1,48 @@
+"""Settings from TIDU_* environment variables (built once by the app or CLI, never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROLES = ("enterprise", "city", "province", "miit", "process_owner", "auditor", "public")
+TASK_ROLES = ("enterprise", "city", "province", "miit")
+
+# 12 regions (第二条 scope): 11 设区市 + 赣江新区, whose code is a setting (TIDU_GJXQ_REGION).
+REGIONS = {
+    "360100": "南昌市", "360200": "景德镇市", "360300": "萍乡市", "360400": "九江市",
+    "360500": "新余市", "360600": "鹰潭市", "360700": "赣州市", "360800": "吉安市",
+    "360900": "宜春市", "361000": "抚州市", "361100": "上饶市",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of one tidu process."""
+
+    database_url: str = "sqlite:///var/tidu.db"
+    timezone: str = "Asia/Shanghai"
+    processes_dir: Path = Path("processes")
+    gjxq_region: str = "361200"  # 赣江新区: not a USCC division, so its code is configurable
+    embedded_scheduler: bool = True
+    engine_step_budget_s: float = 10.0
+    regions: dict[str, str] = field(default_factory=dict)
+
+    def region_names(self) -> dict[str, str]:
+        """Return region code -> Chinese name, including 赣江新区."""
+        return {**REGIONS, self.gjxq_region: "赣江新区", **self.regions}
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from TIDU_* environment variables."""
+        env = os.environ
+        values: dict[str, object] = {
+            "database_url": env.get("TIDU_DATABASE_URL", "sqlite:///var/tidu.db"),
+            "timezone": env.get("TIDU_TIMEZONE", "Asia/Shanghai"),
+            "processes_dir": Path(env.get("TIDU_PROCESSES_DIR", "processes")),
+            "gjxq_region": env.get("TIDU_GJXQ_REGION", "361200"),
+            "embedded_scheduler": env.get("TIDU_EMBEDDED_SCHEDULER", "1") not in ("0", "false"),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

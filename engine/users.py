@@ -1,0 +1,54 @@
+"""Users, enterprises and bearer tokens (stored as sha256 only)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from engine.context import Actor, EngineContext
+from engine.errors import Unauthorized
+from engine.store import ApiToken, Enterprise, User
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ensure_user(ctx: EngineContext, *, user_id: str, display_name: str, role: str,
+                region: str | None = None, uscc: str | None = None) -> None:
+    with ctx.transaction() as session:
+        row = session.get(User, user_id)
+        if row is None:
+            session.add(User(id=user_id, display_name=display_name, role=role, region=region, uscc=uscc))
+        else:
+            row.display_name, row.role, row.region, row.uscc = display_name, role, region, uscc
+
+
+def ensure_enterprise(ctx: EngineContext, *, uscc: str, name: str, region: str | None) -> None:
+    with ctx.transaction() as session:
+        row = session.get(Enterprise, uscc)
+        if row is None:
+            session.add(Enterprise(uscc=uscc, name=name, region=region))
+        else:
+            row.name, row.region = name, region
+
+
+def issue_token(ctx: EngineContext, user_id: str) -> str:
+    """Create a new bearer token for a user; only its hash is stored."""
+    token = secrets.token_urlsafe(24)
+    with ctx.transaction() as session:
+        session.add(ApiToken(token_hash=hash_token(token), user_id=user_id, created_at=ctx.now()))
+    return token
+
+
+def actor_for_token(ctx: EngineContext, token: str) -> Actor:
+    with ctx.transaction() as session:
+        row = session.execute(
+            select(User).join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == hash_token(token))
+        ).scalar_one_or_none()
+        if row is None:
+            raise Unauthorized("令牌无效")
+        return Actor(id=row.id, role=row.role, region=row.region, uscc=row.uscc, display_name=row.display_name)

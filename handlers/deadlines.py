@@ -1,0 +1,54 @@
+"""Notice periods and deadlines: the ``calendar.*`` operators."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from engine.registry import operator
+from handlers import workdays
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def end_of_day(day: date) -> str:
+    """Return the ISO instant a day ends in China: the next day's 00:00 at +08:00."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).isoformat()
+
+
+@operator("calendar.add_working_days")
+def add_working_days(*, start_on: str, days: int) -> dict[str, Any]:
+    """Compute a period of `days` working days counted from the day after `start_on`."""
+    start = date.fromisoformat(start_on)
+    counted = workdays.working_days_after(start, days)
+    ends_on = counted[-1] if counted else start
+    first = counted[0] if counted else workdays.add_working_days(start, 1)
+    skipped = []
+    day = start + timedelta(days=1)
+    while day < ends_on:
+        working, reason = workdays.day_status(day)
+        if not working:
+            skipped.append({"date": day.isoformat(), "reason": reason})
+        day += timedelta(days=1)
+    makeup = [
+        {"date": d.isoformat(), "reason": reason}
+        for d in counted
+        if (reason := workdays.day_status(d)[1]) is not None
+    ]
+    return {
+        "starts_on": first.isoformat(),
+        "ends_on": ends_on.isoformat(),
+        "ends_at": end_of_day(ends_on),
+        "working_days": days,
+        "skipped": skipped,
+        "makeup_workdays": makeup,
+    }
+
+
+@operator("calendar.add_days")
+def add_days(*, start_on: str, days: int) -> dict[str, Any]:
+    """Compute a deadline `days` calendar days after `start_on` (the start day not counted)."""
+    if days < 0:
+        raise ValueError(f"number of days must not be negative: {days}")
+    ends_on = date.fromisoformat(start_on) + timedelta(days=days)
+    return {"ends_on": ends_on.isoformat(), "ends_at": end_of_day(ends_on)}

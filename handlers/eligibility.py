@@ -1,0 +1,94 @@
+"""Application eligibility under 第四条 (and the 第十二条 re-application ban)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from engine.registry import RuleSet, operator
+from handlers import rules as rule_tables
+from handlers.uscc import division_code, is_valid_uscc
+
+FILE = "rules/eligibility.dmn"
+DECISION = rule_tables.require(
+    FILE, "eligibility_conditions", inputs=("code",), outputs=("name", "article", "enabled")
+)
+SME_CLASSES = {"medium", "small", "micro"}
+
+
+def _conditions(
+    *,
+    uscc: str,
+    size_class: str,
+    independent_legal_person: bool | None,
+    flags: dict[str, bool | None],
+    ban_until: str | None,
+    evaluated_on: str,
+) -> list[tuple[str, bool, Any]]:
+    """Return (code, failed, value) for every condition, in reporting order."""
+    region = division_code(uscc)
+    banned = ban_until is not None and date.fromisoformat(ban_until) > date.fromisoformat(
+        evaluated_on
+    )
+    return [
+        ("elig_uscc_invalid", not is_valid_uscc(uscc), uscc),
+        ("elig_jiangxi", region is None or not region.startswith("36"), region),
+        ("elig_legal_person", independent_legal_person is not True, independent_legal_person),
+        ("elig_sme", size_class not in SME_CLASSES, size_class),
+        *((code, value is True, value) for code, value in flags.items()),
+        ("elig_ban", banned, ban_until),
+    ]
+
+
+@operator("eligibility.check")
+def check(
+    *,
+    uscc: str,
+    size_class: str,
+    independent_legal_person: bool | None = None,
+    on_abnormal_list: bool | None = None,
+    on_serious_dishonesty_list: bool | None = None,
+    prohibited_product: bool | None = None,
+    major_accident_3y: bool | None = None,
+    tax_violation_3y: bool | None = None,
+    ban_until: str | None = None,
+    evaluated_on: str,
+    rules: RuleSet,
+) -> dict[str, Any]:
+    """Check the Article 4 conditions and the Article 12 ban; name every one that fails.
+
+    An unanswered "on a list" declaration counts as "no"; an unanswered legal-person
+    declaration fails, because being a legal person must be affirmed.
+    """
+    flags = {
+        "elig_abnormal_list": on_abnormal_list,
+        "elig_serious_dishonesty": on_serious_dishonesty_list,
+        "elig_prohibited_product": prohibited_product,
+        "elig_major_accident": major_accident_3y,
+        "elig_tax_violation": tax_violation_3y,
+    }
+    conditions = _conditions(
+        uscc=uscc,
+        size_class=size_class,
+        independent_legal_person=independent_legal_person,
+        flags=flags,
+        ban_until=ban_until,
+        evaluated_on=evaluated_on,
+    )
+    table = rule_tables.table(rules, DECISION)
+    failed, checked = [], []
+    for code, is_failed, value in conditions:
+        match = table.first(code=code)
+        if match is not None and match.outputs.get("enabled") is False:
+            continue
+        checked.append(code)
+        if is_failed:
+            name = match.outputs.get("name") if match else code
+            article = match.outputs.get("article") if match else None
+            failed.append({"code": code, "name": name, "article": article, "value": value})
+    return {
+        "eligible": not failed,
+        "failed": failed,
+        "checked": checked,
+        "rule_version": rule_tables.rule_version(rules),
+    }
