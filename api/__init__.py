@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
 
     settings = settings or (ctx.settings if ctx else Settings.from_env())
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config.update(
         API_TITLE="tidu 梯度培育流程服务", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs",

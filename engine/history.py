@@ -25,6 +25,10 @@ def _digest(row: HistoryEvent) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def append(
     session: Session, *, stream: str, kind: str, actor: str, at: datetime,
     data: dict[str, Any] | None = None, instance_id: str | None = None,
@@ -40,7 +44,7 @@ def append(
     row = HistoryEvent(
         stream=stream, seq=head.seq + 1, at=at.replace(microsecond=at.microsecond), kind=kind,
         actor=actor, instance_id=instance_id, definition_id=definition_id, task_id=task_id,
-        bpmn_id=bpmn_id, data=json.loads(json.dumps(data or {}, default=str)), prev_hash=head.head_hash,
+        bpmn_id=bpmn_id, data=json.loads(json.dumps(data or {}, default=_jsonable)), prev_hash=head.head_hash,
         hash="",
     )
     row.hash = _digest(row)

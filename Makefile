@@ -1,0 +1,39 @@
+# tidu: the two commands a newcomer needs are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+export TIDU_DATABASE_URL ?= sqlite:///var/tidu.db
+
+.PHONY: setup run test lint walkthrough clean
+
+$(BIN)/tidu: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/tidu node_modules/.package-lock.json
+
+run: setup
+	$(BIN)/tidu db upgrade
+	$(BIN)/tidu deploy processes/
+	$(BIN)/tidu demo
+	$(BIN)/tidu serve --host 127.0.0.1 --port $(PORT)
+
+test: setup
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check engine handlers api tests
+
+walkthrough: setup
+	$(BIN)/tidu demo --walkthrough
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache
