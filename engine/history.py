@@ -35,12 +35,16 @@ def append(
     definition_id: int | None = None, task_id: str | None = None, bpmn_id: str | None = None,
 ) -> HistoryEvent:
     """Append one event to a stream, linking it to the stream's head (row-locked)."""
-    head = session.execute(
-        select(HistoryStream).where(HistoryStream.stream == stream).with_for_update()
-    ).scalar_one_or_none()
+    heads = session.info.setdefault("history_heads", {})  # locked once per transaction
+    head = heads.get(stream)
     if head is None:
-        head = HistoryStream(stream=stream, seq=0, head_hash=GENESIS)
-        session.add(head)
+        head = session.execute(
+            select(HistoryStream).where(HistoryStream.stream == stream).with_for_update()
+        ).scalar_one_or_none()
+        if head is None:
+            head = HistoryStream(stream=stream, seq=0, head_hash=GENESIS)
+            session.add(head)
+        heads[stream] = head
     row = HistoryEvent(
         stream=stream, seq=head.seq + 1, at=at.replace(microsecond=at.microsecond), kind=kind,
         actor=actor, instance_id=instance_id, definition_id=definition_id, task_id=task_id,

@@ -51,9 +51,15 @@ class Loaded:
     scope: CommandScope
 
 
+_RULESETS: dict[str, registry.RuleSet] = {}
+
+
 def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, CommandScope]:
-    spec, subs = cached_spec(f"{definition.id}:{definition.checksum[:16]}", lambda: definition.spec_json)
-    rules = registry.RuleSet({k: v for k, v in definition.files.items() if k.endswith(".dmn")})
+    key = f"{definition.id}:{definition.checksum[:16]}"
+    spec, subs = cached_spec(key, lambda: definition.spec_json)
+    rules = _RULESETS.get(key)
+    if rules is None:  # immutable per definition version, like the spec
+        rules = _RULESETS[key] = registry.RuleSet({k: v for k, v in definition.files.items() if k.endswith(".dmn")})
     return spec, subs, CommandScope(rules=rules)
 
 
@@ -301,11 +307,16 @@ def fire_timers(ctx: EngineContext, *, instance_id: str, actor: Actor | None = N
 
 
 def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
-    """Fire every due timer, one instance per transaction; failures become incidents."""
+    """Fire every due timer, one instance per transaction; failures become incidents.
+
+    An instance whose timer firing already failed waits for its incident to be retried, so a
+    broken timer raises one incident, not one per scheduler tick.
+    """
     with ctx.transaction() as session:
+        failing = select(Incident.instance_id).where(Incident.status == "open", Incident.command == "fire_timers")
         ids = session.scalars(
-            select(Timer.instance_id).where(Timer.due_at <= ctx.now()).group_by(Timer.instance_id)
-            .order_by(func.min(Timer.due_at)).limit(limit)
+            select(Timer.instance_id).where(Timer.due_at <= ctx.now(), Timer.instance_id.not_in(failing))
+            .group_by(Timer.instance_id).order_by(func.min(Timer.due_at)).limit(limit)
         ).all()
     fired = failed = 0
     for instance_id in ids:

@@ -8,6 +8,7 @@ Handlers that need rule tables declare a ``rules`` keyword parameter and receive
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +26,7 @@ class RuleSet:
 
     files: Mapping[str, str] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def checksum(self) -> str:
         digest = hashlib.sha256()
         for name in sorted(self.files):
