@@ -94,7 +94,7 @@ class Validate(MethodView):
     def post(self) -> Any:
         """Validate a file set without deploying it; returns the problems (empty list if valid)."""
         current_actor()
-        processes, problems = definitions.validate(uploaded_files())
+        processes, problems = definitions.validate(uploaded_files(), engine_context().settings.lane_aliases)
         return {"valid": not problems, "processes": [p.key for p in processes], "errors": problems}
 
 
@@ -106,6 +106,19 @@ class DefinitionXml(MethodView):
         with engine_context().transaction() as session:
             row = definitions.get(session, process_key, version)
             return Response(row.files[row.bpmn_file], mimetype="application/xml")
+
+
+@definitions_bp.route("/<string:process_key>/<int:version>/files/<path:name>")
+class DefinitionFile(MethodView):
+    def get(self, process_key: str, version: int, name: str) -> Response:
+        """One file of a deployed version (BPMN, DMN or form), e.g. to edit and redeploy the whole set."""
+        current_actor()
+        with engine_context().transaction() as session:
+            row = definitions.get(session, process_key, version)
+            if name not in row.files:
+                raise NotFound(f"版本 {version} 中没有文件 {name}")
+            kind = "application/json" if name.endswith(".json") else "application/xml"
+            return Response(row.files[name], mimetype=kind)
 
 
 @incidents_bp.route("")

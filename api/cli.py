@@ -55,7 +55,7 @@ def deploy(directory: Path, validate_only: bool) -> None:
     ctx = _ctx()
     files = definitions.read_directory(directory)
     if validate_only:
-        _, problems = definitions.validate(files)
+        _, problems = definitions.validate(files, ctx.settings.lane_aliases)
         for p in problems:
             click.echo(f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}")
         sys.exit(1 if problems else 0)

@@ -25,19 +25,24 @@ def problem(file: str, element_id: str | None, line: int | None, message: str) -
     return {"file": file, "element_id": element_id, "line": line, "message": message}
 
 
-def role_of_lane(lane_id: str) -> str | None:
-    """Lane ids name roles: `city` or `lane_city`."""
+def role_of_lane(lane_id: str, lane_name: str = "", aliases: dict[str, str] | None = None) -> str | None:
+    """Lane ids name roles (`city`, `lane_city`); settings may alias other lane ids or names."""
+    aliases = aliases or {}
+    for key in (lane_id, lane_name):
+        if key in aliases:
+            return aliases[key]
     role = lane_id.removeprefix("lane_")
     return role if role in TASK_ROLES else None
 
 
-def lane_map(root: etree._Element, file: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def lane_map(root: etree._Element, file: str, aliases: dict[str, str] | None = None
+             ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Map each flow node id to the role of its lane; report unknown lanes and dangling refs."""
     ids = {el.get("id") for el in root.iter() if el.get("id")}
     lanes: dict[str, str] = {}
     problems = []
     for lane in root.iterfind(".//bpmn:lane", NS):
-        role = role_of_lane(lane.get("id", ""))
+        role = role_of_lane(lane.get("id", ""), lane.get("name", ""), aliases)
         if role is None:
             problems.append(problem(file, lane.get("id"), lane.sourceline,
                                     f"泳道 {lane.get('id')!r} 不对应已知角色（{', '.join(TASK_ROLES)}）"))
@@ -80,20 +85,37 @@ def snippets(spec: Any) -> Iterator[tuple[str, str, str, str]]:
             yield bid, "dueAt", props["dueAt"], "eval"
 
 
+def timer_location(root: etree._Element, bid: str, code: str) -> tuple[str, int | None]:
+    """The event that holds a timer expression, and the expression's line.
+
+    SpiffWorkflow moves the timers of an event-based gateway's catch events onto the gateway,
+    so the spec names the gateway; the modeller must edit the catch event.
+    """
+    targets = set(root.xpath("//bpmn:sequenceFlow[@sourceRef=$i]/@targetRef", namespaces=NS, i=bid))
+    found = [(expr.getparent().getparent().get("id"), expr.sourceline)
+             for expr in root.iterfind(".//bpmn:timerEventDefinition/*", NS)
+             if (expr.text or "").strip() == code.strip()]
+    for owner, line in found:
+        if owner == bid or owner in targets:
+            return owner, line
+    return bid, element_line(root, bid)
+
+
 def lint_code(spec: Any, root: etree._Element, file: str) -> list[dict[str, Any]]:
     problems = []
     for bid, where, code, mode in snippets(spec):
+        element, line = timer_location(root, bid, code) if mode == "timer" else (bid, element_line(root, bid))
         if mode == "timer" and ISO_UNQUOTED.match(code):
-            problems.append(problem(file, bid, element_line(root, bid),
+            problems.append(problem(file, element, line,
                                     f"{where} {code!r} 是未加引号的 ISO 文本，应写成 \"{code.strip()}\""))
             continue
         try:
             check_code(code, "exec" if mode == "exec" else "eval")
         except SyntaxError as error:
-            problems.append(problem(file, bid, element_line(root, bid),
+            problems.append(problem(file, element, line,
                                     f"{where} 语法错误：{error.msg}（第 {error.lineno} 行第 {error.offset} 列）"))
         except UnsafeScript as error:
-            problems.append(problem(file, bid, element_line(root, bid), f"{where}：{error}"))
+            problems.append(problem(file, element, line, f"{where}：{error}"))
     return problems
 
 

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import history
 from engine.context import Actor, EngineContext
-from engine.errors import EngineError, ProcessingFailed, StaleInstance
+from engine.errors import Conflict, EngineError, ProcessingFailed, StaleInstance
 from engine.runtime import task_error_location
 from engine.store import HumanTask, Incident
 
@@ -21,7 +22,8 @@ COMMANDS: dict[str, Callable[..., Any]] = {}
 
 
 def _json_args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = {k: (asdict(v) if isinstance(v, Actor) else v) for k, v in kwargs.items() if k != "incident_id"}
+    out = {k: (asdict(v) if isinstance(v, Actor) else v) for k, v in kwargs.items()
+           if k not in ("incident_id", "retried_by")}
     return json.loads(json.dumps(out, default=str))
 
 
@@ -73,6 +75,8 @@ def command(name: str) -> Callable[[F], F]:
                 return fn(ctx, **kwargs)
             except StaleDataError as error:
                 raise StaleInstance() from error
+            except IntegrityError as error:  # a concurrent command created the same row first
+                raise Conflict("数据已被同时提交，请刷新后重试", rule="unique") from error
             except EngineError:
                 raise
             except Exception as error:  # noqa: BLE001 - recorded and re-raised as ProcessingFailed

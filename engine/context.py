@@ -42,6 +42,7 @@ class EngineContext:
     def __post_init__(self) -> None:
         self.db = self.db or make_engine(self.settings.database_url)
         self.sessions = self.sessions or make_sessionmaker(self.db)
+        self._read_sessions = make_sessionmaker(self.db.execution_options(tidu_read=True))
         clocks.install(self.clock)
         self.script_engine = HostScriptEngine(self.clock, self.settings.timezone)
 
@@ -53,6 +54,12 @@ class EngineContext:
     def transaction(self) -> Iterator[Session]:
         """One command = one transaction: commit on success, roll back on any error."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work (queries of projections): never takes SQLite's write lock."""
+        with self._read_sessions() as session, session.begin():
             yield session
 
     def now(self) -> Any:

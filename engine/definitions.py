@@ -49,7 +49,8 @@ def read_directory(directory: Path) -> dict[str, str]:
     return files
 
 
-def validate(files: dict[str, str]) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
+def validate(files: dict[str, str], lane_aliases: dict[str, str] | None = None
+             ) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
     """Parse and lint a file set; return the processes it defines and every problem found."""
     problems: list[dict[str, Any]] = []
     dmn = {name: text for name, text in files.items() if name.endswith(".dmn")}
@@ -60,10 +61,11 @@ def validate(files: dict[str, str]) -> tuple[list[ParsedProcess], list[dict[str,
                 roots[name] = etree.fromstring(text.encode())
             except etree.XMLSyntaxError as error:
                 problems.append(bpmnlint.problem(name, None, error.lineno, f"XML 格式错误：{error.msg}"))
-    problems += registry.validate_rules(registry.RuleSet(dmn))
+    if dmn or _uses_rules(roots):  # a BPMN-only set without rule operators needs no rule tables
+        problems += registry.validate_rules(registry.RuleSet(dmn))
     processes = []
     for name in sorted(n for n in roots if n.endswith(".bpmn")):
-        found, found_problems = _parse_bpmn(name, roots[name], files, dmn)
+        found, found_problems = _parse_bpmn(name, roots[name], files, dmn, lane_aliases)
         processes += found
         problems += found_problems
     if not processes and not problems:
@@ -71,9 +73,19 @@ def validate(files: dict[str, str]) -> tuple[list[ParsedProcess], list[dict[str,
     return processes, problems
 
 
-def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str]) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
+def _uses_rules(roots: dict[str, Any]) -> bool:
+    """Whether any service task of the set calls an operator that reads rule tables."""
+    for root in roots.values():
+        for op in root.iter("{http://spiffworkflow.org/bpmn/schema/1.0/core}serviceTaskOperator"):
+            if op.get("id") in registry.names() and registry.get(op.get("id")).uses_rules:
+                return True
+    return False
+
+
+def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str],
+                lane_aliases: dict[str, str] | None = None) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
     problems: list[dict[str, Any]] = []
-    lanes, lane_problems = bpmnlint.lane_map(root, name)
+    lanes, lane_problems = bpmnlint.lane_map(root, name, lane_aliases)
     problems += lane_problems + bpmnlint.lint_gateways(root, name)
     parser = make_parser()
     keys = [p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"]
@@ -120,7 +132,7 @@ def _forms_of(spec: Any) -> set[str]:
 
 def deploy(ctx: EngineContext, *, files: dict[str, str], actor: Actor) -> list[Definition]:
     """Validate a file set and store each process as version N+1 (identical content: no-op)."""
-    processes, problems = validate(files)
+    processes, problems = validate(files, ctx.settings.lane_aliases)
     if problems:
         raise InvalidDefinition(f"{len(problems)} 个问题", errors=problems)
     with ctx.transaction() as session:

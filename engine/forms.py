@@ -33,12 +33,16 @@ MESSAGES = {
 }
 
 
-def _field(error: ValidationError) -> str:
+def _fields(error: ValidationError) -> list[str]:
     path = list(error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
-        path.append(missing)
-    return ".".join(str(p) for p in path) or "data"
+        return [".".join(str(p) for p in [*path, missing])]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in known)
+        return [".".join(str(p) for p in [*path, name]) for name in extra] or ["data"]
+    return [".".join(str(p) for p in path) or "data"]
 
 
 def _message(error: ValidationError) -> str:
@@ -54,7 +58,8 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
     for error in Draft202012Validator(schema).iter_errors(data):
         if error.validator == "if":
             continue
-        errors.setdefault(_field(error), []).append(_message(error))
+        for name in _fields(error):
+            errors.setdefault(name, []).append(_message(error))
     if errors:
         raise InvalidTaskData(f"{len(errors)} 个字段未通过校验", errors=errors)
 

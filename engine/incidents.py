@@ -14,7 +14,7 @@ from engine.store import Incident
 
 
 def list_incidents(ctx: EngineContext, *, status: str | None = "open") -> list[Incident]:
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         query = select(Incident).order_by(Incident.created_at)
         if status:
             query = query.where(Incident.status == status)
@@ -22,7 +22,7 @@ def list_incidents(ctx: EngineContext, *, status: str | None = "open") -> list[I
 
 
 def get(ctx: EngineContext, incident_id: str) -> Incident:
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         row = session.get(Incident, incident_id)
         if row is None:
             raise NotFound("事件不存在")
@@ -30,12 +30,13 @@ def get(ctx: EngineContext, incident_id: str) -> Incident:
 
 
 def retry(ctx: EngineContext, *, incident_id: str, actor: Actor) -> Any:
-    """Re-run the failed command; on success the incident is resolved in the same transaction."""
+    """Re-run the failed command as its original actor; on success `actor` resolves the incident
+    in the same transaction."""
     row = get(ctx, incident_id)
     if row.status != "open":
         raise Conflict("该事件已处理")
     kwargs = restore_args(row.args)
-    return COMMANDS[row.command](ctx, **kwargs, incident_id=incident_id)
+    return COMMANDS[row.command](ctx, **kwargs, incident_id=incident_id, retried_by=actor)
 
 
 def resolve(ctx: EngineContext, *, incident_id: str, actor: Actor, note: str = "") -> Incident:

@@ -173,7 +173,8 @@ def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | 
 
 @command("start_instance")
 def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_id: int | None = None,
-                   uscc: str | None = None, incident_id: str | None = None) -> Instance:
+                   uscc: str | None = None, incident_id: str | None = None,
+                   retried_by: Actor | None = None) -> Instance:
     """Start a case of the latest version of a process and run it to its first wait."""
     access.require_start(actor, process_key)
     with ctx.transaction() as session:
@@ -182,12 +183,12 @@ def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_
         if round_id is not None and (round_row is None or round_row.process_key != process_key):
             raise NotFound("申报批次不存在")
         data = _start_data(ctx, session, actor, uscc, round_row)
-        business_key = f"{data['uscc']}:{round_id}" if data["uscc"] else new_id()
-        if session.scalars(select(Instance.id).where(Instance.process_key == process_key,
-                                                     Instance.business_key == business_key)).first():
+        now, instance_id = ctx.now(), new_id()
+        business_key = f"{data['uscc'] or '-'}:{round_id if round_id is not None else instance_id}"
+        if round_id is not None and session.scalars(select(Instance.id).where(
+                Instance.process_key == process_key, Instance.business_key == business_key)).first():
             raise Conflict("该企业已在本批次申报", rule="one-application-per-round")
         spec, subs, scope = _workflow_for(ctx, definition)
-        now, instance_id = ctx.now(), new_id()
         data["case_ref"] = instance_id
         wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
         wf.task_tree.data.update(data)
@@ -203,7 +204,7 @@ def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_
                              "checksum": definition.checksum, "start_data": data})
         loaded = Loaded(row, definition, wf, scope)
         advance(ctx, loaded)
-        _resolve_incident(session, incident_id, actor, now)
+        _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
 
 
@@ -221,7 +222,7 @@ def _open_task(ctx: EngineContext, session: Session, task_id: str, actor: Actor)
 
 @command("complete_task")
 def complete_task(ctx: EngineContext, *, task_id: str, actor: Actor, data: dict[str, Any],
-                  incident_id: str | None = None) -> Instance:
+                  incident_id: str | None = None, retried_by: Actor | None = None) -> Instance:
     """Complete a human task with form data and run the instance until it waits again."""
     with ctx.transaction() as session:
         task_row, loaded = _open_task(ctx, session, task_id, actor)
@@ -242,7 +243,7 @@ def complete_task(ctx: EngineContext, *, task_id: str, actor: Actor, data: dict[
                        definition_id=loaded.definition.id,
                        data={"name": task_row.name, "role": actor.role, "submitted": data, "evidence": evidence})
         advance(ctx, loaded)
-        _resolve_incident(session, incident_id, actor, now)
+        _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
 
 
@@ -263,7 +264,7 @@ def claim_task(ctx: EngineContext, *, task_id: str, actor: Actor, claim: bool = 
 
 @command("send_message")
 def send_message(ctx: EngineContext, *, instance_id: str, name: str, payload: dict[str, Any], actor: Actor,
-                 incident_id: str | None = None) -> Instance:
+                 incident_id: str | None = None, retried_by: Actor | None = None) -> Instance:
     """Deliver a BPMN message (e.g. an objection during 公示) to a waiting instance."""
     with ctx.transaction() as session:
         row = session.get(Instance, str(instance_id))
@@ -282,13 +283,13 @@ def send_message(ctx: EngineContext, *, instance_id: str, name: str, payload: di
         finally:
             CURRENT_SCOPE.reset(token)
         advance(ctx, loaded)
-        _resolve_incident(session, incident_id, actor, now)
+        _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
 
 
 @command("fire_timers")
 def fire_timers(ctx: EngineContext, *, instance_id: str, actor: Actor | None = None,
-                incident_id: str | None = None) -> Instance | None:
+                incident_id: str | None = None, retried_by: Actor | None = None) -> Instance | None:
     """Fire the due timers of one instance (a no-op if none is due any more)."""
     actor = actor or Actor.system("scheduler")
     with ctx.transaction() as session:
@@ -302,7 +303,7 @@ def fire_timers(ctx: EngineContext, *, instance_id: str, actor: Actor | None = N
                            at=now, instance_id=loaded.row.id, task_id=timer.task_id, bpmn_id=timer.bpmn_id,
                            data={"due_at": timer.due_at, "lateness_s": (now - timer.due_at).total_seconds()})
         advance(ctx, loaded)
-        _resolve_incident(session, incident_id, actor, now)
+        _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
 
 

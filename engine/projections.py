@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -74,12 +74,35 @@ def snapshot(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))
 
 
-def sync_timers_and_messages(session: Session, row: Instance, wf: Any) -> None:
-    session.execute(delete(Timer).where(Timer.instance_id == row.id))
-    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
-    for task, due in waiting_timers(wf):
-        session.add(Timer(instance_id=row.id, task_id=str(task.id), bpmn_id=task.task_spec.bpmn_id,
+TIMER_CHANNEL = "tidu_timers"
+
+
+def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
+    """Keep rows of timers still waiting (with their claim and attempts); add new ones.
+
+    A new timer is announced to schedulers: `session.info["timer_wakeup"]` for this process
+    (read after commit) and NOTIFY on PostgreSQL for the others.
+    """
+    wanted = {(str(task.id), due.astimezone(timezone.utc)): task for task, due in waiting_timers(wf)}
+    for timer in session.scalars(select(Timer).where(Timer.instance_id == row.id)):
+        if wanted.pop((timer.task_id, timer.due_at.astimezone(timezone.utc)), None) is None:
+            session.delete(timer)
+    for (task_id, due), task in wanted.items():
+        session.add(Timer(instance_id=row.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
                           due_at=due, attempts=0))
+    if not wanted:
+        return
+    earliest = min(due for _, due in wanted)
+    previous = session.info.get("timer_wakeup")
+    session.info["timer_wakeup"] = min(earliest, previous) if previous else earliest
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, :due)"),
+                        {"channel": TIMER_CHANNEL, "due": earliest.isoformat()})
+
+
+def sync_timers_and_messages(session: Session, row: Instance, wf: Any) -> None:
+    _sync_timers(session, row, wf)
+    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
     for task, name in waiting_messages(wf):
         session.add(MessageSubscription(instance_id=row.id, task_id=str(task.id),
                                         bpmn_id=task.task_spec.bpmn_id, name=name,

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from engine import access, definitions
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
-from engine.store import EvidenceFile, HistoryEvent, HumanTask, Instance, Qualification, Round
+from engine.store import Enterprise, EvidenceFile, HistoryEvent, HumanTask, Instance, Qualification, Round
 
 
 def _page(session: Any, query: Select, page: int, per_page: int) -> tuple[list[Any], int]:
@@ -49,12 +49,12 @@ def inbox(ctx: EngineContext, actor: Actor, *, state: str = "open", mine: bool =
     if due_before:
         query = query.where(HumanTask.due_at < due_before)
     query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         return _page(session, query, page, per_page)
 
 
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         row = session.get(HumanTask, str(task_id))
         if row is None or not access.can_see_task(actor, row):
             raise NotFound("任务不存在")
@@ -65,8 +65,8 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
 
 
 def instances(ctx: EngineContext, actor: Actor, *, process_key: str | None = None, status: str | None = None,
-              uscc: str | None = None, round_id: int | None = None, page: int = 1,
-              per_page: int = 20) -> tuple[list[Instance], int]:
+              uscc: str | None = None, round_id: int | None = None, enterprise_name: str | None = None,
+              page: int = 1, per_page: int = 20) -> tuple[list[Instance], int]:
     query = select(Instance)
     if actor.role == "enterprise":
         query = query.where(Instance.uscc == (actor.uscc or "-"))
@@ -78,12 +78,15 @@ def instances(ctx: EngineContext, actor: Actor, *, process_key: str | None = Non
                           (Instance.uscc, uscc), (Instance.round_id, round_id)):
         if value is not None:
             query = query.where(column == value)
-    with ctx.transaction() as session:
+    if enterprise_name:
+        named = select(Enterprise.uscc).where(Enterprise.name.contains(enterprise_name))
+        query = query.where(Instance.uscc.in_(named))
+    with ctx.reading() as session:
         return _page(session, query.order_by(Instance.started_at.desc(), Instance.id), page, per_page)
 
 
 def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         row = session.get(Instance, str(instance_id))
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
@@ -96,7 +99,7 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
 
 def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[HistoryEvent]:
     instance(ctx, actor, instance_id)  # visibility
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         return list(session.scalars(select(HistoryEvent).where(HistoryEvent.stream == f"instance:{instance_id}")
                                     .order_by(HistoryEvent.seq)))
 
@@ -113,7 +116,7 @@ def events(ctx: EngineContext, *, instance_id: str | None = None, actor_id: str 
         query = query.where(HistoryEvent.at >= since)
     if until:
         query = query.where(HistoryEvent.at < until)
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         return _page(session, query.order_by(HistoryEvent.id), page, per_page)
 
 
@@ -127,12 +130,12 @@ def qualifications(ctx: EngineContext, actor: Actor, *, tier: str | None = None,
     for column, value in ((Qualification.tier, tier), (Qualification.uscc, uscc), (Qualification.status, status)):
         if value is not None:
             query = query.where(column == value)
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         return _page(session, query.order_by(Qualification.issued_on.desc(), Qualification.number), page, per_page)
 
 
 def rounds(ctx: EngineContext, *, process_key: str | None = None) -> list[dict[str, Any]]:
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         query = select(Round).order_by(Round.opens_on.desc())
         if process_key:
             query = query.where(Round.process_key == process_key)

@@ -60,6 +60,7 @@ class UnknownOperator(KeyError):
 
 _OPERATORS: dict[str, Operator] = {}
 _RULE_VALIDATORS: list[RuleValidator] = []
+_SCRIPT_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
 def operator(
@@ -72,6 +73,21 @@ def operator(
         return fn
 
     return register
+
+
+def script_function(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Expose the decorated pure function to BPMN scripts, conditions and timer expressions."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _SCRIPT_FUNCTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def script_functions() -> dict[str, Callable[..., Any]]:
+    """Return every registered script function by name."""
+    return dict(_SCRIPT_FUNCTIONS)
 
 
 def rule_validator(fn: RuleValidator) -> RuleValidator:

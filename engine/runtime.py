@@ -108,7 +108,12 @@ class HostScriptEngine(PythonScriptEngine):
             "now": lambda: clock.now().astimezone(zone).isoformat(),
             "new_seed": lambda: secrets.token_hex(8),
         }
+        functions = registry.script_functions() | functions  # engine functions cannot be shadowed
         super().__init__(environment=GuardedEnvironment({"__builtins__": SAFE_BUILTINS, **functions}))
+
+    def set_function(self, name: str, fn: Callable[..., Any]) -> None:
+        """Replace one script function (e.g. a seeded `new_seed` for a deterministic simulation)."""
+        self.environment.globals[name] = fn
 
     def call_service(self, task, operation_name, operation_params, **kwargs):  # type: ignore[no-untyped-def]
         scope = CURRENT_SCOPE.get()

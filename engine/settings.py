@@ -17,6 +17,17 @@ REGIONS = {
 }
 
 
+def _pairs(text: str) -> dict[str, str]:
+    """Parse "a=b,c=d" into a dict (unknown roles are rejected)."""
+    out = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, _, role = item.partition("=")
+        if role.strip() not in TASK_ROLES:
+            raise ValueError(f"TIDU_LANE_ALIASES: {role!r} is not a task role ({', '.join(TASK_ROLES)})")
+        out[key.strip()] = role.strip()
+    return out
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of one tidu process."""
@@ -28,6 +39,8 @@ class Settings:
     embedded_scheduler: bool = True
     engine_step_budget_s: float = 10.0
     regions: dict[str, str] = field(default_factory=dict)
+    # lane id or name -> role, for diagrams drawn with other lane names (TIDU_LANE_ALIASES="a=city,b=province")
+    lane_aliases: dict[str, str] = field(default_factory=dict)
 
     def region_names(self) -> dict[str, str]:
         """Return region code -> Chinese name, including 赣江新区."""
@@ -43,6 +56,7 @@ class Settings:
             "processes_dir": Path(env.get("TIDU_PROCESSES_DIR", "processes")),
             "gjxq_region": env.get("TIDU_GJXQ_REGION", "361200"),
             "embedded_scheduler": env.get("TIDU_EMBEDDED_SCHEDULER", "1") not in ("0", "false"),
+            "lane_aliases": _pairs(env.get("TIDU_LANE_ALIASES", "")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

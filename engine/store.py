@@ -75,18 +75,21 @@ class Round(Base):
     """One opening of a procedure (e.g. 2027年上半年创新型中小企业评价)."""
 
     __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("schedule_key", name="uq_round_schedule_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     label: Mapped[str] = mapped_column(String(200))
     opens_on: Mapped[date] = mapped_column(Date)
     closes_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    schedule_key: Mapped[str | None] = mapped_column(String(150))  # "<key>@<opens_on>"
 
 
 class Instance(Base):
     """A case: serialized SpiffWorkflow state plus what queries need, with an optimistic version."""
 
     __tablename__ = "process_instance"
+    __table_args__ = (UniqueConstraint("process_key", "business_key", name="uq_instance_business_key"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
     definition_version: Mapped[int] = mapped_column(Integer)
@@ -139,7 +142,7 @@ class Timer(Base):
     bpmn_id: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime] = mapped_column(index=True)
     lock_owner: Mapped[str | None] = mapped_column(String(100))
-    lock_expires_at: Mapped[datetime | None]
+    lock_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
@@ -201,6 +204,27 @@ class Incident(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Notification(Base):
+    """A reminder or outcome for a user, or for every user of a role (and region / enterprise)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_address", "role", "region"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    role: Mapped[str | None] = mapped_column(String(30))
+    region: Mapped[str | None] = mapped_column(String(6))
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    read_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class User(Base):
@@ -276,7 +300,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # one writer at a time, no upgrade deadlocks
+            # commands take the write lock up front (one writer at a time, no upgrade deadlocks);
+            # read-only queries (ctx.reading()) use a deferred BEGIN and run beside them under WAL
+            read_only = conn.get_execution_options().get("tidu_read", False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -44,7 +44,7 @@ def issue_token(ctx: EngineContext, user_id: str) -> str:
 
 
 def actor_for_token(ctx: EngineContext, token: str) -> Actor:
-    with ctx.transaction() as session:
+    with ctx.reading() as session:
         row = session.execute(
             select(User).join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == hash_token(token))

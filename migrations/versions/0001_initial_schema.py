@@ -172,7 +172,8 @@ def upgrade() -> None:
     sa.Column('started_by', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['definition.id'], ),
     sa.ForeignKeyConstraint(['round_id'], ['round.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('process_key', 'business_key', name='uq_instance_business_key')
     )
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_instance_business_key'), ['business_key'], unique=False)

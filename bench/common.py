@@ -1,0 +1,77 @@
+"""Shared helpers for the benchmarks: scratch databases, deployments, users, percentiles."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+import handlers  # noqa: F401 - fills the operator registry
+from engine import definitions, migrate, users
+from engine.context import Actor, EngineContext
+from engine.settings import Settings
+
+BENCH = Path(__file__).resolve().parent
+SME_ALIASES = {"process_initiator": "enterprise", "city_reviewers": "city", "province_reviewers": "province"}
+
+
+@contextmanager
+def scratch_db(pg_url: str | None) -> Iterator[str]:
+    """A fresh SQLite file, or a fresh PostgreSQL database next to `pg_url` (dropped afterwards)."""
+    if not pg_url:
+        yield f"sqlite:///{tempfile.mkdtemp(prefix='tidu-bench-')}/bench.db"
+        return
+    from sqlalchemy import create_engine
+
+    name = f"tidu_bench_{int(time.time() * 1000)}"
+    admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield pg_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def context(url: str, clock: Any = None, **settings: Any) -> EngineContext:
+    migrate.upgrade(url)
+    kwargs = {"clock": clock} if clock is not None else {}
+    return EngineContext(Settings(database_url=url, embedded_scheduler=False, lane_aliases=SME_ALIASES,
+                                  **settings), **kwargs)
+
+
+def deploy_sme_eval(ctx: EngineContext) -> None:
+    definitions.deploy(ctx, files={"sme_eval.bpmn": (BENCH / "sme_eval.bpmn").read_text()},
+                       actor=Actor(id="bench", role="process_owner"))
+
+
+def token_for(ctx: EngineContext, user_id: str, role: str, region: str | None = None,
+              uscc: str | None = None) -> str:
+    if uscc:
+        users.ensure_enterprise(ctx, uscc=uscc, name=f"企业{uscc[-6:]}", region=region)
+    users.ensure_user(ctx, user_id=user_id, display_name=user_id, role=role, region=region, uscc=uscc)
+    return users.issue_token(ctx, user_id)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def mean(values: list[float]) -> float:
+    return statistics.mean(values) if values else float("nan")
+
+
+def timed(fn: Callable[[], Any], sink: list[float]) -> Any:
+    t0 = time.perf_counter()
+    result = fn()
+    sink.append(time.perf_counter() - t0)
+    return result
