@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, redirect, send_from_directory
 from flask_smorest import Api
 
-from api import admin, errors, instances, tasks
+from api import admin, errors, instances, messages, tasks, web
 from engine.context import EngineContext
 from engine.settings import Settings
 
@@ -31,9 +31,10 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     )
     app.extensions["tidu"] = ctx or EngineContext(settings)
     api = Api(app)
-    for bp in (tasks.bp, instances.bp, *admin.BLUEPRINTS):
+    for bp in (tasks.bp, instances.bp, messages.bp, *admin.BLUEPRINTS):
         api.register_blueprint(bp)
     errors.register(app)
+    web.register(app)  # pages under /ui, npm dist files under /vendor/<pkg>/
 
     @app.get("/vendor/swagger-ui/<path:name>")
     def swagger_assets(name: str):  # type: ignore[no-untyped-def]
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
 
     @app.get("/")
     def index():  # type: ignore[no-untyped-def]
-        return redirect("/api/docs")
+        return redirect("/ui/")
 
     @app.get("/healthz")
     def health():  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import history
+from engine import history, outbox
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, EngineError, ProcessingFailed, StaleInstance
 from engine.runtime import task_error_location
@@ -19,6 +20,8 @@ from engine.store import HumanTask, Incident
 
 F = TypeVar("F", bound=Callable[..., Any])
 COMMANDS: dict[str, Callable[..., Any]] = {}
+AFTER_COMMIT: list[Callable[[EngineContext], Any]] = []  # run after a top-level command succeeded
+_IN_COMMAND: contextvars.ContextVar[bool] = contextvars.ContextVar("tidu_in_command", default=False)
 
 
 def _json_args(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +74,11 @@ def command(name: str) -> Callable[[F], F]:
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def run(ctx: EngineContext, **kwargs: Any) -> Any:
+            top = not _IN_COMMAND.get()
+            token = _IN_COMMAND.set(True)
+            dispatch_token = outbox.DISPATCH_NEEDED.set(False) if top else None
             try:
-                return fn(ctx, **kwargs)
+                result = fn(ctx, **kwargs)
             except StaleDataError as error:
                 raise StaleInstance() from error
             except IntegrityError as error:  # a concurrent command created the same row first
@@ -82,6 +88,15 @@ def command(name: str) -> Callable[[F], F]:
             except Exception as error:  # noqa: BLE001 - recorded and re-raised as ProcessingFailed
                 incident_id = record_incident(ctx, name, kwargs, error)
                 raise ProcessingFailed(f"事件编号 {incident_id}", incident_id=incident_id) from error
+            finally:
+                _IN_COMMAND.reset(token)
+                dispatch = top and outbox.DISPATCH_NEEDED.get()
+                if dispatch_token is not None:
+                    outbox.DISPATCH_NEEDED.reset(dispatch_token)
+            if dispatch:  # route messages once the sender's transaction is committed
+                for hook in AFTER_COMMIT:
+                    hook(ctx)
+            return result
 
         COMMANDS[name] = run
         return run  # type: ignore[return-value]

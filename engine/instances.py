@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -16,8 +16,9 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import access, definitions, forms, history, records, registry
-from engine.commands import command
+from engine import access, definitions, forms, history, outbox, records, registry
+from engine import notifications  # noqa: F401 - registers the built-in notify.send operator
+from engine.commands import AFTER_COMMIT, command
 from engine.context import Actor, EngineContext
 from engine.errors import (
     Conflict,
@@ -36,7 +37,17 @@ from engine.projections import (
     waiting_messages,
 )
 from engine.runtime import CURRENT_SCOPE, SERIALIZER, CommandScope, cached_spec
-from engine.store import Definition, Enterprise, HumanTask, Incident, Instance, Round, Timer, new_id
+from engine.store import (
+    Definition,
+    Enterprise,
+    HumanTask,
+    Incident,
+    Instance,
+    Message,
+    Round,
+    Timer,
+    new_id,
+)
 
 
 class EngineStepBudgetExceeded(Exception):
@@ -130,7 +141,10 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
         if decision.record:
             records.write(session, decision.record, decision.outputs, row, now)
     loaded.scope.decisions.clear()
+    outbox.collect(session, wf, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
     sync_timers_and_messages(session, row, wf)
+    if waiting_messages(wf):
+        outbox.DISPATCH_NEEDED.set(True)  # a new receiver may match a pending message
     row.state_json = SERIALIZER.serialize_json(wf)
     row.updated_at = now
     if wf.is_completed() and row.status != "completed":
@@ -272,19 +286,75 @@ def send_message(ctx: EngineContext, *, instance_id: str, name: str, payload: di
             raise NotFound("案件不存在")
         access.require_send_message(actor, row)
         loaded = load_for_update(ctx, session, instance_id)
-        if name not in {n for _, n in waiting_messages(loaded.wf)}:
-            raise MessageNotExpected(f"案件当前不等待消息 {name}")
         now = ctx.now()
-        history.append(session, stream=f"instance:{row.id}", kind="message.received", actor=actor.id, at=now,
-                       instance_id=row.id, data={"name": name, "payload": payload})
-        token = CURRENT_SCOPE.set(loaded.scope)
-        try:
-            loaded.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload))
-        finally:
-            CURRENT_SCOPE.reset(token)
-        advance(ctx, loaded)
+        _deliver(ctx, session, loaded, name, payload, actor, now, {})
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
+
+
+def _deliver(ctx: EngineContext, session: Session, loaded: Loaded, name: str, payload: dict[str, Any],
+             actor: Actor, now: datetime, extra: dict[str, Any]) -> None:
+    """Hand a message to a waiting workflow and run it on."""
+    if name not in {n for _, n in waiting_messages(loaded.wf)}:
+        raise MessageNotExpected(f"案件当前不等待消息 {name}")
+    history.append(session, stream=f"instance:{loaded.row.id}", kind="message.received", actor=actor.id,
+                   at=now, instance_id=loaded.row.id, data={"name": name, "payload": payload, **extra})
+    token = CURRENT_SCOPE.set(loaded.scope)
+    try:
+        loaded.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload))
+    finally:
+        CURRENT_SCOPE.reset(token)
+    advance(ctx, loaded)
+
+
+@command("deliver_message")
+def deliver_message(ctx: EngineContext, *, message_id: str, instance_id: str, incident_id: str | None = None,
+                    retried_by: Actor | None = None) -> Instance | None:
+    """Deliver one outbox message to one waiting instance (no-op if it no longer waits)."""
+    actor = Actor.system("router")
+    with ctx.transaction() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.status != "pending":
+            return None
+        loaded = load_for_update(ctx, session, instance_id)
+        if message.name not in {n for _, n in waiting_messages(loaded.wf)}:
+            return None
+        now = ctx.now()
+        _deliver(ctx, session, loaded, message.name, message.payload, Actor(id=message.sent_by, role="system"),
+                 now, {"message_id": message.id, "sender_instance_id": message.sender_instance_id})
+        outbox.mark_delivered(session, message, instance_id, now)
+        _resolve_incident(session, incident_id, retried_by or actor, now)
+        return save(ctx, session, loaded, actor)
+
+
+def dispatch_messages(ctx: EngineContext, *, rounds: int = 10) -> int:
+    """Route pending outbox messages to waiting instances, each delivery in its own transaction."""
+    delivered = 0
+    for _ in range(rounds):
+        with ctx.transaction() as session:
+            pairs = outbox.pending_deliveries(session, ctx.now())
+        if not pairs:
+            break
+        progress = 0
+        for message_id, instance_id in pairs:
+            try:
+                progress += deliver_message(ctx, message_id=message_id, instance_id=instance_id) is not None
+            except EngineError:
+                continue
+        delivered += progress
+        if not progress:
+            break
+    return delivered
+
+
+@command("publish_message")
+def publish_message(ctx: EngineContext, *, name: str, correlation: dict[str, str], payload: dict[str, Any],
+                    actor: Actor) -> Message:
+    """Publish a message from outside any instance (e.g. an Article 12 incident report)."""
+    access.require_role(actor, "province")
+    with ctx.transaction() as session:
+        return outbox.add(session, name=name, payload=payload, correlation=correlation, sent_by=actor.id,
+                          now=ctx.now(), ttl=timedelta(days=ctx.settings.message_ttl_days))
 
 
 @command("fire_timers")
@@ -326,3 +396,6 @@ def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
         except EngineError:
             failed += 1
     return {"instances": len(ids), "fired": fired, "failed": failed}
+
+
+AFTER_COMMIT.append(lambda ctx: dispatch_messages(ctx))

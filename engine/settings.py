@@ -38,6 +38,7 @@ class Settings:
     gjxq_region: str = "361200"  # 赣江新区: not a USCC division, so its code is configurable
     embedded_scheduler: bool = True
     engine_step_budget_s: float = 10.0
+    message_ttl_days: int = 30  # how long a message waits for a receiver that does not wait yet
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams drawn with other lane names (TIDU_LANE_ALIASES="a=city,b=province")
     lane_aliases: dict[str, str] = field(default_factory=dict)

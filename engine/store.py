@@ -42,7 +42,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        # psycopg returns the session's TimeZone (e.g. +08:00 on a server set to Asia/Shanghai)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 def new_id() -> str:
@@ -311,3 +314,31 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class Message(Base):
+    """Outbox: a BPMN message thrown by an instance (or published by staff), routed by correlation."""
+
+    __tablename__ = "message"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    correlation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    broadcast: Mapped[bool] = mapped_column(default=False)
+    sender_instance_id: Mapped[str | None] = mapped_column(String(36))
+    sent_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class MessageDelivery(Base):
+    """One delivery of a message to one instance (a message reaches each receiver once)."""
+
+    __tablename__ = "message_delivery"
+    __table_args__ = (UniqueConstraint("message_id", "instance_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("message.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    delivered_at: Mapped[datetime]
