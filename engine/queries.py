@@ -48,7 +48,7 @@ def inbox(ctx: EngineContext, actor: Actor, *, state: str = "open", mine: bool =
         query = query.where(HumanTask.process_key == process_key)
     if due_before:
         query = query.where(HumanTask.due_at < due_before)
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+    query = query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
     with ctx.reading() as session:
         return _page(session, query, page, per_page)
 

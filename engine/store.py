@@ -116,7 +116,11 @@ class HumanTask(Base):
     """Projection of a user task (open, completed or cancelled) for inboxes and history."""
 
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_human_task_inbox", "state", "role", "region", "due_at"),)
+    __table_args__ = (
+        Index("ix_human_task_inbox", "state", "role", "region", "due_at"),
+        Index("ix_human_task_inbox_region_order", "state", "role", "region", "due_at", "created_at", "id"),
+        Index("ix_human_task_inbox_role_order", "state", "role", "due_at", "created_at", "id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(100))

@@ -1,4 +1,4 @@
-"""message outbox and deliveries
+"""message outbox and deliveries; inbox ordering indexes
 
 Revision ID: 0003
 Revises: 0002
@@ -48,6 +48,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_message_delivery_message_id'), ['message_id'], unique=False)
 
 
+    # inbox: equality on state/role(/region), then the inbox order, so LIMIT reads an index range
+    op.create_index('ix_human_task_inbox_region_order', 'human_task',
+                    ['state', 'role', 'region', 'due_at', 'created_at', 'id'])
+    op.create_index('ix_human_task_inbox_role_order', 'human_task', ['state', 'role', 'due_at', 'created_at', 'id'])
+
+
 def downgrade() -> None:
+    op.drop_index('ix_human_task_inbox_role_order', table_name='human_task')
+    op.drop_index('ix_human_task_inbox_region_order', table_name='human_task')
     op.drop_table('message_delivery')
     op.drop_table('message')
