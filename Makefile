@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 export TIDU_DATABASE_URL ?= sqlite:///var/tidu.db
 
-.PHONY: setup run test lint walkthrough clean
+.PHONY: setup run test lint walkthrough clean browser-deps
 
 $(BIN)/tidu: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,7 +26,11 @@ run: setup
 	$(BIN)/tidu demo
 	$(BIN)/tidu serve --host 127.0.0.1 --port $(PORT)
 
-test: setup
+# Debian's Chromium for the browser tests (tests/browser, Playwright with executable_path)
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk; }
+
+test: setup browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: setup

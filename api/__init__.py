@@ -7,7 +7,18 @@ from pathlib import Path
 from flask import Flask, redirect, send_from_directory
 from flask_smorest import Api
 
-from api import admin, errors, instances, messages, tasks, web
+from api import (
+    admin,
+    errors,
+    evaluations,
+    instances,
+    messages,
+    notifications,
+    qualifications,
+    rounds_views,
+    tasks,
+    web,
+)
 from engine.context import EngineContext
 from engine.settings import Settings
 
@@ -22,6 +33,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     settings = settings or (ctx.settings if ctx else Settings.from_env())
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined] - form schemas keep their field order
     app.config.update(
         API_TITLE="tidu 梯度培育流程服务", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs",
@@ -31,8 +43,11 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     )
     app.extensions["tidu"] = ctx or EngineContext(settings)
     api = Api(app)
-    for bp in (tasks.bp, instances.bp, messages.bp, *admin.BLUEPRINTS):
+    for bp in (tasks.bp, instances.bp, messages.bp, notifications.bp, *admin.BLUEPRINTS,
+               *qualifications.BLUEPRINTS):
         api.register_blueprint(bp)
+    api.register_blueprint(evaluations.bp)
+    api.register_blueprint(rounds_views.bp)  # round cases by stage, exports, MIIT list
     errors.register(app)
     web.register(app)  # pages under /ui, npm dist files under /vendor/<pkg>/
 

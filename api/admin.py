@@ -1,4 +1,4 @@
-"""Definitions, incidents, audit, rounds, qualifications and evidence files."""
+"""Definitions, incidents, audit, rounds and evidence files."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ from api.schemas import (
     FileOut,
     IncidentOut,
     InstanceOut,
-    QualificationListArgs,
-    QualificationOut,
     ResolveIn,
     RoundIn,
     RoundOut,
@@ -37,7 +35,6 @@ definitions_bp = Blueprint("definitions", __name__, url_prefix="/api/v1/definiti
 incidents_bp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="待处理事件")
 audit_bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="审计（哈希链历史）")
 rounds_bp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="申报批次")
-quals_bp = Blueprint("qualifications", __name__, url_prefix="/api/v1/qualifications", description="资格")
 files_bp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="佐证材料")
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -210,16 +207,6 @@ class Rounds(MethodView):
         return queries.open_round(engine_context(), **body)
 
 
-@quals_bp.route("")
-class Qualifications(MethodView):
-    @quals_bp.arguments(QualificationListArgs, location="query")
-    @quals_bp.response(200, page_schema(QualificationOut))
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Issued qualifications I may see, filterable by tier, USCC and status."""
-        items, total = queries.qualifications(engine_context(), current_actor(), **args)
-        return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
-
-
 @files_bp.route("")
 class Files(MethodView):
     @files_bp.response(201, FileOut)
@@ -236,5 +223,5 @@ class Files(MethodView):
                                   content_type=part.mimetype, content=content)
 
 
-BLUEPRINTS = [definitions_bp, incidents_bp, audit_bp, rounds_bp, quals_bp, files_bp]
+BLUEPRINTS = [definitions_bp, incidents_bp, audit_bp, rounds_bp, files_bp]  # qualifications: api/qualifications.py
 __all__ = ["BLUEPRINTS", "NotFound"]

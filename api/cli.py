@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
-from engine import definitions, history, incidents, instances, migrate
+from api import cli_import, cli_miit, cli_time
+from api.cli_rules import score
+from engine import definitions, history, incidents, migrate
 from engine.context import Actor, EngineContext
 from engine.errors import EngineError
 from engine.settings import Settings
@@ -86,23 +88,9 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-@main.command()
-def scheduler() -> None:
-    """Run a timer scheduler process (no API)."""
-    from engine.scheduler import run_blocking
-
-    run_blocking(_ctx())
-
-
-@main.group()
-def timers() -> None:
-    """Timers."""
-
-
-@timers.command("fire-due")
-def fire_due() -> None:
-    """Fire every timer that is due now, then exit."""
-    click.echo(json.dumps(instances.fire_due(_ctx())))
+cli_time.register(main)  # scheduler, timers fire-due, rounds open-due, simulate
+cli_miit.register(main)  # import miit-list
+cli_import.register(main)  # import legacy (第二十条)
 
 
 @main.group(name="incidents")
@@ -161,3 +149,6 @@ def demo(walkthrough: bool, out: Path) -> None:
     for user_id, token in tokens.items():
         click.echo(f"{user_id:28} {token}")
     click.echo(f"(also written to {out})")
+
+
+main.add_command(score)  # tidu score (api/cli_rules.py)

@@ -19,7 +19,7 @@ from api.schemas import (
     page_schema,
 )
 from api.tasks import instance_json, task_json
-from engine import instances, queries
+from engine import instances, positions, queries
 
 bp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="案件（流程实例）")
 
@@ -60,6 +60,13 @@ class InstanceHistory(MethodView):
     def get(self, instance_id: Any) -> list[Any]:
         """The case's hash-chained history: who did what, when, on which version, with which data."""
         return queries.instance_history(engine_context(), current_actor(), str(instance_id))
+
+
+@bp.route("/<uuid:instance_id>/position")
+class InstancePosition(MethodView):
+    def get(self, instance_id: Any) -> dict[str, Any]:
+        """Where the case stands in its diagram: elements completed and active, open tasks, timers."""
+        return positions.position(engine_context(), current_actor(), str(instance_id))
 
 
 @bp.route("/<uuid:instance_id>/messages")

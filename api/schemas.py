@@ -35,6 +35,7 @@ class InstanceListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
     uscc = fields.String()
     round_id = fields.Integer()
+    enterprise_name = fields.String(metadata={"description": "企业名称（包含匹配）"})
 
 
 class QualificationListArgs(PageArgs):

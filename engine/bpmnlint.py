@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -104,7 +105,10 @@ def timer_location(root: etree._Element, bid: str, code: str) -> tuple[str, int 
 def lint_code(spec: Any, root: etree._Element, file: str) -> list[dict[str, Any]]:
     problems = []
     for bid, where, code, mode in snippets(spec):
-        element, line = timer_location(root, bid, code) if mode == "timer" else (bid, element_line(root, bid))
+        if mode == "timer":
+            element, line = timer_location(root, bid, code)
+        else:
+            element, line = bid, element_line(root, bid)
         if mode == "timer" and ISO_UNQUOTED.match(code):
             problems.append(problem(file, element, line,
                                     f"{where} {code!r} 是未加引号的 ISO 文本，应写成 \"{code.strip()}\""))
@@ -158,11 +162,19 @@ def _lint_service(ts: Any, bid: str, line: int | None, file: str, known: set[str
 def lint_form(form: str, files: dict[str, str], file: str, bid: str, line: int | None) -> list[dict[str, Any]]:
     if form not in files:
         return [problem(file, bid, line, f"表单文件 {form!r} 不在部署文件中")]
-    try:
-        Draft202012Validator.check_schema(json.loads(files[form]))
-    except (ValueError, SchemaError) as error:
-        return [problem(form, bid, None, f"表单 JSON Schema 无效：{getattr(error, 'message', error)}")]
+    if reason := schema_problem(files[form]):
+        return [problem(form, bid, None, f"表单 JSON Schema 无效：{reason}")]
     return []
+
+
+@functools.lru_cache(maxsize=256)
+def schema_problem(text: str) -> str | None:
+    """Why a form's JSON Schema is invalid, or None (cached: the metaschema check is slow)."""
+    try:
+        Draft202012Validator.check_schema(json.loads(text))
+    except (ValueError, SchemaError) as error:
+        return str(getattr(error, "message", error))
+    return None
 
 
 def lint_gateways(root: etree._Element, file: str) -> list[dict[str, Any]]:

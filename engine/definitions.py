@@ -21,6 +21,9 @@ from engine.runtime import make_parser, spec_to_json
 from engine.store import Definition
 
 NS = bpmnlint.NS
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+SHARED_DIR = "shared"  # BPMN files here define processes called by others, never deployed alone
+REQUIRES_KEY = "@requires_qualification"  # reserved key in Definition.lanes (no column needed)
 
 
 @dataclass
@@ -43,7 +46,7 @@ class ParsedProcess:
 def read_directory(directory: Path) -> dict[str, str]:
     """Read a processes/ directory: *.bpmn, rules/*.dmn, forms/*.json (paths relative to it)."""
     files = {}
-    for pattern in ("*.bpmn", "rules/*.dmn", "forms/*.json"):
+    for pattern in ("*.bpmn", f"{SHARED_DIR}/*.bpmn", "rules/*.dmn", "forms/*.json"):
         for path in sorted(directory.glob(pattern)):
             files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
     return files
@@ -63,9 +66,11 @@ def validate(files: dict[str, str], lane_aliases: dict[str, str] | None = None
                 problems.append(bpmnlint.problem(name, None, error.lineno, f"XML 格式错误：{error.msg}"))
     if dmn or _uses_rules(roots):  # a BPMN-only set without rule operators needs no rule tables
         problems += registry.validate_rules(registry.RuleSet(dmn))
+    problems += registry.validate_files(files)
     processes = []
-    for name in sorted(n for n in roots if n.endswith(".bpmn")):
-        found, found_problems = _parse_bpmn(name, roots[name], files, dmn, lane_aliases)
+    library = _process_index(roots)
+    for name in sorted(n for n in roots if n.endswith(".bpmn") and not n.startswith(f"{SHARED_DIR}/")):
+        found, found_problems = _parse_bpmn(name, roots[name], files, dmn, lane_aliases, library)
         processes += found
         problems += found_problems
     if not processes and not problems:
@@ -82,11 +87,88 @@ def _uses_rules(roots: dict[str, Any]) -> bool:
     return False
 
 
+def _process_index(roots: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Process id -> (file, root) for every BPMN file of the set (call activities resolve here)."""
+    index = {}
+    for name, root in roots.items():
+        if name.endswith(".bpmn"):
+            for proc in root.iterfind("bpmn:process", NS):
+                index.setdefault(proc.get("id"), (name, root))
+    return index
+
+
+def _called_files(name: str, root: Any, library: dict[str, tuple[str, Any]]
+                  ) -> tuple[list[str], list[dict[str, Any]]]:
+    """Files defining the processes `root` calls (transitively); a call cycle is a problem."""
+    found: list[str] = []
+    problems: list[dict[str, Any]] = []
+
+    def visit(file: str, tree: Any, path: list[str]) -> None:
+        for call in tree.iterfind(".//bpmn:callActivity", NS):
+            target = call.get("calledElement")
+            if target not in library:
+                continue  # the parser names the missing process
+            called_file, called_root = library[target]
+            if called_file in path:
+                chain = " → ".join([*path, called_file])
+                problems.append(bpmnlint.problem(file, call.get("id"), call.sourceline,
+                                                 f"调用活动形成循环调用：{chain}"))
+                continue
+            if called_file not in found and called_file != name:
+                found.append(called_file)
+                visit(called_file, called_root, [*path, called_file])
+
+    visit(name, root, [name])
+    return found, problems
+
+
+def requirement_of(root: Any) -> str | None:
+    """The qualification tier a process's start event requires (`requiresQualification`)."""
+    for prop in root.iterfind(f".//bpmn:startEvent//{SPIFF}property", NS):
+        if prop.get("name") == "requiresQualification" and (prop.get("value") or "").strip():
+            return prop.get("value").strip()
+    return None
+
+
+def _called_lanes(called: list[str], files: dict[str, str], lanes: dict[str, str],
+                  lane_aliases: dict[str, str] | None
+                  ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """User tasks of a called diagram take the roles of its own lanes."""
+    problems: list[dict[str, Any]] = []
+    for called_name in called:
+        called_root = etree.fromstring(files[called_name].encode())
+        called_lanes, called_problems = bpmnlint.lane_map(called_root, called_name, lane_aliases)
+        lanes = called_lanes | lanes
+        problems += called_problems + bpmnlint.lint_gateways(called_root, called_name)
+    return lanes, problems
+
+
+def _lint_called(subs: dict[str, Any], files: dict[str, str], name: str,
+                 lanes: dict[str, str]) -> list[dict[str, Any]]:
+    """Lint the specs of called processes against their own files."""
+    problems: list[dict[str, Any]] = []
+    for sub in subs.values():
+        sub_file = sub.file if sub.file in files else name
+        sub_root = etree.fromstring(files[sub_file].encode())
+        problems += bpmnlint.lint_code(sub, sub_root, sub_file)
+        problems += bpmnlint.lint_tasks(sub, sub_root, sub_file, lanes, files)
+    return problems
+
+
 def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str],
-                lane_aliases: dict[str, str] | None = None) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
+                lane_aliases: dict[str, str] | None = None,
+                library: dict[str, tuple[str, Any]] | None = None
+                ) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
     problems: list[dict[str, Any]] = []
     lanes, lane_problems = bpmnlint.lane_map(root, name, lane_aliases)
     problems += lane_problems + bpmnlint.lint_gateways(root, name)
+    called, call_problems = _called_files(name, root, library or {})
+    if call_problems:
+        return [], problems + call_problems
+    lanes, called_problems = _called_lanes(called, files, lanes, lane_aliases)
+    problems += called_problems
+    if requirement := requirement_of(root):
+        lanes = lanes | {REQUIRES_KEY: requirement}
     parser = make_parser()
     keys = [p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"]
     if not keys:
@@ -94,6 +176,8 @@ def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str]
     out = []
     try:
         parser.add_bpmn_xml(root, filename=name)
+        for called_name in called:
+            parser.add_bpmn_xml(etree.fromstring(files[called_name].encode()), filename=called_name)
         uses_dmn = root.find(".//bpmn:businessRuleTask", NS) is not None
         for dmn_name, text in dmn.items() if uses_dmn else ():
             parser.add_dmn_xml(etree.fromstring(text.encode()), filename=dmn_name)
@@ -102,7 +186,12 @@ def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str]
             subs = parser.get_subprocess_specs(key)
             problems += bpmnlint.lint_code(spec, root, name)
             problems += bpmnlint.lint_tasks(spec, root, name, lanes, files)
-            used = {name} | set(dmn) | _forms_of(spec) & set(files)
+            problems += _lint_called(subs, files, name, lanes)
+            forms = set().union(_forms_of(spec), *(_forms_of(sub) for sub in subs.values()))
+            # every DMN (and so every form a rule table names) goes in: a stored version's files
+            # must deploy again on their own (the modeler page redeploys them)
+            rule_forms = {f for f in files if f.startswith("forms/")} if dmn else set()
+            used = {name} | set(called) | set(dmn) | (forms | rule_forms) & set(files)
             proc = root.xpath("//bpmn:process[@id=$i]", namespaces=NS, i=key)[0]
             out.append(ParsedProcess(key, proc.get("name") or key, name, spec_to_json(spec, subs),
                                      lanes, {f: files[f] for f in sorted(used)}))

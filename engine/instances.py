@@ -44,6 +44,7 @@ from engine.store import (
     Incident,
     Instance,
     Message,
+    Qualification,
     Round,
     Timer,
     new_id,
@@ -114,6 +115,7 @@ def _clean_data(wf: BpmnWorkflow) -> None:
 
 def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> Instance:
     """Persist state, projections and history of one command (flush checks the version)."""
+    records.before_save(ctx, session, loaded, actor)
     row, wf, now = loaded.row, loaded.wf, ctx.now()
     _clean_data(wf)
     stream = f"instance:{row.id}"
@@ -153,6 +155,7 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
         history.append(session, stream=stream, kind="instance.completed", actor=actor.id, at=now,
                        instance_id=row.id, data={"outcome": row.outcome})
     session.flush()
+    records.after_save(ctx, session, loaded, actor)
     return row
 
 
@@ -181,8 +184,37 @@ def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | 
         if not (round_row.opens_on <= now_local.date() and ctx.now() < round_row.closes_at):
             raise Conflict(f"{round_row.label} 不在申报期内", rule="round-window")
         data |= {"round_id": round_row.id, "round_label": round_row.label,
+                 "round_opens_on": round_row.opens_on.isoformat(),
                  "application_deadline_at": round_row.closes_at.astimezone(zone).isoformat()}
     return data
+
+
+TIER_LABELS = {"innovative": "创新型中小企业", "specialized": "专精特新中小企业",
+               "little_giant": "专精特新“小巨人”企业"}
+
+
+def _prerequisite(ctx: EngineContext, session: Session, definition: Definition,
+                  uscc: str | None) -> dict[str, Any] | None:
+    """The active qualification a process requires (第七条, 第八条), or a refusal naming it.
+
+    Its expiry date goes into the case data so that the diagram can re-check it right before
+    the decision (a qualification may expire between application and certification).
+    """
+    tier = (definition.lanes or {}).get(definitions.REQUIRES_KEY)
+    if not tier:
+        return None
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    held = session.scalars(select(Qualification).where(
+        Qualification.uscc == (uscc or "-"), Qualification.tier == tier,
+        Qualification.status == "active", Qualification.expires_on >= today,
+    ).order_by(Qualification.expires_on.desc())).first()
+    if held is None:
+        label = TIER_LABELS.get(tier, tier)
+        raise Conflict(f"申报{definition.name}须持有有效的{label}资格，该企业没有",
+                       rule="requires-qualification", missing_qualification=tier,
+                       missing_qualification_name=label)
+    return {"tier": tier, "number": held.number, "issued_on": held.issued_on.isoformat(),
+            "expires_on": held.expires_on.isoformat()}
 
 
 @command("start_instance")
@@ -197,6 +229,9 @@ def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_
         if round_id is not None and (round_row is None or round_row.process_key != process_key):
             raise NotFound("申报批次不存在")
         data = _start_data(ctx, session, actor, uscc, round_row)
+        prerequisite = _prerequisite(ctx, session, definition, data["uscc"])
+        if prerequisite is not None:
+            data["prerequisite"] = prerequisite
         now, instance_id = ctx.now(), new_id()
         business_key = f"{data['uscc'] or '-'}:{round_id if round_id is not None else instance_id}"
         if round_id is not None and session.scalars(select(Instance.id).where(
@@ -399,3 +434,5 @@ def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
 
 
 AFTER_COMMIT.append(lambda ctx: dispatch_messages(ctx))
+
+from engine import lifecycle  # noqa: E402, F401 - registers the lifecycle save hooks

@@ -31,7 +31,7 @@ def _walk(workflow: dict[str, Any], completed: set[str], active: set[str]) -> No
 
 
 def element_states(state_json: str) -> dict[str, list[str]]:
-    """Task-spec names (BPMN element ids) completed and active, over the process and its subprocesses."""
+    """Task-spec names (BPMN element ids) completed and active, subprocesses included."""
     state = json.loads(state_json) if state_json else {}
     completed: set[str] = set()
     active: set[str] = set()
@@ -52,12 +52,14 @@ def position(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         states = element_states(row.state_json)
         tasks = session.scalars(select(HumanTask.bpmn_id).where(HumanTask.instance_id == row.id,
                                                                 HumanTask.state == "open")).all()
-        timers = session.scalars(select(Timer).where(Timer.instance_id == row.id).order_by(Timer.due_at)).all()
+        timers = session.scalars(select(Timer).where(Timer.instance_id == row.id)
+                                 .order_by(Timer.due_at)).all()
         messages = session.scalars(select(MessageSubscription)
                                    .where(MessageSubscription.instance_id == row.id)).all()
         return {
-            "instance_id": row.id, "definition_version": row.definition_version, "status": row.status,
-            "completed": states["completed"], "active": states["active"], "open_tasks": sorted(set(tasks)),
+            "instance_id": row.id, "definition_version": row.definition_version,
+            "status": row.status, "completed": states["completed"], "active": states["active"],
+            "open_tasks": sorted(set(tasks)),
             "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at} for t in timers],
             "messages": [{"bpmn_id": m.bpmn_id, "name": m.name} for m in messages],
         }

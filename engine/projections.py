@@ -58,6 +58,18 @@ def waiting_messages(wf: Any) -> list[tuple[Any, str]]:
     return out
 
 
+def scoped_bpmn_id(task: Any) -> str:
+    """A node inside a called process is named `<call activity id>/<node id>` (e.g. where a
+    case waits in a shared 公示 sub-process: `province_notice/notice_wait`)."""
+    path = [task.task_spec.bpmn_id]
+    workflow = task.workflow
+    while getattr(workflow, "parent_task_id", None) is not None:
+        parent = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        path.insert(0, parent.task_spec.bpmn_id)
+        workflow = parent.workflow
+    return "/".join(path)
+
+
 def due_at_of(task: Any, script_engine: Any) -> datetime | None:
     expr = (task.task_spec.extensions or {}).get("properties", {}).get("dueAt")
     if not expr:
@@ -78,17 +90,22 @@ TIMER_CHANNEL = "tidu_timers"
 
 
 def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
-    """Keep rows of timers still waiting (with their claim and attempts); add new ones.
+    """Keep rows of timers still waiting (attempts, backoff); add new ones; end claims.
+
+    Saving the instance ends any scheduler's claim on its timers (the state they were claimed
+    for is gone); a failed timer's backoff (`lock_expires_at` without an owner) is kept.
 
     A new timer is announced to schedulers: `session.info["timer_wakeup"]` for this process
     (read after commit) and NOTIFY on PostgreSQL for the others.
     """
-    wanted = {(str(task.id), due.astimezone(timezone.utc)): task for task, due in waiting_timers(wf)}
+    wanted = {(str(t.id), due.astimezone(timezone.utc)): t for t, due in waiting_timers(wf)}
     for timer in session.scalars(select(Timer).where(Timer.instance_id == row.id)):
         if wanted.pop((timer.task_id, timer.due_at.astimezone(timezone.utc)), None) is None:
             session.delete(timer)
+        elif timer.lock_owner is not None:
+            timer.lock_owner, timer.lock_expires_at = None, None
     for (task_id, due), task in wanted.items():
-        session.add(Timer(instance_id=row.id, task_id=task_id, bpmn_id=task.task_spec.bpmn_id,
+        session.add(Timer(instance_id=row.id, task_id=task_id, bpmn_id=scoped_bpmn_id(task),
                           due_at=due, attempts=0))
     if not wanted:
         return
@@ -105,7 +122,7 @@ def sync_timers_and_messages(session: Session, row: Instance, wf: Any) -> None:
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
     for task, name in waiting_messages(wf):
         session.add(MessageSubscription(instance_id=row.id, task_id=str(task.id),
-                                        bpmn_id=task.task_spec.bpmn_id, name=name,
+                                        bpmn_id=scoped_bpmn_id(task), name=name,
                                         correlation_key=row.business_key))
 
 

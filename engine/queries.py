@@ -170,3 +170,15 @@ def store_file(ctx: EngineContext, actor: Actor, *, filename: str, content_type:
         session.add(row)
         session.flush()
         return row
+
+
+def latest_rules(ctx: EngineContext) -> dict[str, Any] | None:
+    """The DMN files of the most recent deployment (any process), or None if nothing is deployed."""
+    with ctx.transaction() as session:
+        row = session.scalars(select(definitions.Definition).order_by(definitions.Definition.id.desc())
+                              .limit(1)).first()
+        if row is None:
+            return None
+        return {"files": {k: v for k, v in row.files.items() if k.endswith(".dmn")},
+                "process_key": row.process_key, "version": row.version, "checksum": row.checksum,
+                "deployed_at": row.deployed_at.isoformat()}

@@ -22,7 +22,13 @@ def _qualification(session: Session, outputs: dict[str, Any], row: Instance, now
         expires_on=date.fromisoformat(q["expires_on"]), status=q.get("status", "active"),
         instance_id=row.id, created_at=now,
     ))
+    session.info.setdefault(NEW_QUALIFICATIONS, []).append(q["number"])  # lifecycle: after save
 
+
+NEW_QUALIFICATIONS = "tidu_new_qualifications"  # session.info: numbers issued in this transaction
+SaveHook = Callable[[Any, Session, Any, Any], None]  # (ctx, session, loaded instance, actor)
+BEFORE_SAVE: list[SaveHook] = []  # e.g. a lifecycle continuing into its next validity period
+AFTER_SAVE: list[SaveHook] = []  # e.g. starting the lifecycle of a qualification just issued
 
 WRITERS: dict[str, Callable[[Session, dict[str, Any], Instance, datetime], None]] = {
     "qualification": _qualification,
@@ -32,3 +38,15 @@ WRITERS: dict[str, Callable[[Session, dict[str, Any], Instance, datetime], None]
 def write(session: Session, kind: str, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
     """Write the record a handler result describes."""
     WRITERS[kind](session, outputs, row, now)
+
+
+def before_save(ctx: Any, session: Session, loaded: Any, actor: Any) -> None:
+    """Run the hooks that act on an instance before its state and projections are saved."""
+    for hook in BEFORE_SAVE:
+        hook(ctx, session, loaded, actor)
+
+
+def after_save(ctx: Any, session: Session, loaded: Any, actor: Any) -> None:
+    """Run the hooks that follow an instance's save in the same transaction."""
+    for hook in AFTER_SAVE:
+        hook(ctx, session, loaded, actor)

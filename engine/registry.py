@@ -18,6 +18,7 @@ from typing import Any
 
 Handler = Callable[..., dict[str, Any]]
 RuleValidator = Callable[["RuleSet"], list[dict[str, Any]]]
+FileValidator = Callable[[Mapping[str, str]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class UnknownOperator(KeyError):
 
 _OPERATORS: dict[str, Operator] = {}
 _RULE_VALIDATORS: list[RuleValidator] = []
+_FILE_VALIDATORS: list[FileValidator] = []
 _SCRIPT_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
@@ -94,6 +96,17 @@ def rule_validator(fn: RuleValidator) -> RuleValidator:
     """Register a deploy-time validator of rule files (returns problems as dicts)."""
     _RULE_VALIDATORS.append(fn)
     return fn
+
+
+def file_validator(fn: FileValidator) -> FileValidator:
+    """Register a deploy-time validator of the whole file set (BPMN, DMN, forms)."""
+    _FILE_VALIDATORS.append(fn)
+    return fn
+
+
+def validate_files(files: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Run every registered file-set validator over a deployment's files."""
+    return [problem for validator in _FILE_VALIDATORS for problem in validator(files)]
 
 
 def get(name: str) -> Operator:

@@ -111,6 +111,17 @@ class HostScriptEngine(PythonScriptEngine):
         functions = registry.script_functions() | functions  # engine functions cannot be shadowed
         super().__init__(environment=GuardedEnvironment({"__builtins__": SAFE_BUILTINS, **functions}))
 
+    def evaluate(self, task, expression, external_context=None):  # type: ignore[no-untyped-def]
+        """Evaluate; an error keeps its cause (e.g. the missing calendar year) for the incident."""
+        try:
+            return super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as error:
+            inner = error.__cause__ or error.__context__
+            if inner is None or isinstance(inner, WorkflowTaskException):
+                raise
+            raise WorkflowTaskException(f"Error evaluating expression {expression!r}: {inner}",
+                                        task=task, exception=inner) from inner
+
     def set_function(self, name: str, fn: Callable[..., Any]) -> None:
         """Replace one script function (e.g. a seeded `new_seed` for a deterministic simulation)."""
         self.environment.globals[name] = fn

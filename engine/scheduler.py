@@ -1,51 +1,226 @@
-"""APScheduler job that fires due timers and re-arms itself at the next due time."""
+"""The timer scheduler: one APScheduler date job, re-armed at the next moment there is work.
+
+Each run claims and fires every due timer (engine.timers) and opens due calendar rounds
+(engine.rounds), then re-arms itself for the earliest of: the next timer due time (or the end of
+a claim/backoff), the next round opening, and a bounded idle re-check (for work written by
+processes this one hears nothing from). There is no fixed polling interval: commits in this
+process wake it at once (a session ``after_commit`` hook) and, on PostgreSQL, so do commits of
+any other process (``LISTEN tidu_timers``). The first run happens at start: everything overdue
+fires once (catch-up).
+
+On SQLite, only one scheduler may run per database file (a file lock next to it).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import logging
+import os
 import signal
+import socket
 import threading
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select
+from sqlalchemy import event
 
-from engine import instances
+from engine import rounds, timers
 from engine.context import EngineContext
-from engine.store import Timer
+from engine.projections import TIMER_CHANNEL
 
 log = logging.getLogger("tidu.scheduler")
-IDLE_RECHECK = timedelta(seconds=30)  # timers created by other processes are seen at least this often
+JOB_ID = "tidu-timers"
+NUDGE = timedelta(milliseconds=5)  # run just after the due time (Spiff fires on due < now)
 
 
-def next_due(ctx: EngineContext):  # type: ignore[no-untyped-def]
-    with ctx.transaction() as session:
-        return session.scalar(select(func.min(Timer.due_at)))
+class SchedulerBusy(RuntimeError):  # noqa: N818 - the name says what happened
+    """Another scheduler already serves this SQLite database."""
 
 
-def _tick(ctx: EngineContext, scheduler: BackgroundScheduler) -> None:
+def work(ctx: EngineContext, *, owner: str, policy: timers.TimerPolicy) -> timers.RunResult:
+    """Fire every due timer and open every due round (one scheduler run)."""
+    result = timers.run_due(ctx, owner=owner, policy=policy)
     try:
-        result = instances.fire_due(ctx)
-        if result["instances"]:
-            log.info("timers: %s", result)
-    finally:
-        due = next_due(ctx)
-        now = ctx.now()
-        at = min(due, now + IDLE_RECHECK) if due else now + IDLE_RECHECK
-        scheduler.add_job(_tick, "date", run_date=max(at, now) + timedelta(milliseconds=5),
-                          args=[ctx, scheduler], id="tidu-timers", replace_existing=True)
+        rounds.open_due(ctx)
+    except Exception:
+        log.exception("opening scheduled rounds failed")
+    return result
 
 
-def start_background(ctx: EngineContext) -> BackgroundScheduler:
-    """Start the embedded scheduler (fires overdue timers at once, then at each due time)."""
-    scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.start()
-    scheduler.add_job(_tick, "date", args=[ctx, scheduler], id="tidu-timers", replace_existing=True)
-    return scheduler
+def next_run(ctx: EngineContext, policy: timers.TimerPolicy) -> datetime:
+    """When the scheduler should run next (never later than the idle re-check)."""
+    now = ctx.now()
+    candidates = [now + timedelta(seconds=policy.idle_recheck_s)]
+    for moment in (timers.next_wakeup(ctx), _safe_next_opening(ctx)):
+        if moment is not None:
+            candidates.append(moment)
+    return max(min(candidates), now)
 
 
-def run_blocking(ctx: EngineContext) -> None:
-    scheduler = start_background(ctx)
+def _safe_next_opening(ctx: EngineContext) -> datetime | None:
+    try:
+        return rounds.next_opening(ctx)
+    except Exception:
+        return None
+
+
+class Scheduler:
+    """A running scheduler (embedded in `tidu serve`, or the whole of `tidu scheduler`)."""
+
+    def __init__(self, ctx: EngineContext, policy: timers.TimerPolicy | None = None) -> None:
+        self.ctx = ctx
+        self.policy = policy or timers.TimerPolicy.from_env()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.totals = timers.RunResult()
+        self._aps = BackgroundScheduler(timezone="UTC")
+        self._mutex = threading.Lock()
+        self._running = False
+        self._pending: datetime | None = None
+        self._stop = threading.Event()
+        self._lock_file: Any = None
+        self._job_id: str | None = None
+        self._seq = itertools.count(1)
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> Scheduler:
+        """Start: guard SQLite, hook commits, listen on PostgreSQL, and run at once (catch-up)."""
+        self._guard_sqlite()
+        event.listen(self.ctx.sessions, "after_commit", self._after_commit)
+        self._aps.start()
+        if self.ctx.is_postgres:
+            threading.Thread(target=self._listen, name="tidu-timer-listen", daemon=True).start()
+        self._arm(self.ctx.now())
+        log.info("scheduler %s started", self.owner)
+        return self
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if event.contains(self.ctx.sessions, "after_commit", self._after_commit):
+            event.remove(self.ctx.sessions, "after_commit", self._after_commit)
+        # Pause and clear first: shutting down while the main loop finishes a submitted date job
+        # makes APScheduler fail to remove it (a JobLookupError in its thread).
+        self._aps.pause()
+        self._aps.remove_all_jobs()
+        self._aps.shutdown(wait=True)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _guard_sqlite(self) -> None:
+        url = self.ctx.db.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return
+        path = Path(f"{url.database}.scheduler.lock")
+        handle = path.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise SchedulerBusy(
+                f"another scheduler already runs on {url.database} ({path})"
+            ) from None
+        self._lock_file = handle
+
+    # -- arming -----------------------------------------------------------------------------
+    def _arm(self, at: datetime) -> None:
+        """Arm the next run at `at`; an earlier armed run becomes stale and does nothing.
+
+        Each run is a new date job and none is removed by hand: APScheduler removes a date job
+        itself after submitting it, and removing or replacing it from another thread races.
+        """
+        self._job_id = f"{JOB_ID}-{next(self._seq)}"
+        self._aps.add_job(
+            self._tick,
+            "date",
+            run_date=at + NUDGE,
+            id=self._job_id,
+            args=[self._job_id],
+            misfire_grace_time=None,
+        )
+
+    def wake(self, at: datetime) -> None:
+        """Run no later than `at` (a new timer, written here or in another process)."""
+        with self._mutex:
+            if self._pending is not None and self._pending <= at:
+                return
+            self._pending = at
+            if self._running or self._stop.is_set():
+                return  # the current run re-arms with the pending time when it ends
+            job = self._aps.get_job(self._job_id) if self._job_id else None
+            if job is None or job.next_run_time is None or job.next_run_time > at + NUDGE:
+                self._arm(at)
+
+    def _after_commit(self, session: Any) -> None:
+        due = session.info.pop("timer_wakeup", None)
+        if due is not None and not self._stop.is_set():
+            self.wake(due)
+
+    def _tick(self, job_id: str) -> None:
+        with self._mutex:
+            if self._running or job_id != self._job_id:
+                return  # superseded by a later arming, or the run in progress re-arms at its end
+            self._running, self._pending = True, None
+        try:
+            result = work(self.ctx, owner=self.owner, policy=self.policy)
+            self.totals.add(result)
+            if result.claimed:
+                log.info("timers: %s", result.summary())
+        except Exception:
+            log.exception("scheduler run failed")
+        finally:
+            at = self._next_run_safely()
+            with self._mutex:
+                self._running = False
+                if self._pending is not None:
+                    at = min(at, self._pending)
+                self._pending = None
+                if not self._stop.is_set():
+                    self._arm(at)
+
+    def _next_run_safely(self) -> datetime:
+        try:
+            return next_run(self.ctx, self.policy)
+        except Exception:
+            log.exception("computing the next run failed")
+            return self.ctx.now() + timedelta(seconds=self.policy.idle_recheck_s)
+
+    # -- PostgreSQL: hear timers written by other processes --------------------------------------
+    def _listen(self) -> None:
+        import psycopg
+
+        conninfo = self.ctx.db.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {TIMER_CHANNEL}")
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self.wake(datetime.fromisoformat(note.payload))
+            except Exception:
+                log.warning("timer listener lost its connection; reconnecting", exc_info=True)
+                self._stop.wait(2.0)
+
+
+def start_background(
+    ctx: EngineContext, policy: timers.TimerPolicy | None = None
+) -> Scheduler | None:
+    """Start the scheduler embedded in `tidu serve` (None if SQLite already has one)."""
+    try:
+        return Scheduler(ctx, policy).start()
+    except SchedulerBusy as busy:
+        log.warning("embedded scheduler not started: %s", busy)
+        return None
+
+
+def run_blocking(ctx: EngineContext, policy: timers.TimerPolicy | None = None) -> None:
+    """Run a scheduler until SIGTERM/SIGINT (`tidu scheduler`)."""
+    scheduler = Scheduler(ctx, policy).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

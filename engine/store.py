@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    true,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -278,6 +279,7 @@ class Qualification(Base):
     """An issued qualification (创新型 / 专精特新 / 小巨人)."""
 
     __tablename__ = "qualification"
+    __table_args__ = (Index("ix_qualification_status_expires", "status", "expires_on"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(100), unique=True)
     tier: Mapped[str] = mapped_column(String(30), index=True)
@@ -289,6 +291,14 @@ class Qualification(Base):
     status: Mapped[str] = mapped_column(String(30))
     instance_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime]
+    # lifecycle (P4, migration 0004): renewal eligibility (第十条), last status change, its instance
+    renewal_eligible: Mapped[bool] = mapped_column(default=True, server_default=true())
+    source: Mapped[str] = mapped_column(String(20), default="evaluation", server_default="evaluation")
+    lifecycle_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    status_changed_by: Mapped[str | None] = mapped_column(String(100))
+    info_updated_on: Mapped[date | None] = mapped_column(Date)
 
 
 def make_engine(url: str) -> Engine:

@@ -3,21 +3,31 @@
 from handlers import (
     deadlines,
     eligibility,
+    lifecycle,
+    little_giant,
+    notify,
+    preview,
     qualification,
     region,
     rules,
     sampling,
     scoring,
     size_class,
+    specialized,
 )
 
 __all__ = [
     "deadlines",
     "eligibility",
+    "lifecycle",
+    "little_giant",
+    "notify",
+    "preview",
     "qualification",
     "region",
     "rules",
     "sampling",
     "scoring",
     "size_class",
+    "specialized",
 ]

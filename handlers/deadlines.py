@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from engine.registry import operator
+from engine.registry import operator, script_function
 from handlers import workdays
 
 CHINA = timezone(timedelta(hours=8))
@@ -52,3 +52,37 @@ def add_days(*, start_on: str, days: int) -> dict[str, Any]:
         raise ValueError(f"number of days must not be negative: {days}")
     ends_on = date.fromisoformat(start_on) + timedelta(days=days)
     return {"ends_on": ends_on.isoformat(), "ends_at": end_of_day(ends_on)}
+
+
+# -- functions BPMN timer expressions and scripts may call (dates are arguments, never the clock) --
+
+
+def _day(value: str) -> date:
+    """A date from 'YYYY-MM-DD' or from an ISO instant (its date in China)."""
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
+    return (moment if moment.tzinfo is None else moment.astimezone(CHINA)).date()
+
+
+@script_function("working_days_end")
+def working_days_end(start_on: str, days: int) -> str:
+    """Return the instant the `days`-th working day after `start_on` ends (24:00 China time)."""
+    return end_of_day(workdays.add_working_days(_day(start_on), int(days)))
+
+
+@script_function("next_annual_date")
+def next_annual_date(after_on: str, month_day: str) -> str:
+    """Return 00:00 China time of the next `month_day` ('MM-DD') strictly after `after_on`."""
+    after = _day(after_on)
+    month, day = (int(part) for part in month_day.split("-"))
+    found = date(after.year, month, day)
+    if found <= after:
+        found = date(after.year + 1, month, day)
+    return datetime.combine(found, time(0), tzinfo=CHINA).isoformat()
+
+
+@script_function("days_before")
+def days_before(moment: str, days: int) -> str:
+    """Return the ISO instant `days` calendar days before `moment` (e.g. a reminder)."""
+    return (datetime.fromisoformat(moment) - timedelta(days=int(days))).isoformat()

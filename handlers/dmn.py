@@ -50,6 +50,7 @@ class Rule:
     tests: tuple[Test, ...]
     outputs: Mapping[str, Any]
     line: int | None = None
+    entries: tuple[str, ...] = ()  # the input cells' text, as written
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,8 @@ def _parse_rule(rule: etree._Element, inputs: tuple[str, ...], outputs: tuple[st
         for name, cell in zip(outputs, out_cells, strict=True)
     }
     description = _text(rule, "description").strip()
-    return Rule(rule_id, description, tests, values, rule.sourceline)
+    entries = tuple(_text(cell, "text").strip() for cell in in_cells)
+    return Rule(rule_id, description, tests, values, rule.sourceline, entries)
 
 
 def _cell(cell: etree._Element, rule_id: str, parse: Callable[[str], Any]) -> Any:

@@ -53,6 +53,7 @@ def check(
     tax_violation_3y: bool | None = None,
     ban_until: str | None = None,
     evaluated_on: str,
+    reference_on: str | None = None,
     rules: RuleSet,
 ) -> dict[str, Any]:
     """Check the Article 4 conditions and the Article 12 ban; name every one that fails.
@@ -75,7 +76,8 @@ def check(
         ban_until=ban_until,
         evaluated_on=evaluated_on,
     )
-    table = rule_tables.table(rules, DECISION)
+    version = rule_tables.in_force(rules, FILE, reference_on)
+    table = version.table(DECISION)
     failed, checked = [], []
     for code, is_failed, value in conditions:
         match = table.first(code=code)
@@ -90,5 +92,6 @@ def check(
         "eligible": not failed,
         "failed": failed,
         "checked": checked,
+        "ruleset": version.info(),
         "rule_version": rule_tables.rule_version(rules),
     }

@@ -2,56 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 from engine.registry import RuleSet, operator
+from handlers import indicators as ind
+from handlers import rule_forms
 from handlers import rules as rule_tables
-from handlers.dmn import to_fraction
 
 FILE = "rules/innovative_score.dmn"
-Figures = dict[str, Any]
-
-
-def _ratio(numerator: Any, denominator: Any) -> Fraction | None:
-    """Return numerator/denominator exactly; None when either is missing or the base is 0."""
-    top, bottom = to_fraction(numerator), to_fraction(denominator)
-    if top is None or bottom is None or bottom == 0:
-        return None
-    return top / bottom
-
-
-def _growth(current: Any, previous: Any) -> Fraction | None:
-    ratio = _ratio(current, previous)
-    return None if ratio is None else ratio - 1
-
-
-# indicator id -> (table input name, how to compute it from the figures, optional input?)
-INDICATORS: dict[str, tuple[str, Callable[[Figures], Any], bool]] = {
-    "INN-1": ("ip_class", lambda f: f.get("ip_class"), False),
-    "INN-2": ("rd_ratio", lambda f: _ratio(f.get("rd_expense_y1"), f.get("revenue_y1")), False),
-    "INN-3": (
-        "main_revenue_growth",
-        lambda f: _growth(f.get("main_revenue_y1"), f.get("main_revenue_y2")),
-        False,
-    ),
-    "INN-4": ("debt_ratio", lambda f: _ratio(f.get("liabilities_y1"), f.get("assets_y1")), False),
-    "INN-5": ("strategic_emerging", lambda f: f.get("strategic_emerging"), True),
-    "INN-6": (
-        "main_revenue_share",
-        lambda f: _ratio(f.get("main_revenue_y1"), f.get("revenue_y1")),
-        False,
-    ),
-}
-GROUPS = ("innovation", "growth", "specialization")
 DIRECT_INPUTS = (
     "sci_award_3y",
     "valid_honours",
     "provincial_rd_institution",
     "equity_financing_3y",
 )
-
 INDICATOR_TABLE = rule_tables.require(
     FILE, "inn_indicators", inputs=("indicator",), outputs=("label", "group", "max", "decision")
 )
@@ -62,72 +26,27 @@ DIRECT_TABLE = rule_tables.require(
     FILE, "inn_direct_conditions", inputs=DIRECT_INPUTS, outputs=("code", "name")
 )
 BAND_TABLES = {  # default decision of each indicator (inn_indicators may point elsewhere)
-    "INN-1": "inn_ip_class",
-    "INN-2": "inn_rd_ratio",
-    "INN-3": "inn_main_revenue_growth",
-    "INN-4": "inn_debt_ratio",
-    "INN-5": "inn_strategic_field",
-    "INN-6": "inn_main_revenue_share",
+    "inn_ip_class": "ip_class",
+    "inn_rd_ratio": "rd_ratio",
+    "inn_main_revenue_growth": "main_revenue_growth",
+    "inn_debt_ratio": "debt_ratio",
+    "inn_strategic_field": "strategic_emerging",
+    "inn_main_revenue_share": "main_revenue_share",
 }
-for _id, _decision in BAND_TABLES.items():
-    rule_tables.require(FILE, _decision, inputs=(INDICATORS[_id][0],), outputs=("points", "band"))
+for _decision, _input in BAND_TABLES.items():
+    rule_tables.require(FILE, _decision, inputs=(_input,), outputs=("points", "band"))
 
 
-def _number(value: Any) -> int | float:
-    """Return a table number as int when whole, else float (JSON-native)."""
-    number = to_fraction(value) or Fraction(0)
-    return number.numerator if number.denominator == 1 else float(number)
+def score_decisions(version: rule_tables.RuleSetVersion, indicator_table: str) -> list[str]:
+    """The band decisions an indicators table points to."""
+    table = version.tables.get(indicator_table)
+    return [rule.outputs["decision"] for rule in table.rules] if table else []
 
 
-def _display(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, Fraction):
-        return f"{float(value * 100):.2f}%"
-    return str(value)
-
-
-def _indicator(rules: RuleSet, indicator_id: str, figures: Figures) -> dict[str, Any]:
-    """Score one indicator with its band table; missing inputs score 0 and are flagged."""
-    meta = rule_tables.table(rules, INDICATOR_TABLE).first(indicator=indicator_id)
-    if meta is None:
-        raise ValueError(f"inn_indicators has no row for {indicator_id}")
-    name, compute, optional = INDICATORS[indicator_id]
-    value = compute(figures)
-    match = None
-    if value is not None or optional:
-        match = rule_tables.table(rules, meta["decision"]).first(**{name: value})
-    return {
-        "id": indicator_id,
-        "label": meta["label"],
-        "group": meta["group"],
-        "value": _display(value),
-        "band": match["band"] if match else None,
-        "rule_id": match.rule_id if match else None,
-        "points": _number(match["points"]) if match else 0,
-        "max": _number(meta["max"]),
-        "missing": match is None,
-    }
-
-
-def _groups(rules: RuleSet, indicators: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    thresholds = rule_tables.table(rules, THRESHOLD_TABLE)
-    groups = {}
-    for group in GROUPS:
-        row = thresholds.first(item=group)
-        points = sum(i["points"] for i in indicators if i["group"] == group)
-        minimum = _number(row["min"]) if row else 0
-        label = row["label"] if row else group
-        groups[group] = {"label": label, "points": points, "min": minimum, "ok": points >= minimum}
-    return groups
-
-
-def _direct(rules: RuleSet, figures: Figures) -> list[dict[str, str]]:
-    values = {name: figures.get(name) for name in DIRECT_INPUTS}
-    matches = rule_tables.table(rules, DIRECT_TABLE).evaluate(values)
-    return [{"code": m["code"], "name": m["name"]} for m in matches]
+@rule_forms.needs_fields("innovative_score")
+def needed_fields(version: rule_tables.RuleSetVersion) -> dict[str, str]:
+    """Form fields the innovative rules read (indicator bands and direct conditions)."""
+    return ind.form_fields(version, [*score_decisions(version, INDICATOR_TABLE), DIRECT_TABLE])
 
 
 def _failures(score: float, pass_line: float, groups: dict[str, dict[str, Any]]) -> list[dict]:
@@ -143,27 +62,45 @@ def _failures(score: float, pass_line: float, groups: dict[str, dict[str, Any]])
     return failed
 
 
+def direct(version: rule_tables.RuleSetVersion, table_id: str, values: ind.Values) -> list[dict]:
+    """Evaluate a direct-conditions table; every condition with whether it held."""
+    return [
+        {"code": c["code"], "name": c["name"], "passed": c["passed"], "value": c["value"]}
+        for c in ind.conditions(version.table(table_id), values)
+    ]
+
+
 @operator("scoring.score_innovative")
-def score_innovative(*, figures: dict[str, Any], rules: RuleSet) -> dict[str, Any]:
-    """Score an innovative-SME self-evaluation and decide whether it meets the standard."""
-    figures = figures or {}
-    indicators = [_indicator(rules, indicator_id, figures) for indicator_id in INDICATORS]
+def score_innovative(
+    *, figures: dict[str, Any], reference_on: str | None = None, rules: RuleSet
+) -> dict[str, Any]:
+    """Score an innovative-SME self-evaluation and decide whether it meets the standard.
+
+    The tables are those in force on `reference_on` (the round's opening date).
+    """
+    version = rule_tables.in_force(rules, FILE, reference_on)
+    values = ind.Values(figures or {})
+    indicators = ind.indicators(version, INDICATOR_TABLE, values)
     score = sum(i["points"] for i in indicators)
-    groups = _groups(rules, indicators)
-    total = rule_tables.table(rules, THRESHOLD_TABLE).first(item="total")
-    pass_line = _number(total["min"]) if total else 60
+    groups = ind.groups(version, THRESHOLD_TABLE, indicators)
+    pass_line = ind.pass_line(version, THRESHOLD_TABLE)
     score_failures = _failures(score, pass_line, groups)
-    direct = _direct(rules, figures)
-    passed = not score_failures or bool(direct)
+    conditions = direct(version, DIRECT_TABLE, values)
+    met = [{"code": c["code"], "name": c["name"]} for c in conditions if c["passed"]]
+    passed = not score_failures or bool(met)
     return {
+        "tier": "innovative",
         "score": score,
         "groups": groups,
         "indicators": indicators,
+        "missing": [i["id"] for i in indicators if i["missing"]],
         "pass_line": pass_line,
         "score_passed": not score_failures,
-        "direct_conditions_met": direct,
+        "direct_conditions": conditions,
+        "direct_conditions_met": met,
         "passed": passed,
         "basis": ("score" if not score_failures else "direct") if passed else None,
         "failed": [] if passed else score_failures,
+        "ruleset": version.info(),
         "rule_version": rule_tables.rule_version(rules),
     }

@@ -64,6 +64,7 @@ def _result(
     basis: list[str],
     missing: list[str],
     rules: RuleSet,
+    version: rule_tables.RuleSetVersion,
 ) -> dict[str, Any]:
     return {
         "size_class": size_class,
@@ -71,6 +72,7 @@ def _result(
         "industry_label": industry_label,
         "basis": basis,
         "missing": missing,
+        "ruleset": version.info(),
         "rule_version": rule_tables.rule_version(rules),
     }
 
@@ -95,12 +97,15 @@ def classify(
     employees: int | None = None,
     revenue: float | None = None,
     assets: float | None = None,
+    reference_on: str | None = None,
     rules: RuleSet,
 ) -> dict[str, Any]:
     """Classify an enterprise as medium, small, micro or not an SME (第四条 划型)."""
-    match = rule_tables.table(rules, DECISION).first(industry=industry)
+    version = rule_tables.in_force(rules, FILE, reference_on)
+    match = version.table(DECISION).first(industry=industry)
     if match is None:
-        return _result("undetermined", None, [f"未知行业：{industry}"], ["industry"], rules)
+        basis = [f"未知行业：{industry}"]
+        return _result("undetermined", None, basis, ["industry"], rules, version)
     values = {"employees": employees, "revenue": revenue, "assets": assets}
     used = [fig for fig in FIGURES if any(fig in _thresholds(match, lv) for lv in LEVELS)]
     figures = {fig: to_fraction(values[fig]) for fig in used}
@@ -108,6 +113,8 @@ def classify(
     label = match.outputs.get("industry_label")
     if missing:
         names = "、".join(FIGURES[fig][0] for fig in missing)
-        return _result("undetermined", label, [f"缺少{names}，无法划型"], missing, rules)
+        basis = [f"缺少{names}，无法划型"]
+        return _result("undetermined", label, basis, missing, rules, version)
     size_class, basis = _classify(match, {fig: v for fig, v in figures.items() if v is not None})
-    return _result(size_class, label, [f"行业：{label}（规则 {match.rule_id}）", *basis], [], rules)
+    basis = [f"行业：{label}（规则 {match.rule_id}）", *basis]
+    return _result(size_class, label, basis, [], rules, version)

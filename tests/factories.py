@@ -93,3 +93,217 @@ def self_evaluation(evidence: list[str], **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+# -- builders for engine/API tests (P1 cast, applications, deployments) ---------------------------
+
+P1_REGION = "360100"
+P1_BPMN = "innovative_evaluation.bpmn"
+People = dict[str, Api]
+
+
+def p1_cast(ctx: EngineContext, client: Any, *, deploy: bool = True,
+            files: dict[str, str] | None = None) -> People:
+    """Deploy `files` (default: all of processes/); create two Nanchang enterprises, two city
+    staff, province, auditor and process owner."""
+    if deploy and files is not None:
+        definitions.deploy(ctx, files=files, actor=Actor(id="owner", role="process_owner"))
+    elif deploy:
+        deploy_processes(ctx)
+    return {
+        "ent": user(ctx, client, role="enterprise", user_id="ent-1", uscc_code=uscc(P1_REGION, 1),
+                    region=P1_REGION, name="洪城精密机械有限公司"),
+        "ent2": user(ctx, client, role="enterprise", user_id="ent-2", uscc_code=uscc(P1_REGION, 2),
+                     region=P1_REGION, name="赣江光电科技有限公司"),
+        "city": user(ctx, client, role="city", user_id="city-nc", region=P1_REGION),
+        "city_b": user(ctx, client, role="city", user_id="city-nc-2", region=P1_REGION),
+        "province": user(ctx, client, role="province", user_id="prov"),
+        "auditor": user(ctx, client, role="auditor", user_id="audit"),
+        "owner": user(ctx, client, role="process_owner", user_id="owner"),
+    }
+
+
+def start(enterprise: Api, round_id: int,
+          process_key: str = "innovative_evaluation") -> dict[str, Any]:
+    """Start an enterprise's application in a round (its self-evaluation task opens)."""
+    body = {"process_key": process_key, "round_id": round_id}
+    response = enterprise.post("/api/v1/instances", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def apply(enterprise: Api, round_id: int, *, evidence: list[str] | None = None,
+          **overrides: Any) -> str:
+    """Start an application and submit a passing self-evaluation; return the instance id."""
+    instance_id = start(enterprise, round_id)["id"]
+    evidence = evidence if evidence is not None else [enterprise.upload()["id"]]
+    enterprise.complete("self_evaluation", self_evaluation(evidence, **overrides), instance_id)
+    return instance_id
+
+
+def post_files(api: Api, url: str, files: dict[str, str]) -> Any:
+    """POST a BPMN/DMN/form file set as multipart `files` parts (the filename is the path)."""
+    parts = [(io.BytesIO(text.encode()), name) for name, text in files.items()]
+    return api.client.post(url, headers=api._headers(), data={"files": parts},
+                           content_type="multipart/form-data")
+
+
+def process_files(edits: dict[str, tuple[str, str]] | None = None, *,
+                  drop: tuple[str, ...] = (), bpmn: str = P1_BPMN) -> dict[str, str]:
+    """One diagram of processes/ with the shared diagrams, all rules and forms, edited
+    {file: (old, new)} (old must occur once)."""
+    files = {name: text for name, text in definitions.read_directory(ROOT_PROCESSES).items()
+             if name == bpmn or name.startswith("shared/") or not name.endswith(".bpmn")}
+    for name, (old, new) in (edits or {}).items():
+        found = files[name].count(old)
+        assert found == 1, f"{old!r} occurs {found} times in {name}"
+        files[name] = files[name].replace(old, new)
+    for name in drop:
+        del files[name]
+    return files
+
+
+# -- builders for P2 / P3 (专精特新认定, 小巨人推荐) --------------------------------------------
+
+
+def grant_qualification(
+    ctx: EngineContext,
+    *,
+    uscc_code: str,
+    tier: str = "innovative",
+    issued_on: date = date(2024, 1, 10),
+    expires_on: date | None = None,
+    region: str | None = None,
+    status: str = "active",
+) -> str:
+    """Insert a qualification row directly (as P1 or a legacy import would); return its number."""
+    from engine.store import Qualification
+
+    expires_on = expires_on or issued_on.replace(year=issued_on.year + 3)
+    number = f"TEST-{tier}-{uscc_code[-6:]}-{issued_on.isoformat()}"
+    with ctx.transaction() as session:
+        session.add(
+            Qualification(
+                number=number,
+                tier=tier,
+                uscc=uscc_code,
+                enterprise_name=f"企业{uscc_code[-4:]}",
+                region=region,
+                issued_on=issued_on,
+                expires_on=expires_on,
+                status=status,
+                created_at=ctx.now(),
+            )
+        )
+    return number
+
+
+def open_round_of(
+    province: Api,
+    process_key: str,
+    *,
+    opens_on: date,
+    label: str | None = None,
+    window_days: int = 30,
+) -> dict[str, Any]:
+    """Open a round of any procedure (province)."""
+    response = province.post(
+        "/api/v1/rounds",
+        json={
+            "process_key": process_key,
+            "label": label or process_key,
+            "opens_on": opens_on.isoformat(),
+            "window_days": window_days,
+        },
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def specialized_self_evaluation(evidence: list[str], **overrides: Any) -> dict[str, Any]:
+    """A 专精特新 self-evaluation passing 第四条 and the score (incl. 特色化)."""
+    data: dict[str, Any] = {
+        "independent_legal_person": True,
+        "on_abnormal_list": False,
+        "on_serious_dishonesty_list": False,
+        "prohibited_product": False,
+        "major_accident_3y": False,
+        "tax_violation_3y": False,
+        "industry": "industry",
+        "employees": 120,
+        "revenue_y1": 8000,
+        "assets_y1": 6000,
+        "liabilities_y1": 2400,
+        "net_profit_y1": 600,
+        "main_revenue_y1": 7600,
+        "main_revenue_y2": 6500,
+        "main_revenue_y3": 5500,
+        "rd_expense_y1": 480,
+        "rd_expense_y2": 400,
+        "rd_staff": 25,
+        "niche_years": 8,
+        "product_field": "chain_key_link",
+        "digital_level": 3,
+        "quality_award": True,
+        "quality_certified": True,
+        "own_brand": True,
+        "standard_setting": True,
+        "jx_industry": "provincial_key",
+        "jx_operations": ["green_factory"],
+        "jx_product": ["special_process"],
+        "ip_class": "own_class1",
+        "rd_institution_level": "provincial",
+        "equity_financing_2y": 0,
+        "maker_china_top500_3y": False,
+        "evidence": evidence,
+    }
+    data.update(overrides)
+    return data
+
+
+def little_giant_self_evaluation(evidence: list[str], **overrides: Any) -> dict[str, Any]:
+    """A 小巨人 self-evaluation that meets every condition (专、精、特、新、链、品)."""
+    data: dict[str, Any] = {
+        "independent_legal_person": True,
+        "on_abnormal_list": False,
+        "on_serious_dishonesty_list": False,
+        "prohibited_product": False,
+        "major_accident_3y": False,
+        "tax_violation_3y": False,
+        "industry": "industry",
+        "employees": 200,
+        "revenue_y1": 20000,
+        "assets_y1": 15000,
+        "revenue_y2": 17000,
+        "liabilities_y1": 6000,
+        "main_revenue_y1": 19000,
+        "main_revenue_y2": 16000,
+        "main_revenue_y3": 13000,
+        "rd_expense_y1": 1000,
+        "rd_expense_y2": 800,
+        "rd_staff": 40,
+        "niche_years": 6,
+        "info_system": True,
+        "management_system_certified": True,
+        "intl_product_certified": True,
+        "national_market_share": 12,
+        "own_brand": True,
+        "rd_institution_level": "provincial",
+        "class1_ip_applied": 3,
+        "equity_financing_2y": 0,
+        "maker_china_top50_3y": False,
+        "chain_key_role": True,
+        "key_field": "manufacturing_key",
+        "evidence": evidence,
+    }
+    data.update(overrides)
+    return data
+
+
+def pass_spot_check_if_drawn(staff: Api, bpmn_id: str, instance_id: str) -> None:
+    """Complete a spot-check task with "pass" if the draw selected the case."""
+    if any(
+        t["bpmn_id"] == bpmn_id and t["instance_id"] == instance_id
+        for t in staff.inbox(per_page=200)
+    ):
+        staff.complete(bpmn_id, {"result": "pass", "findings": "现场核查属实"}, instance_id)

@@ -13,6 +13,9 @@ OPERATORS = {
     "calendar.add_days",
     "qualification.issue",
     "region.of_uscc",
+    "scoring.score_specialized",
+    "scoring.check_little_giant",
+    "evaluation.preview",
 }
 
 
@@ -28,6 +31,9 @@ def test_rule_based_operators_declare_rules():
         "eligibility.check",
         "scoring.score_innovative",
         "region.of_uscc",
+        "scoring.score_specialized",
+        "scoring.check_little_giant",
+        "evaluation.preview",
     }
 
 
@@ -35,8 +41,10 @@ def test_load_ruleset_reads_every_dmn_file(rules):
     assert set(rules.files) == {
         "rules/eligibility.dmn",
         "rules/innovative_score.dmn",
+        "rules/little_giant.dmn",
         "rules/regions.dmn",
         "rules/size_class.dmn",
+        "rules/specialized_score.dmn",
     }
 
 
@@ -109,7 +117,7 @@ def test_ruleset_directory_argument(tmp_path):
     assert dict(load_ruleset(tmp_path).files) == {"rules/a.dmn": "<x/>"}
 
 
-def test_a_decision_defined_twice_is_reported(rules):
-    files = dict(rules.files) | {"rules/copy.dmn": rules.files["rules/regions.dmn"]}
-    problems = registry.validate_rules(type(rules)(files))
-    assert {p["element_id"] for p in problems} == {"region_catalog", "region_overrides"}
+def test_the_same_decision_ids_in_another_standard_file_are_allowed(rules, edit):
+    renamed = edit(rules, "rules/regions.dmn", "2023-06-20", "2030-01-01")
+    files = dict(renamed.files) | {"rules/regions_2023.dmn": rules.files["rules/regions.dmn"]}
+    assert registry.validate_rules(type(rules)(files)) == []

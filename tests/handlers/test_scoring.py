@@ -110,6 +110,7 @@ def test_sixty_with_growth_ten_fails_on_the_group_minimum(call):
     assert result["groups"]["growth"] == {
         "label": "成长性",
         "points": 10,
+        "max": 30,
         "min": 15,
         "ok": False,
     }
@@ -196,3 +197,37 @@ def test_editing_the_pass_line_changes_the_result(call, rules, edit):
 def test_result_is_json_native(call):
     result = score(call, **AT_THE_LINE)
     assert json.loads(json.dumps(result)) == result
+
+
+# Every band edge: exactly at the threshold, one unit (0.01 percentage point) below, one above.
+EDGES = {
+    "INN-2": [(500, 20), (499, 15), (501, 20), (300, 15), (299, 10), (301, 15), (200, 10),
+              (199, 5), (201, 10), (100, 5), (99, 0), (101, 5)],
+    "INN-3": [(11500, 20), (11499, 15), (11501, 20), (11000, 15), (10999, 10), (11001, 15),
+              (10500, 10), (10499, 5), (10501, 10), (10000, 5), (9999, 0), (10001, 5)],
+    "INN-4": [(5500, 5), (5499, 10), (5501, 5), (7500, 0), (7499, 5), (7501, 0)],
+    "INN-6": [(7000, 20), (6999, 15), (7001, 20), (6000, 15), (5999, 10), (6001, 15),
+              (5500, 10), (5499, 5), (5501, 10), (5000, 5), (4999, 0), (5001, 5)],
+}
+FIGURE = {  # indicator -> the figure varied (over a base of 10000)
+    "INN-2": ("rd_expense_y1", {"revenue_y1": 10000}),
+    "INN-3": ("main_revenue_y1", {"main_revenue_y2": 10000, "revenue_y1": 20000}),
+    "INN-4": ("liabilities_y1", {"assets_y1": 10000}),
+    "INN-6": ("main_revenue_y1", {"revenue_y1": 10000}),
+}
+
+
+@pytest.mark.parametrize(
+    ("indicator_id", "value", "expected"),
+    [(i, v, e) for i, cases in EDGES.items() for v, e in cases],
+)
+def test_every_innovative_band_edge(call, indicator_id, value, expected):
+    name, base = FIGURE[indicator_id]
+    assert points(score(call, **base, **{name: value}), indicator_id)["points"] == expected
+
+
+def test_innovative_result_names_its_ruleset_and_missing_indicators(call):
+    result = score(call, ip_class="class1")
+    assert result["ruleset"]["standard"] == "innovative_score"
+    assert result["ruleset"]["effective_from"] == "2022-08-01"
+    assert result["missing"] == ["INN-2", "INN-3", "INN-4", "INN-6"]

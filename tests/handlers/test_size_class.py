@@ -70,3 +70,41 @@ def test_unknown_industry_is_undetermined(call):
     result = call("size_class.classify", industry="mining", employees=1, revenue=1, assets=1)
     assert result["size_class"] == "undetermined"
     assert result["missing"] == ["industry"]
+
+
+# §A of standards.md, restated independently of the DMN table: figure -> (大型, 中型, 小型)
+THRESHOLDS = {
+    "agriculture": {"revenue": (20000, 500, 50)},
+    "industry": {"employees": (1000, 300, 20), "revenue": (40000, 2000, 300)},
+    "construction": {"revenue": (80000, 6000, 300), "assets": (80000, 5000, 300)},
+    "wholesale": {"employees": (200, 20, 5), "revenue": (40000, 5000, 1000)},
+    "retail": {"employees": (300, 50, 10), "revenue": (20000, 500, 100)},
+    "transport": {"employees": (1000, 300, 20), "revenue": (30000, 3000, 200)},
+    "warehousing": {"employees": (200, 100, 20), "revenue": (30000, 1000, 100)},
+    "postal": {"employees": (1000, 300, 20), "revenue": (30000, 2000, 100)},
+    "accommodation": {"employees": (300, 100, 10), "revenue": (10000, 2000, 100)},
+    "catering": {"employees": (300, 100, 10), "revenue": (10000, 2000, 100)},
+    "info_transmission": {"employees": (2000, 100, 10), "revenue": (100000, 1000, 100)},
+    "software_it": {"employees": (300, 100, 10), "revenue": (10000, 1000, 50)},
+    "real_estate_dev": {"revenue": (200000, 1000, 100), "assets": (10000, 5000, 2000)},
+    "property_mgmt": {"employees": (1000, 300, 100), "revenue": (5000, 1000, 500)},
+    "leasing_business": {"employees": (300, 100, 10), "assets": (120000, 8000, 100)},
+    "other": {"employees": (300, 100, 10)},
+}
+LEVELS = (("not_sme", "medium"), ("medium", "small"), ("small", "micro"))  # at, one below
+
+
+def _edge_cases():
+    for industry, figures in THRESHOLDS.items():
+        for index, (at, below) in enumerate(LEVELS):
+            bounds = {name: values[index] for name, values in figures.items()}
+            yield industry, bounds, at
+            yield industry, {n: v + 1 for n, v in bounds.items()}, at
+            for name in bounds:
+                yield industry, bounds | {name: bounds[name] - 1}, below
+
+
+@pytest.mark.parametrize(("industry", "figures", "expected"), list(_edge_cases()))
+def test_every_industry_at_below_and_above_each_threshold(call, industry, figures, expected):
+    result = call("size_class.classify", industry=industry, **figures)
+    assert result["size_class"] == expected, result["basis"]

@@ -1,0 +1,61 @@
+"""`tidu import miit-list FILE.csv --round ID`: import MIIT's published 小巨人 list (第八条)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine import miit_list
+from engine.context import Actor, EngineContext
+from engine.errors import EngineError
+from engine.settings import Settings
+
+
+def _ctx() -> EngineContext:
+    import handlers  # noqa: F401 - fills the operator registry
+
+    return EngineContext(Settings.from_env())
+
+
+@click.command("miit-list")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--round", "round_id", type=int, required=True, help="小巨人推荐批次编号（GET /api/v1/rounds）"
+)
+@click.option(
+    "--keep-unlisted",
+    is_flag=True,
+    help="Leave recommended cases missing from the list waiting (default: not certified).",
+)
+def miit_list_cmd(file: Path, round_id: int, keep_unlisted: bool) -> None:
+    """Deliver MIIT's decisions to the round's recommended cases, matched by USCC."""
+    try:
+        rows = miit_list.parse_csv(file.read_text(encoding="utf-8"))
+        report = miit_list.import_miit_list(
+            _ctx(),
+            round_id=round_id,
+            rows=rows,
+            source=file.name,
+            actor=Actor(id="cli", role="province"),
+            reject_unlisted=not keep_unlisted,
+        )
+    except EngineError as error:
+        click.echo(f"错误：{error.title} {error.detail} {error.errors or ''}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"认定 {len(report['approved'])}，未予认定 {len(report['rejected'])}，"
+        f"未匹配 {len(report['unmatched'])}"
+    )
+    for row in report["unmatched"]:
+        click.echo(f"  未匹配 第{row['line']}行 {row['uscc']} {row['name']}：{row['reason']}")
+
+
+def register(main: click.Group) -> None:
+    """Add `import miit-list` (to an existing `import` group, or a new one)."""
+    group = main.commands.get("import")
+    if not isinstance(group, click.Group):
+        group = click.Group("import", help="Import data files (MIIT lists, ...).")
+        main.add_command(group)
+    group.add_command(miit_list_cmd)

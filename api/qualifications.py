@@ -1,0 +1,224 @@
+"""Qualification registry: list, detail with lifecycle, legacy import, public list (no login)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.auth import current_actor, engine_context
+from api.schemas import LocalDateTime, PageArgs, TaskOut, page_schema
+from api.tasks import task_json
+from engine import legacy, lifecycle
+from engine.errors import InvalidInput
+
+bp = Blueprint(
+    "qualifications",
+    __name__,
+    url_prefix="/api/v1/qualifications",
+    description="资格（登记、生命周期、存量导入）",
+)
+public_bp = Blueprint(
+    "public", __name__, url_prefix="/api/v1/public", description="公开信息（无需登录）"
+)
+
+TIERS = ("innovative", "specialized", "little_giant")
+TIER_LABELS = {
+    "innovative": "创新型中小企业",
+    "specialized": "专精特新中小企业",
+    "little_giant": "专精特新“小巨人”企业",
+}
+STATUSES = ("active", "renewal_ineligible", "expired", "revoked")
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class QualificationListArgs(PageArgs):
+    tier = fields.String(validate=validate.OneOf(TIERS))
+    uscc = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    region = fields.String(metadata={"description": "地区代码，如 360100"})
+    expiring_before = fields.Date(metadata={"description": "有效期至早于该日期"})
+    renewal_eligible = fields.Boolean(metadata={"description": "是否具备复核资格（第十条）"})
+
+
+class QualificationOut(Schema):
+    id = fields.String()
+    number = fields.String()
+    tier = fields.String()
+    tier_label = fields.String()
+    uscc = fields.String()
+    enterprise_name = fields.String()
+    region = fields.String(allow_none=True)
+    issued_on = fields.Date(metadata={"description": "认定（公告）日期"})
+    expires_on = fields.Date(metadata={"description": "有效期至（含当日）"})
+    status = fields.String(
+        metadata={"description": "active / renewal_ineligible / expired / revoked"}
+    )
+    renewal_eligible = fields.Boolean()
+    source = fields.String(
+        metadata={"description": "evaluation（评价认定）或 legacy（第二十条存量导入）"}
+    )
+    status_reason = fields.String(allow_none=True)
+    status_changed_at = LocalDateTime(allow_none=True)
+    status_changed_by = fields.String(allow_none=True)
+    info_updated_on = fields.Date(
+        allow_none=True, metadata={"description": "最近一次年度信息更新日期"}
+    )
+    instance_id = fields.String(allow_none=True, metadata={"description": "颁发该资格的案件"})
+    lifecycle_instance_id = fields.String(
+        allow_none=True, metadata={"description": "资格生命周期案件"}
+    )
+
+
+class StatusEventOut(Schema):
+    at = LocalDateTime()
+    kind = fields.String()
+    actor = fields.String()
+    data = fields.Dict()
+
+
+class LifecycleOut(Schema):
+    instance_id = fields.String()
+    status = fields.String()
+    outcome = fields.String(allow_none=True)
+    definition_version = fields.Integer()
+    open_tasks = fields.List(fields.Nested(TaskOut))
+    history = fields.List(fields.Nested(StatusEventOut))
+
+
+class QualificationDetailOut(QualificationOut):
+    lifecycle = fields.Nested(LifecycleOut, allow_none=True)
+
+
+class ImportOut(Schema):
+    rows = fields.Integer()
+    imported = fields.List(fields.String())
+    skipped = fields.List(
+        fields.String(), metadata={"description": "此前已导入、内容相同的行（重复导入不生效）"}
+    )
+    sha256 = fields.String()
+    filename = fields.String()
+
+
+class PublicListArgs(PageArgs):
+    tier = fields.String(validate=validate.OneOf(TIERS))
+    region = fields.String()
+
+
+class PublicQualificationOut(Schema):
+    number = fields.String()
+    tier = fields.String()
+    tier_label = fields.String()
+    enterprise_name = fields.String()
+    region = fields.String(allow_none=True)
+    region_name = fields.String(allow_none=True)
+    issued_on = fields.Date()
+    expires_on = fields.Date()
+
+
+def qualification_json(row: Any) -> dict[str, Any]:
+    return {c: getattr(row, c, None) for c in QualificationOut().fields} | {
+        "tier_label": TIER_LABELS.get(row.tier)
+    }
+
+
+@bp.route("")
+class Qualifications(MethodView):
+    @bp.arguments(QualificationListArgs, location="query")
+    @bp.response(200, page_schema(QualificationOut))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Qualifications I may see, by tier, USCC, status, region, expiry, renewal eligibility."""
+        items, total = lifecycle.search(engine_context(), current_actor(), **args)
+        return {
+            "items": [qualification_json(q) for q in items],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }
+
+
+@bp.route("/<uuid:qualification_id>")
+class QualificationDetail(MethodView):
+    @bp.response(200, QualificationDetailOut)
+    def get(self, qualification_id: Any) -> dict[str, Any]:
+        """A qualification with its lifecycle: open tasks and status history (who, why, when)."""
+        ctx = engine_context()
+        found = lifecycle.detail(ctx, current_actor(), str(qualification_id))
+        instance = found["instance"]
+        out = qualification_json(found["qualification"])
+        out["lifecycle"] = (
+            None
+            if instance is None
+            else {
+                "instance_id": instance.id,
+                "status": instance.status,
+                "outcome": instance.outcome,
+                "definition_version": instance.definition_version,
+                "open_tasks": [task_json(t, ctx.now()) for t in found["open_tasks"]],
+                "history": found["history"],
+            }
+        )
+        return out
+
+
+@bp.route("/import")
+class Import(MethodView):
+    @bp.response(200, ImportOut)
+    def post(self) -> Any:
+        """Import legacy qualifications (第二十条) from CSV (multipart `file`; province).
+
+        Columns: number, tier, uscc, enterprise_name, certified_on, optional expires_on and region.
+        A file with any bad row imports nothing (422, every bad row with its line and reason).
+        """
+        actor = current_actor()
+        part = request.files.get("file")
+        if part is None:
+            raise InvalidInput("请以 multipart 字段 file 上传 CSV 文件", errors={"file": ["必填"]})
+        content = part.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise InvalidInput("文件超过 5 MB", errors={"file": ["大小不合法"]})
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("文件不是 UTF-8 编码的 CSV", errors={"file": ["编码错误"]}) from None
+        return legacy.import_legacy(
+            engine_context(), text=text, actor=actor, filename=part.filename or ""
+        )
+
+
+@public_bp.route("/qualifications")
+class PublicQualifications(MethodView):
+    @public_bp.doc(security=[])
+    @public_bp.arguments(PublicListArgs, location="query")
+    @public_bp.response(200, page_schema(PublicQualificationOut))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Qualifications valid today, per tier (no login; no status reasons or personal data)."""
+        ctx = engine_context()
+        names = ctx.settings.region_names()
+        items, total = lifecycle.public_list(ctx, **args)
+        return {
+            "items": [
+                {
+                    c: getattr(q, c)
+                    for c in (
+                        "number",
+                        "tier",
+                        "enterprise_name",
+                        "region",
+                        "issued_on",
+                        "expires_on",
+                    )
+                }
+                | {"tier_label": TIER_LABELS.get(q.tier), "region_name": names.get(q.region or "")}
+                for q in items
+            ],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }
+
+
+BLUEPRINTS = [bp, public_bp]

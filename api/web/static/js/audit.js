@@ -1,0 +1,53 @@
+// Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains.
+import { api, el, fail, fmtTime, OUTCOME_NAMES, requireLogin, STATUS_NAMES, table } from './common.js';
+
+const form = document.getElementById('filters');
+let page = 1;
+
+export async function verify(box) {
+  box.textContent = '正在校验…';
+  box.className = 'status';
+  const result = await api('audit/verify');
+  if (result.ok) {
+    box.textContent = '历史记录完整：所有哈希链校验通过。';
+    box.className = 'status ok';
+  } else {
+    box.textContent = `发现 ${result.problems.length} 处断链：` + result.problems.map((p) => `${p.stream} 第 ${p.seq} 条（${p.reason}）`).join('；');
+    box.className = 'status error';
+  }
+}
+
+async function load() {
+  const data = Object.fromEntries(new FormData(form));
+  const found = await api('instances', { query: { ...data, page, per_page: 20 } });
+  const box = document.getElementById('cases');
+  if (!found.items.length) { box.replaceChildren(el('p', { class: 'hint' }, '没有符合条件的案件。')); }
+  else {
+    box.replaceChildren(table(['案件', '流程（版本）', '统一社会信用代码', '地区', '批次', '状态', '结果', '发起时间', '更新时间'],
+      found.items.map((c) => el('tr', { dataset: { instance: c.id } },
+        el('td', {}, el('a', { href: `/ui/audit/cases/${c.id}` }, c.id.slice(0, 8))),
+        el('td', {}, `${c.process_key}（第 ${c.definition_version} 版）`),
+        el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'), el('td', {}, c.round_id ?? '—'),
+        el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
+        el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));
+  }
+  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
+  document.getElementById('pager').replaceChildren(
+    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => { page -= 1; load().catch(fail); } }, '上一页'),
+    `第 ${page} / ${pages} 页，共 ${found.total} 件`,
+    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
+}
+
+async function main() {
+  await requireLogin();
+  const [defs, rounds] = await Promise.all([api('definitions').catch(() => []), api('rounds').catch(() => [])]);
+  for (const key of [...new Set(defs.map((d) => d.process_key))]) {
+    document.getElementById('f-process').append(el('option', { value: key }, defs.find((d) => d.process_key === key).name));
+  }
+  for (const r of rounds) document.getElementById('f-round').append(el('option', { value: r.id }, r.label));
+  form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
+  document.getElementById('verify').addEventListener('click', () => verify(document.getElementById('verify-result')).catch(fail));
+  await load();
+}
+
+if (document.body.dataset.page === 'audit' && document.getElementById('filters')) main().catch(fail);

@@ -1,0 +1,176 @@
+// Shared helpers of the tidu pages: token, API calls (problem+json), DOM, formatting.
+const TOKEN_KEY = 'tidu.token';
+
+export const ROLE_NAMES = {
+  enterprise: '企业', city: '市级主管部门', province: '省工业和信息化厅', miit: '工业和信息化部',
+  process_owner: '流程管理员', auditor: '审计人员', system: '系统',
+};
+export const STATUS_NAMES = { running: '进行中', completed: '已办结', cancelled: '已取消',
+  open: '待办理' };
+export const OUTCOME_NAMES = {
+  qualified: '认定通过', ineligible: '不符合申报条件', rejected: '不予通过', lapsed: '逾期未补正',
+  objection_upheld: '异议成立', spot_check_failed: '抽查未通过', score_below_pass: '评分未达标',
+};
+export const EVENT_NAMES = {
+  'instance.started': '案件发起', 'instance.completed': '案件办结', 'instance.cancelled': '案件取消',
+  'task.created': '任务生成', 'task.claimed': '任务认领', 'task.unclaimed': '释放认领',
+  'task.completed': '任务办理', 'task.cancelled': '任务取消', 'timer.fired': '定时器触发',
+  'message.received': '收到消息', 'handler.decision': '自动决策', 'incident.raised': '发生异常',
+  'incident.resolved': '异常已处理', 'definition.deployed': '流程部署',
+};
+
+export function token() { return sessionStorage.getItem(TOKEN_KEY); }
+export function signIn(value) { sessionStorage.setItem(TOKEN_KEY, value.trim()); }
+export function signOut() { sessionStorage.removeItem(TOKEN_KEY); }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.detail || body.title)) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+/** Call /api/v1 (or /ui) with the bearer token; problem+json bodies become ApiError. */
+export async function api(path, { method = 'GET', json, form, query, raw } = {}) {
+  const headers = { Authorization: `Bearer ${token() || ''}` };
+  let body;
+  if (json !== undefined) { headers['Content-Type'] = 'application/json'; body = JSON.stringify(json); }
+  if (form !== undefined) { body = form; }
+  let url = path.startsWith('/') ? path : `/api/v1/${path}`;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, v);
+    if ([...params].length) url += `?${params}`;
+  }
+  const response = await fetch(url, { method, headers, body });
+  if (!response.ok) {
+    let problem = null;
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    if (response.status === 401) { signOut(); }
+    throw new ApiError(response.status, problem);
+  }
+  if (raw) return response;
+  const type = response.headers.get('Content-Type') || '';
+  return type.includes('json') ? response.json() : response.text();
+}
+
+/** Send the user to the sign-in page unless a token is stored; returns the session. */
+export async function requireLogin() {
+  if (!token()) {
+    location.href = `/ui/?next=${encodeURIComponent(location.pathname + location.search)}`;
+    throw new Error('未登录');
+  }
+  try {
+    const me = await api('/ui/session');
+    showWho(me);
+    return me;
+  } catch (error) {
+    if (error.status === 401) {
+      location.href = `/ui/?next=${encodeURIComponent(location.pathname + location.search)}`;
+    }
+    throw error;
+  }
+}
+
+export function showWho(me) {
+  const box = document.getElementById('who');
+  if (!box) return;
+  box.replaceChildren(`${me.display_name}（${ROLE_NAMES[me.role] || me.role}）`,
+    el('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); location.href = '/ui/'; } }, '退出'));
+}
+
+/** Create an element: el('a', {href: '/x', class: 'y', onclick: fn}, 'text', child). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+export function table(headers, rows) {
+  return el('table', {}, el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows));
+}
+
+export function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
+}
+
+export function notice(message, kind = '') {
+  const box = document.getElementById('notice');
+  box.textContent = message;
+  box.className = `notice ${kind}`;
+  box.hidden = !message;
+}
+
+export function errorText(error) {
+  if (error instanceof ApiError) {
+    const b = error.body;
+    return [b.title, b.detail].filter(Boolean).join('：') || error.message;
+  }
+  return String(error && error.message ? error.message : error);
+}
+
+export function fail(error) {
+  console.error(error);
+  notice(errorText(error), 'error');
+}
+
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 5000);
+}
+
+export function pretty(value) {
+  return el('pre', { class: 'data' }, JSON.stringify(value, null, 1));
+}
+
+/** Element ids and names of a BPMN file's flow elements: {id: {type, name, source, target}}. */
+export function bpmnElements(xml) {
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  const out = {};
+  const BPMN = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
+  for (const process of doc.getElementsByTagNameNS(BPMN, 'process')) {
+    for (const node of process.getElementsByTagNameNS(BPMN, '*')) {
+      const id = node.getAttribute('id');
+      if (!id || node.localName === 'lane' || node.localName === 'laneSet') continue;
+      if (node.parentNode.localName !== 'process' && node.parentNode.localName !== 'subProcess') continue;
+      out[id] = { type: node.localName, name: node.getAttribute('name') || '',
+        source: node.getAttribute('sourceRef'), target: node.getAttribute('targetRef'),
+        text: canonical(node) };
+    }
+  }
+  return out;
+}
+
+const DEFAULTS = { cancelActivity: 'true', isInterrupting: 'true', parallelMultiple: 'false',
+  isImmediate: 'true', instantiate: 'false', eventGatewayType: 'Exclusive', gatewayDirection: 'Unspecified' };
+
+/** A serialization-independent form of an XML element (prefixes, attribute order, whitespace). */
+function canonical(node) {
+  const attrs = [...node.attributes].filter((a) => a.prefix !== 'xmlns' && a.name !== 'xmlns')
+    .filter((a) => !(DEFAULTS[a.localName] === a.value))
+    .map((a) => `${a.localName}=${a.localName === 'type' ? a.value.split(':').pop() : a.value}`).sort().join(' ');
+  const children = [...node.childNodes].map((c) => {
+    if (c.nodeType === Node.ELEMENT_NODE) return canonical(c);
+    if (c.nodeType === Node.TEXT_NODE || c.nodeType === Node.CDATA_SECTION_NODE) return c.data.trim();
+    return '';
+  }).filter(Boolean).sort().join('|');
+  return `<${node.localName} ${attrs}>${children}`;
+}

@@ -1,0 +1,30 @@
+// Process owners: deployed definitions, versions and running instances per version.
+import { api, el, fail, fmtTime, requireLogin, table } from './common.js';
+
+async function main() {
+  await requireLogin();
+  const rows = await api('definitions');
+  const byKey = {};
+  for (const row of rows) (byKey[row.process_key] ||= []).push(row);
+  const box = document.getElementById('definitions');
+  if (!rows.length) { box.append(el('p', { class: 'hint' }, '尚未部署任何流程。可用 tidu deploy processes/ 部署。')); return; }
+  for (const [key, versions] of Object.entries(byKey)) {
+    versions.sort((a, b) => b.version - a.version);
+    const running = versions.reduce((n, v) => n + v.running_instances, 0);
+    box.append(el('section', { class: 'card', dataset: { key } },
+      el('h2', {}, `${versions[0].name}（${key}）`),
+      el('p', { class: 'hint' }, `共 ${versions.length} 个版本，运行中案件 ${running} 件。`,
+        versions.length > 1 ? el('a', { href: `/ui/design/${key}/compare?a=${versions[1].version}&b=${versions[0].version}` }, ' 比较最近两个版本') : ''),
+      table(['版本', '部署时间', '部署人', '运行中案件', '文件', '校验和', ''], versions.map((v) => el('tr', { dataset: { version: v.version } },
+        el('td', {}, `第 ${v.version} 版`),
+        el('td', {}, fmtTime(v.deployed_at)),
+        el('td', {}, v.deployed_by),
+        el('td', { class: 'running' }, String(v.running_instances)),
+        el('td', {}, v.files.join('、')),
+        el('td', {}, el('code', {}, v.checksum.slice(0, 12))),
+        el('td', {}, el('a', { class: 'button', href: `/ui/design/${key}/${v.version}` }, '打开编辑')),
+      )))));
+  }
+}
+
+main().catch(fail);

@@ -1,0 +1,46 @@
+// Sign-in: paste a bearer token, or pick a demo user (demo mode only).
+import { api, el, fail, notice, ROLE_NAMES, showWho, signIn, signOut, token } from './common.js';
+
+const START = { process_owner: '/ui/design', auditor: '/ui/audit' };
+
+async function enter(value) {
+  signIn(value);
+  try {
+    const me = await api('/ui/session');
+    const next = new URLSearchParams(location.search).get('next');
+    location.href = next && next.startsWith('/ui/') ? next : (START[me.role] || '/ui/inbox');
+  } catch (error) {
+    signOut();
+    notice(error.status === 401 ? '令牌无效，请检查后重试' : String(error.message), 'error');
+  }
+}
+
+async function showSignedIn() {
+  if (!token()) return;
+  try {
+    const me = await api('/ui/session');
+    showWho(me);
+    document.getElementById('signed-in').hidden = false;
+    document.getElementById('signed-in-as').textContent =
+      `已登录：${me.display_name}（${ROLE_NAMES[me.role] || me.role}${me.region ? `，地区 ${me.region}` : ''}）`;
+  } catch { signOut(); }
+}
+
+async function demoUsers() {
+  const found = await fetch('/ui/demo-users').then((r) => r.json());
+  if (!found.demo) return;
+  document.getElementById('demo').hidden = false;
+  document.getElementById('demo-users').replaceChildren(...found.users.map((u) => el('button', {
+    type: 'button', dataset: { user: u.id }, onclick: () => enter(u.token),
+  }, u.display_name, ' ', el('span', { class: 'role' }, ROLE_NAMES[u.role] || u.role))));
+}
+
+document.getElementById('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const value = document.getElementById('token').value;
+  if (!value.trim()) { notice('请粘贴访问令牌', 'error'); return; }
+  enter(value);
+});
+document.getElementById('logout').addEventListener('click', () => { signOut(); location.reload(); });
+showSignedIn().catch(fail);
+demoUsers().catch(fail);

@@ -1,0 +1,395 @@
+"""P4 qualification lifecycle (第九条、第十条、第十二条、第二十条): one instance per qualification.
+
+* The lifecycle instance is started in the transaction that creates the qualification (a P1
+  issue, a legacy import), so a qualification never exists without its lifecycle and vice versa.
+  If the lifecycle process is not deployed, the creating command fails and becomes an incident.
+* Each validity period runs as a fresh workflow inside the same instance (continue-as-new): a
+  process that ends with ``outcome = "continued"`` and a dict ``continue_with`` restarts on the
+  latest version of its process with that dict as its data. The instance keeps its id, business
+  key (the qualification number) and hash-chained history; its state never grows with the years.
+* Handlers describe status changes (record kind ``qualification_change``); the writer applies
+  them to the registry row and appends a ``qualification.changed`` event (who, why, when) to the
+  lifecycle's history, which is the qualification's status history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from engine import access, definitions, history, instances, outbox, records
+from engine.context import Actor, EngineContext
+from engine.errors import NotFound
+from engine.store import HistoryEvent, HumanTask, Instance, Qualification, new_id
+
+PROCESS_KEY = "qualification_lifecycle"
+CONTINUED = "continued"
+VALID = ("active", "renewal_ineligible")  # still within validity (第十条 loss only bars renewal)
+STATUS_KINDS = ("qualification.changed", "instance.continued", "instance.completed")
+_SAVE_ACTOR = "tidu_save_actor"
+ENGINE = Actor.system("engine")
+
+
+class LifecycleNotDeployedError(RuntimeError):
+    """A qualification was created but its lifecycle process is not deployed (an incident)."""
+
+
+def start_data(q: Qualification, *, period: int, case_ref: str) -> dict[str, Any]:
+    """The data a lifecycle (or one of its validity periods) starts with."""
+    return {
+        "qualification_id": q.id,
+        "number": q.number,
+        "tier": q.tier,
+        "uscc": q.uscc,
+        "enterprise_name": q.enterprise_name,
+        "region": q.region,
+        "issued_on": q.issued_on.isoformat(),
+        "expires_on": q.expires_on.isoformat(),
+        "renewal_eligible": q.renewal_eligible,
+        "source": q.source,
+        "period": period,
+        "case_ref": case_ref,
+        "ban_until": None,
+        "last_update_due_on": None,
+    }
+
+
+def start(
+    ctx: EngineContext,
+    session: Session,
+    q: Qualification,
+    *,
+    actor: Actor,
+    reason: str,
+    started_from: str | None = None,
+) -> Instance:
+    """Start the lifecycle of a qualification inside the caller's transaction."""
+    try:
+        definition = definitions.latest(session, PROCESS_KEY)
+    except NotFound:
+        raise LifecycleNotDeployedError(
+            f"资格生命周期流程 {PROCESS_KEY} 尚未部署，无法登记资格 {q.number}"
+        ) from None
+    spec, subs, scope = instances._workflow_for(ctx, definition)
+    now, instance_id = ctx.now(), new_id()
+    data = start_data(q, period=1, case_ref=instance_id)
+    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+    wf.task_tree.data.update(data)
+    row = Instance(
+        id=instance_id,
+        definition_id=definition.id,
+        definition_version=definition.version,
+        process_key=PROCESS_KEY,
+        business_key=q.number,
+        uscc=q.uscc,
+        region=q.region,
+        round_id=None,
+        status="running",
+        state_json="",
+        started_at=now,
+        updated_at=now,
+        started_by=actor.id,
+    )
+    session.add(row)
+    q.lifecycle_instance_id = instance_id
+    q.status_reason, q.status_changed_at, q.status_changed_by = reason, now, actor.id
+    stream = f"instance:{instance_id}"
+    history.append(
+        session,
+        stream=stream,
+        kind="instance.started",
+        actor=actor.id,
+        at=now,
+        instance_id=instance_id,
+        definition_id=definition.id,
+        data={
+            "process_key": PROCESS_KEY,
+            "version": definition.version,
+            "checksum": definition.checksum,
+            "start_data": data,
+            "started_from": started_from,
+        },
+    )
+    history.append(
+        session,
+        stream=stream,
+        kind="qualification.changed",
+        actor=actor.id,
+        at=now,
+        instance_id=instance_id,
+        data={
+            "number": q.number,
+            "from": None,
+            "to": q.status,
+            "changes": {"status": q.status},
+            "reason": reason,
+        },
+    )
+    loaded = instances.Loaded(row, definition, wf, scope)
+    instances.advance(ctx, loaded)
+    return instances.save(ctx, session, loaded, actor)
+
+
+def register(
+    ctx: EngineContext,
+    session: Session,
+    *,
+    fields: dict[str, Any],
+    source: str,
+    actor: Actor,
+    reason: str,
+) -> Qualification:
+    """Create a qualification (e.g. a legacy one) and start its lifecycle, same transaction."""
+    q = Qualification(
+        number=fields["number"],
+        tier=fields["tier"],
+        uscc=fields["uscc"],
+        enterprise_name=fields["enterprise_name"],
+        region=fields.get("region"),
+        issued_on=date.fromisoformat(fields["issued_on"]),
+        expires_on=date.fromisoformat(fields["expires_on"]),
+        status="active",
+        instance_id=fields.get("instance_id"),
+        created_at=ctx.now(),
+        source=source,
+        renewal_eligible=True,
+    )
+    session.add(q)
+    session.flush()
+    start(ctx, session, q, actor=actor, reason=reason)
+    return q
+
+
+def _continue_as_new(ctx: EngineContext, session: Session, loaded: Any, actor: Actor) -> None:
+    """Restart a workflow that ended with outcome "continued" on its process's latest version."""
+    session.info[_SAVE_ACTOR] = actor.id
+    old = loaded.wf
+    if (
+        not old.is_completed()
+        or old.data.get("outcome") != CONTINUED
+        or loaded.row.status != "running"
+    ):
+        return
+    carry = old.data.get("continue_with")
+    if not isinstance(carry, dict):
+        raise ValueError("流程以 continued 结束，但没有给出 continue_with（下一期的流程数据）")
+    row, now = loaded.row, ctx.now()
+    outbox.collect(session, old, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
+    definition = definitions.latest(session, row.process_key)
+    spec, subs, scope = instances._workflow_for(ctx, definition)
+    scope.decisions.extend(
+        loaded.scope.decisions
+    )  # the ending period's decisions are still to record
+    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+    wf.task_tree.data.update({**carry, "case_ref": row.id})
+    history.append(
+        session,
+        stream=f"instance:{row.id}",
+        kind="instance.continued",
+        actor=actor.id,
+        at=now,
+        instance_id=row.id,
+        definition_id=definition.id,
+        data={
+            "version": definition.version,
+            "checksum": definition.checksum,
+            "start_data": carry,
+            "previous_version": row.definition_version,
+        },
+    )
+    row.definition_id, row.definition_version = definition.id, definition.version
+    loaded.wf, loaded.definition, loaded.scope = wf, definition, scope
+    instances.advance(ctx, loaded)
+
+
+def _start_new_lifecycles(ctx: EngineContext, session: Session, loaded: Any, actor: Actor) -> None:
+    numbers = session.info.pop(records.NEW_QUALIFICATIONS, [])
+    for number in numbers:
+        q = session.scalars(select(Qualification).where(Qualification.number == number)).one()
+        if q.lifecycle_instance_id is None:
+            start(
+                ctx,
+                session,
+                q,
+                actor=ENGINE,
+                reason="评价通过，颁发资格",
+                started_from=loaded.row.id,
+            )
+
+
+def _who(session: Session, row: Instance, given: str | None) -> str:
+    """Who made a change: the handler's `by`, else the command's actor, else a message's sender."""
+    if given:
+        return given
+    actor = session.info.get(_SAVE_ACTOR)
+    if actor and actor != "router":
+        return str(actor)
+    sender = session.scalars(
+        select(HistoryEvent.actor)
+        .where(HistoryEvent.stream == f"instance:{row.id}", HistoryEvent.kind == "message.received")
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return sender or str(actor or "engine")
+
+
+def _change(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+    """Apply a handler's `qualification_change` to the registry and record it in the history."""
+    change = outputs["qualification_change"]
+    q = session.scalars(
+        select(Qualification).where(Qualification.number == change["number"])
+    ).first()
+    if q is None:
+        raise ValueError(f"资格 {change['number']} 不存在")
+    fields = {
+        "status": str,
+        "renewal_eligible": bool,
+        "expires_on": date.fromisoformat,
+        "info_updated_on": date.fromisoformat,
+    }
+    changes: dict[str, Any] = {}
+    before = {
+        "status": q.status,
+        "renewal_eligible": q.renewal_eligible,
+        "expires_on": q.expires_on.isoformat(),
+    }
+    for name, convert in fields.items():
+        if change.get(name) is not None:
+            value = convert(change[name])
+            if getattr(q, name) != value:
+                changes[name] = value
+                setattr(q, name, value)
+    by = _who(session, row, change.get("by"))
+    if set(changes) & {"status", "renewal_eligible", "expires_on"}:
+        q.status_reason, q.status_changed_at, q.status_changed_by = change.get("reason"), now, by
+    history.append(
+        session,
+        stream=f"instance:{row.id}",
+        kind="qualification.changed",
+        actor=by,
+        at=now,
+        instance_id=row.id,
+        data={
+            "number": q.number,
+            "from": before,
+            "to": q.status,
+            "changes": changes,
+            "reason": change.get("reason"),
+            "basis": change.get("basis"),
+        },
+    )
+
+
+records.WRITERS["qualification_change"] = _change
+records.BEFORE_SAVE.append(_continue_as_new)
+records.AFTER_SAVE.append(_start_new_lifecycles)
+
+
+# -- reads -----------------------------------------------------------------------------------------
+
+
+def _scope(query: Select, actor: Actor) -> Select:
+    if actor.role == "enterprise":
+        return query.where(Qualification.uscc == (actor.uscc or "-"))
+    if actor.role == "city":
+        return query.where(Qualification.region == (actor.region or "-"))
+    return query
+
+
+def search(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    tier: str | None = None,
+    uscc: str | None = None,
+    status: str | None = None,
+    region: str | None = None,
+    expiring_before: date | None = None,
+    renewal_eligible: bool | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Qualification], int]:
+    """Qualifications the actor may see, filtered; soonest expiry first within issue order."""
+    query = _scope(select(Qualification), actor)
+    for column, value in (
+        (Qualification.tier, tier),
+        (Qualification.uscc, uscc),
+        (Qualification.status, status),
+        (Qualification.region, region),
+        (Qualification.renewal_eligible, renewal_eligible),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if expiring_before is not None:
+        query = query.where(Qualification.expires_on < expiring_before)
+    query = query.order_by(Qualification.issued_on.desc(), Qualification.number)
+    with ctx.reading() as session:
+        total = (
+            session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        )
+        return list(session.scalars(query.limit(per_page).offset((page - 1) * per_page))), total
+
+
+def detail(ctx: EngineContext, actor: Actor, qualification_id: str) -> dict[str, Any]:
+    """A qualification with its lifecycle: instance, open tasks and status history."""
+    with ctx.reading() as session:
+        q = session.scalars(
+            _scope(select(Qualification), actor).where(Qualification.id == qualification_id)
+        ).first()
+        if q is None:
+            raise NotFound("资格不存在")
+        instance = (
+            session.get(Instance, q.lifecycle_instance_id) if q.lifecycle_instance_id else None
+        )
+        events, tasks = [], []
+        if instance is not None:
+            events = list(
+                session.scalars(
+                    select(HistoryEvent)
+                    .where(
+                        HistoryEvent.stream == f"instance:{instance.id}",
+                        HistoryEvent.kind.in_(STATUS_KINDS),
+                    )
+                    .order_by(HistoryEvent.seq)
+                )
+            )
+            tasks = [
+                t
+                for t in session.scalars(
+                    select(HumanTask).where(
+                        HumanTask.instance_id == instance.id, HumanTask.state == "open"
+                    )
+                )
+                if access.can_see_task(actor, t) or actor.role in access.READ_ALL
+            ]
+        return {"qualification": q, "instance": instance, "history": events, "open_tasks": tasks}
+
+
+def public_list(
+    ctx: EngineContext,
+    *,
+    tier: str | None = None,
+    region: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[Qualification], int]:
+    """Qualifications valid today (the public list): no status reasons, no actors."""
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    query = select(Qualification).where(
+        Qualification.status.in_(VALID), Qualification.expires_on >= today
+    )
+    if tier:
+        query = query.where(Qualification.tier == tier)
+    if region:
+        query = query.where(Qualification.region == region)
+    query = query.order_by(Qualification.tier, Qualification.enterprise_name, Qualification.number)
+    with ctx.reading() as session:
+        total = (
+            session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        )
+        return list(session.scalars(query.limit(per_page).offset((page - 1) * per_page))), total

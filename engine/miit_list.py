@@ -1,0 +1,163 @@
+"""Importing MIIT's published 小巨人 list (第八条): each row is matched by USCC to a case of the
+round that waits for MIIT's decision, and the decision reaches the case as the BPMN message
+`miit_decision` through the outbox (routed by business key). Recommended cases that the list
+does not name are, by default, not certified (the published list is final). Rows that match no
+waiting case are reported, never silently dropped. The import is recorded in the history.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import access, history, outbox
+from engine.commands import command
+from engine.context import Actor, EngineContext
+from engine.errors import InvalidInput, NotFound
+from engine.store import Instance, MessageSubscription, Round
+
+MESSAGE = "miit_decision"
+PROCESS_KEY = "little_giant_recommendation"
+USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+COLUMNS = {
+    "uscc": ("uscc", "统一社会信用代码", "社会信用代码"),
+    "name": ("name", "企业名称"),
+    "decision": ("decision", "认定结果", "结果"),
+}
+DECISIONS = {
+    "": True,
+    "approved": True,
+    "认定": True,
+    "通过": True,
+    "rejected": False,
+    "不予认定": False,
+    "未认定": False,
+}
+
+
+def parse_csv(text: str) -> list[dict[str, Any]]:
+    """Rows of a MIIT list CSV (UTF-8, optional BOM).
+
+    Columns: uscc / 统一社会信用代码 (required), name / 企业名称, decision / 认定结果.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = {(h or "").strip(): h for h in reader.fieldnames or []}
+    found = {
+        key: next((header[a] for a in aliases if a in header), None)
+        for key, aliases in COLUMNS.items()
+    }
+    if found["uscc"] is None:
+        raise InvalidInput(
+            "名单缺少统一社会信用代码列（uscc 或 统一社会信用代码）",
+            errors={"file": ["缺少 uscc 列"]},
+        )
+    rows = []
+    for line, raw in enumerate(reader, start=2):
+        rows.append(
+            {
+                "line": line,
+                "uscc": (raw.get(found["uscc"]) or "").strip().upper(),
+                "name": (raw.get(found["name"]) or "").strip() if found["name"] else "",
+                "decision": (raw.get(found["decision"]) or "").strip() if found["decision"] else "",
+            }
+        )
+    if not rows:
+        raise InvalidInput("名单中没有数据行", errors={"file": ["没有数据行"]})
+    return rows
+
+
+def _row_problem(
+    row: dict[str, Any], seen: set[str], waiting: dict[str, tuple[str, str]]
+) -> str | None:
+    if not USCC.match(row["uscc"]):
+        return "统一社会信用代码格式不正确"
+    if row["uscc"] in seen:
+        return "名单中重复出现"
+    if row["decision"].lower() not in DECISIONS:
+        return f"认定结果 {row['decision']!r} 无法识别（认定/不予认定）"
+    if row["uscc"] not in waiting:
+        return "本批次没有该企业等待工信部认定的推荐案件"
+    return None
+
+
+@command("import_miit_list")
+def import_miit_list(
+    ctx: EngineContext,
+    *,
+    round_id: int,
+    rows: list[dict[str, Any]],
+    source: str,
+    actor: Actor,
+    reject_unlisted: bool = True,
+) -> dict[str, Any]:
+    """Deliver MIIT's decisions to the round's recommended cases; report unmatched rows."""
+    access.require_role(actor, "province", "miit")
+    with ctx.transaction() as session:
+        round_row = session.get(Round, round_id)
+        if round_row is None or round_row.process_key != PROCESS_KEY:
+            raise NotFound("该批次不是小巨人推荐批次或不存在")
+        waiting = {
+            uscc: (instance_id, key)
+            for instance_id, uscc, key in session.execute(
+                select(Instance.id, Instance.uscc, Instance.business_key)
+                .join(MessageSubscription, MessageSubscription.instance_id == Instance.id)
+                .where(Instance.round_id == round_id, MessageSubscription.name == MESSAGE)
+            )
+        }
+        now, ttl = ctx.now(), timedelta(days=ctx.settings.message_ttl_days)
+        report: dict[str, Any] = {
+            "round_id": round_id,
+            "source": source,
+            "approved": [],
+            "rejected": [],
+            "unmatched": [],
+        }
+        seen: set[str] = set()
+
+        def decide(uscc: str, approved: bool, line: int | None) -> None:
+            instance_id, key = waiting[uscc]
+            outbox.add(
+                session,
+                name=MESSAGE,
+                payload={"approved": approved, "source": source, "line": line},
+                correlation={"business_key": key},
+                sent_by=actor.id,
+                now=now,
+                ttl=ttl,
+            )
+            report["approved" if approved else "rejected"].append(
+                {"uscc": uscc, "instance_id": instance_id, "line": line}
+            )
+
+        for row in rows:
+            problem = _row_problem(row, seen, waiting)
+            seen.add(row["uscc"])
+            if problem:
+                report["unmatched"].append(
+                    {
+                        "line": row["line"],
+                        "uscc": row["uscc"],
+                        "name": row["name"],
+                        "reason": problem,
+                    }
+                )
+                continue
+            decide(row["uscc"], DECISIONS[row["decision"].lower()], row["line"])
+        if reject_unlisted:
+            for uscc in sorted(set(waiting) - seen):
+                decide(uscc, False, None)
+        history.append(
+            session,
+            stream=f"round:{round_id}",
+            kind="miit_list.imported",
+            actor=actor.id,
+            at=now,
+            data={k: v for k, v in report.items()}
+            | {"rows": len(rows), "reject_unlisted": reject_unlisted},
+        )
+        return report

@@ -1,0 +1,219 @@
+"""Calendar rounds: each procedure's round schedule (a settings file) opens round rows on time.
+
+`processes/rounds.json` (edited by the process owner, re-read on every scheduler tick) lists one
+schedule per process key: the first opening date, the period in calendar months and the window
+in days. Openings are computed from the first date (first + k × period months), never by adding
+a fixed number of days to the previous one, so they do not drift. A scheduler tick opens the
+latest opening that is due and still inside its window, once: a round missed while the system
+was down opens on catch-up, an older one whose window has already closed is not resurrected.
+Several schedulers may tick at once: `round.schedule_key` is unique.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine import history
+from engine.context import EngineContext
+from engine.errors import InvalidInput
+from engine.store import Definition, Round
+
+log = logging.getLogger("tidu.rounds")
+SCHEDULE_FILE = "rounds.json"
+
+
+@dataclass(frozen=True)
+class RoundSchedule:
+    """When one procedure opens its rounds."""
+
+    process_key: str
+    label: str  # template: {year}, {month}, {n} (the n-th opening of that year)
+    first_opens_on: date
+    every_months: int
+    window_days: int
+
+    def opening(self, k: int) -> date:
+        """The k-th opening (k = 0 is the first), clamped to the month's last day."""
+        months = self.first_opens_on.month - 1 + k * self.every_months
+        year, month = self.first_opens_on.year + months // 12, months % 12 + 1
+        day = self.first_opens_on.day
+        while True:
+            try:
+                return date(year, month, day)
+            except ValueError:
+                day -= 1
+
+    def _index(self, day: date) -> int:
+        """Index of the last opening on or before `day` (-1 before the first one)."""
+        if day < self.first_opens_on:
+            return -1
+        months = (day.year - self.first_opens_on.year) * 12 + day.month - self.first_opens_on.month
+        k = months // self.every_months + 1
+        while self.opening(k) > day:
+            k -= 1
+        return k
+
+    def latest_on_or_before(self, day: date) -> date | None:
+        """The last opening on or before `day` (None before the first one)."""
+        k = self._index(day)
+        return self.opening(k) if k >= 0 else None
+
+    def next_after(self, day: date) -> date:
+        """The first opening strictly after `day`."""
+        return self.opening(self._index(day) + 1)
+
+    def label_for(self, opens_on: date) -> str:
+        """The round's label; {n} counts this year's openings up to this one."""
+        k = self._index(opens_on)
+        n = sum(1 for i in range(k + 1) if self.opening(i).year == opens_on.year)
+        return self.label.format(year=opens_on.year, month=opens_on.month, n=n)
+
+
+def _schedule(item: Any, index: int) -> RoundSchedule:
+    where = f"rounds[{index}]"
+    if not isinstance(item, dict):
+        raise InvalidInput(f"{where} 应为对象", errors={where: ["应为对象"]})
+    errors: dict[str, list[str]] = {}
+    for name, kind in (
+        ("process_key", str),
+        ("label", str),
+        ("first_opens_on", str),
+        ("every_months", int),
+        ("window_days", int),
+    ):
+        if not isinstance(item.get(name), kind):
+            errors[f"{where}.{name}"] = ["必填" if name not in item else f"应为 {kind.__name__}"]
+    if not errors:
+        try:
+            first = date.fromisoformat(item["first_opens_on"])
+        except ValueError:
+            errors[f"{where}.first_opens_on"] = ["应为日期 YYYY-MM-DD"]
+        if not 1 <= item["every_months"] <= 120:
+            errors[f"{where}.every_months"] = ["应在 1–120 之间"]
+        if not 1 <= item["window_days"] <= 366:
+            errors[f"{where}.window_days"] = ["应在 1–366 之间"]
+    if errors:
+        raise InvalidInput(f"申报批次计划 {SCHEDULE_FILE} 有误", errors=errors)
+    return RoundSchedule(
+        item["process_key"], item["label"], first, item["every_months"], item["window_days"]
+    )
+
+
+_CACHE: dict[Path, tuple[float, list[RoundSchedule]]] = {}
+
+
+def load_schedules(directory: Path) -> list[RoundSchedule]:
+    """Read `rounds.json` of a processes directory (cached until the file changes)."""
+    path = directory / SCHEDULE_FILE
+    if not path.is_file():
+        return []
+    mtime = path.stat().st_mtime
+    cached = _CACHE.get(path)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"{SCHEDULE_FILE} 不是有效的 JSON：{error}") from None
+    items = raw.get("rounds") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        raise InvalidInput(f"{SCHEDULE_FILE} 应包含 rounds 列表", errors={"rounds": ["必填"]})
+    schedules = [_schedule(item, i) for i, item in enumerate(items)]
+    _CACHE[path] = (mtime, schedules)
+    return schedules
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone)
+
+
+def _open_one(
+    ctx: EngineContext, schedule: RoundSchedule, opens_on: date, zone: ZoneInfo
+) -> Round | None:
+    key = f"{schedule.process_key}@{opens_on.isoformat()}"
+    closes_at = _start_of(opens_on + timedelta(days=schedule.window_days), zone)
+    try:
+        with ctx.transaction() as session:
+            if (
+                session.scalar(
+                    select(Definition.id).where(Definition.process_key == schedule.process_key)
+                )
+                is None
+            ):
+                return None  # procedure not deployed (yet): nothing to apply to
+            if (
+                session.scalar(
+                    select(Round.id).where(
+                        Round.process_key == schedule.process_key, Round.opens_on == opens_on
+                    )
+                )
+                is not None
+            ):
+                return None  # already open (by a scheduler or by hand)
+            now = ctx.now()
+            row = Round(
+                process_key=schedule.process_key,
+                label=schedule.label_for(opens_on),
+                opens_on=opens_on,
+                closes_at=closes_at,
+                created_at=now,
+                schedule_key=key,
+            )
+            session.add(row)
+            session.flush()
+            history.append(
+                session,
+                stream=f"rounds:{schedule.process_key}",
+                kind="round.opened",
+                actor="scheduler",
+                at=now,
+                data={
+                    "round_id": row.id,
+                    "label": row.label,
+                    "opens_on": opens_on,
+                    "closes_at": closes_at,
+                    "late_s": (now - _start_of(opens_on, zone)).total_seconds(),
+                },
+            )
+            return row
+    except IntegrityError:
+        return None  # another scheduler opened it at the same moment
+
+
+def open_due(ctx: EngineContext) -> list[Round]:
+    """Open every scheduled round that is due and still within its window (idempotent)."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    now = ctx.now()
+    today = now.astimezone(zone).date()
+    opened = []
+    for schedule in load_schedules(ctx.settings.processes_dir):
+        opens_on = schedule.latest_on_or_before(today)
+        if (
+            opens_on is None
+            or _start_of(opens_on + timedelta(days=schedule.window_days), zone) <= now
+        ):
+            continue
+        row = _open_one(ctx, schedule, opens_on, zone)
+        if row is not None:
+            log.info("round opened: %s %s", row.process_key, row.label)
+            opened.append(row)
+    return opened
+
+
+def next_opening(ctx: EngineContext) -> datetime | None:
+    """The next moment (00:00 local of an opening day, in the future) a round is due to open."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    today = ctx.now().astimezone(zone).date()
+    found = [
+        _start_of(s.next_after(today), zone) for s in load_schedules(ctx.settings.processes_dir)
+    ]
+    return min(found) if found else None

@@ -1,0 +1,387 @@
+"""Batch views of a round, read from projections: cases by stage and the lists staff send on.
+
+A case's *stage* is where it stands now: the bpmn id of its open human task; else, while it
+waits, the element it waits in (inside a called sub-process: the call activity, e.g.
+`province_notice`); else, once completed, its outcome. A city user sees its own region only,
+in every list and export (asking for another region is "not found").
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+
+from engine import access
+from engine.context import Actor, EngineContext
+from engine.errors import InvalidInput, NotFound
+from engine.store import (
+    Definition,
+    Enterprise,
+    HumanTask,
+    Instance,
+    MessageSubscription,
+    Qualification,
+    Round,
+    Timer,
+)
+
+VIEWERS = ("city", "province", "miit", "auditor")
+OUTCOME_LABELS = {
+    "qualified": "认定通过",
+    "ineligible": "不符合条件",
+    "rejected_by_city": "市级未通过",
+    "rejected_by_province": "省级未通过",
+    "rejected_by_miit": "工信部未予认定",
+    "spot_check_failed": "抽查不合格",
+    "objection_upheld": "异议成立",
+    "lapsed": "逾期终止",
+    "prerequisite_expired": "前置资格已失效",
+    "cancelled": "已撤销",
+}
+EXPORTS = ("city-report", "notice-list", "announcement-list", "recommendation-list")
+
+
+def region_scope(actor: Actor, region: str | None) -> str | None:
+    """The region an actor's list is limited to (a city: always its own)."""
+    access.require_role(actor, *VIEWERS)
+    if actor.role == "city":
+        if region and region != actor.region:
+            raise NotFound(f"地区 {region} 的案件不存在")
+        return actor.region or "-"
+    return region
+
+
+@functools.lru_cache(maxsize=64)
+def _element_names(definition_id: int, checksum: str, texts: tuple[str, ...]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for text in texts:
+        for element in etree.fromstring(text.encode()).iter():
+            if element.get("id") and element.get("name"):
+                names.setdefault(element.get("id"), element.get("name"))
+    return names
+
+
+def _names(definition: Definition) -> dict[str, str]:
+    texts = tuple(t for n, t in sorted(definition.files.items()) if n.endswith(".bpmn"))
+    return _element_names(definition.id, definition.checksum, texts)
+
+
+def _round(session: Any, round_id: int) -> Round:
+    row = session.get(Round, round_id)
+    if row is None:
+        raise NotFound("申报批次不存在")
+    return row
+
+
+def _waiting_stage(bpmn_ids: list[str]) -> str | None:
+    scoped = sorted(bpmn_ids, key=lambda b: ("/" not in b, b))
+    return scoped[0].split("/")[0] if scoped else None
+
+
+def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, Any]]:
+    """Every case of a round (in a region) with its stage, stage label and enterprise name."""
+    query = (
+        select(Instance, Enterprise.name)
+        .outerjoin(Enterprise, Enterprise.uscc == Instance.uscc)
+        .where(Instance.round_id == round_id)
+        .order_by(Instance.started_at, Instance.uscc, Instance.id)
+    )
+    if region:
+        query = query.where(Instance.region == region)
+    rows = session.execute(query).all()
+    ids = [r[0].id for r in rows]
+    tasks: dict[str, HumanTask] = {}
+    for task in session.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id.in_(ids), HumanTask.state == "open")
+        .order_by(HumanTask.created_at)
+    ):
+        tasks.setdefault(task.instance_id, task)
+    waits: dict[str, list[str]] = {}
+    due: dict[str, datetime] = {}
+    for instance_id, bpmn_id, due_at in session.execute(
+        select(Timer.instance_id, Timer.bpmn_id, Timer.due_at).where(Timer.instance_id.in_(ids))
+    ):
+        waits.setdefault(instance_id, []).append(bpmn_id)
+        due[instance_id] = min(due_at, due.get(instance_id, due_at))
+    for instance_id, bpmn_id in session.execute(
+        select(MessageSubscription.instance_id, MessageSubscription.bpmn_id).where(
+            MessageSubscription.instance_id.in_(ids)
+        )
+    ):
+        waits.setdefault(instance_id, []).append(bpmn_id)
+    definitions = {
+        d.id: d
+        for d in session.scalars(
+            select(Definition).where(Definition.id.in_({r[0].definition_id for r in rows}))
+        )
+    }
+    out = []
+    for instance, name in rows:
+        names = _names(definitions[instance.definition_id])
+        task = tasks.get(instance.id)
+        if task is not None:
+            stage, label, due_at = task.bpmn_id, task.name, task.due_at
+        elif instance.status == "running" and (stage := _waiting_stage(waits.get(instance.id, []))):
+            label, due_at = names.get(stage, stage), due.get(instance.id)
+        else:
+            stage = instance.outcome or instance.status
+            label, due_at = OUTCOME_LABELS.get(stage, stage), None
+        out.append(
+            {
+                "instance_id": instance.id,
+                "uscc": instance.uscc,
+                "enterprise_name": name,
+                "region": instance.region,
+                "status": instance.status,
+                "outcome": instance.outcome,
+                "stage": stage,
+                "stage_name": label,
+                "due_at": due_at,
+                "started_at": instance.started_at,
+                "task": task,
+            }
+        )
+    return out
+
+
+def round_cases(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    round_id: int,
+    stage: str | None = None,
+    region: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
+    """A round's cases (filtered by stage), with the count of cases at each stage."""
+    region = region_scope(actor, region)
+    with ctx.reading() as session:
+        round_row = _round(session, round_id)
+        cases = _cases(session, round_id, region)
+    stages: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        entry = stages.setdefault(
+            case["stage"], {"stage": case["stage"], "name": case["stage_name"], "count": 0}
+        )
+        entry["count"] += 1
+    chosen = [c for c in cases if stage is None or c["stage"] == stage]
+    start = (page - 1) * per_page
+    return {
+        "round_id": round_row.id,
+        "process_key": round_row.process_key,
+        "label": round_row.label,
+        "region": region,
+        "stages": list(stages.values()),
+        "items": chosen[start : start + per_page],
+        "total": len(chosen),
+        "page": page,
+        "per_page": per_page,
+    }
+
+
+def _score(data: dict[str, Any]) -> Any:
+    evaluation = data.get("evaluation") or {}
+    if evaluation.get("score") is not None:
+        return evaluation["score"]
+    return "符合全部认定条件" if evaluation.get("passed") else ""
+
+
+def _spot(data: dict[str, Any]) -> str:
+    return {"pass": "合格", "not_selected": "未抽中"}.get(str(data.get("spot_check_result")), "")
+
+
+def _reported(
+    session: Any, round_id: int, region: str | None, bpmn_id: str
+) -> list[tuple[HumanTask, Instance]]:
+    query = (
+        select(HumanTask, Instance)
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .where(
+            Instance.round_id == round_id,
+            HumanTask.bpmn_id == bpmn_id,
+            HumanTask.state.in_(("open", "completed")),
+        )
+        .order_by(HumanTask.created_at, Instance.uscc, HumanTask.id)
+    )
+    if region:
+        query = query.where(Instance.region == region)
+    return list(session.execute(query).tuples())
+
+
+def _enterprise_names(session: Any, usccs: set[str | None]) -> dict[str, str]:
+    return dict(
+        session.execute(
+            select(Enterprise.uscc, Enterprise.name).where(Enterprise.uscc.in_(usccs))
+        ).all()
+    )
+
+
+def _city_report(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
+    found = _reported(session, round_id, region, "city_report")
+    names = _enterprise_names(session, {i.uscc for _, i in found})
+    return [
+        [
+            n,
+            i.uscc,
+            names.get(i.uscc or "", ""),
+            i.region,
+            _score(t.data),
+            _spot(t.data),
+            "已上报" if t.state == "completed" else "待上报",
+            t.completed_at,
+            i.id,
+        ]
+        for n, (t, i) in enumerate(found, 1)
+    ]
+
+
+def _recommendation_list(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
+    found = [
+        (t, i)
+        for t, i in _reported(session, round_id, region, "province_recommend")
+        if t.state == "completed"
+    ]
+    names = _enterprise_names(session, {i.uscc for _, i in found})
+    status = {None: "待工信部认定", "qualified": "已认定", "rejected_by_miit": "工信部未予认定"}
+    return [
+        [
+            n,
+            i.uscc,
+            names.get(i.uscc or "", ""),
+            i.region,
+            _score(t.data),
+            status.get(i.outcome, OUTCOME_LABELS.get(i.outcome or "", i.outcome)),
+            i.id,
+        ]
+        for n, (t, i) in enumerate(found, 1)
+    ]
+
+
+def _notice_list(session: Any, round_id: int, region: str | None, level: str) -> list[list[Any]]:
+    stages = {f"{level}_notice", f"{level}_notice_wait", f"{level}_objection_review"}
+    cases = [c for c in _cases(session, round_id, region) if c["stage"] in stages]
+    return [
+        [
+            n,
+            c["uscc"],
+            c["enterprise_name"],
+            c["region"],
+            "异议核查中" if c["stage"].endswith("objection_review") else "公示中",
+            c["due_at"],
+            c["instance_id"],
+        ]
+        for n, c in enumerate(cases, 1)
+    ]
+
+
+def _announcement_list(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
+    query = (
+        select(Qualification, Instance)
+        .join(Instance, Instance.id == Qualification.instance_id)
+        .where(Instance.round_id == round_id)
+        .order_by(Qualification.number)
+    )
+    if region:
+        query = query.where(Instance.region == region)
+    return [
+        [
+            n,
+            q.uscc,
+            q.enterprise_name,
+            q.region,
+            q.tier,
+            q.number,
+            q.issued_on,
+            q.expires_on,
+            q.status,
+            i.id,
+        ]
+        for n, (q, i) in enumerate(session.execute(query).tuples(), 1)
+    ]
+
+
+HEADERS = {
+    "city-report": (
+        "市级推荐上报名单",
+        [
+            "序号",
+            "统一社会信用代码",
+            "企业名称",
+            "地区",
+            "评价得分",
+            "市级抽查",
+            "上报状态",
+            "上报时间",
+            "案件编号",
+        ],
+    ),
+    "recommendation-list": (
+        "推荐工业和信息化部名单",
+        ["序号", "统一社会信用代码", "企业名称", "地区", "核验结果", "认定状态", "案件编号"],
+    ),
+    "notice-list": (
+        "公示名单",
+        ["序号", "统一社会信用代码", "企业名称", "地区", "公示状态", "公示截止", "案件编号"],
+    ),
+    "announcement-list": (
+        "公告名单",
+        [
+            "序号",
+            "统一社会信用代码",
+            "企业名称",
+            "地区",
+            "梯度",
+            "证书编号",
+            "认定日期",
+            "有效期至",
+            "资格状态",
+            "案件编号",
+        ],
+    ),
+}
+
+
+def export(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    round_id: int,
+    kind: str,
+    region: str | None = None,
+    level: str = "province",
+) -> dict[str, Any]:
+    """One list of a round as a title, a header row and data rows (the API renders CSV)."""
+    if kind not in EXPORTS:
+        raise NotFound(f"没有名为 {kind} 的导出（可选：{', '.join(EXPORTS)}）")
+    if level not in ("city", "province"):
+        raise InvalidInput(
+            "level 只能是 city 或 province", errors={"level": ["应为 city 或 province"]}
+        )
+    region = region_scope(actor, region)
+    with ctx.reading() as session:
+        round_row = _round(session, round_id)
+        if kind == "city-report":
+            rows = _city_report(session, round_id, region)
+        elif kind == "recommendation-list":
+            rows = _recommendation_list(session, round_id, region)
+        elif kind == "notice-list":
+            rows = _notice_list(session, round_id, region, level)
+        else:
+            rows = _announcement_list(session, round_id, region)
+    title, header = HEADERS[kind]
+    if kind == "notice-list":
+        title = ("市级" if level == "city" else "省级") + title
+    return {
+        "title": f"{round_row.label}{title}",
+        "filename": f"round-{round_id}-{kind}"
+        + (f"-{region}" if region else "")
+        + (f"-{level}" if kind == "notice-list" else ""),
+        "header": header,
+        "rows": rows,
+    }

@@ -1,0 +1,223 @@
+"""Qualification lifecycle rules (第九条、第十条、第十二条、第二十条).
+
+Each ``lifecycle.*`` operator describes one change of a qualification (record kind
+``qualification_change``); the engine applies it to the registry and records who, why and when.
+``legacy.check_row`` validates one row of a legacy import file (第二十条).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from engine.registry import RuleSet, operator
+from handlers import region as regions
+from handlers.qualification import TIERS, expires_on
+from handlers.uscc import division_code, is_valid_uscc
+
+RULE_VERSION = "2023-jx"
+EXPIRY_REASONS = {
+    "renewal_ineligible": "有效期届满，已取消复核资格（第十条），资格到期失效",
+    "not_renewed": "有效期届满，未在到期前完成复核，资格到期失效（第九条）",
+    "renewal_rejected": "复核未通过，资格于有效期届满时失效（第九条）",
+}
+# 第二十条: qualifications certified before these rules took effect (第二十一条: 2023-06-20)
+LEGACY_BEFORE = date(2023, 6, 20)
+LEGACY_TIERS = ("specialized", "little_giant")  # 第二十条 names 专精特新 and 小巨人 only
+LEGACY_YEARS = 3  # 有效期最长不超过3年
+TIER_NAMES = {label: tier for tier, (label, _) in TIERS.items()} | {
+    "专精特新中小企业": "specialized",
+    "专精特新“小巨人”企业": "little_giant",
+    "小巨人": "little_giant",
+}
+
+
+def _change(number: str, reason: str, basis: str, **fields: Any) -> dict[str, Any]:
+    return {"qualification_change": {"number": number, "reason": reason, "basis": basis, **fields}}
+
+
+@operator("lifecycle.record_update", rule_version=RULE_VERSION, record="qualification_change")
+def record_update(*, number: str, updated_on: str, due_on: str) -> dict[str, Any]:
+    """Record the enterprise's annual information update (第十条)."""
+    on = date.fromisoformat(updated_on)
+    if on > date.fromisoformat(due_on):
+        raise ValueError(f"更新日期 {updated_on} 晚于截止日 {due_on}")
+    return _change(
+        number,
+        f"已于 {updated_on} 更新企业信息（截止 {due_on}）",
+        "第十条",
+        info_updated_on=on.isoformat(),
+    )
+
+
+@operator(
+    "lifecycle.lose_renewal_eligibility", rule_version=RULE_VERSION, record="qualification_change"
+)
+def lose_renewal_eligibility(*, number: str, due_on: str) -> dict[str, Any]:
+    """Withdraw renewal eligibility: the annual update was not made by its deadline (第十条)."""
+    date.fromisoformat(due_on)
+    return _change(
+        number,
+        f"未在 {due_on} 前更新企业信息，取消复核资格（第十条）",
+        "第十条",
+        status="renewal_ineligible",
+        renewal_eligible=False,
+    )
+
+
+@operator("lifecycle.extend", rule_version=RULE_VERSION, record="qualification_change")
+def extend(*, number: str, expires_on: str, validity_years: int = 3) -> dict[str, Any]:
+    """Extend a qualification that passed renewal by `validity_years` from its expiry (第九条)."""
+    if validity_years <= 0:
+        raise ValueError(f"validity_years must be positive: {validity_years}")
+    old = date.fromisoformat(expires_on)
+    new = expires_on_after(old, validity_years)
+    return _change(
+        number,
+        f"复核通过，有效期由 {old} 延长至 {new}（第九条）",
+        "第九条",
+        status="active",
+        renewal_eligible=True,
+        expires_on=new.isoformat(),
+    ) | {"expires_on": new.isoformat()}
+
+
+def expires_on_after(old_expiry: date, years: int) -> date:
+    """The new last valid day of a period that starts the day after `old_expiry`."""
+    return expires_on(old_expiry + timedelta(days=1), years)
+
+
+@operator("lifecycle.expire", rule_version=RULE_VERSION, record="qualification_change")
+def expire(*, number: str, expires_on: str, why: str) -> dict[str, Any]:
+    """Let a qualification lapse at the end of its validity, naming why it was not extended."""
+    if why not in EXPIRY_REASONS:
+        raise ValueError(f"unknown expiry reason {why!r}: use one of {', '.join(EXPIRY_REASONS)}")
+    date.fromisoformat(expires_on)
+    return _change(
+        number, f"{EXPIRY_REASONS[why]}（有效期至 {expires_on}）", "第九条", status="expired"
+    )
+
+
+@operator("lifecycle.revoke", rule_version=RULE_VERSION, record="qualification_change")
+def revoke(*, number: str, reason: str = "", by: str = "", basis: str = "") -> dict[str, Any]:
+    """Revoke a qualification (第十一条、第十二条、第十三条) with the sender's reason."""
+    return _change(
+        number,
+        reason.strip() or "（撤销消息未注明理由）",
+        basis.strip() or "第十二条",
+        status="revoked",
+        renewal_eligible=False,
+        by=by.strip() or None,
+    )
+
+
+# -- 第二十条 legacy import: one row ---------------------------------------------------------
+
+
+def _date(value: str, errors: list[dict[str, str]], column: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.append({"column": column, "message": f"日期格式应为 YYYY-MM-DD：{value!r}"})
+        return None
+
+
+def _region(
+    uscc: str, given: str, errors: list[dict[str, str]], rules: RuleSet | None
+) -> str | None:
+    district = division_code(uscc) or ""
+    found = regions.of_uscc(uscc=uscc, overrides={district: given} if given else None, rules=rules)
+    if found["region"] is None:
+        errors.append(
+            {"column": "region", "message": f"地区无法确定或不在江西省受理地区内：{found['basis']}"}
+        )
+    return found["region"]
+
+
+def _check_dates(
+    certified: date, expiry_text: str, today: date, errors: list[dict[str, str]]
+) -> date | None:
+    longest = expires_on(certified, LEGACY_YEARS)
+    if certified >= LEGACY_BEFORE:
+        errors.append(
+            {
+                "column": "certified_on",
+                "message": f"认定日期 {certified} 不早于 {LEGACY_BEFORE}，不属于第二十条存量资格",
+            }
+        )
+    expiry = _date(expiry_text, errors, "expires_on") if expiry_text.strip() else longest
+    if expiry is None:
+        return None
+    if expiry < certified or expiry > longest:
+        errors.append(
+            {
+                "column": "expires_on",
+                "message": f"有效期至 {expiry} 应在认定日期之后且不超过 {longest}（最长3年）",
+            }
+        )
+    elif expiry < today:
+        errors.append(
+            {"column": "expires_on", "message": f"资格已于 {expiry} 到期失效（第二十条），无需导入"}
+        )
+    return expiry
+
+
+@operator("legacy.check_row", rule_version=RULE_VERSION)
+def check_row(*, row: dict[str, str], today: str, rules: RuleSet | None = None) -> dict[str, Any]:
+    """Validate one legacy qualification (第二十条): normalized, or every problem found."""
+    errors: list[dict[str, str]] = []
+    value = {
+        k: (row.get(k) or "").strip()
+        for k in (
+            "number",
+            "tier",
+            "uscc",
+            "enterprise_name",
+            "certified_on",
+            "expires_on",
+            "region",
+        )
+    }
+    for column in ("number", "tier", "uscc", "enterprise_name", "certified_on"):
+        if not value[column]:
+            errors.append({"column": column, "message": "必填"})
+    tier = TIER_NAMES.get(value["tier"], value["tier"])
+    if value["tier"] and tier not in LEGACY_TIERS:
+        errors.append(
+            {
+                "column": "tier",
+                "message": f"梯度 {value['tier']!r} 不适用第二十条（仅专精特新中小企业、"
+                "专精特新“小巨人”企业）",
+            }
+        )
+    uscc = value["uscc"].upper()
+    if value["uscc"] and not is_valid_uscc(uscc):
+        errors.append(
+            {"column": "uscc", "message": f"统一社会信用代码 {value['uscc']!r} 格式或校验位错误"}
+        )
+    region = _region(uscc, value["region"], errors, rules) if is_valid_uscc(uscc) else None
+    certified = (
+        _date(value["certified_on"], errors, "certified_on") if value["certified_on"] else None
+    )
+    expiry = (
+        _check_dates(certified, value["expires_on"], date.fromisoformat(today), errors)
+        if certified
+        else None
+    )
+    if len(value["number"]) > 100 or len(value["enterprise_name"]) > 200:
+        errors.append({"column": "number", "message": "证书编号或企业名称过长"})
+    if errors:
+        return {"valid": False, "errors": errors}
+    return {
+        "valid": True,
+        "errors": [],
+        "qualification": {
+            "number": value["number"],
+            "tier": tier,
+            "uscc": uscc,
+            "enterprise_name": value["enterprise_name"],
+            "region": region,
+            "issued_on": certified.isoformat(),
+            "expires_on": expiry.isoformat(),
+        },
+    }

@@ -1,0 +1,137 @@
+"""Score preview: size class, eligibility and every tier's breakdown for one set of figures.
+
+Nothing is stored; the API (`POST /api/v1/evaluations/preview`) and `tidu score` call it
+through the registry with the latest deployed rule set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.registry import RuleSet, operator
+from handlers import eligibility, figures, little_giant, size_class, specialized
+from handlers.dmn import DmnError
+from handlers.rules import RuleSetNotInForceError
+from handlers.scoring import score_innovative
+
+TIERS = {
+    "innovative": score_innovative,
+    "specialized": specialized.score_specialized,
+    "little_giant": little_giant.check_little_giant,
+}
+EXTRA_FIELDS = frozenset({"uscc", "evidence"})  # accepted, not figures
+
+
+def _size(data: dict[str, Any], reference_on: str | None, ruleset: RuleSet) -> dict[str, Any]:
+    return size_class.classify(
+        industry=data.get("industry") or "",
+        **{param: data.get(field) for param, field in figures.SIZE_FIELDS.items()},
+        reference_on=reference_on,
+        rules=ruleset,
+    )
+
+
+def _eligibility(data: dict[str, Any], size: str, uscc: str | None, evaluated_on: str,
+                 reference_on: str | None, ruleset: RuleSet) -> dict[str, Any]:
+    result = eligibility.check(
+        uscc=uscc or "",
+        size_class=size,
+        **{name: data.get(name) for name in figures.ELIGIBILITY_FIELDS},
+        ban_until=None,
+        evaluated_on=evaluated_on,
+        reference_on=reference_on,
+        rules=ruleset,
+    )
+    return result | {"missing": [] if uscc else ["uscc"]}
+
+
+def _tiers(selected: str | list[str]) -> list[str]:
+    if selected == "all" or selected is None:
+        return list(TIERS)
+    chosen = [selected] if isinstance(selected, str) else list(selected)
+    return [tier for tier in TIERS if tier in chosen]
+
+
+@operator("evaluation.preview")
+def preview(
+    *,
+    figures: dict[str, Any],
+    tiers: str | list[str] = "all",
+    uscc: str | None = None,
+    reference_on: str | None = None,
+    evaluated_on: str,
+    rules: RuleSet,
+) -> dict[str, Any]:
+    """Evaluate form figures for the chosen tiers without starting a case.
+
+    Returns ``{"invalid": {field: [message]}}`` instead when a value is of the wrong type,
+    negative, out of range or impossible (e.g. main revenue above revenue), or when no rule
+    set is in force on `reference_on`.
+    """
+    data = figures or {}
+    invalid = figures_check(data)
+    if invalid:
+        return {"invalid": invalid}
+    uscc = uscc or data.get("uscc")
+    try:
+        size = _size(data, reference_on, rules)
+        elig = _eligibility(data, size["size_class"], uscc, evaluated_on, reference_on, rules)
+        results = {tier: TIERS[tier](figures=data, reference_on=reference_on, rules=rules)
+                   for tier in _tiers(tiers)}
+    except RuleSetNotInForceError as error:
+        return {"invalid": {"reference_on": [error.message]}}
+    except DmnError as error:  # a deployment from before this rule format, or a broken table
+        return {"invalid": {"rules": [f"规则集无效，请重新部署 processes/：{error.message}"]}}
+    except ValueError as error:
+        return {"invalid": {"reference_on": [str(error)]}}
+    for result in results.values():
+        result["qualifies"] = elig["eligible"] and result["passed"]
+    used = [size["ruleset"], elig["ruleset"], *(r["ruleset"] for r in results.values())]
+    return {
+        "reference_on": reference_on,
+        "evaluated_on": evaluated_on,
+        "size": size,
+        "eligibility": elig,
+        "tiers": results,
+        "rulesets": used,
+        "rule_version": rules.checksum[:12] if rules.files else None,
+    }
+
+
+def figures_check(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Check submitted form values (types, ranges, impossible combinations)."""
+    return figures.check(data, allowed=EXTRA_FIELDS)
+
+
+def form(tier: str) -> dict[str, Any]:
+    """Return the generated self-evaluation form of a tier (see `FORMS`)."""
+    title, description, names, optional = FORMS[tier]
+    return figures.form_schema(title, description, names, optional)
+
+
+FORMS: dict[str, tuple[str, str, list[str], set[str]]] = {
+    "specialized": (
+        "专精特新中小企业申请表（自评）",
+        "企业申请专精特新中小企业认定时填写；金额单位为万元，比例由系统计算。"
+        "“上年度”指评价日前最近一个完整会计年度。",
+        [*figures.COMMON_FIELDS, "liabilities_y1", "net_profit_y1", "main_revenue_y1",
+         "main_revenue_y2", "main_revenue_y3", "rd_expense_y1", "rd_expense_y2", "rd_staff",
+         "niche_years", "product_field", "digital_level", "quality_award", "quality_certified",
+         "own_brand", "standard_setting", "jx_industry", "jx_operations", "jx_product",
+         "ip_class", "rd_institution_level", "provincial_award_rank_3y",
+         "national_award_rank_3y", "equity_financing_2y", "maker_china_top500_3y"],
+        {"provincial_award_rank_3y", "national_award_rank_3y"},
+    ),
+    "little_giant": (
+        "专精特新“小巨人”企业申请表（自评）",
+        "企业申请专精特新“小巨人”企业认定时填写；金额单位为万元，比例由系统计算。"
+        "“上年度”指评价日前最近一个完整会计年度。",
+        [*figures.COMMON_FIELDS, "revenue_y2", "liabilities_y1", "main_revenue_y1",
+         "main_revenue_y2", "main_revenue_y3", "rd_expense_y1", "rd_expense_y2", "rd_staff",
+         "niche_years", "info_system", "management_system_certified", "intl_product_certified",
+         "national_market_share", "own_brand", "rd_institution_level", "class1_ip_applied",
+         "equity_financing_2y", "national_award_rank_3y", "maker_china_top50_3y",
+         "chain_key_role", "key_field"],
+        {"national_award_rank_3y"},
+    ),
+}

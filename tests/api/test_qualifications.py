@@ -1,0 +1,166 @@
+"""Qualification registry API: filters, detail with lifecycle, public list, legacy import."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from engine import instances, lifecycle
+from engine.context import Actor, EngineContext
+from handlers.qualification import expires_on
+from tests import factories as f
+
+NC, GZ = "360100", "360700"
+
+
+def register(
+    ctx: EngineContext,
+    number: str,
+    *,
+    tier: str = "specialized",
+    region: str = NC,
+    serial: int = 1,
+    issued_on: date = date(2025, 9, 1),
+) -> str:
+    fields = {
+        "number": number,
+        "tier": tier,
+        "uscc": f.uscc(region, serial),
+        "enterprise_name": f"企业{number}",
+        "region": region,
+        "issued_on": issued_on.isoformat(),
+        "expires_on": expires_on(issued_on, 3).isoformat(),
+    }
+    with ctx.transaction() as session:
+        return lifecycle.register(
+            ctx,
+            session,
+            fields=fields,
+            source="evaluation",
+            actor=Actor.system(),
+            reason="评价通过，颁发资格",
+        ).id
+
+
+def test_issuing_a_qualification_in_p1_starts_its_lifecycle(ctx, clock, people, round_id) -> None:  # type: ignore[no-untyped-def]
+    case = f.apply(people["ent"], round_id)
+    city, province = people["city"], people["province"]
+    city.complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, case)
+    if any(t["bpmn_id"] == "city_spot_check" for t in city.inbox()):
+        city.complete("city_spot_check", {"result": "pass", "findings": "属实"}, case)
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    city.complete("city_report", {"remarks": "同意"}, case)
+    province.complete(
+        "province_review", {"decision": "approve", "flag_for_spot_check": False}, case
+    )
+    if any(t["bpmn_id"] == "province_spot_check" for t in province.inbox()):
+        province.complete("province_spot_check", {"result": "pass", "findings": "属实"}, case)
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    province.complete("province_announce", {"announcement_no": "赣工信企业字〔2025〕9号"}, case)
+
+    [q] = people["ent"].get("/api/v1/qualifications").json["items"]
+    assert (q["tier"], q["status"], q["instance_id"], q["renewal_eligible"]) == (
+        "innovative",
+        "active",
+        case,
+        True,
+    )
+    detail = people["ent"].get(f"/api/v1/qualifications/{q['id']}").json
+    life = detail["lifecycle"]
+    assert (life["instance_id"], life["status"]) == (q["lifecycle_instance_id"], "running")
+    assert [(e["kind"], e["data"]["to"]) for e in life["history"]] == [
+        ("qualification.changed", "active")
+    ]
+    started = province.get(f"/api/v1/instances/{life['instance_id']}/history").json[0]
+    assert started["data"]["started_from"] == case  # the same transaction as the issue
+
+
+def test_list_filters_by_region_status_expiry_and_scope(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "Q-NC-1", serial=1)
+    register(ctx, "Q-NC-2", tier="innovative", serial=2, issued_on=date(2023, 1, 10))
+    register(ctx, "Q-GZ-1", region=GZ, serial=3)
+    province, city = people["province"], people["city"]
+
+    def numbers(user: f.Api, **params: object) -> list[str]:
+        response = user.get("/api/v1/qualifications", query_string=params)
+        assert response.status_code == 200, response.json
+        return sorted(i["number"] for i in response.json["items"])
+
+    assert numbers(province) == ["Q-GZ-1", "Q-NC-1", "Q-NC-2"]
+    assert numbers(province, region=GZ) == ["Q-GZ-1"]
+    assert numbers(province, expiring_before="2026-06-01") == ["Q-NC-2"]  # expires 2026-01-09
+    assert numbers(province, tier="innovative", status="active") == ["Q-NC-2"]
+    assert numbers(province, renewal_eligible="false") == []
+    assert numbers(city) == ["Q-NC-1", "Q-NC-2"]  # its region only
+    assert numbers(people["ent"]) == ["Q-NC-1"]  # its own only
+    bad = province.get("/api/v1/qualifications", query_string={"status": "valid"})
+    assert bad.status_code == 422
+    assert "status" in bad.json["errors"]
+
+
+def test_detail_is_not_found_outside_the_callers_scope(ctx, people, client) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx, "Q-GZ-9", region=GZ, serial=9)
+    assert people["city"].get(f"/api/v1/qualifications/{q}").status_code == 404
+    other = f.user(ctx, client, role="city", user_id="city-gz", region=GZ)
+    assert other.get(f"/api/v1/qualifications/{q}").json["lifecycle"]["status"] == "running"
+
+
+def test_public_list_shows_valid_qualifications_per_tier_without_login(ctx, people, client) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "Q-1", serial=1)
+    register(ctx, "Q-2", tier="innovative", serial=2)
+    register(ctx, "Q-3", serial=3)
+    response = people["province"].post(
+        "/api/v1/messages",
+        json={
+            "name": "revoke_qualification",
+            "correlation": {"business_key": "Q-3"},
+            "payload": {"reason": "数据造假"},
+        },
+    )
+    assert response.status_code == 201
+    public = client.get("/api/v1/public/qualifications", query_string={"tier": "specialized"})
+    assert public.status_code == 200
+    [item] = public.json["items"]
+    assert (item["number"], item["tier_label"], item["region_name"]) == (
+        "Q-1",
+        "专精特新中小企业",
+        "南昌市",
+    )
+    assert not {"uscc", "status_reason", "status_changed_by"} & set(item)
+    assert client.get("/api/v1/public/qualifications").json["total"] == 2
+    spec = client.get("/api/openapi.json").json
+    assert spec["paths"]["/api/v1/public/qualifications"]["get"]["security"] == []
+
+
+def csv_upload(user: f.Api, text: str):  # type: ignore[no-untyped-def]
+    return user.client.post(
+        "/api/v1/qualifications/import",
+        headers=user._headers(),
+        data={"file": (io.BytesIO(text.encode()), "legacy.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_legacy_import_endpoint_is_province_only_and_all_or_nothing(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    header = "number,tier,uscc,enterprise_name,certified_on\n"
+    good = f"L-1,specialized,{f.uscc(NC, 31)},洪都精工有限公司,2022-12-01\n"
+    bad = f"L-2,specialized,{f.uscc(NC, 32)[:-1]}Z,豫章材料有限公司,2022-12-01\n"
+    assert csv_upload(people["city"], header + good).status_code == 403
+    refused = csv_upload(people["province"], header + good + bad)
+    assert refused.status_code == 422
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["type"].endswith("/legacy-file-invalid")
+    assert [(e["line"], e["column"]) for e in refused.json["errors"]] == [(3, "uscc")]
+    assert people["province"].get("/api/v1/qualifications").json["total"] == 0
+    done = csv_upload(people["province"], header + good)
+    assert done.status_code == 200
+    assert done.json["imported"] == ["L-1"]
+    [q] = (
+        people["province"]
+        .get("/api/v1/qualifications", query_string={"status": "active"})
+        .json["items"]
+    )
+    assert (q["source"], q["issued_on"], q["expires_on"]) == ("legacy", "2022-12-01", "2025-11-30")
+    assert csv_upload(people["province"], header + good).json["skipped"] == ["L-1"]

@@ -1,0 +1,167 @@
+"""Round batch views: cases by stage and the CSV lists, each limited to a city's own region."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+
+from engine import instances
+from tests import factories as f
+
+NC, GZ = "360100", "360700"
+KEY = "specialized_certification"
+
+
+@pytest.fixture
+def cast(ctx, client) -> dict[str, f.Api]:
+    f.deploy_processes(ctx)
+    people = {
+        "nc1": f.user(
+            ctx, client, role="enterprise", user_id="nc1", uscc_code=f.uscc(NC, 1), region=NC
+        ),
+        "nc2": f.user(
+            ctx, client, role="enterprise", user_id="nc2", uscc_code=f.uscc(NC, 2), region=NC
+        ),
+        "gz1": f.user(
+            ctx, client, role="enterprise", user_id="gz1", uscc_code=f.uscc(GZ, 1), region=GZ
+        ),
+        "city_nc": f.user(ctx, client, role="city", user_id="city-nc", region=NC),
+        "city_gz": f.user(ctx, client, role="city", user_id="city-gz", region=GZ),
+        "province": f.user(ctx, client, role="province", user_id="prov"),
+    }
+    for name, region in (("nc1", NC), ("nc2", NC), ("gz1", GZ)):
+        f.grant_qualification(
+            ctx, uscc_code=f.uscc(region, int(name[-1])), tier="innovative", region=region
+        )
+    return people
+
+
+@pytest.fixture
+def round_id(cast: dict[str, f.Api]) -> int:
+    return f.open_round_of(
+        cast["province"], KEY, opens_on=date(2025, 9, 1), label="2025年度专精特新认定"
+    )["id"]
+
+
+def apply(cast: dict[str, f.Api], round_id: int, who: str) -> str:
+    started = cast[who].post("/api/v1/instances", json={"process_key": KEY, "round_id": round_id})
+    assert started.status_code == 201, started.json
+    cast[who].complete(
+        "self_evaluation",
+        f.specialized_self_evaluation([cast[who].upload()["id"]]),
+        started.json["id"],
+    )
+    return started.json["id"]
+
+
+def report(cast: dict[str, f.Api], city: str, instance_id: str) -> None:
+    cast[city].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": False}, instance_id
+    )
+    f.pass_spot_check_if_drawn(cast[city], "city_spot_check", instance_id)
+    cast[city].complete("city_report", {"remarks": "同意"}, instance_id)
+
+
+def rows(response) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def cases(cast, round_id) -> dict[str, str]:
+    return {who: apply(cast, round_id, who) for who in ("nc1", "nc2", "gz1")}
+
+
+def test_cases_by_stage_count_each_stage_and_filter(cast, round_id, cases) -> None:
+    report(cast, "city_nc", cases["nc1"])
+    body = cast["province"].get(f"/api/v1/rounds/{round_id}/cases").json
+    assert body["total"] == 3
+    counts = {s["stage"]: (s["name"], s["count"]) for s in body["stages"]}
+    assert counts == {"province_review": ("省级审核", 1), "city_review": ("市级初审", 2)}
+    chosen = (
+        cast["province"]
+        .get(f"/api/v1/rounds/{round_id}/cases", query_string={"stage": "city_review"})
+        .json
+    )
+    assert {c["instance_id"] for c in chosen["items"]} == {cases["nc2"], cases["gz1"]}
+
+
+def test_city_sees_only_its_region_in_case_lists(cast, round_id, cases) -> None:
+    body = cast["city_nc"].get(f"/api/v1/rounds/{round_id}/cases").json
+    assert {c["instance_id"] for c in body["items"]} == {cases["nc1"], cases["nc2"]}
+    assert {c["region"] for c in body["items"]} == {NC}
+    other = cast["city_nc"].get(f"/api/v1/rounds/{round_id}/cases", query_string={"region": GZ})
+    assert other.status_code == 404
+    assert cast["nc1"].get(f"/api/v1/rounds/{round_id}/cases").status_code == 403
+
+
+def test_city_report_export_lists_own_region_only(cast, round_id, cases) -> None:
+    report(cast, "city_nc", cases["nc1"])
+    report(cast, "city_gz", cases["gz1"])
+    cast["city_nc"].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": False}, cases["nc2"]
+    )
+    f.pass_spot_check_if_drawn(cast["city_nc"], "city_spot_check", cases["nc2"])
+    listed = rows(cast["city_nc"].get(f"/api/v1/rounds/{round_id}/exports/city-report"))
+    assert [(r["统一社会信用代码"], r["上报状态"]) for r in listed] == [
+        (f.uscc(NC, 1), "已上报"),
+        (f.uscc(NC, 2), "待上报"),
+    ]
+    assert all(float(r["评价得分"]) > 0 for r in listed)
+    gz = rows(
+        cast["province"].get(
+            f"/api/v1/rounds/{round_id}/exports/city-report", query_string={"region": GZ}
+        )
+    )
+    assert [r["统一社会信用代码"] for r in gz] == [f.uscc(GZ, 1)]
+    refused = cast["city_nc"].get(
+        f"/api/v1/rounds/{round_id}/exports/city-report", query_string={"region": GZ}
+    )
+    assert refused.status_code == 404
+
+
+def test_notice_and_announcement_lists_per_region(ctx, clock, cast, round_id, cases) -> None:
+    for who, city in (("nc1", "city_nc"), ("gz1", "city_gz")):
+        report(cast, city, cases[who])
+        cast["province"].complete("province_review", {"decision": "approve"}, cases[who])
+        f.pass_spot_check_if_drawn(cast["province"], "province_spot_check", cases[who])
+    notice = rows(cast["province"].get(f"/api/v1/rounds/{round_id}/exports/notice-list"))
+    assert {r["统一社会信用代码"] for r in notice} == {f.uscc(NC, 1), f.uscc(GZ, 1)}
+    assert {r["公示状态"] for r in notice} == {"公示中"}
+    assert all(r["公示截止"] for r in notice)
+    stages = cast["province"].get(
+        f"/api/v1/rounds/{round_id}/cases", query_string={"stage": "province_notice"}
+    )
+    assert stages.json["total"] == 2
+    city_notice = rows(cast["city_gz"].get(f"/api/v1/rounds/{round_id}/exports/notice-list"))
+    assert [r["统一社会信用代码"] for r in city_notice] == [f.uscc(GZ, 1)]
+
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    for who in ("nc1", "gz1"):
+        cast["province"].complete(
+            "province_certify", {"announcement_no": "赣工信企业字〔2025〕9号"}, cases[who]
+        )
+    announced = rows(cast["province"].get(f"/api/v1/rounds/{round_id}/exports/announcement-list"))
+    assert {(r["统一社会信用代码"], r["梯度"]) for r in announced} == {
+        (f.uscc(NC, 1), "specialized"),
+        (f.uscc(GZ, 1), "specialized"),
+    }
+    mine = rows(cast["city_nc"].get(f"/api/v1/rounds/{round_id}/exports/announcement-list"))
+    assert [r["统一社会信用代码"] for r in mine] == [f.uscc(NC, 1)]
+    by_outcome = (
+        cast["city_nc"]
+        .get(f"/api/v1/rounds/{round_id}/cases", query_string={"stage": "qualified"})
+        .json
+    )
+    assert [c["instance_id"] for c in by_outcome["items"]] == [cases["nc1"]]
+
+
+def test_unknown_export_is_not_found(cast, round_id) -> None:
+    response = cast["province"].get(f"/api/v1/rounds/{round_id}/exports/everything")
+    assert response.status_code == 404
+    assert "city-report" in response.json["detail"]

@@ -1,0 +1,72 @@
+"""Auditors in the browser: search a case, its diagram with the path taken, decisions, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests import factories as f
+
+pytestmark = pytest.mark.browser
+
+
+def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyped-def]
+        ctx, people, open_browser) -> None:
+    round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    started = people["ent"].post("/api/v1/instances", json={"process_key": "innovative_evaluation",
+                                                            "round_id": round_["id"]})
+    instance_id = started.json["id"]
+    evidence = people["ent"].upload()["id"]
+    people["ent"].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
+    people["city"].complete("city_review", {"decision": "approve", "flag_for_spot_check": True},
+                            instance_id)
+
+    tab = open_browser(people["auditor"].token)
+    page = tab.page
+    page.goto("/ui/audit")
+    page.fill("input[name=enterprise_name]", "洪城精密")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector(f"tr[data-instance='{instance_id}']")
+    page.fill("input[name=enterprise_name]", "不存在的企业")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#cases >> text=没有符合条件的案件")
+    page.fill("input[name=enterprise_name]", "")
+    page.select_option("select[name=status]", "running")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector(f"tr[data-instance='{instance_id}']")
+    tab.shot("audit-search")
+
+    page.click(f"tr[data-instance='{instance_id}'] a")
+    page.wait_for_selector("#canvas[data-current]")
+    done = page.get_attribute("#canvas", "data-done").split()
+    current = page.get_attribute("#canvas", "data-current").split()
+    assert {"self_evaluation", "check_eligibility", "city_review", "city_draw"} <= set(done)
+    assert current == ["city_spot_check"]
+    assert page.locator("#canvas g[data-element-id=self_evaluation].tidu-done").count() >= 1
+    assert page.locator("#canvas g[data-element-id=city_spot_check].tidu-current").count() >= 1
+    assert page.locator("#canvas .djs-connection.tidu-done").count() >= 3
+    assert "sampling.draw" in page.inner_text("#decisions")
+    draw = next(e for e in people["auditor"].get(f"/api/v1/instances/{instance_id}/history").json
+                if e["kind"] == "handler.decision" and e["bpmn_id"] == "city_draw")
+    assert page.inner_text("#draws code.seed") == str(draw["data"]["outputs"]["seed"])
+    assert "city-360100" in page.inner_text("#events")
+    tab.shot("audit-case")
+
+    with page.expect_download() as got:
+        page.click("#export-json")
+    exported = json.loads(Path(got.value.path()).read_text(encoding="utf-8"))
+    assert exported[0]["kind"] == "instance.started"
+    assert any(e["kind"] == "task.completed" and e["actor"] == "city-360100" for e in exported)
+    with page.expect_download() as got:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == len(exported)
+    assert rows[0]["hash"] == exported[0]["hash"]
+
+    page.click("#verify")
+    page.wait_for_selector("#status.ok >> text=所有哈希链校验通过")

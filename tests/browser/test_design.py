@@ -1,0 +1,85 @@
+"""Process owners in the browser: open a version in bpmn-js, edit, validate, deploy, compare."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from engine.store import Definition
+
+pytestmark = pytest.mark.browser
+KEY = "innovative_evaluation"
+
+
+def test_owner_signs_in_as_demo_user_and_deploys_an_edited_diagram(  # type: ignore[no-untyped-def]
+        ctx, app, people, open_browser) -> None:
+    with open(app.config["TIDU_DEMO_TOKENS"], "w") as out:
+        json.dump({"owner": people["owner"].token}, out)
+    tab = open_browser()
+    page = tab.page
+    page.goto("/ui/")
+    page.click("#demo-users button[data-user=owner]")
+    page.wait_for_url("**/ui/design")
+    page.wait_for_selector("section[data-key=innovative_evaluation] tr[data-version='1']")
+    assert page.inner_text("tr[data-version='1'] td.running") == "0"
+    tab.shot("design-definitions")
+
+    page.click("tr[data-version='1'] a.button")
+    page.wait_for_selector("#bpmn-canvas g[data-element-id=city_review]")
+    page.dblclick("#bpmn-canvas g[data-element-id=city_review]")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("市级初审（修订）")
+    page.click("#bpmn-canvas", position={"x": 5, "y": 5})
+    bpmn_tab = "#file-tabs button[data-file='innovative_evaluation.bpmn']"
+    assert "dirty" in page.get_attribute(bpmn_tab, "class")
+    tab.shot("design-modeler-edited")
+    page.click("#deploy")
+    page.wait_for_selector("#status.ok, #status.error")
+    assert page.inner_text("#status") == "已部署为第 2 版", page.inner_text("#problems")
+    # the bpmn.io watermark stays visible (bpmn-js licence)
+    assert page.is_visible("#bpmn-canvas .bjs-powered-by")
+
+    with ctx.transaction() as session:
+        v2 = session.scalars(select(Definition).where(Definition.process_key == KEY,
+                                                      Definition.version == 2)).one()
+        assert "市级初审（修订）" in v2.files["innovative_evaluation.bpmn"]
+        v1 = session.scalars(select(Definition).where(Definition.process_key == KEY,
+                                                      Definition.version == 1)).one()
+        assert sorted(v2.files) == sorted(v1.files)
+
+    page.click("#notice a >> text=与本版本比较")
+    page.wait_for_selector("#diff tr[data-element=city_review]")
+    assert "市级初审（修订）" in page.inner_text("#diff tr[data-element=city_review]")
+    assert "修改 1 个" in page.inner_text("#summary"), page.inner_text("#diff")
+    assert page.locator("#canvas-b g[data-element-id=city_review].tidu-changed").count() >= 1
+    tab.shot("design-compare")
+
+
+def test_validation_error_is_marked_on_the_element_it_names(  # type: ignore[no-untyped-def]
+        ctx, people, open_browser) -> None:
+    tab = open_browser(people["owner"].token)
+    page = tab.page
+    page.goto("/ui/design/innovative_evaluation/1")
+    page.wait_for_selector("#bpmn-canvas g[data-element-id=city_review_decision]")
+    # draw a second, condition-less flow out of the 初审结论 gateway (as with the context pad)
+    flow_id = page.evaluate("""() => {
+        const registry = window.tidu.modeler.get('elementRegistry');
+        const flow = window.tidu.modeler.get('modeling').connect(
+            registry.get('city_review_decision'), registry.get('city_report'));
+        return flow.id;
+    }""")
+    page.click("#validate")
+    page.wait_for_selector("#status.error")
+    problem = page.locator(f"#problems li[data-element='{flow_id}']").first
+    assert "既无条件也不是默认路径" in problem.inner_text()
+    assert page.locator(f"#bpmn-canvas g[data-element-id='{flow_id}'].tidu-error").count() >= 1
+    assert page.locator(f".tidu-error-badge[data-element='{flow_id}']").is_visible()
+    tab.shot("design-validation-error")
+
+    page.click("#deploy")  # the deploy is refused with the same problems, nothing is stored
+    page.wait_for_selector("#status.error >> text=部署被拒绝")
+    with ctx.transaction() as session:
+        assert session.scalars(select(Definition.version)
+                               .where(Definition.process_key == KEY)).all() == [1]

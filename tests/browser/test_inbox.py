@@ -1,0 +1,93 @@
+"""Staff in the browser: inbox (overdue first), a generated form, 422 by field, complete."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests import factories as f
+
+pytestmark = pytest.mark.browser
+
+
+def apply(people: dict[str, f.Api]) -> str:
+    round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    started = people["ent"].post("/api/v1/instances", json={"process_key": "innovative_evaluation",
+                                                            "round_id": round_["id"]})
+    assert started.status_code == 201, started.json
+    return started.json["id"]
+
+
+def test_enterprise_fills_its_self_evaluation_with_an_evidence_upload(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser, tmp_path) -> None:
+    instance_id = apply(people)
+    clock.advance(timedelta(days=31))  # past the round's window: the task is overdue
+    tab = open_browser(people["ent"].token)
+    page = tab.page
+    page.goto("/ui/inbox")
+    row = page.locator("tr[data-bpmn=self_evaluation]")
+    row.wait_for()
+    assert "overdue" in row.get_attribute("class")
+    assert "已逾期" in row.inner_text()
+    tab.shot("inbox-enterprise-overdue")
+    clock.advance(timedelta(days=-31))
+
+    row.locator("a").click()
+    page.wait_for_selector("#form-fields [data-field=industry] select")
+    page.click("#complete")  # empty form: every required field is named
+    page.wait_for_selector("[data-field=industry].invalid")
+    assert page.inner_text("[data-error-for=employees]") == "必填"
+    assert page.inner_text("[data-error-for=evidence]") == "至少需要 1 项"
+
+    data = f.self_evaluation([])
+    for name, value in data.items():
+        if isinstance(value, bool):
+            page.set_checked(f"#f-{name}", value)
+        elif name in ("industry", "ip_class"):
+            page.select_option(f"#f-{name}", f'"{value}"')
+        elif name != "evidence":
+            page.fill(f"#f-{name}", str(value))
+    evidence = tmp_path / "审计报告.pdf"
+    evidence.write_bytes(b"%PDF-1.4 2024 audit report")
+    page.set_input_files("#f-evidence", str(evidence))
+    page.wait_for_selector("[data-field=evidence] li code")
+    assert "审计报告.pdf" in page.inner_text("[data-field=evidence] .files")
+    tab.shot("task-self-evaluation")
+    # a click right after a full-page shot of this tall form can miss in headless Chromium
+    page.focus("#complete")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#notice.ok >> text=任务已完成")
+    detail = people["province"].get(f"/api/v1/instances/{instance_id}").json
+    assert [t["bpmn_id"] for t in detail["open_tasks"]] == ["city_review"]
+
+
+def test_city_completes_its_review_from_the_inbox(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    instance_id = apply(people)
+    evidence = people["ent"].upload()["id"]
+    people["ent"].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
+    tab = open_browser(people["city"].token)
+    page = tab.page
+    page.goto("/ui/inbox")
+    page.click("tr[data-bpmn=city_review] a")
+    page.wait_for_selector("#form-fields [data-field=decision] select")
+    page.click("#claim")
+    page.wait_for_selector("#unclaim:not([hidden])")
+    assert "city-360100" in page.inner_text("#task-meta")
+
+    page.select_option("#f-decision", '"reject"')  # 不予通过 needs a reason: 422 names the field
+    page.click("#complete")
+    page.wait_for_selector("[data-field=reason].invalid")
+    assert page.inner_text("[data-error-for=reason]")
+    assert "表单数据校验失败" in page.inner_text("#form-error")
+    tab.shot("task-city-review-422")
+
+    page.select_option("#f-decision", '"approve"')
+    page.click("#complete")
+    page.wait_for_selector("#notice.ok >> text=任务已完成")
+    tab.shot("task-city-review-done")
+    history = people["province"].get(f"/api/v1/instances/{instance_id}/history").json
+    done = [e for e in history if e["kind"] == "task.completed" and e["bpmn_id"] == "city_review"]
+    assert done[0]["actor"] == "city-360100"
+    assert done[0]["data"]["submitted"]["decision"] == "approve"

@@ -1,0 +1,192 @@
+"""P3 小巨人推荐 (第八条) end to end through the API, including MIIT's published list."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from api import cli, cli_miit
+from tests import factories as f
+
+REGION = "360100"
+KEY = "little_giant_recommendation"
+
+
+@pytest.fixture
+def people(ctx, client) -> dict[str, f.Api]:
+    f.deploy_processes(ctx)
+    cast = {
+        "ent": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-1",
+            uscc_code=f.uscc(REGION, 1),
+            region=REGION,
+            name="洪城精密机械有限公司",
+        ),
+        "ent2": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-2",
+            uscc_code=f.uscc(REGION, 2),
+            region=REGION,
+            name="赣江光电科技有限公司",
+        ),
+        "innovative_only": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-3",
+            uscc_code=f.uscc(REGION, 3),
+            region=REGION,
+            name="豫章软件有限公司",
+        ),
+        "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
+        "province": f.user(ctx, client, role="province", user_id="prov"),
+        "miit": f.user(ctx, client, role="miit", user_id="miit"),
+    }
+    for serial in (1, 2):
+        f.grant_qualification(
+            ctx, uscc_code=f.uscc(REGION, serial), tier="specialized", region=REGION
+        )
+    f.grant_qualification(ctx, uscc_code=f.uscc(REGION, 3), tier="innovative", region=REGION)
+    return cast
+
+
+@pytest.fixture
+def round_id(people: dict[str, f.Api]) -> int:
+    return f.open_round_of(
+        people["province"], KEY, opens_on=date(2025, 9, 1), label="2025年度小巨人推荐"
+    )["id"]
+
+
+def recommend(people: dict[str, f.Api], round_id: int, user: str) -> str:
+    """Apply and take the case through city 初核, spot checks and province 初审 to the MIIT list."""
+    started = people[user].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    assert started.status_code == 201, started.json
+    instance_id = started.json["id"]
+    people[user].complete(
+        "self_evaluation",
+        f.little_giant_self_evaluation([people[user].upload()["id"]]),
+        instance_id,
+    )
+    city, province = people["city"], people["province"]
+    city.complete("city_verify", {"decision": "approve"}, instance_id)
+    f.pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    province.complete("province_review", {"decision": "approve"}, instance_id)
+    f.pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
+    province.complete("province_recommend", {"remarks": "推荐"}, instance_id)
+    return instance_id
+
+
+def upload_list(user: f.Api, round_id: int, text: str, **form: str) -> Any:
+    data: dict[str, Any] = {
+        "file": (io.BytesIO(("\ufeff" + text).encode()), "miit-2025.csv"),
+        **form,
+    }
+    return user.client.post(
+        f"/api/v1/rounds/{round_id}/miit-list",
+        headers=user._headers(),
+        data=data,
+        content_type="multipart/form-data",
+    )
+
+
+def case(user: f.Api, instance_id: str) -> dict[str, Any]:
+    return user.get(f"/api/v1/instances/{instance_id}").json
+
+
+def test_applying_without_a_specialized_qualification_is_refused_by_name(people, round_id) -> None:
+    response = people["innovative_only"].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    assert response.status_code == 409
+    assert response.json["missing_qualification"] == "specialized"
+    assert "专精特新中小企业" in response.json["detail"]
+
+
+def test_miit_list_certifies_listed_cases_rejects_unlisted_and_reports_unknown_rows(
+    people, round_id
+) -> None:
+    listed = recommend(people, round_id, "ent")
+    unlisted = recommend(people, round_id, "ent2")
+    assert case(people["province"], listed)["status"] == "running"
+    stranger = f.uscc("360700", 99)
+    text = (
+        f"统一社会信用代码,企业名称\n{f.uscc(REGION, 1)},洪城精密机械有限公司\n"
+        f"{stranger},不在推荐名单的企业\nBAD,格式错误\n"
+    )
+    response = upload_list(people["miit"], round_id, text)
+    assert response.status_code == 200, response.json
+    report = response.json
+    assert [r["instance_id"] for r in report["approved"]] == [listed]
+    assert [r["instance_id"] for r in report["rejected"]] == [unlisted]
+    assert [(r["line"], r["uscc"]) for r in report["unmatched"]] == [(3, stranger), (4, "BAD")]
+    assert "推荐案件" in report["unmatched"][0]["reason"]
+
+    assert case(people["province"], listed)["outcome"] == "qualified"
+    assert case(people["province"], unlisted)["outcome"] == "rejected_by_miit"
+    quals = (
+        people["ent"]
+        .get("/api/v1/qualifications", query_string={"tier": "little_giant"})
+        .json["items"]
+    )
+    assert [q["status"] for q in quals] == ["active"]
+    assert (
+        people["ent2"]
+        .get("/api/v1/qualifications", query_string={"tier": "little_giant"})
+        .json["total"]
+        == 0
+    )
+    history = people["province"].get(f"/api/v1/instances/{listed}/history").json
+    received = next(e for e in history if e["kind"] == "message.received")
+    assert received["data"]["name"] == "miit_decision"
+    assert received["data"]["payload"]["approved"] is True
+
+
+def test_explicit_rejection_in_the_list_keeps_other_cases_waiting(people, round_id) -> None:
+    rejected = recommend(people, round_id, "ent")
+    waiting = recommend(people, round_id, "ent2")
+    text = f"uscc,decision\n{f.uscc(REGION, 1)},不予认定\n"
+    report = upload_list(people["province"], round_id, text, reject_unlisted="false").json
+    assert [r["instance_id"] for r in report["rejected"]] == [rejected]
+    assert report["approved"] == []
+    assert report["unmatched"] == []
+    assert case(people["province"], rejected)["outcome"] == "rejected_by_miit"
+    assert case(people["province"], waiting)["status"] == "running"
+
+
+def test_miit_list_without_a_uscc_column_is_refused(people, round_id) -> None:
+    response = upload_list(people["miit"], round_id, "企业名称\n某公司\n")
+    assert response.status_code == 422
+    assert response.json["errors"] == {"file": ["缺少 uscc 列"]}
+
+
+def test_city_users_cannot_import_the_miit_list(people, round_id) -> None:
+    response = upload_list(people["city"], round_id, f"uscc\n{f.uscc(REGION, 1)}\n")
+    assert response.status_code == 403
+
+
+def test_cli_imports_the_list_and_prints_unmatched_rows(
+    ctx, people, round_id, tmp_path, monkeypatch
+) -> None:
+    listed = recommend(people, round_id, "ent")
+    path = tmp_path / "miit.csv"
+    path.write_text(f"uscc\n{f.uscc(REGION, 1)}\n{f.uscc(REGION, 77)}\n", encoding="utf-8")
+    monkeypatch.setattr(cli_miit, "_ctx", lambda: ctx)
+    result = CliRunner().invoke(
+        cli.main, ["import", "miit-list", str(path), "--round", str(round_id)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "认定 1" in result.output
+    assert f.uscc(REGION, 77) in result.output
+    assert case(people["province"], listed)["outcome"] == "qualified"

@@ -1,0 +1,227 @@
+"""P2 专精特新中小企业认定 (第七条) end to end through the API, on the simulated clock."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from engine import instances
+from tests import factories as f
+
+REGION = "360100"
+KEY = "specialized_certification"
+
+
+@pytest.fixture
+def people(ctx, client) -> dict[str, f.Api]:
+    f.deploy_processes(ctx)
+    cast = {
+        "ent": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-1",
+            uscc_code=f.uscc(REGION, 1),
+            region=REGION,
+            name="洪城精密机械有限公司",
+        ),
+        "newcomer": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-2",
+            uscc_code=f.uscc(REGION, 2),
+            region=REGION,
+            name="赣江新材料有限公司",
+        ),
+        "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
+        "province": f.user(ctx, client, role="province", user_id="prov"),
+    }
+    f.grant_qualification(ctx, uscc_code=f.uscc(REGION, 1), tier="innovative", region=REGION)
+    return cast
+
+
+@pytest.fixture
+def round_id(people: dict[str, f.Api]) -> int:
+    return f.open_round_of(
+        people["province"], KEY, opens_on=date(2025, 9, 1), label="2025年度专精特新中小企业认定"
+    )["id"]
+
+
+def apply(people: dict[str, f.Api], round_id: int, user: str = "ent") -> str:
+    started = people[user].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    assert started.status_code == 201, started.json
+    instance_id = started.json["id"]
+    evidence = people[user].upload()["id"]
+    people[user].complete("self_evaluation", f.specialized_self_evaluation([evidence]), instance_id)
+    return instance_id
+
+
+def to_province_notice(people: dict[str, f.Api], instance_id: str) -> None:
+    city, province = people["city"], people["province"]
+    city.complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, instance_id)
+    f.pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    province.complete("province_review", {"decision": "approve"}, instance_id)
+    f.pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
+
+
+def case(user: f.Api, instance_id: str) -> dict[str, Any]:
+    response = user.get(f"/api/v1/instances/{instance_id}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_applying_without_an_innovative_qualification_is_refused_by_name(people, round_id) -> None:
+    response = people["newcomer"].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    assert response.status_code == 409
+    assert response.json["missing_qualification"] == "innovative"
+    assert "创新型中小企业" in response.json["detail"]
+    assert people["newcomer"].get("/api/v1/instances").json["total"] == 0
+
+
+def test_an_expired_innovative_qualification_does_not_count(ctx, people, round_id) -> None:
+    f.grant_qualification(
+        ctx,
+        uscc_code=f.uscc(REGION, 2),
+        tier="innovative",
+        region=REGION,
+        issued_on=date(2022, 8, 1),
+        expires_on=date(2025, 7, 31),
+    )
+    response = people["newcomer"].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    assert response.status_code == 409
+    assert response.json["missing_qualification"] == "innovative"
+
+
+def test_certification_issues_a_specialized_qualification_for_three_years(
+    ctx, clock, people, round_id
+) -> None:
+    instance_id = apply(people, round_id)
+    review = people["city"].task("city_review", instance_id)
+    detail = people["city"].get(f"/api/v1/tasks/{review['id']}").json
+    assert detail["data"]["evaluation"]["tier"] == "specialized"
+    assert detail["data"]["evaluation"]["passed"] is True
+    assert detail["data"]["prerequisite"]["tier"] == "innovative"
+    to_province_notice(people, instance_id)
+    assert (
+        case(people["province"], instance_id)["open_tasks"] == []
+    )  # 公示 running (shared sub-process)
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    people["province"].complete(
+        "province_certify", {"announcement_no": "赣工信企业字〔2025〕9号"}, instance_id
+    )
+    final = case(people["province"], instance_id)
+    assert (final["status"], final["outcome"]) == ("completed", "qualified")
+    quals = (
+        people["ent"]
+        .get("/api/v1/qualifications", query_string={"tier": "specialized"})
+        .json["items"]
+    )
+    assert len(quals) == 1
+    assert quals[0]["status"] == "active"
+    issued = date.fromisoformat(quals[0]["issued_on"])
+    assert (
+        quals[0]["expires_on"]
+        == (issued.replace(year=issued.year + 3) - timedelta(days=1)).isoformat()
+    )
+
+
+def test_objection_during_province_notice_is_reviewed_by_the_province(
+    ctx, clock, people, round_id
+) -> None:
+    instance_id = apply(people, round_id)
+    to_province_notice(people, instance_id)
+    clock.advance(timedelta(days=1))
+    sent = people["province"].post(
+        f"/api/v1/instances/{instance_id}/objections",
+        json={"submitted_by": "张三 13800000000", "content": "特色化指标材料不实"},
+    )
+    assert sent.status_code == 200, sent.json
+    review = people["province"].task("province_objection_review", instance_id)
+    assert review["role"] == "province"  # lane of the called diagram
+    people["province"].complete(
+        "province_objection_review", {"decision": "dismissed", "reason": "经核查属实"}, instance_id
+    )
+    assert not any(
+        t["bpmn_id"] == "province_certify" for t in people["province"].inbox()
+    )  # notice continues
+    people["province"].post(
+        f"/api/v1/instances/{instance_id}/objections",
+        json={"submitted_by": "李四", "content": "研发费用造假"},
+    )
+    people["province"].complete(
+        "province_objection_review", {"decision": "upheld", "reason": "查实造假"}, instance_id
+    )
+    assert case(people["province"], instance_id)["outcome"] == "objection_upheld"
+
+
+def test_qualification_expiring_between_application_and_decision_stops_certification(
+    ctx, clock, people
+) -> None:
+    f.grant_qualification(
+        ctx,
+        uscc_code=f.uscc(REGION, 2),
+        tier="innovative",
+        region=REGION,
+        issued_on=date(2022, 9, 8),
+        expires_on=date(2025, 9, 7),
+    )
+    round_id = f.open_round_of(people["province"], KEY, opens_on=date(2025, 9, 1))["id"]
+    instance_id = apply(people, round_id, user="newcomer")  # held on 1 Sep, expires 7 Sep
+    to_province_notice(people, instance_id)
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    people["province"].complete(
+        "province_certify", {"announcement_no": "赣工信企业字〔2025〕9号"}, instance_id
+    )
+    final = case(people["province"], instance_id)
+    assert (final["status"], final["outcome"]) == ("completed", "prerequisite_expired")
+    assert (
+        people["newcomer"]
+        .get("/api/v1/qualifications", query_string={"tier": "specialized"})
+        .json["total"]
+        == 0
+    )
+
+
+def test_return_for_correction_then_rejection_by_the_city(people, round_id) -> None:
+    instance_id = apply(people, round_id)
+    people["city"].complete(
+        "city_review",
+        {"decision": "return", "reason": "特色化佐证不全", "correction_days": 7},
+        instance_id,
+    )
+    assert (
+        people["ent"]
+        .task("correct_application", instance_id)["due_at"]
+        .startswith("2025-09-09T00:00:00+08:00")
+    )
+    evidence = people["ent"].upload(b"green factory certificate", "green.pdf")["id"]
+    people["ent"].complete(
+        "correct_application", f.specialized_self_evaluation([evidence]), instance_id
+    )
+    people["city"].complete(
+        "city_review", {"decision": "reject", "reason": "不属于本省重点产业"}, instance_id
+    )
+    assert case(people["city"], instance_id)["outcome"] == "rejected_by_city"
+
+
+def test_flagged_case_failing_the_city_spot_check_ends_there(people, round_id) -> None:
+    instance_id = apply(people, round_id)
+    people["city"].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id
+    )
+    people["city"].complete(
+        "city_spot_check", {"result": "fail", "findings": "生产场地与申报不符"}, instance_id
+    )
+    assert case(people["city"], instance_id)["outcome"] == "spot_check_failed"
