@@ -20,7 +20,11 @@ from engine.settings import Settings
 def _ctx() -> EngineContext:
     import handlers  # noqa: F401 - fills the operator registry
 
-    return EngineContext(Settings.from_env())
+    ctx = EngineContext(Settings.from_env())
+    current = click.get_current_context(silent=True)
+    if current is not None:  # release pooled connections when the command ends
+        current.call_on_close(ctx.db.dispose)
+    return ctx
 
 
 def _fail(error: EngineError) -> None:

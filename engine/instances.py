@@ -177,7 +177,8 @@ def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | 
     if uscc and enterprise is None:
         raise NotFound(f"企业 {uscc} 未登记")
     data: dict[str, Any] = {"uscc": uscc, "enterprise_name": enterprise.name if enterprise else None,
-                            "region": enterprise.region if enterprise else None, "ban_until": None}
+                            "region": enterprise.region if enterprise else None, "ban_until": None,
+                            "round_opens_on": None}  # None: the rule set in force today
     if round_row is not None:
         zone = ZoneInfo(ctx.settings.timezone)
         now_local = ctx.now().astimezone(zone)
