@@ -1,10 +1,10 @@
-"""Demo data (`tidu demo`) and the P1 walkthrough on a simulated clock (`tidu demo --walkthrough`)."""
+"""Demo data (`tidu demo`) and the P1 walkthrough on a simulated clock (`--walkthrough`)."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,24 @@ def _users(ctx: EngineContext) -> list[dict[str, Any]]:
         {"user_id": "auditor", "display_name": "审计人员", "role": "auditor"},
     ]
     for code, name in ctx.settings.region_names().items():
-        out.append({"user_id": f"city-{code}", "display_name": f"{name}中小企业主管部门", "role": "city",
-                    "region": code})
+        out.append(
+            {
+                "user_id": f"city-{code}",
+                "display_name": f"{name}中小企业主管部门",
+                "role": "city",
+                "region": code,
+            }
+        )
     for serial, (region, name) in enumerate(DEMO_ENTERPRISES, start=1):
-        out.append({"user_id": f"ent-{serial}", "display_name": name, "role": "enterprise", "region": region,
-                    "uscc": demo_uscc(region, serial)})
+        out.append(
+            {
+                "user_id": f"ent-{serial}",
+                "display_name": name,
+                "role": "enterprise",
+                "region": region,
+                "uscc": demo_uscc(region, serial),
+            }
+        )
     return out
 
 
@@ -49,27 +62,55 @@ def seed(ctx: EngineContext, processes: Path | None = None) -> dict[str, str]:
     tokens = {}
     for spec in _users(ctx):
         if spec.get("uscc"):
-            users.ensure_enterprise(ctx, uscc=spec["uscc"], name=spec["display_name"], region=spec["region"])
+            users.ensure_enterprise(
+                ctx, uscc=spec["uscc"], name=spec["display_name"], region=spec["region"]
+            )
         users.ensure_user(ctx, **spec)
         tokens[spec["user_id"]] = users.issue_token(ctx, spec["user_id"])
-    definitions.deploy(ctx, files=definitions.read_directory(processes or ctx.settings.processes_dir),
-                       actor=Actor(id="owner", role="process_owner"))
+    definitions.deploy(
+        ctx,
+        files=definitions.read_directory(processes or ctx.settings.processes_dir),
+        actor=Actor(id="owner", role="process_owner"),
+    )
     today = ctx.now().astimezone(timezone(timedelta(hours=8))).date()
-    if not [r for r in queries.rounds(ctx, process_key="innovative_evaluation")
-            if r["round"].closes_at > ctx.now()]:
-        queries.open_round(ctx, process_key="innovative_evaluation", opens_on=today, window_days=30,
-                           label=f"{today.year}年第{1 if today.month <= 6 else 2}批创新型中小企业评价（演示）")
+    if not [
+        r
+        for r in queries.rounds(ctx, process_key="innovative_evaluation")
+        if r["round"].closes_at > ctx.now()
+    ]:
+        queries.open_round(
+            ctx,
+            process_key="innovative_evaluation",
+            opens_on=today,
+            window_days=30,
+            label=f"{today.year}年第{1 if today.month <= 6 else 2}批创新型中小企业评价（演示）",
+        )
     return tokens
 
 
 def sample_figures(evidence: list[str], **overrides: Any) -> dict[str, Any]:
     data = {
-        "independent_legal_person": True, "on_abnormal_list": False, "on_serious_dishonesty_list": False,
-        "prohibited_product": False, "major_accident_3y": False, "tax_violation_3y": False,
-        "industry": "industry", "employees": 120, "revenue_y1": 8000, "assets_y1": 6000, "liabilities_y1": 2400,
-        "rd_expense_y1": 480, "main_revenue_y1": 7600, "main_revenue_y2": 6000, "ip_class": "own_class1",
-        "strategic_emerging": True, "sci_award_3y": False, "valid_honours": False,
-        "provincial_rd_institution": False, "equity_financing_3y": 0, "evidence": evidence,
+        "independent_legal_person": True,
+        "on_abnormal_list": False,
+        "on_serious_dishonesty_list": False,
+        "prohibited_product": False,
+        "major_accident_3y": False,
+        "tax_violation_3y": False,
+        "industry": "industry",
+        "employees": 120,
+        "revenue_y1": 8000,
+        "assets_y1": 6000,
+        "liabilities_y1": 2400,
+        "rd_expense_y1": 480,
+        "main_revenue_y1": 7600,
+        "main_revenue_y2": 6000,
+        "ip_class": "own_class1",
+        "strategic_emerging": True,
+        "sci_award_3y": False,
+        "valid_honours": False,
+        "provincial_rd_institution": False,
+        "equity_financing_3y": 0,
+        "evidence": evidence,
     }
     return data | overrides
 
@@ -77,7 +118,9 @@ def sample_figures(evidence: list[str], **overrides: Any) -> dict[str, Any]:
 class Walkthrough:
     """Drive one P1 round through the engine commands, printing each step."""
 
-    def __init__(self, ctx: EngineContext, clock: SimulatedClock, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, ctx: EngineContext, clock: SimulatedClock, say: Callable[[str], None]
+    ) -> None:
         self.ctx, self.clock, self.say = ctx, clock, say
         self.actors: dict[str, Actor] = {}
 
@@ -86,33 +129,51 @@ class Walkthrough:
 
     def open_tasks(self, role: str) -> list[HumanTask]:
         with self.ctx.transaction() as session:
-            return list(session.scalars(select(HumanTask).where(HumanTask.state == "open", HumanTask.role == role)
-                                        .order_by(HumanTask.created_at)))
+            return list(
+                session.scalars(
+                    select(HumanTask)
+                    .where(HumanTask.state == "open", HumanTask.role == role)
+                    .order_by(HumanTask.created_at)
+                )
+            )
 
     def do(self, user_id: str, bpmn_id: str, data: dict[str, Any]) -> None:
         actor = self.actor(user_id)
         for task in self.open_tasks(actor.role):
-            if task.bpmn_id == bpmn_id and (actor.region is None or task.region == actor.region) \
-                    and (actor.uscc is None or task.uscc == actor.uscc):
+            if (
+                task.bpmn_id == bpmn_id
+                and (actor.region is None or task.region == actor.region)
+                and (actor.uscc is None or task.uscc == actor.uscc)
+            ):
                 row = instances.complete_task(self.ctx, task_id=task.id, actor=actor, data=data)
-                self.say(f"  {self.stamp()} {actor.display_name} 完成「{task.name}」 → 案件状态 {row.status}"
-                         + (f"（{row.outcome}）" if row.outcome else ""))
+                self.say(
+                    f"  {self.stamp()} {actor.display_name} 完成「{task.name}」"
+                    f" → 案件状态 {row.status}" + (f"（{row.outcome}）" if row.outcome else "")
+                )
                 return
         raise RuntimeError(f"{user_id} has no open {bpmn_id}")
 
     def explain(self, actor: Actor) -> None:
         """Print the automatic eligibility and score decisions of the enterprise's latest case."""
         with self.ctx.transaction() as session:
-            rows = session.scalars(select(HistoryEvent).join(Instance, Instance.id == HistoryEvent.instance_id)
-                                   .where(Instance.uscc == actor.uscc, HistoryEvent.kind == "handler.decision")
-                                   .order_by(HistoryEvent.id)).all()
+            rows = session.scalars(
+                select(HistoryEvent)
+                .join(Instance, Instance.id == HistoryEvent.instance_id)
+                .where(Instance.uscc == actor.uscc, HistoryEvent.kind == "handler.decision")
+                .order_by(HistoryEvent.id)
+            ).all()
         for row in rows:
             out = row.data["outputs"]
             if row.bpmn_id == "check_eligibility":
                 failed = "、".join(f["name"] for f in out["failed"]) or "无"
-                self.say(f"      第四条资格审查：{'通过' if out['eligible'] else '不通过'}（未满足：{failed}）")
+                self.say(
+                    f"      第四条资格审查：{'通过' if out['eligible'] else '不通过'}"
+                    f"（未满足：{failed}）"
+                )
             elif row.bpmn_id == "score_innovative":
-                self.say(f"      创新型评分：{out['score']} 分，{'达标' if out['passed'] else '未达标'}")
+                self.say(
+                    f"      创新型评分：{out['score']} 分，{'达标' if out['passed'] else '未达标'}"
+                )
 
     def advance(self, days: int) -> None:
         self.clock.advance(timedelta(days=days))
@@ -136,31 +197,57 @@ def walkthrough(say: Callable[[str], None]) -> None:
     path = Path(tempfile.mkdtemp(prefix="tidu-walkthrough-")) / "walkthrough.db"
     url = f"sqlite:///{path}"
     migrate.upgrade(url)
-    clock = SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=timezone.utc))
+    clock = SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=UTC))
     ctx = EngineContext(Settings(database_url=url), clock=clock)
     seed(ctx, Path("processes"))
     w = Walkthrough(ctx, clock, say)
     for spec in _users(ctx):
-        w.actors[spec["user_id"]] = Actor(id=spec["user_id"], role=spec["role"], region=spec.get("region"),
-                                          uscc=spec.get("uscc"), display_name=spec["display_name"])
+        w.actors[spec["user_id"]] = Actor(
+            id=spec["user_id"],
+            role=spec["role"],
+            region=spec.get("region"),
+            uscc=spec.get("uscc"),
+            display_name=spec["display_name"],
+        )
     round_row = queries.rounds(ctx, process_key="innovative_evaluation")[0]["round"]
     say(f"数据库：{url}")
-    say(f"{w.stamp()} 省工信厅开启申报批次「{round_row.label}」，截止 {round_row.closes_at.astimezone(timezone(timedelta(hours=8))).isoformat()}")
-    overrides = {"ent-1": {}, "ent-2": {"on_abnormal_list": True, "employees": 1500, "revenue_y1": 50000}, "ent-3": {}}
+    say(
+        f"{w.stamp()} 省工信厅开启申报批次「{round_row.label}」，"
+        f"截止 {round_row.closes_at.astimezone(timezone(timedelta(hours=8))).isoformat()}"
+    )
+    overrides = {
+        "ent-1": {},
+        "ent-2": {"on_abnormal_list": True, "employees": 1500, "revenue_y1": 50000},
+        "ent-3": {},
+    }
     for user_id, extra in overrides.items():
         actor = w.actor(user_id)
-        instances.start_instance(ctx, process_key="innovative_evaluation", actor=actor, round_id=round_row.id)
-        evidence = queries.store_file(ctx, actor, filename="审计报告.pdf", content_type="application/pdf",
-                                      content=f"{actor.display_name} 2024 年度审计报告".encode())
+        instances.start_instance(
+            ctx, process_key="innovative_evaluation", actor=actor, round_id=round_row.id
+        )
+        evidence = queries.store_file(
+            ctx,
+            actor,
+            filename="审计报告.pdf",
+            content_type="application/pdf",
+            content=f"{actor.display_name} 2024 年度审计报告".encode(),
+        )
         say(f"  {w.stamp()} {actor.display_name} 提交申报，佐证材料 sha256={evidence.sha256[:12]}…")
         w.do(user_id, "self_evaluation", sample_figures([evidence.id], **extra))
         w.explain(actor)
     say("市级初审：")
-    w.do("city-360400", "city_review", {"decision": "return", "reason": "研发费用佐证不足，请补充审计报告",
-                                        "correction_days": 7})
+    w.do(
+        "city-360400",
+        "city_review",
+        {"decision": "return", "reason": "研发费用佐证不足，请补充审计报告", "correction_days": 7},
+    )
     w.do("city-360100", "city_review", {"decision": "approve", "flag_for_spot_check": True})
     w.spot_checks("city-360100", "city_spot_check")
-    w.do("ent-3", "correct_application", sample_figures([_first_file(ctx, "ent-3")], rd_expense_y1=480))
+    w.do(
+        "ent-3",
+        "correct_application",
+        sample_figures([_first_file(ctx, "ent-3")], rd_expense_y1=480),
+    )
     w.do("city-360400", "city_review", {"decision": "approve"})
     w.spot_checks("city-360400", "city_spot_check")
     say("市级公示（5 个工作日）：")
@@ -183,7 +270,9 @@ def walkthrough(say: Callable[[str], None]) -> None:
 
 def _first_file(ctx: EngineContext, user_id: str) -> str:
     with ctx.transaction() as session:
-        return session.scalars(select(EvidenceFile.id).where(EvidenceFile.uploaded_by == user_id)).first()
+        return session.scalars(
+            select(EvidenceFile.id).where(EvidenceFile.uploaded_by == user_id)
+        ).first()
 
 
 __all__ = ["date", "seed", "walkthrough"]

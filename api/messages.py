@@ -12,12 +12,16 @@ from api.auth import current_actor, engine_context
 from api.schemas import LocalDateTime
 from engine import instances
 
-bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="消息（跨案件事件）")
+bp = Blueprint(
+    "messages", __name__, url_prefix="/api/v1/messages", description="消息（跨案件事件）"
+)
 
 
 class PublishIn(Schema):
     name = fields.String(required=True, metadata={"description": "BPMN 消息名"})
-    correlation = fields.Dict(required=True, metadata={"description": "路由键：instance_id、business_key 或 uscc"})
+    correlation = fields.Dict(
+        required=True, metadata={"description": "路由键：instance_id、business_key 或 uscc"}
+    )
     payload = fields.Dict(load_default=dict)
 
 
@@ -35,5 +39,5 @@ class Messages(MethodView):
     @bp.arguments(PublishIn)
     @bp.response(201, MessageOut)
     def post(self, body: dict[str, Any]) -> Any:
-        """Publish a message (province); delivered now or as soon as a receiver waits, until it expires."""
+        """Publish a message (province); delivered once a receiver waits, until it expires."""
         return instances.publish_message(engine_context(), actor=current_actor(), **body)

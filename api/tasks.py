@@ -8,7 +8,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_actor, engine_context
-from api.schemas import CompleteTaskIn, InstanceOut, PageArgs, TaskDetailOut, TaskListArgs, TaskOut, page_schema
+from api.schemas import (
+    CompleteTaskIn,
+    InstanceOut,
+    PageArgs,
+    TaskDetailOut,
+    TaskListArgs,
+    TaskOut,
+    page_schema,
+)
 from engine import instances, queries
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="人工任务（待办）")
@@ -33,8 +41,12 @@ class Inbox(MethodView):
         ctx = engine_context()
         items, total = queries.inbox(ctx, current_actor(), **args)
         now = ctx.now()
-        return {"items": [task_json(t, now) for t in items], "total": total,
-                "page": args["page"], "per_page": args["per_page"]}
+        return {
+            "items": [task_json(t, now) for t in items],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }
 
 
 @bp.route("/<uuid:task_id>")
@@ -44,8 +56,11 @@ class TaskDetail(MethodView):
         """Get a task with its form's JSON schema and the case data it was created with."""
         ctx = engine_context()
         found = queries.task(ctx, current_actor(), str(task_id))
-        return task_json(found["task"], ctx.now()) | {"form": found["form"], "data": found["task"].data,
-                                                      "version": found["version"]}
+        return task_json(found["task"], ctx.now()) | {
+            "form": found["form"],
+            "data": found["task"].data,
+            "version": found["version"],
+        }
 
 
 @bp.route("/<uuid:task_id>/claim")
@@ -54,7 +69,9 @@ class Claim(MethodView):
     def post(self, task_id: Any) -> dict[str, Any]:
         """Claim a task (409 if someone else holds it)."""
         ctx = engine_context()
-        return task_json(instances.claim_task(ctx, task_id=str(task_id), actor=current_actor()), ctx.now())
+        return task_json(
+            instances.claim_task(ctx, task_id=str(task_id), actor=current_actor()), ctx.now()
+        )
 
 
 @bp.route("/<uuid:task_id>/unclaim")
@@ -72,9 +89,10 @@ class Complete(MethodView):
     @bp.arguments(CompleteTaskIn)
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], task_id: Any) -> dict[str, Any]:
-        """Complete a task with form data (422 per field; 409 if completed or claimed by another)."""
-        row = instances.complete_task(engine_context(), task_id=str(task_id), actor=current_actor(),
-                                      data=body["data"])
+        """Complete a task with form data (422 per field; 409 if done or claimed by another)."""
+        row = instances.complete_task(
+            engine_context(), task_id=str(task_id), actor=current_actor(), data=body["data"]
+        )
         return instance_json(row)
 
 

@@ -18,7 +18,11 @@ from engine.context import Actor, EngineContext
 from engine.settings import Settings
 
 BENCH = Path(__file__).resolve().parent
-SME_ALIASES = {"process_initiator": "enterprise", "city_reviewers": "city", "province_reviewers": "province"}
+SME_ALIASES = {
+    "process_initiator": "enterprise",
+    "city_reviewers": "city",
+    "province_reviewers": "province",
+}
 
 
 @contextmanager
@@ -44,20 +48,28 @@ def scratch_db(pg_url: str | None) -> Iterator[str]:
 def context(url: str, clock: Any = None, **settings: Any) -> EngineContext:
     migrate.upgrade(url)
     kwargs = {"clock": clock} if clock is not None else {}
-    return EngineContext(Settings(database_url=url, embedded_scheduler=False, lane_aliases=SME_ALIASES,
-                                  **settings), **kwargs)
+    return EngineContext(
+        Settings(database_url=url, embedded_scheduler=False, lane_aliases=SME_ALIASES, **settings),
+        **kwargs,
+    )
 
 
 def deploy_sme_eval(ctx: EngineContext) -> None:
-    definitions.deploy(ctx, files={"sme_eval.bpmn": (BENCH / "sme_eval.bpmn").read_text()},
-                       actor=Actor(id="bench", role="process_owner"))
+    definitions.deploy(
+        ctx,
+        files={"sme_eval.bpmn": (BENCH / "sme_eval.bpmn").read_text()},
+        actor=Actor(id="bench", role="process_owner"),
+    )
 
 
-def token_for(ctx: EngineContext, user_id: str, role: str, region: str | None = None,
-              uscc: str | None = None) -> str:
+def token_for(
+    ctx: EngineContext, user_id: str, role: str, region: str | None = None, uscc: str | None = None
+) -> str:
     if uscc:
         users.ensure_enterprise(ctx, uscc=uscc, name=f"企业{uscc[-6:]}", region=region)
-    users.ensure_user(ctx, user_id=user_id, display_name=user_id, role=role, region=region, uscc=uscc)
+    users.ensure_user(
+        ctx, user_id=user_id, display_name=user_id, role=role, region=region, uscc=uscc
+    )
     return users.issue_token(ctx, user_id)
 
 

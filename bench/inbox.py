@@ -11,7 +11,7 @@ import json
 import random
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
@@ -25,10 +25,11 @@ REGION_CODES = [*REGIONS, "361200"]
 
 def fill(ctx, n: int, seed: int = 7) -> str:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
-    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
     with ctx.transaction() as session:
         definition_id = session.execute(
-            __import__("sqlalchemy").text("SELECT id FROM definition LIMIT 1")).scalar_one()
+            __import__("sqlalchemy").text("SELECT id FROM definition LIMIT 1")
+        ).scalar_one()
     batch_i, batch_t = [], []
     uscc_sample = None
     for i in range(n):
@@ -37,16 +38,46 @@ def fill(ctx, n: int, seed: int = 7) -> str:  # type: ignore[no-untyped-def]
         uscc = f"9136{region[2:4]}02MZ{i:07d}"[:18].ljust(18, "0")
         uscc_sample = uscc_sample or uscc
         role = rng.choices(["city", "enterprise", "province"], [7, 2, 1])[0]
-        batch_i.append({"id": iid, "definition_id": definition_id, "definition_version": 1,
-                        "process_key": "sme_eval", "business_key": f"{uscc}:{iid}", "uscc": uscc,
-                        "region": region, "round_id": None, "status": "running", "outcome": None,
-                        "state_json": "{}", "version": 1, "started_at": now, "updated_at": now,
-                        "completed_at": None, "started_by": "bench"})
-        batch_t.append({"id": str(uuid.uuid4()), "instance_id": iid, "process_key": "sme_eval",
-                        "bpmn_id": "city_review", "name": "市级初审", "role": role, "region": region,
-                        "uscc": uscc, "state": "open", "form": None, "data": {}, "assignee": None,
-                        "due_at": now + timedelta(days=rng.randint(-5, 60)) if rng.random() < 0.8 else None,
-                        "created_at": now - timedelta(minutes=i), "completed_at": None, "completed_by": None})
+        batch_i.append(
+            {
+                "id": iid,
+                "definition_id": definition_id,
+                "definition_version": 1,
+                "process_key": "sme_eval",
+                "business_key": f"{uscc}:{iid}",
+                "uscc": uscc,
+                "region": region,
+                "round_id": None,
+                "status": "running",
+                "outcome": None,
+                "state_json": "{}",
+                "version": 1,
+                "started_at": now,
+                "updated_at": now,
+                "completed_at": None,
+                "started_by": "bench",
+            }
+        )
+        batch_t.append(
+            {
+                "id": str(uuid.uuid4()),
+                "instance_id": iid,
+                "process_key": "sme_eval",
+                "bpmn_id": "city_review",
+                "name": "市级初审",
+                "role": role,
+                "region": region,
+                "uscc": uscc,
+                "state": "open",
+                "form": None,
+                "data": {},
+                "assignee": None,
+                "due_at": now + timedelta(days=rng.randint(-5, 60)) if rng.random() < 0.8 else None,
+                "created_at": now - timedelta(minutes=i),
+                "completed_at": None,
+                "completed_by": None,
+            }
+        )
         if len(batch_i) == 5000 or i == n - 1:
             with ctx.transaction() as session:
                 session.execute(insert(Instance), batch_i)
@@ -85,16 +116,22 @@ def main() -> None:
         uscc = fill(ctx, args.tasks)
         load_s = time.perf_counter() - t0
         client = create_app(ctx=ctx).test_client()
-        tokens = {"city": token_for(ctx, "city", "city", "360700"), "province": token_for(ctx, "p", "province"),
-                  "enterprise": token_for(ctx, "e", "enterprise", uscc[2:4] and "360100", uscc)}
+        tokens = {
+            "city": token_for(ctx, "city", "city", "360700"),
+            "province": token_for(ctx, "p", "province"),
+            "enterprise": token_for(ctx, "e", "enterprise", uscc[2:4] and "360100", uscc),
+        }
         params = [{}, {"per_page": 50}, {"due_before": "2026-11-10T00:00:00+08:00"}, {"page": 3}]
         results = {}
         for who, token in tokens.items():
             measure(client, token, 20, params)  # warm-up
             times = measure(client, token, args.requests, params)
             results[who] = {"p50_ms": pct(times, 0.5) * 1e3, "p95_ms": pct(times, 0.95) * 1e3}
-        out = {"scenario": f"inbox, {args.tasks} open tasks over 13 regions, {ctx.db.dialect.name}",
-               "load_s": load_s, **{f"{k}_{m}": v for k, r in results.items() for m, v in r.items()}}
+        out = {
+            "scenario": f"inbox, {args.tasks} open tasks over 13 regions, {ctx.db.dialect.name}",
+            "load_s": load_s,
+            **{f"{k}_{m}": v for k, r in results.items() for m, v in r.items()},
+        }
         if args.json:
             print(json.dumps(out))
         else:

@@ -12,10 +12,9 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import func, select, text
 
@@ -31,30 +30,43 @@ from engine.store import HistoryEvent, Instance
 from handlers.uscc import make_uscc
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = [("city", "city_review", {"decision": "approve"}), ("timer", None, None),
-         ("city", "city_report", {"remarks": ""}), ("province", "province_review", {"decision": "approve"}),
-         ("timer", None, None), ("province", "province_announce", {"announcement_no": "赣工信〔2025〕1号"})]
+STEPS = [
+    ("city", "city_review", {"decision": "approve"}),
+    ("timer", None, None),
+    ("city", "city_report", {"remarks": ""}),
+    ("province", "province_review", {"decision": "approve"}),
+    ("timer", None, None),
+    ("province", "province_announce", {"announcement_no": "赣工信〔2025〕1号"}),
+]
 
 
 def self_eval(evidence: str) -> dict[str, Any]:
     import json
 
-    return json.loads((ROOT / "docs/examples/self_evaluation.json").read_text().replace("FILE_ID", evidence))
+    return json.loads(
+        (ROOT / "docs/examples/self_evaluation.json").read_text().replace("FILE_ID", evidence)
+    )
 
 
 def setup(url: str) -> tuple[EngineContext, SimulatedClock]:
     migrate.upgrade(url)
-    clock = SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=timezone.utc))
+    clock = SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=UTC))
     ctx = EngineContext(Settings(database_url=url, embedded_scheduler=False), clock=clock)
     if ctx.is_postgres:
         with ctx.db.begin() as conn:
-            conn.execute(text("TRUNCATE history_event, history_stream, human_task, timer, message_subscription, "
-                              "incident, qualification, process_instance, evidence_file, round, api_token, "
-                              "app_user, enterprise, definition RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE history_event, history_stream, human_task, timer, "
+                    "message_subscription, "
+                    "incident, qualification, process_instance, evidence_file, round, api_token, "
+                    "app_user, enterprise, definition RESTART IDENTITY CASCADE"
+                )
+            )
     files = definitions.read_directory(ROOT / "processes")
     # no random spot checks, so every instance takes the same path
     files["innovative_evaluation.bpmn"] = files["innovative_evaluation.bpmn"].replace(
-        "spot_check_rate = 0.2", "spot_check_rate = 0.0")
+        "spot_check_rate = 0.2", "spot_check_rate = 0.0"
+    )
     definitions.deploy(ctx, files=files, actor=Actor(id="bench", role="process_owner"))
     return ctx, clock
 
@@ -67,32 +79,60 @@ def run_service(ctx: EngineContext, clock: SimulatedClock, n: int) -> dict[str, 
         users.ensure_user(ctx, user_id=role, display_name=role, role=role, region=region)
         tokens[role] = users.issue_token(ctx, role)
     h = {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}
-    round_id = client.post("/api/v1/rounds", headers=h["province"], json={
-        "process_key": "innovative_evaluation", "label": "bench", "opens_on": "2025-09-01", "window_days": 30}).json["id"]
+    round_id = client.post(
+        "/api/v1/rounds",
+        headers=h["province"],
+        json={
+            "process_key": "innovative_evaluation",
+            "label": "bench",
+            "opens_on": "2025-09-01",
+            "window_days": 30,
+        },
+    ).json["id"]
     ents = []
     for i in range(n):
         uscc = make_uscc(f"91360102MB{i:07d}")
         users.ensure_enterprise(ctx, uscc=uscc, name=f"企业{i}", region="360100")
-        users.ensure_user(ctx, user_id=f"e{i}", display_name=f"e{i}", role="enterprise", region="360100", uscc=uscc)
+        users.ensure_user(
+            ctx,
+            user_id=f"e{i}",
+            display_name=f"e{i}",
+            role="enterprise",
+            region="360100",
+            uscc=uscc,
+        )
         ents.append({"Authorization": f"Bearer {users.issue_token(ctx, f'e{i}')}"})
     latencies: list[float] = []
 
-    def complete(headers: dict[str, str], bpmn_id: str, data: dict[str, Any], instance_id: str) -> None:
-        items = client.get("/api/v1/tasks", headers=headers, query_string={"per_page": 200}).json["items"]
+    def complete(
+        headers: dict[str, str], bpmn_id: str, data: dict[str, Any], instance_id: str
+    ) -> None:
+        items = client.get("/api/v1/tasks", headers=headers, query_string={"per_page": 200}).json[
+            "items"
+        ]
         task = next(t for t in items if t["bpmn_id"] == bpmn_id and t["instance_id"] == instance_id)
         t0 = time.perf_counter()
-        r = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data})
+        r = client.post(
+            f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data}
+        )
         latencies.append(time.perf_counter() - t0)
         assert r.status_code == 200, r.json
 
     started = time.perf_counter()
-    for i, headers in enumerate(ents):
-        instance_id = client.post("/api/v1/instances", headers=headers,
-                                  json={"process_key": "innovative_evaluation", "round_id": round_id}).json["id"]
+    for headers in ents:
+        instance_id = client.post(
+            "/api/v1/instances",
+            headers=headers,
+            json={"process_key": "innovative_evaluation", "round_id": round_id},
+        ).json["id"]
         import io
 
-        fid = client.post("/api/v1/files", headers=headers, data={"file": (io.BytesIO(b"x" * 64), "a.pdf")},
-                          content_type="multipart/form-data").json["id"]
+        fid = client.post(
+            "/api/v1/files",
+            headers=headers,
+            data={"file": (io.BytesIO(b"x" * 64), "a.pdf")},
+            content_type="multipart/form-data",
+        ).json["id"]
         complete(headers, "self_evaluation", self_eval(fid), instance_id)
         for role, bpmn_id, data in STEPS:
             if role == "timer":
@@ -101,25 +141,36 @@ def run_service(ctx: EngineContext, clock: SimulatedClock, n: int) -> dict[str, 
                 clock.advance(timedelta(days=-10))  # keep the round open for the next applicant
                 continue
             complete(h[role], bpmn_id, data, instance_id)
-        assert client.get(f"/api/v1/instances/{instance_id}", headers=h["province"]).json["outcome"] == "qualified"
+        assert (
+            client.get(f"/api/v1/instances/{instance_id}", headers=h["province"]).json["outcome"]
+            == "qualified"
+        )
     elapsed = time.perf_counter() - started
     with ctx.transaction() as session:
         state = session.scalar(select(func.avg(func.length(Instance.state_json))))
         events = session.scalar(select(func.count(HistoryEvent.id)))
         ev_bytes = sum(len(str(e.data)) + 200 for e in session.scalars(select(HistoryEvent)))
     lat = sorted(latencies)
-    return {"instances_per_s": n / elapsed, "complete_mean_ms": statistics.mean(lat) * 1000,
-            "complete_p95_ms": lat[int(0.95 * (len(lat) - 1))] * 1000, "state_bytes": state,
-            "history_events_per_instance": events / n, "history_bytes_per_event": ev_bytes / events}
+    return {
+        "instances_per_s": n / elapsed,
+        "complete_mean_ms": statistics.mean(lat) * 1000,
+        "complete_p95_ms": lat[int(0.95 * (len(lat) - 1))] * 1000,
+        "state_bytes": state,
+        "history_events_per_instance": events / n,
+        "history_bytes_per_event": ev_bytes / events,
+    }
 
 
 def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
-    """Same diagram and handlers, no database: deserialize -> complete -> engine steps -> serialize."""
+    """Same diagram and handlers, no database: load, complete, engine steps, serialize."""
     actor = Actor(id="e0", role="enterprise", region="360100", uscc=make_uscc("91360102MB0000000"))
     with ctx.transaction() as session:
         instance_id = session.scalars(select(Instance.id).limit(1)).first()
         loaded = load_for_update(ctx, session, instance_id)
-    data_by_step = [("self_evaluation", self_eval("f")), *[(b, d) for r, b, d in STEPS if r != "timer"]]
+    data_by_step = [
+        ("self_evaluation", self_eval("f")),
+        *[(b, d) for r, b, d in STEPS if r != "timer"],
+    ]
     from SpiffWorkflow.bpmn import BpmnWorkflow
 
     spec, subs = loaded.wf.spec, loaded.wf.subprocess_specs
@@ -127,15 +178,25 @@ def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
     started = time.perf_counter()
     for _ in range(n):
         wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
-        wf.task_tree.data.update({"uscc": actor.uscc, "enterprise_name": "x", "region": "360100", "ban_until": None,
-                                  "case_ref": "x", "application_deadline_at": "2025-10-01T00:00:00+08:00"})
+        wf.task_tree.data.update(
+            {
+                "uscc": actor.uscc,
+                "enterprise_name": "x",
+                "region": "360100",
+                "ban_until": None,
+                "case_ref": "x",
+                "application_deadline_at": "2025-10-01T00:00:00+08:00",
+            }
+        )
         loaded.wf = wf
         advance(ctx, loaded)
         state = SERIALIZER.serialize_json(wf)
         for bpmn_id, data in data_by_step:
             wf = SERIALIZER.deserialize_json(state)
             wf.script_engine = ctx.script_engine
-            task = next(t for t in wf.get_tasks(state=16, manual=True) if t.task_spec.bpmn_id == bpmn_id)
+            task = next(
+                t for t in wf.get_tasks(state=16, manual=True) if t.task_spec.bpmn_id == bpmn_id
+            )
             task.data.update(data)
             task.run()
             loaded = Loaded(loaded.row, loaded.definition, wf, loaded.scope)
@@ -160,12 +221,22 @@ def main() -> None:
     result = run_service(ctx, clock, args.instances)
     raw = raw_loop(ctx, clock, max(20, args.instances // 4))
     per_instance_raw = raw / 7  # 7 user-task completions per P1 happy path
-    print(f"P1 happy path, {args.instances} instances, {ctx.db.dialect.name}, in-process test client")
+    print(
+        f"P1 happy path, {args.instances} instances, {ctx.db.dialect.name}, in-process test client"
+    )
     print(f"  instances/s            {result['instances_per_s']:.1f}")
-    print(f"  complete-task mean/p95 {result['complete_mean_ms']:.1f} ms / {result['complete_p95_ms']:.1f} ms")
-    print(f"  stored state/instance  {result['state_bytes']:.0f} bytes (completed instance, spec by reference)")
-    print(f"  history                {result['history_events_per_instance']:.0f} events/instance, "
-          f"~{result['history_bytes_per_event']:.0f} bytes/event")
+    print(
+        f"  complete-task mean/p95 {result['complete_mean_ms']:.1f} ms / "
+        f"{result['complete_p95_ms']:.1f} ms"
+    )
+    print(
+        f"  stored state/instance  {result['state_bytes']:.0f} bytes "
+        "(completed instance, spec by reference)"
+    )
+    print(
+        f"  history                {result['history_events_per_instance']:.0f} events/instance, "
+        f"~{result['history_bytes_per_event']:.0f} bytes/event"
+    )
     print(f"  raw SpiffWorkflow loop {raw:.0f} completions/s = {per_instance_raw:.1f} instances/s")
     print(f"  ratio to raw loop      {result['instances_per_s'] / per_instance_raw:.2f}")
 

@@ -22,42 +22,66 @@ from engine.runtime import SERIALIZER, cached_spec
 from engine.store import Definition
 from handlers.uscc import make_uscc
 
-BODIES = [("submit", {"name": "acme"}), ("city_review", {"city_ok": True}), ("province_review", {"prov_ok": True})]
+BODIES = [
+    ("submit", {"name": "acme"}),
+    ("city_review", {"city_ok": True}),
+    ("province_review", {"prov_ok": True}),
+]
 
 
 def run_in_process(url: str, n: int) -> dict[str, Any]:
     ctx = context(url)
     deploy_sme_eval(ctx)
     uscc = make_uscc("91360102MC0000001")
-    headers = {role: {"Authorization": f"Bearer {token_for(ctx, role, role, region, u)}"}
-               for role, region, u in (("enterprise", "360100", uscc), ("city", "360100", None),
-                                       ("province", None, None))}
+    headers = {
+        role: {"Authorization": f"Bearer {token_for(ctx, role, role, region, u)}"}
+        for role, region, u in (
+            ("enterprise", "360100", uscc),
+            ("city", "360100", None),
+            ("province", None, None),
+        )
+    }
     client = create_app(ctx=ctx).test_client()
     lanes = ["enterprise", "city", "province"]
     completes: list[float] = []
     started = time.perf_counter()
     for _ in range(n):
-        r = client.post("/api/v1/instances", headers=headers["enterprise"], json={"process_key": "sme_eval"})
+        r = client.post(
+            "/api/v1/instances", headers=headers["enterprise"], json={"process_key": "sme_eval"}
+        )
         instance_id = r.json["id"]
-        for role, (bpmn_id, body) in zip(lanes, BODIES, strict=True):
-            items = client.get("/api/v1/tasks", headers=headers[role], query_string={"per_page": 5}).json["items"]
+        for role, (_bpmn_id, body) in zip(lanes, BODIES, strict=True):
+            items = client.get(
+                "/api/v1/tasks", headers=headers[role], query_string={"per_page": 5}
+            ).json["items"]
             task = next(t for t in items if t["instance_id"] == instance_id)
             t0 = time.perf_counter()
-            done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers[role], json={"data": body})
+            done = client.post(
+                f"/api/v1/tasks/{task['id']}/complete", headers=headers[role], json={"data": body}
+            )
             completes.append(time.perf_counter() - t0)
             assert done.status_code == 200, done.json
-        status = client.get(f"/api/v1/instances/{instance_id}", headers=headers["province"]).json["status"]
+        status = client.get(f"/api/v1/instances/{instance_id}", headers=headers["province"]).json[
+            "status"
+        ]
         assert status == "completed"
     elapsed = time.perf_counter() - started
-    return {"instances_per_s": n / elapsed, "complete_mean_ms": mean(completes) * 1e3,
-            "complete_p95_ms": pct(completes, 0.95) * 1e3, "dialect": ctx.db.dialect.name, "ctx": ctx}
+    return {
+        "instances_per_s": n / elapsed,
+        "complete_mean_ms": mean(completes) * 1e3,
+        "complete_p95_ms": pct(completes, 0.95) * 1e3,
+        "dialect": ctx.db.dialect.name,
+        "ctx": ctx,
+    }
 
 
 def raw_loop(ctx: Any, n: int) -> dict[str, float]:
     """Per instance: create + run + 3 x (deserialize, complete, engine steps, serialize)."""
     with ctx.transaction() as session:
         definition = session.query(Definition).filter_by(process_key="sme_eval").one()
-        spec, subs = cached_spec(f"{definition.id}:{definition.checksum[:16]}", lambda: definition.spec_json)
+        spec, subs = cached_spec(
+            f"{definition.id}:{definition.checksum[:16]}", lambda: definition.spec_json
+        )
     completes = 0
     started = time.perf_counter()
     for _ in range(n):
@@ -67,7 +91,11 @@ def raw_loop(ctx: Any, n: int) -> dict[str, float]:
         for bpmn_id, body in BODIES:
             wf = SERIALIZER.deserialize_json(state)
             wf.script_engine = ctx.script_engine
-            task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == bpmn_id)
+            task = next(
+                t
+                for t in wf.get_tasks(state=TaskState.READY, manual=True)
+                if t.task_spec.bpmn_id == bpmn_id
+            )
             task.data.update(body)
             task.run()
             wf.do_engine_steps()
@@ -81,7 +109,9 @@ def raw_loop(ctx: Any, n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--instances", type=int, default=200)
-    parser.add_argument("--pg-url", default=None, help="PostgreSQL server URL (a scratch database is created)")
+    parser.add_argument(
+        "--pg-url", default=None, help="PostgreSQL server URL (a scratch database is created)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = []
@@ -91,9 +121,12 @@ def main() -> None:
         with scratch_db(pg) as url:
             found = run_in_process(url, args.instances)
             raw = raw_loop(found.pop("ctx"), args.instances)
-            found |= {"scenario": f"sme_eval in-process {label}", "raw_instances_per_s": raw["instances_per_s"],
-                      "raw_completions_per_s": raw["completions_per_s"],
-                      "ratio": found["instances_per_s"] / raw["instances_per_s"]}
+            found |= {
+                "scenario": f"sme_eval in-process {label}",
+                "raw_instances_per_s": raw["instances_per_s"],
+                "raw_completions_per_s": raw["completions_per_s"],
+                "ratio": found["instances_per_s"] / raw["instances_per_s"],
+            }
             found["ctx"] = None
             results.append(found)
     for r in results:
@@ -101,10 +134,13 @@ def main() -> None:
         if args.json:
             print(json.dumps(r))
             continue
-        print(f"{r['scenario']}: {r['instances_per_s']:.1f} instances/s, complete mean/p95 "
-              f"{r['complete_mean_ms']:.1f}/{r['complete_p95_ms']:.1f} ms; raw loop "
-              f"{r['raw_instances_per_s']:.0f} instances/s ({r['raw_completions_per_s']:.0f} completions/s); "
-              f"ratio {r['ratio']:.3f}")
+        print(
+            f"{r['scenario']}: {r['instances_per_s']:.1f} instances/s, complete mean/p95 "
+            f"{r['complete_mean_ms']:.1f}/{r['complete_p95_ms']:.1f} ms; raw loop "
+            f"{r['raw_instances_per_s']:.0f} instances/s "
+            f"({r['raw_completions_per_s']:.0f} completions/s); "
+            f"ratio {r['ratio']:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def main() -> None:
         migrate.upgrade(url)
         for n in args.processes:
             result = run(url, args.timers, n)
-            print(  # noqa: T201 - a benchmark prints its figures
+            print(
                 f"{result['processes']} scheduler process(es): {result['timers']} timers fired in "
                 f"{result['seconds']} s ({result['per_second']}/s) after their due time; "
                 f"lateness p50 {result['lateness_p50_s']} s, p95 {result['lateness_p95_s']} s"

@@ -8,7 +8,7 @@ follow the engine clock (process-wide, as there is one engine clock per process)
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ class SystemClock:
     """Wall-clock time, aware UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SimulatedClock:
@@ -32,7 +32,7 @@ class SimulatedClock:
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError("SimulatedClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -45,7 +45,7 @@ class SimulatedClock:
 
     def set(self, moment: datetime) -> None:
         with self._lock:
-            self._now = moment.astimezone(timezone.utc)
+            self._now = moment.astimezone(UTC)
 
 
 _installed: dict[str, Clock] = {"clock": SystemClock()}

@@ -25,8 +25,11 @@ _IN_COMMAND: contextvars.ContextVar[bool] = contextvars.ContextVar("tidu_in_comm
 
 
 def _json_args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = {k: (asdict(v) if isinstance(v, Actor) else v) for k, v in kwargs.items()
-           if k not in ("incident_id", "retried_by")}
+    out = {
+        k: (asdict(v) if isinstance(v, Actor) else v)
+        for k, v in kwargs.items()
+        if k not in ("incident_id", "retried_by")
+    }
     return json.loads(json.dumps(out, default=str))
 
 
@@ -41,8 +44,10 @@ def _root_cause(error: BaseException) -> BaseException:
     return seen
 
 
-def record_incident(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: BaseException) -> str:
-    """Store (or update, on a failed retry) the incident of a failed command in its own transaction."""
+def record_incident(
+    ctx: EngineContext, name: str, kwargs: dict[str, Any], error: BaseException
+) -> str:
+    """Store (or update, on a failed retry) a failed command's incident in its own transaction."""
     cause = _root_cause(error)
     element = task_error_location(cause) or task_error_location(error)
     message = f"{type(cause).__name__}: {cause}"[:4000]
@@ -57,14 +62,29 @@ def record_incident(ctx: EngineContext, name: str, kwargs: dict[str, Any], error
         if instance_id is None and kwargs.get("task_id"):
             task = session.get(HumanTask, str(kwargs["task_id"]))
             instance_id = task.instance_id if task else None
-        row = Incident(instance_id=instance_id, command=name, args=_json_args(kwargs),
-                       error_type=type(cause).__name__, message=message, element_id=element,
-                       status="open", attempts=1, created_at=ctx.now())
+        row = Incident(
+            instance_id=instance_id,
+            command=name,
+            args=_json_args(kwargs),
+            error_type=type(cause).__name__,
+            message=message,
+            element_id=element,
+            status="open",
+            attempts=1,
+            created_at=ctx.now(),
+        )
         session.add(row)
         session.flush()
-        history.append(session, stream=f"instance:{instance_id}" if instance_id else "incidents",
-                       kind="incident.raised", actor="engine", at=ctx.now(), instance_id=instance_id,
-                       bpmn_id=element, data={"incident_id": row.id, "command": name, "error": message})
+        history.append(
+            session,
+            stream=f"instance:{instance_id}" if instance_id else "incidents",
+            kind="incident.raised",
+            actor="engine",
+            at=ctx.now(),
+            instance_id=instance_id,
+            bpmn_id=element,
+            data={"incident_id": row.id, "command": name, "error": message},
+        )
         return row.id
 
 
@@ -85,9 +105,11 @@ def command(name: str) -> Callable[[F], F]:
                 raise Conflict("数据已被同时提交，请刷新后重试", rule="unique") from error
             except EngineError:
                 raise
-            except Exception as error:  # noqa: BLE001 - recorded and re-raised as ProcessingFailed
+            except Exception as error:
                 incident_id = record_incident(ctx, name, kwargs, error)
-                raise ProcessingFailed(f"事件编号 {incident_id}", incident_id=incident_id) from error
+                raise ProcessingFailed(
+                    f"事件编号 {incident_id}", incident_id=incident_id
+                ) from error
             finally:
                 _IN_COMMAND.reset(token)
                 dispatch = top and outbox.DISPATCH_NEEDED.get()

@@ -67,7 +67,9 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
 def evidence_fields(schema: dict[str, Any] | None) -> list[str]:
     """Names of top-level array fields whose items are evidence file ids."""
     props = (schema or {}).get("properties", {})
-    return [name for name, p in props.items() if (p.get("items") or {}).get("format") == EVIDENCE_FORMAT]
+    return [
+        name for name, p in props.items() if (p.get("items") or {}).get("format") == EVIDENCE_FORMAT
+    ]
 
 
 def resolve_evidence(
@@ -78,13 +80,17 @@ def resolve_evidence(
     errors: dict[str, list[str]] = {}
     for name in evidence_fields(schema):
         ids = [str(i) for i in data.get(name) or []]
-        rows = {r.id: r for r in session.scalars(select(EvidenceFile).where(EvidenceFile.id.in_(ids)))}
+        rows = {
+            r.id: r for r in session.scalars(select(EvidenceFile).where(EvidenceFile.id.in_(ids)))
+        }
         for i, file_id in enumerate(ids):
             row = rows.get(file_id)
             if row is None or (uscc and row.uscc and row.uscc != uscc):
                 errors.setdefault(f"{name}.{i}", []).append("佐证材料文件不存在")
-        found[name] = [{"id": r.id, "filename": r.filename, "sha256": r.sha256, "size": r.size}
-                       for r in rows.values()]
+        found[name] = [
+            {"id": r.id, "filename": r.filename, "sha256": r.sha256, "size": r.size}
+            for r in rows.values()
+        ]
     if errors:
         raise InvalidTaskData("佐证材料无效", errors=errors)
     return found

@@ -17,9 +17,17 @@ GENESIS = "0" * 64
 
 def _digest(row: HistoryEvent) -> str:
     body = {
-        "stream": row.stream, "seq": row.seq, "at": row.at.isoformat(), "kind": row.kind,
-        "actor": row.actor, "instance_id": row.instance_id, "definition_id": row.definition_id,
-        "task_id": row.task_id, "bpmn_id": row.bpmn_id, "data": row.data, "prev": row.prev_hash,
+        "stream": row.stream,
+        "seq": row.seq,
+        "at": row.at.isoformat(),
+        "kind": row.kind,
+        "actor": row.actor,
+        "instance_id": row.instance_id,
+        "definition_id": row.definition_id,
+        "task_id": row.task_id,
+        "bpmn_id": row.bpmn_id,
+        "data": row.data,
+        "prev": row.prev_hash,
     }
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -30,9 +38,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def append(
-    session: Session, *, stream: str, kind: str, actor: str, at: datetime,
-    data: dict[str, Any] | None = None, instance_id: str | None = None,
-    definition_id: int | None = None, task_id: str | None = None, bpmn_id: str | None = None,
+    session: Session,
+    *,
+    stream: str,
+    kind: str,
+    actor: str,
+    at: datetime,
+    data: dict[str, Any] | None = None,
+    instance_id: str | None = None,
+    definition_id: int | None = None,
+    task_id: str | None = None,
+    bpmn_id: str | None = None,
 ) -> HistoryEvent:
     """Append one event to a stream, linking it to the stream's head (row-locked)."""
     heads = session.info.setdefault("history_heads", {})  # locked once per transaction
@@ -46,9 +62,17 @@ def append(
             session.add(head)
         heads[stream] = head
     row = HistoryEvent(
-        stream=stream, seq=head.seq + 1, at=at.replace(microsecond=at.microsecond), kind=kind,
-        actor=actor, instance_id=instance_id, definition_id=definition_id, task_id=task_id,
-        bpmn_id=bpmn_id, data=json.loads(json.dumps(data or {}, default=_jsonable)), prev_hash=head.head_hash,
+        stream=stream,
+        seq=head.seq + 1,
+        at=at.replace(microsecond=at.microsecond),
+        kind=kind,
+        actor=actor,
+        instance_id=instance_id,
+        definition_id=definition_id,
+        task_id=task_id,
+        bpmn_id=bpmn_id,
+        data=json.loads(json.dumps(data or {}, default=_jsonable)),
+        prev_hash=head.head_hash,
         hash="",
     )
     row.hash = _digest(row)
@@ -76,7 +100,9 @@ def verify(session: Session) -> list[dict[str, Any]]:
         elif _digest(row) != row.hash:
             reason = "事件内容与哈希不符（已被修改）"
         if reason:
-            problems.append({"stream": row.stream, "event_id": row.id, "seq": row.seq, "reason": reason})
+            problems.append(
+                {"stream": row.stream, "event_id": row.id, "seq": row.seq, "reason": reason}
+            )
             broken.add(row.stream)
             continue
         state[row.stream] = (row.seq, row.hash)
@@ -85,6 +111,12 @@ def verify(session: Session) -> list[dict[str, Any]]:
             continue
         seq, last = state.get(stream, (0, GENESIS))
         if (seq, last) != (head.seq, head.head_hash):
-            problems.append({"stream": stream, "event_id": None, "seq": seq + 1,
-                             "reason": f"链尾事件缺失（应有 {head.seq} 条，实有 {seq} 条）"})
+            problems.append(
+                {
+                    "stream": stream,
+                    "event_id": None,
+                    "seq": seq + 1,
+                    "reason": f"链尾事件缺失（应有 {head.seq} 条，实有 {seq} 条）",
+                }
+            )
     return problems

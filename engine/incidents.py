@@ -48,7 +48,13 @@ def resolve(ctx: EngineContext, *, incident_id: str, actor: Actor, note: str = "
         if row.status != "open":
             raise Conflict("该事件已处理")
         row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now(), actor.id
-        history.append(session, stream=f"instance:{row.instance_id}" if row.instance_id else "incidents",
-                       kind="incident.resolved", actor=actor.id, at=ctx.now(), instance_id=row.instance_id,
-                       data={"incident_id": row.id, "by": "hand", "note": note})
+        history.append(
+            session,
+            stream=f"instance:{row.instance_id}" if row.instance_id else "incidents",
+            kind="incident.resolved",
+            actor=actor.id,
+            at=ctx.now(),
+            instance_id=row.instance_id,
+            data={"incident_id": row.id, "by": "hand", "note": note},
+        )
         return row

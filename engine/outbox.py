@@ -9,20 +9,22 @@ import contextvars
 from datetime import datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 
 from engine import history
 from engine.errors import InvalidInput
 from engine.store import Instance, Message, MessageDelivery, MessageSubscription
 
 ROUTING_KEYS = ("instance_id", "business_key", "uscc")
-DISPATCH_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar("tidu_dispatch", default=False)
+DISPATCH_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tidu_dispatch", default=False
+)
 
 
 def correlation_of(payload: Any) -> dict[str, str]:
-    """Routing key of a payload: an explicit `correlation` dict, else the first routing key present."""
+    """Routing key of a payload: an explicit `correlation` dict, else the first key present."""
     if not isinstance(payload, dict):
         return {}
     explicit = payload.get("correlation")
@@ -33,53 +35,99 @@ def correlation_of(payload: Any) -> dict[str, str]:
     return {}
 
 
-def add(session: Session, *, name: str, payload: dict[str, Any], correlation: dict[str, str], sent_by: str,
-        now: datetime, ttl: timedelta, sender_instance_id: str | None = None) -> Message:
+def add(
+    session: Session,
+    *,
+    name: str,
+    payload: dict[str, Any],
+    correlation: dict[str, str],
+    sent_by: str,
+    now: datetime,
+    ttl: timedelta,
+    sender_instance_id: str | None = None,
+) -> Message:
     """Store one outgoing message (pending) and record it in the sender's history."""
     if not correlation or set(correlation) - set(ROUTING_KEYS):
-        raise InvalidInput(f"消息 {name} 缺少路由键（{', '.join(ROUTING_KEYS)} 之一）",
-                           errors={"correlation": ["必填"]})
-    row = Message(name=name, payload=payload, correlation=correlation, broadcast="uscc" in correlation,
-                  sender_instance_id=sender_instance_id, sent_by=sent_by, status="pending", created_at=now,
-                  expires_at=now + ttl)
+        raise InvalidInput(
+            f"消息 {name} 缺少路由键（{', '.join(ROUTING_KEYS)} 之一）",
+            errors={"correlation": ["必填"]},
+        )
+    row = Message(
+        name=name,
+        payload=payload,
+        correlation=correlation,
+        broadcast="uscc" in correlation,
+        sender_instance_id=sender_instance_id,
+        sent_by=sent_by,
+        status="pending",
+        created_at=now,
+        expires_at=now + ttl,
+    )
     session.add(row)
     session.flush()
     stream = f"instance:{sender_instance_id}" if sender_instance_id else "messages"
-    history.append(session, stream=stream, kind="message.sent", actor=sent_by, at=now,
-                   instance_id=sender_instance_id,
-                   data={"message_id": row.id, "name": name, "correlation": correlation, "payload": payload})
+    history.append(
+        session,
+        stream=stream,
+        kind="message.sent",
+        actor=sent_by,
+        at=now,
+        instance_id=sender_instance_id,
+        data={"message_id": row.id, "name": name, "correlation": correlation, "payload": payload},
+    )
     DISPATCH_NEEDED.set(True)
     return row
 
 
-def collect(session: Session, wf: Any, row: Instance, actor_id: str, now: datetime, ttl: timedelta) -> None:
+def collect(
+    session: Session, wf: Any, row: Instance, actor_id: str, now: datetime, ttl: timedelta
+) -> None:
     """Move the messages an instance threw during this command into the outbox."""
     for event in wf.get_events():
         if not isinstance(event.event_definition, MessageEventDefinition):
             continue
         payload = event.payload if isinstance(event.payload, dict) else {"value": event.payload}
-        add(session, name=event.event_definition.name, payload=payload, correlation=correlation_of(payload),
-            sent_by=actor_id, now=now, ttl=ttl, sender_instance_id=row.id)
+        add(
+            session,
+            name=event.event_definition.name,
+            payload=payload,
+            correlation=correlation_of(payload),
+            sent_by=actor_id,
+            now=now,
+            ttl=ttl,
+            sender_instance_id=row.id,
+        )
 
 
 def pending_deliveries(session: Session, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
     """(message id, instance id) pairs ready to deliver; expired messages are closed."""
     pairs: list[tuple[str, str]] = []
-    messages = session.scalars(select(Message).where(Message.status == "pending")
-                               .order_by(Message.created_at).limit(limit)).all()
+    messages = session.scalars(
+        select(Message).where(Message.status == "pending").order_by(Message.created_at).limit(limit)
+    ).all()
     for message in messages:
         if message.expires_at <= now:
             message.status = "expired"
             continue
         key, value = next(iter(message.correlation.items()))
-        column = {"instance_id": Instance.id, "business_key": Instance.business_key, "uscc": Instance.uscc}[key]
-        delivered = select(MessageDelivery.instance_id).where(MessageDelivery.message_id == message.id)
+        column = {
+            "instance_id": Instance.id,
+            "business_key": Instance.business_key,
+            "uscc": Instance.uscc,
+        }[key]
+        delivered = select(MessageDelivery.instance_id).where(
+            MessageDelivery.message_id == message.id
+        )
         receivers = session.scalars(
-            select(MessageSubscription.instance_id).join(Instance, Instance.id == MessageSubscription.instance_id)
-            .where(MessageSubscription.name == message.name, column == value,
-                   MessageSubscription.instance_id.not_in(delivered),
-                   # a broadcast reaches the instances that existed when it was sent, not later ones
-                   Instance.started_at <= message.created_at if message.broadcast else True)
+            select(MessageSubscription.instance_id)
+            .join(Instance, Instance.id == MessageSubscription.instance_id)
+            .where(
+                MessageSubscription.name == message.name,
+                column == value,
+                MessageSubscription.instance_id.not_in(delivered),
+                # a broadcast reaches the instances that existed when it was sent, not later ones
+                Instance.started_at <= message.created_at if message.broadcast else True,
+            )
             .group_by(MessageSubscription.instance_id)
         ).all()
         pairs += [(message.id, r) for r in (receivers if message.broadcast else receivers[:1])]

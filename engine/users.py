@@ -16,12 +16,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def ensure_user(ctx: EngineContext, *, user_id: str, display_name: str, role: str,
-                region: str | None = None, uscc: str | None = None) -> None:
+def ensure_user(
+    ctx: EngineContext,
+    *,
+    user_id: str,
+    display_name: str,
+    role: str,
+    region: str | None = None,
+    uscc: str | None = None,
+) -> None:
     with ctx.transaction() as session:
         row = session.get(User, user_id)
         if row is None:
-            session.add(User(id=user_id, display_name=display_name, role=role, region=region, uscc=uscc))
+            session.add(
+                User(id=user_id, display_name=display_name, role=role, region=region, uscc=uscc)
+            )
         else:
             row.display_name, row.role, row.region, row.uscc = display_name, role, region, uscc
 
@@ -46,9 +55,16 @@ def issue_token(ctx: EngineContext, user_id: str) -> str:
 def actor_for_token(ctx: EngineContext, token: str) -> Actor:
     with ctx.reading() as session:
         row = session.execute(
-            select(User).join(ApiToken, ApiToken.user_id == User.id)
+            select(User)
+            .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == hash_token(token))
         ).scalar_one_or_none()
         if row is None:
             raise Unauthorized("令牌无效")
-        return Actor(id=row.id, role=row.role, region=row.region, uscc=row.uscc, display_name=row.display_name)
+        return Actor(
+            id=row.id,
+            role=row.role,
+            region=row.region,
+            uscc=row.uscc,
+            display_name=row.display_name,
+        )

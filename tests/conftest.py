@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db-url", default=os.environ.get("TIDU_TEST_DATABASE_URL"),
-                     help="PostgreSQL URL for the suite (default: a temporary SQLite file)")
+    parser.addoption(
+        "--db-url",
+        default=os.environ.get("TIDU_TEST_DATABASE_URL"),
+        help="PostgreSQL URL for the suite (default: a temporary SQLite file)",
+    )
 
 
 @pytest.fixture(scope="session")
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = request.config.getoption("--db-url") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'tidu.db'}"
+    url = (
+        request.config.getoption("--db-url")
+        or f"sqlite:///{tmp_path_factory.mktemp('db') / 'tidu.db'}"
+    )
     migrate.upgrade(url)
     return url
 
@@ -53,14 +58,16 @@ def _truncate(engine) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def clock() -> SimulatedClock:
-    return SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=timezone.utc))  # 09:00 in Jiangxi
+    return SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=UTC))  # 09:00 in Jiangxi
 
 
 @pytest.fixture
-def ctx(db_engine, db_url: str, clock: SimulatedClock) -> Iterator[EngineContext]:  # type: ignore[no-untyped-def]
+def ctx(db_engine, db_url: str, clock: SimulatedClock) -> EngineContext:  # type: ignore[no-untyped-def]
     _truncate(db_engine)
-    settings = Settings(database_url=db_url, processes_dir=ROOT / "processes", embedded_scheduler=False)
-    yield EngineContext(settings, clock=clock, db=db_engine, sessions=make_sessionmaker(db_engine))
+    settings = Settings(
+        database_url=db_url, processes_dir=ROOT / "processes", embedded_scheduler=False
+    )
+    return EngineContext(settings, clock=clock, db=db_engine, sessions=make_sessionmaker(db_engine))
 
 
 @pytest.fixture

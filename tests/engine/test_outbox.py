@@ -27,9 +27,13 @@ def open_task(ctx: EngineContext, instance_id: str, bpmn_id: str) -> str:
     from engine.store import HumanTask
 
     with ctx.reading() as session:
-        return session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
-                                                          HumanTask.bpmn_id == bpmn_id,
-                                                          HumanTask.state == "open")).one()
+        return session.scalars(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id,
+                HumanTask.bpmn_id == bpmn_id,
+                HumanTask.state == "open",
+            )
+        ).one()
 
 
 def status(ctx: EngineContext, instance_id: str) -> tuple[str, str | None]:
@@ -40,14 +44,20 @@ def status(ctx: EngineContext, instance_id: str) -> tuple[str, str | None]:
 
 def send_revocation(ctx: EngineContext, target: str) -> str:
     sender = instances.start_instance(ctx, process_key="revoke_sender", actor=PROVINCE)
-    instances.complete_task(ctx, task_id=open_task(ctx, sender.id, "decide"), actor=PROVINCE,
-                            data={"target": target, "reason": "数据造假"})
+    instances.complete_task(
+        ctx,
+        task_id=open_task(ctx, sender.id, "decide"),
+        actor=PROVINCE,
+        data={"target": target, "reason": "数据造假"},
+    )
     return sender.id
 
 
 def test_message_sent_after_the_receiver_waits_is_delivered_at_once(ctx, deployed) -> None:  # type: ignore[no-untyped-def]
     receiver = instances.start_instance(ctx, process_key="revoke_receiver", actor=PROVINCE)
-    instances.complete_task(ctx, task_id=open_task(ctx, receiver.id, "prepare"), actor=PROVINCE, data={})
+    instances.complete_task(
+        ctx, task_id=open_task(ctx, receiver.id, "prepare"), actor=PROVINCE, data={}
+    )
     send_revocation(ctx, receiver.business_key)
     assert status(ctx, receiver.id) == ("completed", "revoked: 数据造假")
 
@@ -57,7 +67,9 @@ def test_message_sent_before_the_receiver_waits_is_kept_and_delivered_later(ctx,
     send_revocation(ctx, receiver.business_key)
     with ctx.reading() as session:
         assert [m.status for m in session.query(Message)] == ["pending"]
-    instances.complete_task(ctx, task_id=open_task(ctx, receiver.id, "prepare"), actor=PROVINCE, data={})
+    instances.complete_task(
+        ctx, task_id=open_task(ctx, receiver.id, "prepare"), actor=PROVINCE, data={}
+    )
     assert status(ctx, receiver.id) == ("completed", "revoked: 数据造假")
     with ctx.reading() as session:
         assert [m.status for m in session.query(Message)] == ["delivered"]
@@ -67,7 +79,9 @@ def test_message_reaches_only_the_correlated_instance(ctx, deployed) -> None:  #
     first = instances.start_instance(ctx, process_key="revoke_receiver", actor=PROVINCE)
     second = instances.start_instance(ctx, process_key="revoke_receiver", actor=PROVINCE)
     for row in (first, second):
-        instances.complete_task(ctx, task_id=open_task(ctx, row.id, "prepare"), actor=PROVINCE, data={})
+        instances.complete_task(
+            ctx, task_id=open_task(ctx, row.id, "prepare"), actor=PROVINCE, data={}
+        )
     send_revocation(ctx, second.business_key)
     assert status(ctx, first.id) == ("running", None)
     assert status(ctx, second.id)[0] == "completed"
@@ -78,9 +92,17 @@ def test_staff_publish_a_message_by_correlation_through_the_api(ctx, deployed, c
 
     province = f.user(ctx, client, role="province", user_id="prov")
     receiver = instances.start_instance(ctx, process_key="revoke_receiver", actor=PROVINCE)
-    instances.complete_task(ctx, task_id=open_task(ctx, receiver.id, "prepare"), actor=PROVINCE, data={})
-    response = province.post("/api/v1/messages", json={"name": "revoke_test", "payload": {"reason": "第十二条"},
-                                                       "correlation": {"business_key": receiver.business_key}})
+    instances.complete_task(
+        ctx, task_id=open_task(ctx, receiver.id, "prepare"), actor=PROVINCE, data={}
+    )
+    response = province.post(
+        "/api/v1/messages",
+        json={
+            "name": "revoke_test",
+            "payload": {"reason": "第十二条"},
+            "correlation": {"business_key": receiver.business_key},
+        },
+    )
     assert response.status_code == 201, response.json
     assert status(ctx, receiver.id) == ("completed", "revoked: 第十二条")
     history = province.get(f"/api/v1/instances/{receiver.id}/history").json
@@ -91,6 +113,8 @@ def test_publishing_without_a_routing_key_is_rejected(ctx, deployed, client) -> 
     from tests import factories as f
 
     province = f.user(ctx, client, role="province", user_id="prov")
-    response = province.post("/api/v1/messages", json={"name": "revoke_test", "payload": {}, "correlation": {}})
+    response = province.post(
+        "/api/v1/messages", json={"name": "revoke_test", "payload": {}, "correlation": {}}
+    )
     assert response.status_code == 422
     assert "correlation" in response.json["errors"]

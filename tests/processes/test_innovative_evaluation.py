@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,8 +17,15 @@ REGION = "360100"
 def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
     f.deploy_processes(ctx)
     return {
-        "ent": f.user(ctx, client, role="enterprise", user_id="ent-1", uscc_code=f.uscc(REGION, 1), region=REGION,
-                      name="洪城精密机械有限公司"),
+        "ent": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-1",
+            uscc_code=f.uscc(REGION, 1),
+            region=REGION,
+            name="洪城精密机械有限公司",
+        ),
         "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
         "province": f.user(ctx, client, role="province", user_id="prov"),
     }
@@ -26,12 +33,15 @@ def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
 
 def apply(ctx, people: dict[str, f.Api], **overrides: Any) -> str:  # type: ignore[no-untyped-def]
     round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
-    started = people["ent"].post("/api/v1/instances", json={"process_key": "innovative_evaluation",
-                                                            "round_id": round_["id"]})
+    started = people["ent"].post(
+        "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": round_["id"]}
+    )
     assert started.status_code == 201, started.json
     instance_id = started.json["id"]
     evidence = people["ent"].upload()["id"]
-    people["ent"].complete("self_evaluation", f.self_evaluation([evidence], **overrides), instance_id)
+    people["ent"].complete(
+        "self_evaluation", f.self_evaluation([evidence], **overrides), instance_id
+    )
     return instance_id
 
 
@@ -67,7 +77,9 @@ def test_happy_path_from_round_start_to_qualification(ctx, clock, people) -> Non
     province.complete("province_review", {"decision": "approve"}, instance_id)
     pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
     wait_notice(ctx, clock)
-    province.complete("province_announce", {"announcement_no": "赣工信企业字〔2025〕1号"}, instance_id)
+    province.complete(
+        "province_announce", {"announcement_no": "赣工信企业字〔2025〕1号"}, instance_id
+    )
 
     final = instance(province, instance_id)
     assert (final["status"], final["outcome"]) == ("completed", "qualified")
@@ -79,8 +91,11 @@ def test_happy_path_from_round_start_to_qualification(ctx, clock, people) -> Non
 
 def test_return_for_correction_loops_back_to_evaluation(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
-    people["city"].complete("city_review", {"decision": "return", "reason": "研发费用佐证不全",
-                                            "correction_days": 7}, instance_id)
+    people["city"].complete(
+        "city_review",
+        {"decision": "return", "reason": "研发费用佐证不全", "correction_days": 7},
+        instance_id,
+    )
     task = people["ent"].task("correct_application", instance_id)
     assert task["due_at"].startswith("2025-09-09T00:00:00+08:00")
     evidence = people["ent"].upload(b"new audit report", "audit.pdf")["id"]
@@ -90,8 +105,11 @@ def test_return_for_correction_loops_back_to_evaluation(ctx, clock, people) -> N
 
 def test_correction_lapses_when_its_deadline_passes(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
-    people["city"].complete("city_review", {"decision": "return", "reason": "材料不全", "correction_days": 3},
-                            instance_id)
+    people["city"].complete(
+        "city_review",
+        {"decision": "return", "reason": "材料不全", "correction_days": 3},
+        instance_id,
+    )
     clock.advance(timedelta(days=4))
     instances.fire_due(ctx)
     final = instance(people["city"], instance_id)
@@ -103,7 +121,9 @@ def test_ineligible_enterprise_is_rejected_naming_failed_conditions(ctx, clock, 
     final = instance(people["ent"], instance_id)
     assert (final["status"], final["outcome"]) == ("completed", "ineligible")
     events = people["province"].get(f"/api/v1/instances/{instance_id}/history").json
-    decision = next(e for e in events if e["kind"] == "handler.decision" and e["bpmn_id"] == "check_eligibility")
+    decision = next(
+        e for e in events if e["kind"] == "handler.decision" and e["bpmn_id"] == "check_eligibility"
+    )
     codes = {c["code"] for c in decision["data"]["outputs"]["failed"]}
     assert codes == {"elig_abnormal_list", "elig_sme"}
     assert all(c["name"] for c in decision["data"]["outputs"]["failed"])
@@ -116,10 +136,14 @@ def test_objection_during_notice_goes_to_review_and_dismissal_resumes(ctx, clock
     city.complete("city_review", {"decision": "approve"}, instance_id)
     pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
     clock.advance(timedelta(days=2))
-    response = city.post(f"/api/v1/instances/{instance_id}/objections",
-                         json={"submitted_by": "张三 13800000000", "content": "研发人员数量不实"})
+    response = city.post(
+        f"/api/v1/instances/{instance_id}/objections",
+        json={"submitted_by": "张三 13800000000", "content": "研发人员数量不实"},
+    )
     assert response.status_code == 200, response.json
-    city.complete("city_objection_review", {"decision": "dismissed", "reason": "经核查属实"}, instance_id)
+    city.complete(
+        "city_objection_review", {"decision": "dismissed", "reason": "经核查属实"}, instance_id
+    )
     assert not any(t["bpmn_id"] == "city_report" for t in city.inbox())  # notice still running
     wait_notice(ctx, clock)
     assert city.task("city_report", instance_id)
@@ -130,24 +154,35 @@ def test_upheld_objection_rejects_the_application(ctx, clock, people) -> None:  
     city = people["city"]
     city.complete("city_review", {"decision": "approve"}, instance_id)
     pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
-    city.post(f"/api/v1/instances/{instance_id}/objections", json={"submitted_by": "李四", "content": "数据造假"})
-    city.complete("city_objection_review", {"decision": "upheld", "reason": "查实造假"}, instance_id)
+    city.post(
+        f"/api/v1/instances/{instance_id}/objections",
+        json={"submitted_by": "李四", "content": "数据造假"},
+    )
+    city.complete(
+        "city_objection_review", {"decision": "upheld", "reason": "查实造假"}, instance_id
+    )
     assert instance(city, instance_id)["outcome"] == "objection_upheld"
 
 
 def test_objection_outside_notice_is_a_conflict(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
-    response = people["city"].post(f"/api/v1/instances/{instance_id}/objections",
-                                   json={"submitted_by": "王五", "content": "异议"})
+    response = people["city"].post(
+        f"/api/v1/instances/{instance_id}/objections",
+        json={"submitted_by": "王五", "content": "异议"},
+    )
     assert response.status_code == 409
     assert response.json["type"].endswith("/message-not-expected")
 
 
 def test_spot_check_draw_is_reproducible_from_its_recorded_seed(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
-    people["city"].complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, instance_id)
+    people["city"].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": False}, instance_id
+    )
     events = people["province"].get(f"/api/v1/instances/{instance_id}/history").json
-    draw = next(e for e in events if e["kind"] == "handler.decision" and e["bpmn_id"] == "city_draw")["data"]
+    draw = next(
+        e for e in events if e["kind"] == "handler.decision" and e["bpmn_id"] == "city_draw"
+    )["data"]
     assert draw["outputs"]["seed"] == draw["inputs"]["seed"]
     again = registry.get("sampling.draw").fn(**draw["inputs"])
     assert again == draw["outputs"]
@@ -157,23 +192,29 @@ def test_spot_check_draw_is_reproducible_from_its_recorded_seed(ctx, clock, peop
 
 def test_flagged_application_is_always_spot_checked(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
-    people["city"].complete("city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id)
-    people["city"].complete("city_spot_check", {"result": "fail", "findings": "研发场地不存在"}, instance_id)
+    people["city"].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id
+    )
+    people["city"].complete(
+        "city_spot_check", {"result": "fail", "findings": "研发场地不存在"}, instance_id
+    )
     assert instance(people["city"], instance_id)["outcome"] == "spot_check_failed"
 
 
 def test_notice_spanning_national_day_ends_on_the_right_working_day(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
-    clock.set(datetime(2025, 9, 29, 2, 0, tzinfo=timezone.utc))  # Monday 29 Sep 2025, 10:00 local
-    people["city"].complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, instance_id)
+    clock.set(datetime(2025, 9, 29, 2, 0, tzinfo=UTC))  # Monday 29 Sep 2025, 10:00 local
+    people["city"].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": False}, instance_id
+    )
     pass_spot_check_if_drawn(people["city"], "city_spot_check", instance_id)
     events = people["province"].get(f"/api/v1/instances/{instance_id}/history").json
     notice = next(e for e in events if e["bpmn_id"] == "city_notice_period")["data"]["outputs"]
-    # Working days after 29 Sep: 30 Sep, (1-8 Oct holiday), 9 Oct, 10 Oct, Sat 11 Oct (make-up), 13 Oct.
+    # Working days after 29 Sep: 30 Sep, (1-8 Oct off), 9, 10, Sat 11 (make-up), 13 Oct.
     assert notice["ends_on"] == "2025-10-13"
-    clock.set(datetime(2025, 10, 13, 15, 0, tzinfo=timezone.utc))  # 23:00 local on the last day
+    clock.set(datetime(2025, 10, 13, 15, 0, tzinfo=UTC))  # 23:00 local on the last day
     instances.fire_due(ctx)
     assert not any(t["bpmn_id"] == "city_report" for t in people["city"].inbox())
-    clock.set(datetime(2025, 10, 13, 16, 0, 1, tzinfo=timezone.utc))  # just after 24:00 local
+    clock.set(datetime(2025, 10, 13, 16, 0, 1, tzinfo=UTC))  # just after 24:00 local
     instances.fire_due(ctx)
     assert people["city"].task("city_report", instance_id)
