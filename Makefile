@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 export TIDU_DATABASE_URL ?= sqlite:///var/tidu.db
 
-.PHONY: setup run test lint walkthrough clean browser-deps
+.PHONY: setup run test lint walkthrough clean browser-deps bench bench-smoke
 
 $(BIN)/tidu: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,7 +34,15 @@ test: setup browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check engine handlers api tests
+	$(BIN)/ruff check engine handlers api tests bench
+
+# every benchmark scenario at full size; writes docs/benchmarks.md (needs local PostgreSQL)
+bench: setup
+	$(BIN)/python -m bench.run
+
+# every scenario once at a tiny size, to prove they work (CI)
+bench-smoke: setup
+	$(BIN)/python -m bench.run --tiny
 
 walkthrough: setup
 	$(BIN)/tidu demo --walkthrough

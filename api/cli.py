@@ -137,6 +137,16 @@ def audit_verify() -> None:
     click.echo("history intact")
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args: tuple[str, ...]) -> None:
+    """Run the benchmarks (`bench/`; e.g. `tidu bench --tiny`) from the repository root."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    sys.exit(subprocess.call([sys.executable, "-m", "bench.run", *args], cwd=root))
+
+
 @main.command()
 @click.option("--walkthrough", is_flag=True, help="Run one P1 round on a simulated clock, printing each step.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("var/demo-tokens.json"))

@@ -184,7 +184,7 @@ def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
                 "enterprise_name": "x",
                 "region": "360100",
                 "ban_until": None,
-                "case_ref": "x",
+                "case_ref": "x", "round_opens_on": None,
                 "application_deadline_at": "2025-10-01T00:00:00+08:00",
             }
         )
