@@ -15,11 +15,12 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
 
 from api import create_app
 from bench.common import context, deploy_sme_eval, mean, pct, scratch_db, token_for
 from engine.runtime import SERIALIZER, cached_spec
-from engine.store import Definition
+from engine.store import Definition, Instance
 from handlers.uscc import make_uscc
 
 BODIES = [
@@ -66,7 +67,10 @@ def run_in_process(url: str, n: int) -> dict[str, Any]:
         ]
         assert status == "completed"
     elapsed = time.perf_counter() - started
+    with ctx.reading() as session:
+        state = session.scalar(select(func.avg(func.length(Instance.state_json))))
     return {
+        "state_bytes": float(state or 0),
         "instances_per_s": n / elapsed,
         "complete_mean_ms": mean(completes) * 1e3,
         "complete_p95_ms": pct(completes, 0.95) * 1e3,
@@ -139,7 +143,7 @@ def main() -> None:
             f"{r['complete_mean_ms']:.1f}/{r['complete_p95_ms']:.1f} ms; raw loop "
             f"{r['raw_instances_per_s']:.0f} instances/s "
             f"({r['raw_completions_per_s']:.0f} completions/s); "
-            f"ratio {r['ratio']:.3f}"
+            f"ratio {r['ratio']:.3f}; state {r['state_bytes']:.0f} bytes/instance"
         )
 
 
