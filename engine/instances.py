@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import access, definitions, forms, history, outbox, records, registry
+from engine import access, definitions, enterprises, forms, history, outbox, records, registry
 from engine import notifications  # noqa: F401 - registers the built-in notify.send operator
 from engine.commands import AFTER_COMMIT, command
 from engine.context import Actor, EngineContext
@@ -179,6 +179,8 @@ def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | 
     data: dict[str, Any] = {"uscc": uscc, "enterprise_name": enterprise.name if enterprise else None,
                             "region": enterprise.region if enterprise else None, "ban_until": None,
                             "round_opens_on": None}  # None: the rule set in force today
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    data |= enterprises.start_facts(session, uscc, today, actor.role)  # 第十二条 ban, tiers held
     if round_row is not None:
         zone = ZoneInfo(ctx.settings.timezone)
         now_local = ctx.now().astimezone(zone)
@@ -264,7 +266,8 @@ def _open_task(ctx: EngineContext, session: Session, task_id: str, actor: Actor)
         raise NotFound("任务不存在")
     access.require_work_on(actor, task_row)
     loaded = load_for_update(ctx, session, task_row.instance_id)
-    session.refresh(task_row)
+    if ctx.is_postgres:  # the row was read before the lock; SQLite's BEGIN IMMEDIATE already serialized us
+        session.refresh(task_row)
     if task_row.state != "open":
         raise TaskNotOpen(f"任务状态为 {task_row.state}")
     return task_row, loaded
@@ -437,3 +440,4 @@ def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
 AFTER_COMMIT.append(lambda ctx: dispatch_messages(ctx))
 
 from engine import lifecycle  # noqa: E402, F401 - registers the lifecycle save hooks
+from engine import complaints  # noqa: E402, F401 - registers the complaint outcome writer

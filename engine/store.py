@@ -356,3 +356,35 @@ class MessageDelivery(Base):
     message_id: Mapped[str] = mapped_column(ForeignKey("message.id"), index=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
     delivered_at: Mapped[datetime]
+
+
+class Ban(Base):
+    """第十二条: an enterprise barred from applying until `ends_on` (exclusive), and why."""
+
+    __tablename__ = "ban"
+    __table_args__ = (Index("ix_ban_uscc_ends_on", "uscc", "ends_on"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    uscc: Mapped[str] = mapped_column(String(18))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    basis: Mapped[str] = mapped_column(String(50))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Complainant(Base):
+    """第十三条: a complainant's identity, kept out of case data (authority and auditors only)."""
+
+    __tablename__ = "complainant"
+    __table_args__ = (UniqueConstraint("instance_id", name="uq_complainant_instance"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    instance_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(30))
+    contact: Mapped[str] = mapped_column(String(100))
+    authority: Mapped[str] = mapped_column(String(30))  # role handling it: city or province
+    region: Mapped[str | None] = mapped_column(String(6))  # the handling city's region
+    filed_by: Mapped[str] = mapped_column(String(100), index=True)
+    filed_at: Mapped[datetime]

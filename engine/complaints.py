@@ -1,0 +1,175 @@
+"""第十三条 complaints: real-name filing, the complainant's identity kept apart from the case.
+
+The case (process ``complaint``) carries only an opaque ``complainant_ref``; name, ID number and
+contact live in the ``complainant`` table, readable by the handling authority and auditors.
+A complaint without a real name, ID/contact or evidence is refused before anything is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import definitions, enterprises, history, instances, records
+from engine.commands import command
+from engine.context import Actor, EngineContext
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.store import Complainant, Enterprise, EvidenceFile, Instance, Notification, new_id
+
+PROCESS_KEY = "complaint"
+FILERS = {"public", "city", "province"}  # the public, or staff recording a complaint on behalf
+AUDITORS = {"auditor"}
+ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|[A-Z0-9]{8,20})$")  # 身份证号 or another document number
+CONTACT = re.compile(r"^[\d+\- ]{7,20}$|^[^@\s]+@[^@\s]+$")
+
+
+class ComplaintRefused(InvalidInput):
+    code = "complaint-refused"
+    title = "投诉不予登记"
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _check(body: dict[str, Any]) -> dict[str, list[str]]:
+    """Name every missing real-name element (第十三条); nothing is stored when one fails."""
+    person = body.get("complainant") or {}
+    errors: dict[str, list[str]] = {}
+    if not _text(person.get("name")):
+        errors["complainant.name"] = ["须实名投诉：请填写投诉人真实姓名，匿名投诉不予受理"]
+    if not ID_NUMBER.match(_text(person.get("id_number"))):
+        errors["complainant.id_number"] = ["须实名投诉：请填写有效的身份证件号码"]
+    if not CONTACT.match(_text(person.get("contact"))):
+        errors["complainant.contact"] = ["请填写有效的联系电话或电子邮箱"]
+    if not [e for e in body.get("evidence") or [] if _text(e)]:
+        errors["evidence"] = ["须提供相关证据材料，无证据的投诉不予受理"]
+    if not _text(body.get("content")):
+        errors["content"] = ["请说明投诉的具体事实"]
+    if not _text(body.get("uscc")):
+        errors["uscc"] = ["请填写被投诉企业的统一社会信用代码"]
+    return errors
+
+
+def _evidence(session: Session, ids: list[str], actor: Actor) -> list[dict[str, Any]]:
+    rows = {r.id: r for r in session.scalars(select(EvidenceFile).where(EvidenceFile.id.in_(ids)))}
+    missing = [f"evidence.{i}" for i, file_id in enumerate(ids)
+               if file_id not in rows or rows[file_id].uploaded_by != actor.id]
+    if missing:
+        raise ComplaintRefused("证据材料文件不存在", errors={m: ["证据材料文件不存在"] for m in missing})
+    return [{"id": rows[i].id, "filename": rows[i].filename, "sha256": rows[i].sha256} for i in ids]
+
+
+@command("file_complaint")
+def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) -> Instance:
+    """Register a real-name complaint about a listed enterprise and start its case."""
+    if actor.role not in FILERS:
+        raise Forbidden("只有社会公众或主管部门可以登记投诉")
+    errors = _check(body)
+    if errors:
+        raise ComplaintRefused("；".join(m for msgs in errors.values() for m in msgs), errors=errors)
+    with ctx.transaction() as session:
+        uscc = _text(body["uscc"])
+        enterprise = session.get(Enterprise, uscc)
+        today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+        held = enterprises.valid_qualifications(session, uscc, today)
+        if enterprise is None or not held:
+            raise ComplaintRefused("被投诉企业不在优质中小企业名单中",
+                                   errors={"uscc": ["该企业不在优质中小企业名单中（第十三条）"]})
+        evidence = _evidence(session, [_text(e) for e in body["evidence"]], actor)
+        tiers = [q.tier for q in held]
+        authority = "province" if "little_giant" in tiers else "city"
+        instance_id, person = new_id(), body["complainant"]
+        row = Complainant(instance_id=instance_id, name=_text(person["name"]),
+                          id_number=_text(person["id_number"]), contact=_text(person["contact"]),
+                          authority=authority, region=enterprise.region, filed_by=actor.id,
+                          filed_at=ctx.now())
+        session.add(row)
+        session.flush()
+        data = {"uscc": uscc, "enterprise_name": enterprise.name, "region": enterprise.region,
+                "held_tiers": list(dict.fromkeys(tiers)), "authority": authority,
+                "complainant_ref": row.id, "subject": _text(body.get("subject")) or "企业信息真实性",
+                "content": _text(body["content"]), "evidence": [e["id"] for e in evidence],
+                "filed_on": today.isoformat()}
+        return start_case(ctx, session, process_key=PROCESS_KEY, instance_id=instance_id,
+                          data=data, actor=actor, extra={"evidence": evidence})
+
+
+def start_case(ctx: EngineContext, session: Session, *, process_key: str, instance_id: str,
+               data: dict[str, Any], actor: Actor, extra: dict[str, Any]) -> Instance:
+    """Start a case of the latest version of `process_key` with host-built data (no round)."""
+    definition = definitions.latest(session, process_key)
+    spec, subs, scope = instances._workflow_for(ctx, definition)
+    now = ctx.now()
+    data = {**data, "case_ref": instance_id}
+    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+    wf.task_tree.data.update(data)
+    row = Instance(id=instance_id, definition_id=definition.id, definition_version=definition.version,
+                   process_key=process_key, business_key=f"{data['uscc']}:{instance_id}",
+                   uscc=data["uscc"], region=data["region"], round_id=None, status="running",
+                   state_json="", started_at=now, updated_at=now, started_by=actor.id)
+    session.add(row)
+    history.append(session, stream=f"instance:{instance_id}", kind="instance.started", actor=actor.id,
+                   at=now, instance_id=instance_id, definition_id=definition.id,
+                   data={"process_key": process_key, "version": definition.version,
+                         "checksum": definition.checksum, "start_data": data, **extra})
+    loaded = instances.Loaded(row, definition, wf, scope)
+    instances.advance(ctx, loaded)
+    return instances.save(ctx, session, loaded, actor)
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def may_see_identity(actor: Actor, row: Complainant) -> bool:
+    """The handling authority (its city, or the province) and auditors only."""
+    if actor.role in AUDITORS:
+        return True
+    if actor.role != row.authority:
+        return False
+    return actor.role == "province" or (bool(actor.region) and actor.region == row.region)
+
+
+def mine(ctx: EngineContext, actor: Actor, *, page: int = 1,
+         per_page: int = 20) -> tuple[list[tuple[Complainant, Instance]], int]:
+    """Complaints the actor filed (a complainant sees only their own)."""
+    query = (select(Complainant, Instance).join(Instance, Instance.id == Complainant.instance_id)
+             .where(Complainant.filed_by == actor.id))
+    with ctx.reading() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.execute(query.order_by(Complainant.filed_at.desc(), Complainant.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+        return [(c, i) for c, i in rows], total
+
+
+def one(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
+    """A complaint: its filer sees status and outcome; the authority and auditors the identity."""
+    with ctx.reading() as session:
+        row = session.scalars(select(Complainant).where(Complainant.instance_id == instance_id)).first()
+        if row is None:
+            raise NotFound("投诉不存在")
+        own = row.filed_by == actor.id
+        if not own and not may_see_identity(actor, row):
+            raise NotFound("投诉不存在")
+        case = session.get(Instance, row.instance_id)
+        identity = ({"name": row.name, "id_number": row.id_number, "contact": row.contact}
+                    if own or may_see_identity(actor, row) else None)
+        return {"complainant": row, "instance": case, "identity": identity}
+
+
+def _notify(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+    notice = outputs["complaint_outcome"]
+    person = session.scalars(select(Complainant).where(Complainant.instance_id == row.id)).first()
+    if person is None:
+        raise ValueError(f"案件 {row.id} 没有投诉人记录")
+    session.add(Notification(user_id=person.filed_by, instance_id=row.id, kind="outcome",
+                             title=notice["title"][:200], body=notice["body"], created_at=now))
+
+
+records.WRITERS["complaint_outcome"] = _notify
