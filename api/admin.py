@@ -30,10 +30,18 @@ from engine import access, definitions, history, incidents, queries
 from engine.errors import InvalidInput, NotFound
 from engine.store import Definition, Instance
 
-definitions_bp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
-                           description="流程定义（BPMN/DMN 版本）")
-incidents_bp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="待处理事件")
-audit_bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="审计（哈希链历史）")
+definitions_bp = Blueprint(
+    "definitions",
+    __name__,
+    url_prefix="/api/v1/definitions",
+    description="流程定义（BPMN/DMN 版本）",
+)
+incidents_bp = Blueprint(
+    "incidents", __name__, url_prefix="/api/v1/incidents", description="待处理事件"
+)
+audit_bp = Blueprint(
+    "audit", __name__, url_prefix="/api/v1/audit", description="审计（哈希链历史）"
+)
 rounds_bp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="申报批次")
 files_bp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="佐证材料")
 
@@ -54,14 +62,24 @@ def uploaded_files() -> dict[str, str]:
         except UnicodeDecodeError:
             raise InvalidInput("文件不是 UTF-8 文本", errors={name: ["编码错误"]}) from None
     if not out:
-        raise InvalidInput("请以 multipart 字段 files 上传 BPMN/DMN/表单文件", errors={"files": ["必填"]})
+        raise InvalidInput(
+            "请以 multipart 字段 files 上传 BPMN/DMN/表单文件", errors={"files": ["必填"]}
+        )
     return out
 
 
 def definition_json(row: Definition, running: int = 0) -> dict[str, Any]:
-    return {"id": row.id, "process_key": row.process_key, "version": row.version, "name": row.name,
-            "checksum": row.checksum, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
-            "files": sorted(row.files), "running_instances": running}
+    return {
+        "id": row.id,
+        "process_key": row.process_key,
+        "version": row.version,
+        "name": row.name,
+        "checksum": row.checksum,
+        "deployed_at": row.deployed_at,
+        "deployed_by": row.deployed_by,
+        "files": sorted(row.files),
+        "running_instances": running,
+    }
 
 
 @definitions_bp.route("")
@@ -72,18 +90,27 @@ class Definitions(MethodView):
         ctx = engine_context()
         current_actor()
         with ctx.transaction() as session:
-            running = dict(session.execute(select(Instance.definition_id, func.count())
-                                           .where(Instance.status == "running").group_by(Instance.definition_id)).all())
-            rows = session.scalars(select(Definition).order_by(Definition.process_key, Definition.version))
+            running = dict(
+                session.execute(
+                    select(Instance.definition_id, func.count())
+                    .where(Instance.status == "running")
+                    .group_by(Instance.definition_id)
+                ).all()
+            )
+            rows = session.scalars(
+                select(Definition).order_by(Definition.process_key, Definition.version)
+            )
             return [definition_json(r, running.get(r.id, 0)) for r in rows]
 
     @definitions_bp.response(201, DefinitionOut(many=True))
     def post(self) -> list[dict[str, Any]]:
-        """Deploy a BPMN/DMN/form file set (multipart `files`); identical content returns the existing version."""
+        """Deploy a BPMN/DMN/form file set (multipart `files`); identical content is a no-op."""
         ctx = engine_context()
         actor = current_actor()
         access.require_role(actor, "process_owner", "province")
-        return [definition_json(r) for r in definitions.deploy(ctx, files=uploaded_files(), actor=actor)]
+        return [
+            definition_json(r) for r in definitions.deploy(ctx, files=uploaded_files(), actor=actor)
+        ]
 
 
 @definitions_bp.route("/validate")
@@ -91,7 +118,9 @@ class Validate(MethodView):
     def post(self) -> Any:
         """Validate a file set without deploying it; returns the problems (empty list if valid)."""
         current_actor()
-        processes, problems = definitions.validate(uploaded_files(), engine_context().settings.lane_aliases)
+        processes, problems = definitions.validate(
+            uploaded_files(), engine_context().settings.lane_aliases
+        )
         return {"valid": not problems, "processes": [p.key for p in processes], "errors": problems}
 
 
@@ -108,7 +137,7 @@ class DefinitionXml(MethodView):
 @definitions_bp.route("/<string:process_key>/<int:version>/files/<path:name>")
 class DefinitionFile(MethodView):
     def get(self, process_key: str, version: int, name: str) -> Response:
-        """One file of a deployed version (BPMN, DMN or form), e.g. to edit and redeploy the whole set."""
+        """One file of a deployed version (BPMN, DMN or form), to edit and redeploy the set."""
         current_actor()
         with engine_context().transaction() as session:
             row = definitions.get(session, process_key, version)
@@ -125,7 +154,9 @@ class Incidents(MethodView):
         """List open incidents (?status=resolved|open|all)."""
         access.require_role(current_actor(), "province", "auditor", "process_owner")
         status = request.args.get("status", "open")
-        return incidents.list_incidents(engine_context(), status=None if status == "all" else status)
+        return incidents.list_incidents(
+            engine_context(), status=None if status == "all" else status
+        )
 
 
 @incidents_bp.route("/<uuid:incident_id>/retry")
@@ -135,7 +166,9 @@ class Retry(MethodView):
         """Re-run the failed command with its stored arguments."""
         actor = current_actor()
         access.require_role(actor, "province", "process_owner")
-        return instance_json(incidents.retry(engine_context(), incident_id=str(incident_id), actor=actor))
+        return instance_json(
+            incidents.retry(engine_context(), incident_id=str(incident_id), actor=actor)
+        )
 
 
 @incidents_bp.route("/<uuid:incident_id>/resolve")
@@ -146,7 +179,9 @@ class Resolve(MethodView):
         """Close an incident by hand, with a note."""
         actor = current_actor()
         access.require_role(actor, "province", "process_owner")
-        return incidents.resolve(engine_context(), incident_id=str(incident_id), actor=actor, note=body["note"])
+        return incidents.resolve(
+            engine_context(), incident_id=str(incident_id), actor=actor, note=body["note"]
+        )
 
 
 @audit_bp.route("/events")
@@ -156,9 +191,15 @@ class Events(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """History events by instance / actor / time (auditors and province)."""
         access.require_role(current_actor(), "auditor", "province")
-        items, total = queries.events(engine_context(), instance_id=args.get("instance_id"),
-                                      actor_id=args.get("actor"), since=args.get("since"),
-                                      until=args.get("until"), page=args["page"], per_page=args["per_page"])
+        items, total = queries.events(
+            engine_context(),
+            instance_id=args.get("instance_id"),
+            actor_id=args.get("actor"),
+            since=args.get("since"),
+            until=args.get("until"),
+            page=args["page"],
+            per_page=args["per_page"],
+        )
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
@@ -184,9 +225,14 @@ class Export(MethodView):
             writer.writeheader()
             for row in dumped:
                 writer.writerow(row | {"data": json.dumps(row["data"], ensure_ascii=False)})
-            return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                            headers={"Content-Disposition": f"attachment; filename=history-{instance_id}.csv"})
-        return Response(json.dumps(dumped, ensure_ascii=False, indent=1), mimetype="application/json")
+            return Response(
+                "\ufeff" + buffer.getvalue(),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f"attachment; filename=history-{instance_id}.csv"},
+            )
+        return Response(
+            json.dumps(dumped, ensure_ascii=False, indent=1), mimetype="application/json"
+        )
 
 
 @rounds_bp.route("")
@@ -196,8 +242,16 @@ class Rounds(MethodView):
         """List rounds with case counts by status."""
         current_actor()
         found = queries.rounds(engine_context(), process_key=request.args.get("process_key"))
-        return [{**{c: getattr(f["round"], c) for c in ("id", "process_key", "label", "opens_on", "closes_at")},
-                 "counts": f["counts"]} for f in found]
+        return [
+            {
+                **{
+                    c: getattr(f["round"], c)
+                    for c in ("id", "process_key", "label", "opens_on", "closes_at")
+                },
+                "counts": f["counts"],
+            }
+            for f in found
+        ]
 
     @rounds_bp.arguments(RoundIn)
     @rounds_bp.response(201, RoundOut)
@@ -219,9 +273,20 @@ class Files(MethodView):
         content = part.read(MAX_UPLOAD + 1)
         if len(content) > MAX_UPLOAD or not content:
             raise InvalidInput("文件为空或超过 20 MB", errors={"file": ["大小不合法"]})
-        return queries.store_file(engine_context(), actor, filename=part.filename or "file",
-                                  content_type=part.mimetype, content=content)
+        return queries.store_file(
+            engine_context(),
+            actor,
+            filename=part.filename or "file",
+            content_type=part.mimetype,
+            content=content,
+        )
 
 
-BLUEPRINTS = [definitions_bp, incidents_bp, audit_bp, rounds_bp, files_bp]  # qualifications: api/qualifications.py
+BLUEPRINTS = [
+    definitions_bp,
+    incidents_bp,
+    audit_bp,
+    rounds_bp,
+    files_bp,
+]  # qualifications: api/qualifications.py
 __all__ = ["BLUEPRINTS", "NotFound"]

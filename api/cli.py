@@ -37,7 +37,9 @@ def _fail(error: EngineError) -> None:
 @click.group()
 def main() -> None:
     """tidu (梯度): BPMN workflow service for Jiangxi's tiered SME cultivation."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.group()
@@ -69,7 +71,10 @@ def deploy(directory: Path, validate_only: bool) -> None:
         rows = definitions.deploy(ctx, files=files, actor=Actor(id="cli", role="process_owner"))
     except EngineError as error:
         for p in error.errors or []:
-            click.echo(f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}", err=True)
+            click.echo(
+                f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}",
+                err=True,
+            )
         sys.exit(1)
     for row in rows:
         click.echo(f"{row.process_key} v{row.version} {row.checksum[:12]}")
@@ -105,7 +110,9 @@ def incidents_cmd() -> None:
 @incidents_cmd.command("list")
 def incidents_list() -> None:
     for row in incidents.list_incidents(_ctx()):
-        click.echo(f"{row.id} {row.command} {row.element_id or '-'} attempts={row.attempts} {row.message}")
+        click.echo(
+            f"{row.id} {row.command} {row.element_id or '-'} attempts={row.attempts} {row.message}"
+        )
 
 
 @incidents_cmd.command("retry")
@@ -131,7 +138,9 @@ def audit_verify() -> None:
     with ctx.transaction() as session:
         problems = history.verify(session)
     for p in problems:
-        click.echo(f"BROKEN stream={p['stream']} event_id={p['event_id']} seq={p['seq']}: {p['reason']}")
+        click.echo(
+            f"BROKEN stream={p['stream']} event_id={p['event_id']} seq={p['seq']}: {p['reason']}"
+        )
     if problems:
         sys.exit(1)
     click.echo("history intact")
@@ -148,7 +157,9 @@ def bench(args: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--walkthrough", is_flag=True, help="Run one P1 round on a simulated clock, printing each step.")
+@click.option(
+    "--walkthrough", is_flag=True, help="Run one P1 round on a simulated clock, printing each step."
+)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("var/demo-tokens.json"))
 def demo(walkthrough: bool, out: Path) -> None:
     """Seed one user per role/region and print their tokens (tokens are stored hashed)."""

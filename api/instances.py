@@ -21,7 +21,9 @@ from api.schemas import (
 from api.tasks import instance_json, task_json
 from engine import instances, positions, queries
 
-bp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="案件（流程实例）")
+bp = Blueprint(
+    "instances", __name__, url_prefix="/api/v1/instances", description="案件（流程实例）"
+)
 
 
 @bp.route("")
@@ -31,8 +33,12 @@ class Instances(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List the cases I may see."""
         items, total = queries.instances(engine_context(), current_actor(), **args)
-        return {"items": [instance_json(i) for i in items], "total": total, "page": args["page"],
-                "per_page": args["per_page"]}
+        return {
+            "items": [instance_json(i) for i in items],
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }
 
     @bp.arguments(StartInstanceIn)
     @bp.response(201, InstanceOut)
@@ -51,21 +57,22 @@ class InstanceDetail(MethodView):
         found = queries.instance(ctx, current_actor(), str(instance_id))
         return instance_json(found["instance"]) | {
             "state_bytes": found["state_bytes"],
-            "open_tasks": [task_json(t, ctx.now()) for t in found["open_tasks"]]}
+            "open_tasks": [task_json(t, ctx.now()) for t in found["open_tasks"]],
+        }
 
 
 @bp.route("/<uuid:instance_id>/history")
 class InstanceHistory(MethodView):
     @bp.response(200, EventOut(many=True))
     def get(self, instance_id: Any) -> list[Any]:
-        """The case's hash-chained history: who did what, when, on which version, with which data."""
+        """The case's hash-chained history: who did what, when, on which version, with what."""
         return queries.instance_history(engine_context(), current_actor(), str(instance_id))
 
 
 @bp.route("/<uuid:instance_id>/position")
 class InstancePosition(MethodView):
     def get(self, instance_id: Any) -> dict[str, Any]:
-        """Where the case stands in its diagram: elements completed and active, open tasks, timers."""
+        """Where the case stands: elements completed and active, open tasks, timers."""
         return positions.position(engine_context(), current_actor(), str(instance_id))
 
 
@@ -75,8 +82,13 @@ class Messages(MethodView):
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
         """Deliver a BPMN message to the case (409 if it does not wait for it)."""
-        row = instances.send_message(engine_context(), instance_id=str(instance_id), name=body["name"],
-                                     payload=body["payload"], actor=current_actor())
+        row = instances.send_message(
+            engine_context(),
+            instance_id=str(instance_id),
+            name=body["name"],
+            payload=body["payload"],
+            actor=current_actor(),
+        )
         return instance_json(row)
 
 
@@ -86,6 +98,11 @@ class Objections(MethodView):
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
         """Register an objection received during 公示 (pauses the case into an objection review)."""
-        row = instances.send_message(engine_context(), instance_id=str(instance_id), name="objection",
-                                     payload=body, actor=current_actor())
+        row = instances.send_message(
+            engine_context(),
+            instance_id=str(instance_id),
+            name="objection",
+            payload=body,
+            actor=current_actor(),
+        )
         return instance_json(row)

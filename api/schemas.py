@@ -24,7 +24,9 @@ class PageArgs(Schema):
 
 
 class TaskListArgs(PageArgs):
-    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
+    state = fields.String(
+        load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"])
+    )
     mine = fields.Boolean(load_default=False)
     process_key = fields.String()
     due_before = fields.AwareDateTime()
@@ -202,6 +204,12 @@ class FileOut(Schema):
 
 def page_schema(item: type[Schema]) -> type[Schema]:
     """Envelope of a paginated collection."""
-    return Schema.from_dict({"items": fields.List(fields.Nested(item)), "total": fields.Integer(),
-                             "page": fields.Integer(), "per_page": fields.Integer()},
-                            name=f"{item.__name__.removesuffix('Out')}Page")
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+        },
+        name=f"{item.__name__.removesuffix('Out')}Page",
+    )

@@ -43,7 +43,7 @@ WORK_AT = time(9, 0)
 DELAYS = {"enterprise": (0, 4), "city": (1, 8), "province": (1, 8), "miit": (2, 10)}  # working days
 
 
-class MissingCalendar(RuntimeError):  # noqa: N818 - the name says what is missing
+class MissingCalendar(RuntimeError):
     """The simulated period reaches a year without working-day data."""
 
 

@@ -1,1 +1,1 @@
-"""tidu engine: deploys BPMN definitions and runs instances on SpiffWorkflow; knows BPMN, not SMEs."""
+"""tidu engine: deploys BPMN definitions and runs them on SpiffWorkflow; knows BPMN, not SMEs."""

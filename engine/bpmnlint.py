@@ -26,7 +26,9 @@ def problem(file: str, element_id: str | None, line: int | None, message: str) -
     return {"file": file, "element_id": element_id, "line": line, "message": message}
 
 
-def role_of_lane(lane_id: str, lane_name: str = "", aliases: dict[str, str] | None = None) -> str | None:
+def role_of_lane(
+    lane_id: str, lane_name: str = "", aliases: dict[str, str] | None = None
+) -> str | None:
     """Lane ids name roles (`city`, `lane_city`); settings may alias other lane ids or names."""
     aliases = aliases or {}
     for key in (lane_id, lane_name):
@@ -36,8 +38,9 @@ def role_of_lane(lane_id: str, lane_name: str = "", aliases: dict[str, str] | No
     return role if role in TASK_ROLES else None
 
 
-def lane_map(root: etree._Element, file: str, aliases: dict[str, str] | None = None
-             ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def lane_map(
+    root: etree._Element, file: str, aliases: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """Map each flow node id to the role of its lane; report unknown lanes and dangling refs."""
     ids = {el.get("id") for el in root.iter() if el.get("id")}
     lanes: dict[str, str] = {}
@@ -45,14 +48,23 @@ def lane_map(root: etree._Element, file: str, aliases: dict[str, str] | None = N
     for lane in root.iterfind(".//bpmn:lane", NS):
         role = role_of_lane(lane.get("id", ""), lane.get("name", ""), aliases)
         if role is None:
-            problems.append(problem(file, lane.get("id"), lane.sourceline,
-                                    f"泳道 {lane.get('id')!r} 不对应已知角色（{', '.join(TASK_ROLES)}）"))
+            problems.append(
+                problem(
+                    file,
+                    lane.get("id"),
+                    lane.sourceline,
+                    f"泳道 {lane.get('id')!r} 不对应已知角色（{', '.join(TASK_ROLES)}）",
+                )
+            )
             continue
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             node = (ref.text or "").strip()
             if node not in ids:
-                problems.append(problem(file, lane.get("id"), ref.sourceline,
-                                        f"泳道引用了不存在的元素 {node!r}"))
+                problems.append(
+                    problem(
+                        file, lane.get("id"), ref.sourceline, f"泳道引用了不存在的元素 {node!r}"
+                    )
+                )
             lanes[node] = role
     return lanes, problems
 
@@ -93,9 +105,11 @@ def timer_location(root: etree._Element, bid: str, code: str) -> tuple[str, int 
     so the spec names the gateway; the modeller must edit the catch event.
     """
     targets = set(root.xpath("//bpmn:sequenceFlow[@sourceRef=$i]/@targetRef", namespaces=NS, i=bid))
-    found = [(expr.getparent().getparent().get("id"), expr.sourceline)
-             for expr in root.iterfind(".//bpmn:timerEventDefinition/*", NS)
-             if (expr.text or "").strip() == code.strip()]
+    found = [
+        (expr.getparent().getparent().get("id"), expr.sourceline)
+        for expr in root.iterfind(".//bpmn:timerEventDefinition/*", NS)
+        if (expr.text or "").strip() == code.strip()
+    ]
     for owner, line in found:
         if owner == bid or owner in targets:
             return owner, line
@@ -110,21 +124,34 @@ def lint_code(spec: Any, root: etree._Element, file: str) -> list[dict[str, Any]
         else:
             element, line = bid, element_line(root, bid)
         if mode == "timer" and ISO_UNQUOTED.match(code):
-            problems.append(problem(file, element, line,
-                                    f"{where} {code!r} 是未加引号的 ISO 文本，应写成 \"{code.strip()}\""))
+            problems.append(
+                problem(
+                    file,
+                    element,
+                    line,
+                    f'{where} {code!r} 是未加引号的 ISO 文本，应写成 "{code.strip()}"',
+                )
+            )
             continue
         try:
             check_code(code, "exec" if mode == "exec" else "eval")
         except SyntaxError as error:
-            problems.append(problem(file, element, line,
-                                    f"{where} 语法错误：{error.msg}（第 {error.lineno} 行第 {error.offset} 列）"))
+            problems.append(
+                problem(
+                    file,
+                    element,
+                    line,
+                    f"{where} 语法错误：{error.msg}（第 {error.lineno} 行第 {error.offset} 列）",
+                )
+            )
         except UnsafeScript as error:
             problems.append(problem(file, element, line, f"{where}：{error}"))
     return problems
 
 
-def lint_tasks(spec: Any, root: etree._Element, file: str, lanes: dict[str, str],
-               files: dict[str, str]) -> list[dict[str, Any]]:
+def lint_tasks(
+    spec: Any, root: etree._Element, file: str, lanes: dict[str, str], files: dict[str, str]
+) -> list[dict[str, Any]]:
     """Check user tasks (lane, form) and service tasks (operator, parameters)."""
     problems = []
     known = registry.names()
@@ -143,7 +170,9 @@ def lint_tasks(spec: Any, root: etree._Element, file: str, lanes: dict[str, str]
     return problems
 
 
-def _lint_service(ts: Any, bid: str, line: int | None, file: str, known: set[str]) -> list[dict[str, Any]]:
+def _lint_service(
+    ts: Any, bid: str, line: int | None, file: str, known: set[str]
+) -> list[dict[str, Any]]:
     if ts.operation_name not in known:
         return [problem(file, bid, line, f"服务任务使用了未注册的处理器 {ts.operation_name!r}")]
     op = registry.get(ts.operation_name)
@@ -152,14 +181,19 @@ def _lint_service(ts: Any, bid: str, line: int | None, file: str, known: set[str
     out = []
     if unknown := given - accepted:
         out.append(problem(file, bid, line, f"处理器 {op.name} 不接受参数 {sorted(unknown)}"))
-    required = {n for n, p in inspect.signature(op.fn).parameters.items()
-                if p.default is inspect.Parameter.empty and n != "rules"}
+    required = {
+        n
+        for n, p in inspect.signature(op.fn).parameters.items()
+        if p.default is inspect.Parameter.empty and n != "rules"
+    }
     if missing := required - given:
         out.append(problem(file, bid, line, f"处理器 {op.name} 缺少参数 {sorted(missing)}"))
     return out
 
 
-def lint_form(form: str, files: dict[str, str], file: str, bid: str, line: int | None) -> list[dict[str, Any]]:
+def lint_form(
+    form: str, files: dict[str, str], file: str, bid: str, line: int | None
+) -> list[dict[str, Any]]:
     if form not in files:
         return [problem(file, bid, line, f"表单文件 {form!r} 不在部署文件中")]
     if reason := schema_problem(files[form]):
@@ -189,6 +223,12 @@ def lint_gateways(root: etree._Element, file: str) -> list[dict[str, Any]]:
                 continue
             flow = root.xpath("//bpmn:sequenceFlow[@id=$i]", namespaces=NS, i=flow_id)
             if flow and flow[0].find("bpmn:conditionExpression", NS) is None:
-                problems.append(problem(file, flow_id, flow[0].sourceline,
-                                        f"排他网关 {gw.get('id')} 的出口 {flow_id} 既无条件也不是默认路径"))
+                problems.append(
+                    problem(
+                        file,
+                        flow_id,
+                        flow[0].sourceline,
+                        f"排他网关 {gw.get('id')} 的出口 {flow_id} 既无条件也不是默认路径",
+                    )
+                )
     return problems

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from engine import bpmnlint, history, registry
 from engine.context import Actor, EngineContext
@@ -52,8 +52,9 @@ def read_directory(directory: Path) -> dict[str, str]:
     return files
 
 
-def validate(files: dict[str, str], lane_aliases: dict[str, str] | None = None
-             ) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
+def validate(
+    files: dict[str, str], lane_aliases: dict[str, str] | None = None
+) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
     """Parse and lint a file set; return the processes it defines and every problem found."""
     problems: list[dict[str, Any]] = []
     dmn = {name: text for name, text in files.items() if name.endswith(".dmn")}
@@ -63,18 +64,24 @@ def validate(files: dict[str, str], lane_aliases: dict[str, str] | None = None
             try:
                 roots[name] = etree.fromstring(text.encode())
             except etree.XMLSyntaxError as error:
-                problems.append(bpmnlint.problem(name, None, error.lineno, f"XML 格式错误：{error.msg}"))
+                problems.append(
+                    bpmnlint.problem(name, None, error.lineno, f"XML 格式错误：{error.msg}")
+                )
     if dmn or _uses_rules(roots):  # a BPMN-only set without rule operators needs no rule tables
         problems += registry.validate_rules(registry.RuleSet(dmn))
     problems += registry.validate_files(files)
     processes = []
     library = _process_index(roots)
-    for name in sorted(n for n in roots if n.endswith(".bpmn") and not n.startswith(f"{SHARED_DIR}/")):
+    for name in sorted(
+        n for n in roots if n.endswith(".bpmn") and not n.startswith(f"{SHARED_DIR}/")
+    ):
         found, found_problems = _parse_bpmn(name, roots[name], files, dmn, lane_aliases, library)
         processes += found
         problems += found_problems
     if not processes and not problems:
-        problems.append(bpmnlint.problem("", None, None, "部署文件中没有可执行的流程（isExecutable=\"true\"）"))
+        problems.append(
+            bpmnlint.problem("", None, None, '部署文件中没有可执行的流程（isExecutable="true"）')
+        )
     return processes, problems
 
 
@@ -97,8 +104,9 @@ def _process_index(roots: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     return index
 
 
-def _called_files(name: str, root: Any, library: dict[str, tuple[str, Any]]
-                  ) -> tuple[list[str], list[dict[str, Any]]]:
+def _called_files(
+    name: str, root: Any, library: dict[str, tuple[str, Any]]
+) -> tuple[list[str], list[dict[str, Any]]]:
     """Files defining the processes `root` calls (transitively); a call cycle is a problem."""
     found: list[str] = []
     problems: list[dict[str, Any]] = []
@@ -111,8 +119,11 @@ def _called_files(name: str, root: Any, library: dict[str, tuple[str, Any]]
             called_file, called_root = library[target]
             if called_file in path:
                 chain = " → ".join([*path, called_file])
-                problems.append(bpmnlint.problem(file, call.get("id"), call.sourceline,
-                                                 f"调用活动形成循环调用：{chain}"))
+                problems.append(
+                    bpmnlint.problem(
+                        file, call.get("id"), call.sourceline, f"调用活动形成循环调用：{chain}"
+                    )
+                )
                 continue
             if called_file not in found and called_file != name:
                 found.append(called_file)
@@ -130,9 +141,12 @@ def requirement_of(root: Any) -> str | None:
     return None
 
 
-def _called_lanes(called: list[str], files: dict[str, str], lanes: dict[str, str],
-                  lane_aliases: dict[str, str] | None
-                  ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def _called_lanes(
+    called: list[str],
+    files: dict[str, str],
+    lanes: dict[str, str],
+    lane_aliases: dict[str, str] | None,
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """User tasks of a called diagram take the roles of its own lanes."""
     problems: list[dict[str, Any]] = []
     for called_name in called:
@@ -143,8 +157,9 @@ def _called_lanes(called: list[str], files: dict[str, str], lanes: dict[str, str
     return lanes, problems
 
 
-def _lint_called(subs: dict[str, Any], files: dict[str, str], name: str,
-                 lanes: dict[str, str]) -> list[dict[str, Any]]:
+def _lint_called(
+    subs: dict[str, Any], files: dict[str, str], name: str, lanes: dict[str, str]
+) -> list[dict[str, Any]]:
     """Lint the specs of called processes against their own files."""
     problems: list[dict[str, Any]] = []
     for sub in subs.values():
@@ -155,10 +170,14 @@ def _lint_called(subs: dict[str, Any], files: dict[str, str], name: str,
     return problems
 
 
-def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str],
-                lane_aliases: dict[str, str] | None = None,
-                library: dict[str, tuple[str, Any]] | None = None
-                ) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
+def _parse_bpmn(
+    name: str,
+    root: Any,
+    files: dict[str, str],
+    dmn: dict[str, str],
+    lane_aliases: dict[str, str] | None = None,
+    library: dict[str, tuple[str, Any]] | None = None,
+) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
     problems: list[dict[str, Any]] = []
     lanes, lane_problems = bpmnlint.lane_map(root, name, lane_aliases)
     problems += lane_problems + bpmnlint.lint_gateways(root, name)
@@ -170,9 +189,14 @@ def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str]
     if requirement := requirement_of(root):
         lanes = lanes | {REQUIRES_KEY: requirement}
     parser = make_parser()
-    keys = [p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"]
+    keys = [
+        p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"
+    ]
     if not keys:
-        return [], problems + [bpmnlint.problem(name, None, None, "文件中没有可执行的流程（isExecutable=\"true\"）")]
+        return [], [
+            *problems,
+            bpmnlint.problem(name, None, None, '文件中没有可执行的流程（isExecutable="true"）'),
+        ]
     out = []
     try:
         parser.add_bpmn_xml(root, filename=name)
@@ -193,15 +217,32 @@ def _parse_bpmn(name: str, root: Any, files: dict[str, str], dmn: dict[str, str]
             rule_forms = {f for f in files if f.startswith("forms/")} if dmn else set()
             used = {name} | set(called) | set(dmn) | (forms | rule_forms) & set(files)
             proc = root.xpath("//bpmn:process[@id=$i]", namespaces=NS, i=key)[0]
-            out.append(ParsedProcess(key, proc.get("name") or key, name, spec_to_json(spec, subs),
-                                     lanes, {f: files[f] for f in sorted(used)}))
+            out.append(
+                ParsedProcess(
+                    key,
+                    proc.get("name") or key,
+                    name,
+                    spec_to_json(spec, subs),
+                    lanes,
+                    {f: files[f] for f in sorted(used)},
+                )
+            )
     except ValidationException as error:
         line = error.line_number or bpmnlint.element_line(root, error.id)
-        problems.append(bpmnlint.problem(error.file_name or name, error.id or None, line or None,
-                                         _clean(str(error))))
-    except Exception as error:  # noqa: BLE001 - the parser raises many types; report them all as 4xx
-        problems.append(bpmnlint.problem(name, getattr(error, "id", None), getattr(error, "lineno", None),
-                                         f"流程解析失败：{type(error).__name__}: {_clean(str(error))}"))
+        problems.append(
+            bpmnlint.problem(
+                error.file_name or name, error.id or None, line or None, _clean(str(error))
+            )
+        )
+    except Exception as error:
+        problems.append(
+            bpmnlint.problem(
+                name,
+                getattr(error, "id", None),
+                getattr(error, "lineno", None),
+                f"流程解析失败：{type(error).__name__}: {_clean(str(error))}",
+            )
+        )
     return out, problems
 
 
@@ -213,7 +254,11 @@ def _clean(message: str) -> str:
 def _forms_of(spec: Any) -> set[str]:
     forms = set()
     for ts in spec.task_specs.values():
-        form = (getattr(ts, "extensions", None) or {}).get("properties", {}).get("formJsonSchemaFilename")
+        form = (
+            (getattr(ts, "extensions", None) or {})
+            .get("properties", {})
+            .get("formJsonSchemaFilename")
+        )
         if form:
             forms.add(form)
     return forms
@@ -230,30 +275,52 @@ def deploy(ctx: EngineContext, *, files: dict[str, str], actor: Actor) -> list[D
 
 def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Actor) -> Definition:
     latest = session.scalars(
-        select(Definition).where(Definition.process_key == proc.key)
-        .order_by(Definition.version.desc()).limit(1).with_for_update()
+        select(Definition)
+        .where(Definition.process_key == proc.key)
+        .order_by(Definition.version.desc())
+        .limit(1)
+        .with_for_update()
     ).first()
     if latest is not None and latest.checksum == proc.checksum:
         return latest
     now = ctx.now()
     row = Definition(
-        process_key=proc.key, version=(latest.version + 1) if latest else 1, name=proc.name,
-        checksum=proc.checksum, bpmn_file=proc.bpmn_file, files=proc.files, spec_json=proc.spec_json,
-        lanes=proc.lanes, deployed_at=now, deployed_by=actor.id,
+        process_key=proc.key,
+        version=(latest.version + 1) if latest else 1,
+        name=proc.name,
+        checksum=proc.checksum,
+        bpmn_file=proc.bpmn_file,
+        files=proc.files,
+        spec_json=proc.spec_json,
+        lanes=proc.lanes,
+        deployed_at=now,
+        deployed_by=actor.id,
     )
     session.add(row)
     session.flush()
-    history.append(session, stream=f"definition:{proc.key}", kind="definition.deployed", actor=actor.id,
-                   at=now, definition_id=row.id,
-                   data={"process_key": proc.key, "version": row.version, "checksum": row.checksum,
-                         "files": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in proc.files.items()}})
+    history.append(
+        session,
+        stream=f"definition:{proc.key}",
+        kind="definition.deployed",
+        actor=actor.id,
+        at=now,
+        definition_id=row.id,
+        data={
+            "process_key": proc.key,
+            "version": row.version,
+            "checksum": row.checksum,
+            "files": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in proc.files.items()},
+        },
+    )
     return row
 
 
 def latest(session: Session, process_key: str) -> Definition:
     row = session.scalars(
-        select(Definition).where(Definition.process_key == process_key)
-        .order_by(Definition.version.desc()).limit(1)
+        select(Definition)
+        .where(Definition.process_key == process_key)
+        .order_by(Definition.version.desc())
+        .limit(1)
     ).first()
     if row is None:
         raise NotFound(f"流程 {process_key} 尚未部署")
@@ -262,7 +329,9 @@ def latest(session: Session, process_key: str) -> Definition:
 
 def get(session: Session, process_key: str, version: int) -> Definition:
     row = session.scalars(
-        select(Definition).where(Definition.process_key == process_key, Definition.version == version)
+        select(Definition).where(
+            Definition.process_key == process_key, Definition.version == version
+        )
     ).first()
     if row is None:
         raise NotFound(f"流程 {process_key} 没有版本 {version}")
@@ -270,13 +339,30 @@ def get(session: Session, process_key: str, version: int) -> Definition:
 
 
 def list_definitions(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Definition).order_by(Definition.process_key, Definition.version)).all()
-    return [{"process_key": r.process_key, "version": r.version, "name": r.name, "checksum": r.checksum,
-             "deployed_at": r.deployed_at, "deployed_by": r.deployed_by, "id": r.id} for r in rows]
+    rows = session.scalars(
+        select(Definition).order_by(Definition.process_key, Definition.version)
+    ).all()
+    return [
+        {
+            "process_key": r.process_key,
+            "version": r.version,
+            "name": r.name,
+            "checksum": r.checksum,
+            "deployed_at": r.deployed_at,
+            "deployed_by": r.deployed_by,
+            "id": r.id,
+        }
+        for r in rows
+    ]
 
 
 def max_version(session: Session, process_key: str) -> int:
-    return session.scalar(select(func.max(Definition.version)).where(Definition.process_key == process_key)) or 0
+    return (
+        session.scalar(
+            select(func.max(Definition.version)).where(Definition.process_key == process_key)
+        )
+        or 0
+    )
 
 
 def form_schema(definition: Definition, form: str | None) -> dict[str, Any] | None:

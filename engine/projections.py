@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -15,6 +13,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
 
 from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
 
@@ -43,7 +43,7 @@ def waiting_timers(wf: Any) -> list[tuple[Any, datetime]]:
                     out.append((task, datetime.fromisoformat(value["next"])))
             else:
                 due = TimerEventDefinition.parse_time_or_duration(value)
-                out.append((task, due if due.tzinfo else due.replace(tzinfo=timezone.utc)))
+                out.append((task, due if due.tzinfo else due.replace(tzinfo=UTC)))
     return out
 
 
@@ -78,7 +78,7 @@ def due_at_of(task: Any, script_engine: Any) -> datetime | None:
     if not value:
         return None
     moment = datetime.fromisoformat(str(value))
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def snapshot(data: dict[str, Any]) -> dict[str, Any]:
@@ -98,32 +98,47 @@ def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
     A new timer is announced to schedulers: `session.info["timer_wakeup"]` for this process
     (read after commit) and NOTIFY on PostgreSQL for the others.
     """
-    wanted = {(str(t.id), due.astimezone(timezone.utc)): t for t, due in waiting_timers(wf)}
+    wanted = {(str(t.id), due.astimezone(UTC)): t for t, due in waiting_timers(wf)}
     for timer in session.scalars(select(Timer).where(Timer.instance_id == row.id)):
-        if wanted.pop((timer.task_id, timer.due_at.astimezone(timezone.utc)), None) is None:
+        if wanted.pop((timer.task_id, timer.due_at.astimezone(UTC)), None) is None:
             session.delete(timer)
         elif timer.lock_owner is not None:
             timer.lock_owner, timer.lock_expires_at = None, None
     for (task_id, due), task in wanted.items():
-        session.add(Timer(instance_id=row.id, task_id=task_id, bpmn_id=scoped_bpmn_id(task),
-                          due_at=due, attempts=0))
+        session.add(
+            Timer(
+                instance_id=row.id,
+                task_id=task_id,
+                bpmn_id=scoped_bpmn_id(task),
+                due_at=due,
+                attempts=0,
+            )
+        )
     if not wanted:
         return
     earliest = min(due for _, due in wanted)
     previous = session.info.get("timer_wakeup")
     session.info["timer_wakeup"] = min(earliest, previous) if previous else earliest
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, :due)"),
-                        {"channel": TIMER_CHANNEL, "due": earliest.isoformat()})
+        session.execute(
+            text("SELECT pg_notify(:channel, :due)"),
+            {"channel": TIMER_CHANNEL, "due": earliest.isoformat()},
+        )
 
 
 def sync_timers_and_messages(session: Session, row: Instance, wf: Any) -> None:
     _sync_timers(session, row, wf)
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
     for task, name in waiting_messages(wf):
-        session.add(MessageSubscription(instance_id=row.id, task_id=str(task.id),
-                                        bpmn_id=scoped_bpmn_id(task), name=name,
-                                        correlation_key=row.business_key))
+        session.add(
+            MessageSubscription(
+                instance_id=row.id,
+                task_id=str(task.id),
+                bpmn_id=scoped_bpmn_id(task),
+                name=name,
+                correlation_key=row.business_key,
+            )
+        )
 
 
 def open_task_rows(session: Session, instance_id: str) -> dict[str, HumanTask]:
@@ -133,13 +148,22 @@ def open_task_rows(session: Session, instance_id: str) -> dict[str, HumanTask]:
     return {r.id: r for r in rows}
 
 
-def new_task_row(row: Instance, definition: Definition, task: Any, due_at: datetime | None,
-                 now: datetime) -> HumanTask:
+def new_task_row(
+    row: Instance, definition: Definition, task: Any, due_at: datetime | None, now: datetime
+) -> HumanTask:
     spec = task.task_spec
     return HumanTask(
-        id=str(task.id), instance_id=row.id, process_key=row.process_key, bpmn_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id, role=definition.lanes.get(spec.bpmn_id, "province"),
-        region=row.region, uscc=row.uscc, state="open",
+        id=str(task.id),
+        instance_id=row.id,
+        process_key=row.process_key,
+        bpmn_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        role=definition.lanes.get(spec.bpmn_id, "province"),
+        region=row.region,
+        uscc=row.uscc,
+        state="open",
         form=(spec.extensions or {}).get("properties", {}).get("formJsonSchemaFilename"),
-        data=snapshot(task.data), due_at=due_at, created_at=now,
+        data=snapshot(task.data),
+        due_at=due_at,
+        created_at=now,
     )

@@ -12,7 +12,15 @@ from sqlalchemy import Select, func, or_, select
 from engine import access, definitions
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
-from engine.store import Enterprise, EvidenceFile, HistoryEvent, HumanTask, Instance, Qualification, Round
+from engine.store import (
+    Enterprise,
+    EvidenceFile,
+    HistoryEvent,
+    HumanTask,
+    Instance,
+    Qualification,
+    Round,
+)
 
 
 def _page(session: Any, query: Select, page: int, per_page: int) -> tuple[list[Any], int]:
@@ -33,9 +41,17 @@ def task_scope(query: Select, actor: Actor) -> Select:
     return query.where(HumanTask.id.is_(None))
 
 
-def inbox(ctx: EngineContext, actor: Actor, *, state: str = "open", mine: bool = False,
-          process_key: str | None = None, due_before: datetime | None = None,
-          page: int = 1, per_page: int = 20) -> tuple[list[HumanTask], int]:
+def inbox(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    state: str = "open",
+    mine: bool = False,
+    process_key: str | None = None,
+    due_before: datetime | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[HumanTask], int]:
     """Tasks the actor may work on, overdue first, then by due date and age."""
     query = task_scope(select(HumanTask), actor)
     if state:
@@ -60,13 +76,25 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
             raise NotFound("任务不存在")
         instance = session.get(Instance, row.instance_id)
         definition = session.get(definitions.Definition, instance.definition_id)
-        return {"task": row, "form": definitions.form_schema(definition, row.form),
-                "version": definition.version}
+        return {
+            "task": row,
+            "form": definitions.form_schema(definition, row.form),
+            "version": definition.version,
+        }
 
 
-def instances(ctx: EngineContext, actor: Actor, *, process_key: str | None = None, status: str | None = None,
-              uscc: str | None = None, round_id: int | None = None, enterprise_name: str | None = None,
-              page: int = 1, per_page: int = 20) -> tuple[list[Instance], int]:
+def instances(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    process_key: str | None = None,
+    status: str | None = None,
+    uscc: str | None = None,
+    round_id: int | None = None,
+    enterprise_name: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Instance], int]:
     query = select(Instance)
     if actor.role == "enterprise":
         query = query.where(Instance.uscc == (actor.uscc or "-"))
@@ -74,15 +102,21 @@ def instances(ctx: EngineContext, actor: Actor, *, process_key: str | None = Non
         query = query.where(Instance.region == (actor.region or "-"))
     elif actor.role not in access.READ_ALL | {"system"}:
         query = query.where(Instance.id.is_(None))
-    for column, value in ((Instance.process_key, process_key), (Instance.status, status),
-                          (Instance.uscc, uscc), (Instance.round_id, round_id)):
+    for column, value in (
+        (Instance.process_key, process_key),
+        (Instance.status, status),
+        (Instance.uscc, uscc),
+        (Instance.round_id, round_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     if enterprise_name:
         named = select(Enterprise.uscc).where(Enterprise.name.contains(enterprise_name))
         query = query.where(Instance.uscc.in_(named))
     with ctx.reading() as session:
-        return _page(session, query.order_by(Instance.started_at.desc(), Instance.id), page, per_page)
+        return _page(
+            session, query.order_by(Instance.started_at.desc(), Instance.id), page, per_page
+        )
 
 
 def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
@@ -91,22 +125,39 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
         definition = session.get(definitions.Definition, row.definition_id)
-        open_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
-                                                             HumanTask.state == "open")).all()
-        return {"instance": row, "version": definition.version, "open_tasks": list(open_tasks),
-                "state_bytes": len(row.state_json.encode())}
+        open_tasks = session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open")
+        ).all()
+        return {
+            "instance": row,
+            "version": definition.version,
+            "open_tasks": list(open_tasks),
+            "state_bytes": len(row.state_json.encode()),
+        }
 
 
 def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[HistoryEvent]:
     instance(ctx, actor, instance_id)  # visibility
     with ctx.reading() as session:
-        return list(session.scalars(select(HistoryEvent).where(HistoryEvent.stream == f"instance:{instance_id}")
-                                    .order_by(HistoryEvent.seq)))
+        return list(
+            session.scalars(
+                select(HistoryEvent)
+                .where(HistoryEvent.stream == f"instance:{instance_id}")
+                .order_by(HistoryEvent.seq)
+            )
+        )
 
 
-def events(ctx: EngineContext, *, instance_id: str | None = None, actor_id: str | None = None,
-           since: datetime | None = None, until: datetime | None = None, page: int = 1,
-           per_page: int = 100) -> tuple[list[HistoryEvent], int]:
+def events(
+    ctx: EngineContext,
+    *,
+    instance_id: str | None = None,
+    actor_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> tuple[list[HistoryEvent], int]:
     query = select(HistoryEvent)
     if instance_id:
         query = query.where(HistoryEvent.instance_id == instance_id)
@@ -120,18 +171,35 @@ def events(ctx: EngineContext, *, instance_id: str | None = None, actor_id: str 
         return _page(session, query.order_by(HistoryEvent.id), page, per_page)
 
 
-def qualifications(ctx: EngineContext, actor: Actor, *, tier: str | None = None, uscc: str | None = None,
-                   status: str | None = None, page: int = 1, per_page: int = 20) -> tuple[list[Qualification], int]:
+def qualifications(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    tier: str | None = None,
+    uscc: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Qualification], int]:
     query = select(Qualification)
     if actor.role == "enterprise":
         query = query.where(Qualification.uscc == (actor.uscc or "-"))
     elif actor.role == "city":
         query = query.where(Qualification.region == (actor.region or "-"))
-    for column, value in ((Qualification.tier, tier), (Qualification.uscc, uscc), (Qualification.status, status)):
+    for column, value in (
+        (Qualification.tier, tier),
+        (Qualification.uscc, uscc),
+        (Qualification.status, status),
+    ):
         if value is not None:
             query = query.where(column == value)
     with ctx.reading() as session:
-        return _page(session, query.order_by(Qualification.issued_on.desc(), Qualification.number), page, per_page)
+        return _page(
+            session,
+            query.order_by(Qualification.issued_on.desc(), Qualification.number),
+            page,
+            per_page,
+        )
 
 
 def rounds(ctx: EngineContext, *, process_key: str | None = None) -> list[dict[str, Any]]:
@@ -141,32 +209,53 @@ def rounds(ctx: EngineContext, *, process_key: str | None = None) -> list[dict[s
             query = query.where(Round.process_key == process_key)
         out = []
         for r in session.scalars(query):
-            counts = dict(session.execute(select(Instance.status, func.count()).where(Instance.round_id == r.id)
-                                          .group_by(Instance.status)).all())
+            counts = dict(
+                session.execute(
+                    select(Instance.status, func.count())
+                    .where(Instance.round_id == r.id)
+                    .group_by(Instance.status)
+                ).all()
+            )
             out.append({"round": r, "counts": counts})
         return out
 
 
-def open_round(ctx: EngineContext, *, process_key: str, label: str, opens_on: date, window_days: int) -> Round:
+def open_round(
+    ctx: EngineContext, *, process_key: str, label: str, opens_on: date, window_days: int
+) -> Round:
     """Open an application round: the window closes at 24:00 local time of its last day."""
     zone = ZoneInfo(ctx.settings.timezone)
 
     closes = datetime.combine(opens_on + timedelta(days=window_days), time(0), zone)
     with ctx.transaction() as session:
         definitions.latest(session, process_key)
-        row = Round(process_key=process_key, label=label, opens_on=opens_on, closes_at=closes,
-                    created_at=ctx.now())
+        row = Round(
+            process_key=process_key,
+            label=label,
+            opens_on=opens_on,
+            closes_at=closes,
+            created_at=ctx.now(),
+        )
         session.add(row)
         session.flush()
         return row
 
 
-def store_file(ctx: EngineContext, actor: Actor, *, filename: str, content_type: str, content: bytes) -> EvidenceFile:
+def store_file(
+    ctx: EngineContext, actor: Actor, *, filename: str, content_type: str, content: bytes
+) -> EvidenceFile:
     """Store an uploaded evidence file with its sha256."""
     with ctx.transaction() as session:
-        row = EvidenceFile(sha256=hashlib.sha256(content).hexdigest(), filename=filename,
-                           content_type=content_type or "application/octet-stream", size=len(content),
-                           content=content, uploaded_by=actor.id, uscc=actor.uscc, uploaded_at=ctx.now())
+        row = EvidenceFile(
+            sha256=hashlib.sha256(content).hexdigest(),
+            filename=filename,
+            content_type=content_type or "application/octet-stream",
+            size=len(content),
+            content=content,
+            uploaded_by=actor.id,
+            uscc=actor.uscc,
+            uploaded_at=ctx.now(),
+        )
         session.add(row)
         session.flush()
         return row
@@ -175,10 +264,15 @@ def store_file(ctx: EngineContext, actor: Actor, *, filename: str, content_type:
 def latest_rules(ctx: EngineContext) -> dict[str, Any] | None:
     """The DMN files of the most recent deployment (any process), or None if nothing is deployed."""
     with ctx.transaction() as session:
-        row = session.scalars(select(definitions.Definition).order_by(definitions.Definition.id.desc())
-                              .limit(1)).first()
+        row = session.scalars(
+            select(definitions.Definition).order_by(definitions.Definition.id.desc()).limit(1)
+        ).first()
         if row is None:
             return None
-        return {"files": {k: v for k, v in row.files.items() if k.endswith(".dmn")},
-                "process_key": row.process_key, "version": row.version, "checksum": row.checksum,
-                "deployed_at": row.deployed_at.isoformat()}
+        return {
+            "files": {k: v for k, v in row.files.items() if k.endswith(".dmn")},
+            "process_key": row.process_key,
+            "version": row.version,
+            "checksum": row.checksum,
+            "deployed_at": row.deployed_at.isoformat(),
+        }

@@ -16,12 +16,20 @@ def _qualification(session: Session, outputs: dict[str, Any], row: Instance, now
     q = outputs["qualification"]
     if session.scalars(select(Qualification.id).where(Qualification.number == q["number"])).first():
         return
-    session.add(Qualification(
-        number=q["number"], tier=q["tier"], uscc=q["uscc"], enterprise_name=q["enterprise_name"],
-        region=row.region, issued_on=date.fromisoformat(q["issued_on"]),
-        expires_on=date.fromisoformat(q["expires_on"]), status=q.get("status", "active"),
-        instance_id=row.id, created_at=now,
-    ))
+    session.add(
+        Qualification(
+            number=q["number"],
+            tier=q["tier"],
+            uscc=q["uscc"],
+            enterprise_name=q["enterprise_name"],
+            region=row.region,
+            issued_on=date.fromisoformat(q["issued_on"]),
+            expires_on=date.fromisoformat(q["expires_on"]),
+            status=q.get("status", "active"),
+            instance_id=row.id,
+            created_at=now,
+        )
+    )
     session.info.setdefault(NEW_QUALIFICATIONS, []).append(q["number"])  # lifecycle: after save
 
 
@@ -35,7 +43,9 @@ WRITERS: dict[str, Callable[[Session, dict[str, Any], Instance, datetime], None]
 }
 
 
-def write(session: Session, kind: str, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+def write(
+    session: Session, kind: str, outputs: dict[str, Any], row: Instance, now: datetime
+) -> None:
     """Write the record a handler result describes."""
     WRITERS[kind](session, outputs, row, now)
 

@@ -16,13 +16,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 
@@ -109,7 +109,9 @@ class HostScriptEngine(PythonScriptEngine):
             "new_seed": lambda: secrets.token_hex(8),
         }
         functions = registry.script_functions() | functions  # engine functions cannot be shadowed
-        super().__init__(environment=GuardedEnvironment({"__builtins__": SAFE_BUILTINS, **functions}))
+        super().__init__(
+            environment=GuardedEnvironment({"__builtins__": SAFE_BUILTINS, **functions})
+        )
 
     def evaluate(self, task, expression, external_context=None):  # type: ignore[no-untyped-def]
         """Evaluate; an error keeps its cause (e.g. the missing calendar year) for the incident."""
@@ -119,8 +121,9 @@ class HostScriptEngine(PythonScriptEngine):
             inner = error.__cause__ or error.__context__
             if inner is None or isinstance(inner, WorkflowTaskException):
                 raise
-            raise WorkflowTaskException(f"Error evaluating expression {expression!r}: {inner}",
-                                        task=task, exception=inner) from inner
+            raise WorkflowTaskException(
+                f"Error evaluating expression {expression!r}: {inner}", task=task, exception=inner
+            ) from inner
 
     def set_function(self, name: str, fn: Callable[..., Any]) -> None:
         """Replace one script function (e.g. a seeded `new_seed` for a deterministic simulation)."""
@@ -136,12 +139,24 @@ class HostScriptEngine(PythonScriptEngine):
         try:
             result = op.fn(**call_args)
             text = json.dumps(result, ensure_ascii=False)
-        except Exception as error:  # noqa: BLE001 - any handler failure becomes an incident
+        except Exception as error:
             raise HandlerFailed(operation_name, task.task_spec.bpmn_id, error) from error
         if scope is not None:
-            version = "/".join(v for v in (op.rule_version, scope.rules.checksum[:12] if op.uses_rules else "") if v)
+            version = "/".join(
+                v
+                for v in (op.rule_version, scope.rules.checksum[:12] if op.uses_rules else "")
+                if v
+            )
             scope.decisions.append(
-                Decision(operation_name, task.task_spec.bpmn_id, str(task.id), inputs, result, version, op.record)
+                Decision(
+                    operation_name,
+                    task.task_spec.bpmn_id,
+                    str(task.id),
+                    inputs,
+                    result,
+                    version,
+                    op.record,
+                )
             )
         if task.task_spec.result_variable.startswith("spiff__"):
             task.data.update(result)  # no resultVariable: merge into task data
@@ -189,12 +204,15 @@ def spec_to_json(spec: Any, subprocess_specs: dict[str, Any]) -> str:
     """Serialize a parsed spec (and its called processes) once, for the definition row."""
     reg = SPEC_SERIALIZER.registry
     return json.dumps(
-        {"spec": reg.convert(spec), "subprocess_specs": {k: reg.convert(v) for k, v in subprocess_specs.items()}}
+        {
+            "spec": reg.convert(spec),
+            "subprocess_specs": {k: reg.convert(v) for k, v in subprocess_specs.items()},
+        }
     )
 
 
 def cached_spec(key: str, spec_json: Callable[[], str]) -> tuple[Any, dict[str, Any]]:
-    """Return the parsed spec of a definition version (key: id + checksum), restored once per process."""
+    """Return the parsed spec of a definition version (key: id + checksum), restored once."""
     definition_id = key
     found = _SPECS.get(definition_id)
     if found is not None:

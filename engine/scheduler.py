@@ -37,7 +37,7 @@ JOB_ID = "tidu-timers"
 NUDGE = timedelta(milliseconds=5)  # run just after the due time (Spiff fires on due < now)
 
 
-class SchedulerBusy(RuntimeError):  # noqa: N818 - the name says what happened
+class SchedulerBusy(RuntimeError):
     """Another scheduler already serves this SQLite database."""
 
 

@@ -39,44 +39,80 @@ class Api:
         return response.json["items"]
 
     def task(self, bpmn_id: str, instance_id: str | None = None) -> dict[str, Any]:
-        found = [t for t in self.inbox(per_page=200) if t["bpmn_id"] == bpmn_id
-                 and (instance_id is None or t["instance_id"] == instance_id)]
+        found = [
+            t
+            for t in self.inbox(per_page=200)
+            if t["bpmn_id"] == bpmn_id and (instance_id is None or t["instance_id"] == instance_id)
+        ]
         assert found, f"{self.user_id} has no open task {bpmn_id}"
         return found[0]
 
-    def complete(self, bpmn_id: str, data: dict[str, Any], instance_id: str | None = None,
-                 status: int = 200) -> Any:
+    def complete(
+        self, bpmn_id: str, data: dict[str, Any], instance_id: str | None = None, status: int = 200
+    ) -> Any:
         task = self.task(bpmn_id, instance_id)
         response = self.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data})
         assert response.status_code == status, response.json
         return response.json
 
-    def upload(self, content: bytes = b"%PDF-1.4 evidence", filename: str = "evidence.pdf") -> dict[str, Any]:
-        response = self.client.post("/api/v1/files", headers=self._headers(),
-                                    data={"file": (io.BytesIO(content), filename)},
-                                    content_type="multipart/form-data")
+    def upload(
+        self, content: bytes = b"%PDF-1.4 evidence", filename: str = "evidence.pdf"
+    ) -> dict[str, Any]:
+        response = self.client.post(
+            "/api/v1/files",
+            headers=self._headers(),
+            data={"file": (io.BytesIO(content), filename)},
+            content_type="multipart/form-data",
+        )
         assert response.status_code == 201, response.json
         return response.json
 
 
-def user(ctx: EngineContext, client: Any, *, role: str, user_id: str | None = None, region: str | None = None,
-         uscc_code: str | None = None, name: str | None = None) -> Api:
+def user(
+    ctx: EngineContext,
+    client: Any,
+    *,
+    role: str,
+    user_id: str | None = None,
+    region: str | None = None,
+    uscc_code: str | None = None,
+    name: str | None = None,
+) -> Api:
     user_id = user_id or f"{role}-{region or uscc_code or 'x'}"
     if uscc_code:
-        users.ensure_enterprise(ctx, uscc=uscc_code, name=name or f"测试企业{uscc_code[-4:]}", region=region)
-    users.ensure_user(ctx, user_id=user_id, display_name=user_id, role=role, region=region, uscc=uscc_code)
+        users.ensure_enterprise(
+            ctx, uscc=uscc_code, name=name or f"测试企业{uscc_code[-4:]}", region=region
+        )
+    users.ensure_user(
+        ctx, user_id=user_id, display_name=user_id, role=role, region=region, uscc=uscc_code
+    )
     return Api(client, users.issue_token(ctx, user_id), user_id)
 
 
 def deploy_processes(ctx: EngineContext) -> list[Any]:
-    return definitions.deploy(ctx, files=definitions.read_directory(ROOT_PROCESSES),
-                              actor=Actor(id="owner", role="process_owner"))
+    return definitions.deploy(
+        ctx,
+        files=definitions.read_directory(ROOT_PROCESSES),
+        actor=Actor(id="owner", role="process_owner"),
+    )
 
 
-def open_round(province: Api, *, opens_on: date, label: str = "2025年下半年创新型中小企业评价",
-               window_days: int = 30) -> dict[str, Any]:
-    response = province.post("/api/v1/rounds", json={"process_key": "innovative_evaluation", "label": label,
-                                                     "opens_on": opens_on.isoformat(), "window_days": window_days})
+def open_round(
+    province: Api,
+    *,
+    opens_on: date,
+    label: str = "2025年下半年创新型中小企业评价",
+    window_days: int = 30,
+) -> dict[str, Any]:
+    response = province.post(
+        "/api/v1/rounds",
+        json={
+            "process_key": "innovative_evaluation",
+            "label": label,
+            "opens_on": opens_on.isoformat(),
+            "window_days": window_days,
+        },
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -84,12 +120,27 @@ def open_round(province: Api, *, opens_on: date, label: str = "2025年下半年�
 def self_evaluation(evidence: list[str], **overrides: Any) -> dict[str, Any]:
     """A self-evaluation that passes 第四条 and scores well above 60 (small industrial firm)."""
     data: dict[str, Any] = {
-        "independent_legal_person": True, "on_abnormal_list": False, "on_serious_dishonesty_list": False,
-        "prohibited_product": False, "major_accident_3y": False, "tax_violation_3y": False,
-        "industry": "industry", "employees": 120, "revenue_y1": 8000, "assets_y1": 6000,
-        "liabilities_y1": 2400, "rd_expense_y1": 480, "main_revenue_y1": 7600, "main_revenue_y2": 6000,
-        "ip_class": "own_class1", "strategic_emerging": True, "sci_award_3y": False, "valid_honours": False,
-        "provincial_rd_institution": False, "equity_financing_3y": 0, "evidence": evidence,
+        "independent_legal_person": True,
+        "on_abnormal_list": False,
+        "on_serious_dishonesty_list": False,
+        "prohibited_product": False,
+        "major_accident_3y": False,
+        "tax_violation_3y": False,
+        "industry": "industry",
+        "employees": 120,
+        "revenue_y1": 8000,
+        "assets_y1": 6000,
+        "liabilities_y1": 2400,
+        "rd_expense_y1": 480,
+        "main_revenue_y1": 7600,
+        "main_revenue_y2": 6000,
+        "ip_class": "own_class1",
+        "strategic_emerging": True,
+        "sci_award_3y": False,
+        "valid_honours": False,
+        "provincial_rd_institution": False,
+        "equity_financing_3y": 0,
+        "evidence": evidence,
     }
     data.update(overrides)
     return data
@@ -102,8 +153,9 @@ P1_BPMN = "innovative_evaluation.bpmn"
 People = dict[str, Api]
 
 
-def p1_cast(ctx: EngineContext, client: Any, *, deploy: bool = True,
-            files: dict[str, str] | None = None) -> People:
+def p1_cast(
+    ctx: EngineContext, client: Any, *, deploy: bool = True, files: dict[str, str] | None = None
+) -> People:
     """Deploy `files` (default: all of processes/); create two Nanchang enterprises, two city
     staff, province, auditor and process owner."""
     if deploy and files is not None:
@@ -111,10 +163,24 @@ def p1_cast(ctx: EngineContext, client: Any, *, deploy: bool = True,
     elif deploy:
         deploy_processes(ctx)
     return {
-        "ent": user(ctx, client, role="enterprise", user_id="ent-1", uscc_code=uscc(P1_REGION, 1),
-                    region=P1_REGION, name="洪城精密机械有限公司"),
-        "ent2": user(ctx, client, role="enterprise", user_id="ent-2", uscc_code=uscc(P1_REGION, 2),
-                     region=P1_REGION, name="赣江光电科技有限公司"),
+        "ent": user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-1",
+            uscc_code=uscc(P1_REGION, 1),
+            region=P1_REGION,
+            name="洪城精密机械有限公司",
+        ),
+        "ent2": user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-2",
+            uscc_code=uscc(P1_REGION, 2),
+            region=P1_REGION,
+            name="赣江光电科技有限公司",
+        ),
         "city": user(ctx, client, role="city", user_id="city-nc", region=P1_REGION),
         "city_b": user(ctx, client, role="city", user_id="city-nc-2", region=P1_REGION),
         "province": user(ctx, client, role="province", user_id="prov"),
@@ -123,8 +189,9 @@ def p1_cast(ctx: EngineContext, client: Any, *, deploy: bool = True,
     }
 
 
-def start(enterprise: Api, round_id: int,
-          process_key: str = "innovative_evaluation") -> dict[str, Any]:
+def start(
+    enterprise: Api, round_id: int, process_key: str = "innovative_evaluation"
+) -> dict[str, Any]:
     """Start an enterprise's application in a round (its self-evaluation task opens)."""
     body = {"process_key": process_key, "round_id": round_id}
     response = enterprise.post("/api/v1/instances", json=body)
@@ -132,8 +199,9 @@ def start(enterprise: Api, round_id: int,
     return response.json
 
 
-def apply(enterprise: Api, round_id: int, *, evidence: list[str] | None = None,
-          **overrides: Any) -> str:
+def apply(
+    enterprise: Api, round_id: int, *, evidence: list[str] | None = None, **overrides: Any
+) -> str:
     """Start an application and submit a passing self-evaluation; return the instance id."""
     instance_id = start(enterprise, round_id)["id"]
     evidence = evidence if evidence is not None else [enterprise.upload()["id"]]
@@ -144,16 +212,24 @@ def apply(enterprise: Api, round_id: int, *, evidence: list[str] | None = None,
 def post_files(api: Api, url: str, files: dict[str, str]) -> Any:
     """POST a BPMN/DMN/form file set as multipart `files` parts (the filename is the path)."""
     parts = [(io.BytesIO(text.encode()), name) for name, text in files.items()]
-    return api.client.post(url, headers=api._headers(), data={"files": parts},
-                           content_type="multipart/form-data")
+    return api.client.post(
+        url, headers=api._headers(), data={"files": parts}, content_type="multipart/form-data"
+    )
 
 
-def process_files(edits: dict[str, tuple[str, str]] | None = None, *,
-                  drop: tuple[str, ...] = (), bpmn: str = P1_BPMN) -> dict[str, str]:
+def process_files(
+    edits: dict[str, tuple[str, str]] | None = None,
+    *,
+    drop: tuple[str, ...] = (),
+    bpmn: str = P1_BPMN,
+) -> dict[str, str]:
     """One diagram of processes/ with the shared diagrams, all rules and forms, edited
     {file: (old, new)} (old must occur once)."""
-    files = {name: text for name, text in definitions.read_directory(ROOT_PROCESSES).items()
-             if name == bpmn or name.startswith("shared/") or not name.endswith(".bpmn")}
+    files = {
+        name: text
+        for name, text in definitions.read_directory(ROOT_PROCESSES).items()
+        if name == bpmn or name.startswith("shared/") or not name.endswith(".bpmn")
+    }
     for name, (old, new) in (edits or {}).items():
         found = files[name].count(old)
         assert found == 1, f"{old!r} occurs {found} times in {name}"
