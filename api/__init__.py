@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from api import (
     admin,
+    complaints,
     errors,
     evaluations,
     instances,
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
         api.register_blueprint(bp)
     api.register_blueprint(evaluations.bp)
     api.register_blueprint(rounds_views.bp)  # round cases by stage, exports, MIIT list
+    api.register_blueprint(complaints.bp)  # 第十三条 complaints
     errors.register(app)
     web.register(app)  # pages under /ui, npm dist files under /vendor/<pkg>/
 

@@ -59,10 +59,15 @@ def _check(body: dict[str, Any]) -> dict[str, list[str]]:
 
 def _evidence(session: Session, ids: list[str], actor: Actor) -> list[dict[str, Any]]:
     rows = {r.id: r for r in session.scalars(select(EvidenceFile).where(EvidenceFile.id.in_(ids)))}
-    missing = [f"evidence.{i}" for i, file_id in enumerate(ids)
-               if file_id not in rows or rows[file_id].uploaded_by != actor.id]
+    missing = [
+        f"evidence.{i}"
+        for i, file_id in enumerate(ids)
+        if file_id not in rows or rows[file_id].uploaded_by != actor.id
+    ]
     if missing:
-        raise ComplaintRefused("证据材料文件不存在", errors={m: ["证据材料文件不存在"] for m in missing})
+        raise ComplaintRefused(
+            "证据材料文件不存在", errors={m: ["证据材料文件不存在"] for m in missing}
+        )
     return [{"id": rows[i].id, "filename": rows[i].filename, "sha256": rows[i].sha256} for i in ids]
 
 
@@ -73,36 +78,68 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
         raise Forbidden("只有社会公众或主管部门可以登记投诉")
     errors = _check(body)
     if errors:
-        raise ComplaintRefused("；".join(m for msgs in errors.values() for m in msgs), errors=errors)
+        raise ComplaintRefused(
+            "；".join(m for msgs in errors.values() for m in msgs), errors=errors
+        )
     with ctx.transaction() as session:
         uscc = _text(body["uscc"])
         enterprise = session.get(Enterprise, uscc)
         today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
         held = enterprises.valid_qualifications(session, uscc, today)
         if enterprise is None or not held:
-            raise ComplaintRefused("被投诉企业不在优质中小企业名单中",
-                                   errors={"uscc": ["该企业不在优质中小企业名单中（第十三条）"]})
+            raise ComplaintRefused(
+                "被投诉企业不在优质中小企业名单中",
+                errors={"uscc": ["该企业不在优质中小企业名单中（第十三条）"]},
+            )
         evidence = _evidence(session, [_text(e) for e in body["evidence"]], actor)
         tiers = [q.tier for q in held]
         authority = "province" if "little_giant" in tiers else "city"
         instance_id, person = new_id(), body["complainant"]
-        row = Complainant(instance_id=instance_id, name=_text(person["name"]),
-                          id_number=_text(person["id_number"]), contact=_text(person["contact"]),
-                          authority=authority, region=enterprise.region, filed_by=actor.id,
-                          filed_at=ctx.now())
+        row = Complainant(
+            instance_id=instance_id,
+            name=_text(person["name"]),
+            id_number=_text(person["id_number"]),
+            contact=_text(person["contact"]),
+            authority=authority,
+            region=enterprise.region,
+            filed_by=actor.id,
+            filed_at=ctx.now(),
+        )
         session.add(row)
         session.flush()
-        data = {"uscc": uscc, "enterprise_name": enterprise.name, "region": enterprise.region,
-                "held_tiers": list(dict.fromkeys(tiers)), "authority": authority,
-                "complainant_ref": row.id, "subject": _text(body.get("subject")) or "企业信息真实性",
-                "content": _text(body["content"]), "evidence": [e["id"] for e in evidence],
-                "filed_on": today.isoformat()}
-        return start_case(ctx, session, process_key=PROCESS_KEY, instance_id=instance_id,
-                          data=data, actor=actor, extra={"evidence": evidence})
+        data = {
+            "uscc": uscc,
+            "enterprise_name": enterprise.name,
+            "region": enterprise.region,
+            "held_tiers": list(dict.fromkeys(tiers)),
+            "authority": authority,
+            "complainant_ref": row.id,
+            "subject": _text(body.get("subject")) or "企业信息真实性",
+            "content": _text(body["content"]),
+            "evidence": [e["id"] for e in evidence],
+            "filed_on": today.isoformat(),
+        }
+        return start_case(
+            ctx,
+            session,
+            process_key=PROCESS_KEY,
+            instance_id=instance_id,
+            data=data,
+            actor=actor,
+            extra={"evidence": evidence},
+        )
 
 
-def start_case(ctx: EngineContext, session: Session, *, process_key: str, instance_id: str,
-               data: dict[str, Any], actor: Actor, extra: dict[str, Any]) -> Instance:
+def start_case(
+    ctx: EngineContext,
+    session: Session,
+    *,
+    process_key: str,
+    instance_id: str,
+    data: dict[str, Any],
+    actor: Actor,
+    extra: dict[str, Any],
+) -> Instance:
     """Start a case of the latest version of `process_key` with host-built data (no round)."""
     definition = definitions.latest(session, process_key)
     spec, subs, scope = instances._workflow_for(ctx, definition)
@@ -110,15 +147,38 @@ def start_case(ctx: EngineContext, session: Session, *, process_key: str, instan
     data = {**data, "case_ref": instance_id}
     wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
     wf.task_tree.data.update(data)
-    row = Instance(id=instance_id, definition_id=definition.id, definition_version=definition.version,
-                   process_key=process_key, business_key=f"{data['uscc']}:{instance_id}",
-                   uscc=data["uscc"], region=data["region"], round_id=None, status="running",
-                   state_json="", started_at=now, updated_at=now, started_by=actor.id)
+    row = Instance(
+        id=instance_id,
+        definition_id=definition.id,
+        definition_version=definition.version,
+        process_key=process_key,
+        business_key=f"{data['uscc']}:{instance_id}",
+        uscc=data["uscc"],
+        region=data["region"],
+        round_id=None,
+        status="running",
+        state_json="",
+        started_at=now,
+        updated_at=now,
+        started_by=actor.id,
+    )
     session.add(row)
-    history.append(session, stream=f"instance:{instance_id}", kind="instance.started", actor=actor.id,
-                   at=now, instance_id=instance_id, definition_id=definition.id,
-                   data={"process_key": process_key, "version": definition.version,
-                         "checksum": definition.checksum, "start_data": data, **extra})
+    history.append(
+        session,
+        stream=f"instance:{instance_id}",
+        kind="instance.started",
+        actor=actor.id,
+        at=now,
+        instance_id=instance_id,
+        definition_id=definition.id,
+        data={
+            "process_key": process_key,
+            "version": definition.version,
+            "checksum": definition.checksum,
+            "start_data": data,
+            **extra,
+        },
+    )
     loaded = instances.Loaded(row, definition, wf, scope)
     instances.advance(ctx, loaded)
     return instances.save(ctx, session, loaded, actor)
@@ -136,30 +196,42 @@ def may_see_identity(actor: Actor, row: Complainant) -> bool:
     return actor.role == "province" or (bool(actor.region) and actor.region == row.region)
 
 
-def mine(ctx: EngineContext, actor: Actor, *, page: int = 1,
-         per_page: int = 20) -> tuple[list[tuple[Complainant, Instance]], int]:
+def mine(
+    ctx: EngineContext, actor: Actor, *, page: int = 1, per_page: int = 20
+) -> tuple[list[tuple[Complainant, Instance]], int]:
     """Complaints the actor filed (a complainant sees only their own)."""
-    query = (select(Complainant, Instance).join(Instance, Instance.id == Complainant.instance_id)
-             .where(Complainant.filed_by == actor.id))
+    query = (
+        select(Complainant, Instance)
+        .join(Instance, Instance.id == Complainant.instance_id)
+        .where(Complainant.filed_by == actor.id)
+    )
     with ctx.reading() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.execute(query.order_by(Complainant.filed_at.desc(), Complainant.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
+        rows = session.execute(
+            query.order_by(Complainant.filed_at.desc(), Complainant.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
         return [(c, i) for c, i in rows], total
 
 
 def one(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
     """A complaint: its filer sees status and outcome; the authority and auditors the identity."""
     with ctx.reading() as session:
-        row = session.scalars(select(Complainant).where(Complainant.instance_id == instance_id)).first()
+        row = session.scalars(
+            select(Complainant).where(Complainant.instance_id == instance_id)
+        ).first()
         if row is None:
             raise NotFound("投诉不存在")
         own = row.filed_by == actor.id
         if not own and not may_see_identity(actor, row):
             raise NotFound("投诉不存在")
         case = session.get(Instance, row.instance_id)
-        identity = ({"name": row.name, "id_number": row.id_number, "contact": row.contact}
-                    if own or may_see_identity(actor, row) else None)
+        identity = (
+            {"name": row.name, "id_number": row.id_number, "contact": row.contact}
+            if own or may_see_identity(actor, row)
+            else None
+        )
         return {"complainant": row, "instance": case, "identity": identity}
 
 
@@ -168,8 +240,16 @@ def _notify(session: Session, outputs: dict[str, Any], row: Instance, now: datet
     person = session.scalars(select(Complainant).where(Complainant.instance_id == row.id)).first()
     if person is None:
         raise ValueError(f"案件 {row.id} 没有投诉人记录")
-    session.add(Notification(user_id=person.filed_by, instance_id=row.id, kind="outcome",
-                             title=notice["title"][:200], body=notice["body"], created_at=now))
+    session.add(
+        Notification(
+            user_id=person.filed_by,
+            instance_id=row.id,
+            kind="outcome",
+            title=notice["title"][:200],
+            body=notice["body"],
+            created_at=now,
+        )
+    )
 
 
 records.WRITERS["complaint_outcome"] = _notify

@@ -34,21 +34,37 @@ SEVERITIES = ("minor", "serious")
 
 @operator("ban.record", rule_version=RULE_VERSION, record="ban")
 def record_ban(
-    *, uscc: str, incident_type: str, description: str, starts_on: str, years: int,
+    *,
+    uscc: str,
+    incident_type: str,
+    description: str,
+    starts_on: str,
+    years: int,
     basis: str = "第十二条",
 ) -> dict[str, Any]:
     """Describe the re-application ban after an Article 12 incident (at least 3 years)."""
     if incident_type not in INCIDENTS:
-        raise ValueError(f"unknown incident type {incident_type!r}: use one of {', '.join(INCIDENTS)}")
+        raise ValueError(
+            f"unknown incident type {incident_type!r}: use one of {', '.join(INCIDENTS)}"
+        )
     if int(years) < MIN_BAN_YEARS:
         raise ValueError(f"第十二条：禁止申请期不得少于{MIN_BAN_YEARS}年（设置为 {years} 年）")
     start = date.fromisoformat(starts_on)
     ends = anniversary(start, int(years))  # first day on which an application is allowed again
     reason = f"{INCIDENTS[incident_type]}：{description.strip()}"
-    ban = {"uscc": uscc, "starts_on": start.isoformat(), "ends_on": ends.isoformat(),
-           "reason": reason, "basis": basis}
-    return {"ban": ban, "ban_reason": reason, "ban_ends_on": ends.isoformat(),
-            "revocation_reason": f"{reason}，撤销全部资格，{ends.isoformat()} 前不得申请（{basis}）"}
+    ban = {
+        "uscc": uscc,
+        "starts_on": start.isoformat(),
+        "ends_on": ends.isoformat(),
+        "reason": reason,
+        "basis": basis,
+    }
+    return {
+        "ban": ban,
+        "ban_reason": reason,
+        "ban_ends_on": ends.isoformat(),
+        "revocation_reason": f"{reason}，撤销全部资格，{ends.isoformat()} 前不得申请（{basis}）",
+    }
 
 
 @operator("enterprise.reassign_region", rule_version=RULE_VERSION, record="region_reassignment")
@@ -78,7 +94,10 @@ def resolve_outcome(
         return {"outcome": decision, "why": "按主管部门决定"}
     why = "企业未在期限内答复" if not answered else "经核实存在弄虚作假"
     outcome = "revocation" if severity == "serious" else "rectification"
-    return {"outcome": outcome, "why": f"{why}，按情节{'严重' if severity == 'serious' else '较轻'}处理"}
+    return {
+        "outcome": outcome,
+        "why": f"{why}，按情节{'严重' if severity == 'serious' else '较轻'}处理",
+    }
 
 
 @operator("complaint.notify_complainant", rule_version=RULE_VERSION, record="complaint_outcome")

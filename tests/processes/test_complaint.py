@@ -1,0 +1,237 @@
+"""P6 complaints (第十三条) via the API: real name, the tier's authority, deadlines, outcomes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import instances, lifecycle
+from engine.context import Actor, EngineContext
+from engine.store import Complainant, Instance, Qualification
+from handlers.qualification import expires_on
+from tests import factories as f
+
+REGION = "360100"
+PERSON = {"name": "张三", "id_number": "36010219800101123X", "contact": "13800000000"}
+
+
+@pytest.fixture
+def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
+    cast = f.p1_cast(ctx, client)
+    cast["public"] = f.user(ctx, client, role="public", user_id="zhangsan")
+    cast["public2"] = f.user(ctx, client, role="public", user_id="lisi")
+    cast["city_gz"] = f.user(ctx, client, role="city", user_id="city-gz", region="360700")
+    return cast
+
+
+def register(ctx: EngineContext, uscc: str, tier: str) -> str:
+    issued_on = date(2025, 8, 1)
+    fields = {
+        "number": f"JX-{tier}-{uscc[-4:]}",
+        "tier": tier,
+        "uscc": uscc,
+        "enterprise_name": "洪城精密机械有限公司",
+        "region": REGION,
+        "issued_on": issued_on.isoformat(),
+        "expires_on": expires_on(issued_on, 3).isoformat(),
+    }
+    with ctx.transaction() as session:
+        return lifecycle.register(
+            ctx,
+            session,
+            fields=fields,
+            source="evaluation",
+            actor=Actor.system(),
+            reason="评价通过，颁发资格",
+        ).number
+
+
+def status(ctx: EngineContext, number: str) -> str:
+    with ctx.reading() as session:
+        return session.scalars(
+            select(Qualification.status).where(Qualification.number == number)
+        ).one()
+
+
+def file(public: f.Api, uscc: str, **overrides: Any) -> Any:
+    body = {
+        "uscc": uscc,
+        "subject": "研发投入不实",
+        "content": "该企业申报的研发费用与实际不符",
+        "evidence": [public.upload(b"%PDF evidence", "proof.pdf")["id"]],
+        "complainant": PERSON,
+    }
+    return public.post("/api/v1/complaints", json=body | overrides)
+
+
+def answer_and_decide(
+    people: f.People, case_id: str, decision: dict[str, Any], authority: str = "city"
+) -> None:
+    people[authority].complete(
+        f"{authority}_accept", {"decision": "accept", "reason": "属于信息真实性问题"}, case_id
+    )
+    people["ent"].complete(
+        "enterprise_answer", {"statement": "我司研发费用真实，附审计报告"}, case_id
+    )
+    people[authority].complete(f"{authority}_decide", decision, case_id)
+
+
+def outcome(people: f.People, case_id: str) -> tuple[str, str]:
+    case = people["auditor"].get(f"/api/v1/instances/{case_id}").json
+    return case["status"], case["outcome"]
+
+
+def test_anonymous_or_evidence_free_complaints_are_refused_and_nothing_is_stored(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    register(ctx, uscc, "innovative")
+    public = people["public"]
+    response = file(public, uscc, complainant={"name": " "}, evidence=[])
+    assert response.status_code == 422
+    body = response.json
+    assert body["type"].endswith("/complaint-refused")
+    assert body["title"] == "投诉不予登记"
+    assert set(body["errors"]) == {
+        "complainant.name",
+        "complainant.id_number",
+        "complainant.contact",
+        "evidence",
+    }
+    assert "匿名" in body["errors"]["complainant.name"][0]
+    not_listed = file(public, f.uscc(REGION, 2))
+    assert not_listed.status_code == 422
+    assert "uscc" in not_listed.json["errors"]
+    with ctx.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Complainant)) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Instance)
+                .where(Instance.process_key == "complaint")
+            )
+            == 0
+        )
+
+
+def test_dismissed_complaint_hides_the_complainant_from_the_enterprise(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    register(ctx, uscc, "innovative")
+    filed = file(people["public"], uscc)
+    assert filed.status_code == 201, filed.json
+    case_id = filed.json["id"]
+    assert filed.json["authority"] == "city"
+    ent = people["ent"]
+    assert not [t for t in ent.inbox() if t["instance_id"] == case_id]  # not yet accepted
+    answer_and_decide(
+        people,
+        case_id,
+        {"decision": "dismissed", "severity": "minor", "reason": "经核查研发费用属实"},
+    )
+    assert outcome(people, case_id) == ("completed", "dismissed")
+
+    # identity: the city (handling authority) and the auditor see it; no one else does
+    for who in ("city", "auditor"):
+        detail = people[who].get(f"/api/v1/complaints/{case_id}").json
+        assert detail["complainant"]["name"] == "张三"
+    for who in ("province", "ent", "public2", "city_gz"):
+        assert people[who].get(f"/api/v1/complaints/{case_id}").status_code == 404
+    seen_by_enterprise = str(ent.get(f"/api/v1/instances/{case_id}/history").json)
+    assert "张三" not in seen_by_enterprise
+    assert PERSON["id_number"] not in seen_by_enterprise
+    assert "13800000000" not in seen_by_enterprise
+
+    # the complainant sees only their own complaints, and is told the outcome
+    mine = people["public"].get("/api/v1/complaints").json
+    assert [(c["id"], c["outcome"]) for c in mine["items"]] == [(case_id, "dismissed")]
+    assert people["public2"].get("/api/v1/complaints").json["items"] == []
+    assert people["public"].get(f"/api/v1/instances/{case_id}").status_code == 404
+    notes = people["public"].get("/api/v1/notifications").json["items"]
+    assert [n["title"] for n in notes] == ["投诉处理结果：投诉不成立"]
+    assert people["public2"].get("/api/v1/notifications").json["items"] == []
+
+
+def test_no_answer_in_time_leads_to_rectification_and_a_missed_rectification_to_revocation(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    number = register(ctx, uscc, "specialized")
+    case_id = file(people["public"], uscc).json["id"]
+    city, ent = people["city"], people["ent"]
+    city.complete("city_accept", {"decision": "accept", "reason": "受理"}, case_id)
+    task = ent.task("enterprise_answer", case_id)
+    assert task["due_at"] == "2025-09-16T00:00:00+08:00"  # 10 working days
+    clock.advance(timedelta(days=12))  # 13 September: three days before the deadline
+    instances.fire_due(ctx)
+    assert any(n["kind"] == "reminder" for n in ent.get("/api/v1/notifications").json["items"])
+    clock.advance(timedelta(days=3))  # 16 September 09:00: the deadline has passed
+    instances.fire_due(ctx)
+    assert not [t for t in ent.inbox() if t["bpmn_id"] == "enterprise_answer"]
+    city.complete(
+        "city_decide",
+        {
+            "decision": "dismissed",
+            "severity": "minor",
+            "rectification_days_decided": 20,
+            "reason": "企业未答复",
+        },
+        case_id,
+    )
+    rectify = ent.task("rectify", case_id)  # no answer in time, minor → rectification
+    assert rectify["due_at"] == "2025-10-07T00:00:00+08:00"
+    clock.advance(timedelta(days=21))
+    instances.fire_due(ctx)
+    city.complete("city_follow_up", {"result": "failed", "findings": "逾期未提交整改报告"}, case_id)
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert status(ctx, number) == "revoked"
+
+
+def test_rectification_checked_by_the_follow_up_closes_the_complaint(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    number = register(ctx, uscc, "innovative")
+    case_id = file(people["public"], uscc).json["id"]
+    answer_and_decide(
+        people,
+        case_id,
+        {"decision": "rectification", "severity": "minor", "reason": "部分数据口径有误"},
+    )
+    ent = people["ent"]
+    ent.complete(
+        "rectify", {"report": "已更正数据", "rectification_evidence": [ent.upload()["id"]]}, case_id
+    )
+    people["city"].complete("city_follow_up", {"result": "passed", "findings": "整改到位"}, case_id)
+    assert outcome(people, case_id) == ("completed", "rectified")
+    assert status(ctx, number) == "active"
+
+
+def test_little_giant_complaint_is_handled_by_the_province_and_confirmed_fraud_revokes(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    numbers = [register(ctx, uscc, tier) for tier in ("specialized", "little_giant")]
+    staff_filed = file(people["city"], uscc)  # a city records a complaint received in person
+    assert staff_filed.status_code == 201, staff_filed.json
+    case_id = staff_filed.json["id"]
+    assert staff_filed.json["authority"] == "province"
+    assert not [t for t in people["city"].inbox() if t["instance_id"] == case_id]
+    answer_and_decide(
+        people,
+        case_id,
+        {
+            "decision": "dismissed",
+            "fraud_confirmed": True,
+            "severity": "serious",
+            "reason": "查实数据造假",
+        },
+        authority="province",
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert [status(ctx, n) for n in numbers] == ["revoked", "revoked"]
+    assert (
+        people["province"].get(f"/api/v1/complaints/{case_id}").json["complainant"]["name"]
+        == "张三"
+    )
+    assert people["city"].get(f"/api/v1/complaints/{case_id}").status_code == 200  # the filer

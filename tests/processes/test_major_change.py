@@ -1,0 +1,227 @@
+"""P5 major-change reports (第十一条) through the API, on the simulated clock."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import instances, lifecycle
+from engine.context import Actor, EngineContext
+from engine.store import Enterprise, HistoryEvent, Qualification
+from handlers.qualification import expires_on
+from tests import factories as f
+
+REGION = "360100"
+GANZHOU = "360700"
+
+
+@pytest.fixture
+def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
+    cast = f.p1_cast(ctx, client)
+    cast["miit"] = f.user(ctx, client, role="miit", user_id="miit")
+    cast["city_gz"] = f.user(ctx, client, role="city", user_id="city-gz", region=GANZHOU)
+    return cast
+
+
+def register(ctx: EngineContext, tier: str, serial: int = 1) -> str:
+    uscc, issued_on = f.uscc(REGION, serial), date(2025, 6, 1)
+    fields = {
+        "number": f"JX-{tier}-{uscc[-4:]}",
+        "tier": tier,
+        "uscc": uscc,
+        "enterprise_name": "洪城精密机械有限公司",
+        "region": REGION,
+        "issued_on": issued_on.isoformat(),
+        "expires_on": expires_on(issued_on, 3).isoformat(),
+    }
+    with ctx.transaction() as session:
+        return lifecycle.register(
+            ctx,
+            session,
+            fields=fields,
+            source="evaluation",
+            actor=Actor.system(),
+            reason="评价通过，颁发资格",
+        ).number
+
+
+def qualification(ctx: EngineContext, number: str) -> Qualification:
+    with ctx.reading() as session:
+        return session.scalars(select(Qualification).where(Qualification.number == number)).one()
+
+
+def report(ent: f.Api, change_type: str, change_on: str = "2025-08-15", **extra: Any) -> str:
+    started = ent.post("/api/v1/instances", json={"process_key": "major_change"})
+    assert started.status_code == 201, started.json
+    case_id = started.json["id"]
+    ent.complete(
+        "register_change",
+        {
+            "change_type": change_type,
+            "change_on": change_on,
+            "description": "企业发生重大变化",
+            **extra,
+        },
+        case_id,
+    )
+    return case_id
+
+
+def submit(ent: f.Api, case_id: str) -> None:
+    ent.complete(
+        "submit_report", {"statement": "变更登记已完成", "evidence": [ent.upload()["id"]]}, case_id
+    )
+
+
+def outcome(people: f.People, case_id: str) -> tuple[str, str]:
+    case = people["auditor"].get(f"/api/v1/instances/{case_id}").json
+    return case["status"], case["outcome"]
+
+
+@pytest.mark.parametrize(
+    ("change_type", "decision", "final"),
+    [
+        ("rename", "keep", "active"),
+        ("merger", "revoke", "revoked"),
+        ("restructuring", "keep", "active"),
+        ("overseas_branch", "revoke", "revoked"),
+    ],
+)
+def test_each_change_type_is_checked_by_the_city_and_decided_by_the_province(
+    ctx, clock, people, change_type, decision, final
+) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "specialized")
+    case_id = report(people["ent"], change_type, new_name="洪城精工集团有限公司")
+    task = people["ent"].task("submit_report", case_id)
+    assert task["due_at"] == "2025-11-16T00:00:00+08:00"  # 3 months after 15 August, 24:00
+    submit(people["ent"], case_id)
+    people["city"].complete(
+        "city_check",
+        {"meets_standard": "yes" if decision == "keep" else "no", "city_opinion": "已初核"},
+        case_id,
+    )
+    people["province"].complete(
+        "province_verify", {"decision": decision, "reason": "经核实"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "kept" if decision == "keep" else "revoked")
+    assert qualification(ctx, number).status == final
+
+
+def test_little_giant_change_is_reported_by_the_province_and_decided_by_miit(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    numbers = [register(ctx, "specialized"), register(ctx, "little_giant")]
+    case_id = report(people["ent"], "restructuring")
+    submit(people["ent"], case_id)
+    people["city"].complete(
+        "city_check", {"meets_standard": "no", "city_opinion": "主营业务剥离"}, case_id
+    )
+    people["province"].complete(
+        "province_verify", {"decision": "revoke", "reason": "建议撤销"}, case_id
+    )
+    assert outcome(people, case_id) == ("running", None)
+    people["miit"].complete(
+        "miit_decide", {"decision": "revoke", "reason": "不再符合小巨人标准"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert [qualification(ctx, n).status for n in numbers] == ["revoked", "revoked"]
+
+
+def test_relocation_moves_open_tasks_to_the_new_city(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "innovative")
+    ent, city, city_gz = people["ent"], people["city"], people["city_gz"]
+    round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    application = f.apply(ent, round_["id"])  # waits for the Nanchang 初审
+    open_task = city.task("city_review", application)
+    case_id = report(ent, "relocation", to_region=GANZHOU)
+    submit(ent, case_id)
+    city.complete("city_check", {"meets_standard": "yes", "city_opinion": "仍符合"}, case_id)
+    assert city_gz.get(f"/api/v1/tasks/{open_task['id']}").status_code == 404
+    people["province"].complete(
+        "province_verify", {"decision": "keep", "reason": "迁移属实"}, case_id
+    )
+
+    assert outcome(people, case_id) == ("completed", "kept")
+    assert city.get(f"/api/v1/tasks/{open_task['id']}").status_code == 404
+    assert city.get(f"/api/v1/instances/{application}").status_code == 404
+    assert city_gz.get(f"/api/v1/tasks/{open_task['id']}").status_code == 200
+    assert city_gz.task("city_review", application)["region"] == GANZHOU
+    with ctx.reading() as session:
+        assert session.get(Enterprise, f.uscc(REGION, 1)).region == GANZHOU
+        moved = session.scalars(
+            select(HistoryEvent).where(
+                HistoryEvent.stream == f"instance:{application}",
+                HistoryEvent.kind == "region.reassigned",
+            )
+        ).one()
+    assert (moved.data["from"], moved.data["to"], moved.actor) == (REGION, GANZHOU, "prov")
+    assert moved.data["tasks"] == [open_task["id"]]
+    assert moved.data["decided_in"] == case_id
+    city_gz.complete("city_review", {"decision": "approve"}, application)  # the new city works it
+
+
+def test_relocation_out_of_jiangxi_ends_eligibility(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "innovative")
+    case_id = report(people["ent"], "relocation", to_region="outside")
+    submit(people["ent"], case_id)
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert "迁出江西省" in qualification(ctx, number).status_reason
+
+
+def test_late_report_goes_to_a_province_decision_that_withdraws_renewal_eligibility(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "specialized")
+    case_id = report(people["ent"], "rename", change_on="2025-05-01")  # due 1 August
+    assert not [t for t in people["ent"].inbox() if t["instance_id"] == case_id]
+    people["province"].complete(
+        "province_late_decision", {"decision": "lose_renewal", "reason": "逾期一个月报告"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "renewal_withdrawn")
+    q = qualification(ctx, number)
+    assert (q.status, q.renewal_eligible) == ("renewal_ineligible", False)
+    assert "逾期报告" in q.status_reason
+
+
+def test_report_deadline_passing_after_a_reminder_leads_to_revocation(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "innovative")
+    case_id = report(people["ent"], "merger")
+    clock.advance(timedelta(days=63))  # 3 November: within 14 days of the 15 November deadline
+    instances.fire_due(ctx)
+    notes = people["ent"].get("/api/v1/notifications").json["items"]
+    assert [n["kind"] for n in notes] == ["reminder"]
+    clock.advance(timedelta(days=14))
+    instances.fire_due(ctx)
+    people["province"].complete(
+        "province_late_decision", {"decision": "revoke", "reason": "未报告"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert qualification(ctx, number).status == "revoked"
+
+
+def test_a_change_found_without_a_report_is_registered_by_the_province(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "innovative")
+    province = people["province"]
+    started = province.post(
+        "/api/v1/instances", json={"process_key": "major_change", "uscc": f.uscc(REGION, 1)}
+    )
+    assert started.status_code == 201, started.json
+    case_id = started.json["id"]
+    province.complete(
+        "province_register_found",
+        {
+            "change_type": "overseas_branch",
+            "change_on": "2025-03-01",
+            "description": "在越南设立分公司",
+            "evidence": [province.upload()["id"]],
+        },
+        case_id,
+    )
+    province.complete(
+        "province_late_decision", {"decision": "revoke", "reason": "隐瞒不报"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert "未报告" in qualification(ctx, number).status_reason
