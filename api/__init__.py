@@ -1,4 +1,4 @@
-"""Flask app factory: the /api/v1 blueprints, OpenAPI at /api/openapi.json, Swagger UI at /api/docs."""
+"""Flask app factory: /api/v1 blueprints, OpenAPI at /api/openapi.json, Swagger UI at /api/docs."""
 
 from __future__ import annotations
 
@@ -36,16 +36,29 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined] - form schemas keep their field order
     app.config.update(
-        API_TITLE="tidu 梯度培育流程服务", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="/vendor/swagger-ui/", MAX_CONTENT_LENGTH=25 * 1024 * 1024,
-        API_SPEC_OPTIONS={"components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-                          "security": [{"bearer": []}]},
+        API_TITLE="tidu 梯度培育流程服务",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/vendor/swagger-ui/",
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
     )
     app.extensions["tidu"] = ctx or EngineContext(settings)
     api = Api(app)
-    for bp in (tasks.bp, instances.bp, messages.bp, notifications.bp, *admin.BLUEPRINTS,
-               *qualifications.BLUEPRINTS):
+    for bp in (
+        tasks.bp,
+        instances.bp,
+        messages.bp,
+        notifications.bp,
+        *admin.BLUEPRINTS,
+        *qualifications.BLUEPRINTS,
+    ):
         api.register_blueprint(bp)
     api.register_blueprint(evaluations.bp)
     api.register_blueprint(rounds_views.bp)  # round cases by stage, exports, MIIT list

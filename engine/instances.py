@@ -9,15 +9,23 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from engine import access, definitions, enterprises, forms, history, outbox, records, registry
-from engine import notifications  # noqa: F401 - registers the built-in notify.send operator
+from engine import (
+    access,
+    definitions,
+    enterprises,
+    forms,
+    history,
+    notifications,  # noqa: F401 - registers the built-in notify.send operator
+    outbox,
+    records,
+    registry,
+)
 from engine.commands import AFTER_COMMIT, command
 from engine.context import Actor, EngineContext
 from engine.errors import (
@@ -71,7 +79,9 @@ def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any,
     spec, subs = cached_spec(key, lambda: definition.spec_json)
     rules = _RULESETS.get(key)
     if rules is None:  # immutable per definition version, like the spec
-        rules = _RULESETS[key] = registry.RuleSet({k: v for k, v in definition.files.items() if k.endswith(".dmn")})
+        rules = _RULESETS[key] = registry.RuleSet(
+            {k: v for k, v in definition.files.items() if k.endswith(".dmn")}
+        )
     return spec, subs, CommandScope(rules=rules)
 
 
@@ -124,22 +134,56 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     for task_id, task_row in existing.items():
         if task_id not in ready:
             task_row.state, task_row.completed_at = "cancelled", now
-            history.append(session, stream=stream, kind="task.cancelled", actor="engine", at=now,
-                           instance_id=row.id, task_id=task_id, bpmn_id=task_row.bpmn_id)
+            history.append(
+                session,
+                stream=stream,
+                kind="task.cancelled",
+                actor="engine",
+                at=now,
+                instance_id=row.id,
+                task_id=task_id,
+                bpmn_id=task_row.bpmn_id,
+            )
     for task_id, task in ready.items():
         if task_id in existing:
             continue
-        task_row = new_task_row(row, loaded.definition, task, due_at_of(task, ctx.script_engine), now)
+        task_row = new_task_row(
+            row, loaded.definition, task, due_at_of(task, ctx.script_engine), now
+        )
         session.add(task_row)
-        history.append(session, stream=stream, kind="task.created", actor="engine", at=now,
-                       instance_id=row.id, task_id=task_id, bpmn_id=task_row.bpmn_id,
-                       data={"name": task_row.name, "role": task_row.role, "region": task_row.region,
-                             "due_at": task_row.due_at})
+        history.append(
+            session,
+            stream=stream,
+            kind="task.created",
+            actor="engine",
+            at=now,
+            instance_id=row.id,
+            task_id=task_id,
+            bpmn_id=task_row.bpmn_id,
+            data={
+                "name": task_row.name,
+                "role": task_row.role,
+                "region": task_row.region,
+                "due_at": task_row.due_at,
+            },
+        )
     for decision in loaded.scope.decisions:
-        history.append(session, stream=stream, kind="handler.decision", actor="engine", at=now,
-                       instance_id=row.id, task_id=decision.task_id, bpmn_id=decision.bpmn_id,
-                       data={"operator": decision.operator, "rule_version": decision.rule_version,
-                             "inputs": decision.inputs, "outputs": decision.outputs})
+        history.append(
+            session,
+            stream=stream,
+            kind="handler.decision",
+            actor="engine",
+            at=now,
+            instance_id=row.id,
+            task_id=decision.task_id,
+            bpmn_id=decision.bpmn_id,
+            data={
+                "operator": decision.operator,
+                "rule_version": decision.rule_version,
+                "inputs": decision.inputs,
+                "outputs": decision.outputs,
+            },
+        )
         if decision.record:
             records.write(session, decision.record, decision.outputs, row, now)
     loaded.scope.decisions.clear()
@@ -152,33 +196,53 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     if wf.is_completed() and row.status != "completed":
         row.status, row.completed_at = "completed", now
         row.outcome = str(wf.data.get("outcome") or "") or None
-        history.append(session, stream=stream, kind="instance.completed", actor=actor.id, at=now,
-                       instance_id=row.id, data={"outcome": row.outcome})
+        history.append(
+            session,
+            stream=stream,
+            kind="instance.completed",
+            actor=actor.id,
+            at=now,
+            instance_id=row.id,
+            data={"outcome": row.outcome},
+        )
     session.flush()
     records.after_save(ctx, session, loaded, actor)
     return row
 
 
-def _resolve_incident(session: Session, incident_id: str | None, actor: Actor, now: datetime) -> None:
+def _resolve_incident(
+    session: Session, incident_id: str | None, actor: Actor, now: datetime
+) -> None:
     if incident_id is None:
         return
     row = session.get(Incident, incident_id)
     if row is not None and row.status == "open":
         row.status, row.resolved_at, row.resolved_by = "resolved", now, actor.id
-        history.append(session, stream=f"instance:{row.instance_id}" if row.instance_id else "incidents",
-                       kind="incident.resolved", actor=actor.id, at=now, instance_id=row.instance_id,
-                       data={"incident_id": row.id, "by": "retry"})
+        history.append(
+            session,
+            stream=f"instance:{row.instance_id}" if row.instance_id else "incidents",
+            kind="incident.resolved",
+            actor=actor.id,
+            at=now,
+            instance_id=row.instance_id,
+            data={"incident_id": row.id, "by": "retry"},
+        )
 
 
-def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | None,
-                round_row: Round | None) -> dict[str, Any]:
+def _start_data(
+    ctx: EngineContext, session: Session, actor: Actor, uscc: str | None, round_row: Round | None
+) -> dict[str, Any]:
     uscc = actor.uscc if actor.role == "enterprise" else uscc
     enterprise = session.get(Enterprise, uscc) if uscc else None
     if uscc and enterprise is None:
         raise NotFound(f"企业 {uscc} 未登记")
-    data: dict[str, Any] = {"uscc": uscc, "enterprise_name": enterprise.name if enterprise else None,
-                            "region": enterprise.region if enterprise else None, "ban_until": None,
-                            "round_opens_on": None}  # None: the rule set in force today
+    data: dict[str, Any] = {
+        "uscc": uscc,
+        "enterprise_name": enterprise.name if enterprise else None,
+        "region": enterprise.region if enterprise else None,
+        "ban_until": None,
+        "round_opens_on": None,
+    }  # None: the rule set in force today
     today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
     data |= enterprises.start_facts(session, uscc, today, actor.role)  # 第十二条 ban, tiers held
     if round_row is not None:
@@ -186,18 +250,25 @@ def _start_data(ctx: EngineContext, session: Session, actor: Actor, uscc: str | 
         now_local = ctx.now().astimezone(zone)
         if not (round_row.opens_on <= now_local.date() and ctx.now() < round_row.closes_at):
             raise Conflict(f"{round_row.label} 不在申报期内", rule="round-window")
-        data |= {"round_id": round_row.id, "round_label": round_row.label,
-                 "round_opens_on": round_row.opens_on.isoformat(),
-                 "application_deadline_at": round_row.closes_at.astimezone(zone).isoformat()}
+        data |= {
+            "round_id": round_row.id,
+            "round_label": round_row.label,
+            "round_opens_on": round_row.opens_on.isoformat(),
+            "application_deadline_at": round_row.closes_at.astimezone(zone).isoformat(),
+        }
     return data
 
 
-TIER_LABELS = {"innovative": "创新型中小企业", "specialized": "专精特新中小企业",
-               "little_giant": "专精特新“小巨人”企业"}
+TIER_LABELS = {
+    "innovative": "创新型中小企业",
+    "specialized": "专精特新中小企业",
+    "little_giant": "专精特新“小巨人”企业",
+}
 
 
-def _prerequisite(ctx: EngineContext, session: Session, definition: Definition,
-                  uscc: str | None) -> dict[str, Any] | None:
+def _prerequisite(
+    ctx: EngineContext, session: Session, definition: Definition, uscc: str | None
+) -> dict[str, Any] | None:
     """The active qualification a process requires (第七条, 第八条), or a refusal naming it.
 
     Its expiry date goes into the case data so that the diagram can re-check it right before
@@ -207,23 +278,43 @@ def _prerequisite(ctx: EngineContext, session: Session, definition: Definition,
     if not tier:
         return None
     today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    held = session.scalars(select(Qualification).where(
-        Qualification.uscc == (uscc or "-"), Qualification.tier == tier,
-        Qualification.status == "active", Qualification.expires_on >= today,
-    ).order_by(Qualification.expires_on.desc())).first()
+    held = session.scalars(
+        select(Qualification)
+        .where(
+            Qualification.uscc == (uscc or "-"),
+            Qualification.tier == tier,
+            Qualification.status == "active",
+            Qualification.expires_on >= today,
+        )
+        .order_by(Qualification.expires_on.desc())
+    ).first()
     if held is None:
         label = TIER_LABELS.get(tier, tier)
-        raise Conflict(f"申报{definition.name}须持有有效的{label}资格，该企业没有",
-                       rule="requires-qualification", missing_qualification=tier,
-                       missing_qualification_name=label)
-    return {"tier": tier, "number": held.number, "issued_on": held.issued_on.isoformat(),
-            "expires_on": held.expires_on.isoformat()}
+        raise Conflict(
+            f"申报{definition.name}须持有有效的{label}资格，该企业没有",
+            rule="requires-qualification",
+            missing_qualification=tier,
+            missing_qualification_name=label,
+        )
+    return {
+        "tier": tier,
+        "number": held.number,
+        "issued_on": held.issued_on.isoformat(),
+        "expires_on": held.expires_on.isoformat(),
+    }
 
 
 @command("start_instance")
-def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_id: int | None = None,
-                   uscc: str | None = None, incident_id: str | None = None,
-                   retried_by: Actor | None = None) -> Instance:
+def start_instance(
+    ctx: EngineContext,
+    *,
+    process_key: str,
+    actor: Actor,
+    round_id: int | None = None,
+    uscc: str | None = None,
+    incident_id: str | None = None,
+    retried_by: Actor | None = None,
+) -> Instance:
     """Start a case of the latest version of a process and run it to its first wait."""
     access.require_start(actor, process_key)
     with ctx.transaction() as session:
@@ -237,36 +328,67 @@ def start_instance(ctx: EngineContext, *, process_key: str, actor: Actor, round_
             data["prerequisite"] = prerequisite
         now, instance_id = ctx.now(), new_id()
         business_key = f"{data['uscc'] or '-'}:{round_id if round_id is not None else instance_id}"
-        if round_id is not None and session.scalars(select(Instance.id).where(
-                Instance.process_key == process_key, Instance.business_key == business_key)).first():
+        if (
+            round_id is not None
+            and session.scalars(
+                select(Instance.id).where(
+                    Instance.process_key == process_key, Instance.business_key == business_key
+                )
+            ).first()
+        ):
             raise Conflict("该企业已在本批次申报", rule="one-application-per-round")
         spec, subs, scope = _workflow_for(ctx, definition)
         data["case_ref"] = instance_id
         wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
         wf.task_tree.data.update(data)
-        row = Instance(id=instance_id, definition_id=definition.id, definition_version=definition.version,
-                       process_key=process_key,
-                       business_key=business_key, uscc=data["uscc"], region=data["region"],
-                       round_id=round_id, status="running", state_json="", started_at=now,
-                       updated_at=now, started_by=actor.id)
+        row = Instance(
+            id=instance_id,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            process_key=process_key,
+            business_key=business_key,
+            uscc=data["uscc"],
+            region=data["region"],
+            round_id=round_id,
+            status="running",
+            state_json="",
+            started_at=now,
+            updated_at=now,
+            started_by=actor.id,
+        )
         session.add(row)
-        history.append(session, stream=f"instance:{instance_id}", kind="instance.started", actor=actor.id,
-                       at=now, instance_id=instance_id, definition_id=definition.id,
-                       data={"process_key": process_key, "version": definition.version,
-                             "checksum": definition.checksum, "start_data": data})
+        history.append(
+            session,
+            stream=f"instance:{instance_id}",
+            kind="instance.started",
+            actor=actor.id,
+            at=now,
+            instance_id=instance_id,
+            definition_id=definition.id,
+            data={
+                "process_key": process_key,
+                "version": definition.version,
+                "checksum": definition.checksum,
+                "start_data": data,
+            },
+        )
         loaded = Loaded(row, definition, wf, scope)
         advance(ctx, loaded)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
 
 
-def _open_task(ctx: EngineContext, session: Session, task_id: str, actor: Actor) -> tuple[HumanTask, Loaded]:
+def _open_task(
+    ctx: EngineContext, session: Session, task_id: str, actor: Actor
+) -> tuple[HumanTask, Loaded]:
     task_row = session.get(HumanTask, str(task_id))
     if task_row is None or not access.can_see_task(actor, task_row):
         raise NotFound("任务不存在")
     access.require_work_on(actor, task_row)
     loaded = load_for_update(ctx, session, task_row.instance_id)
-    if ctx.is_postgres:  # the row was read before the lock; SQLite's BEGIN IMMEDIATE already serialized us
+    if (
+        ctx.is_postgres
+    ):  # the row was read before the lock; SQLite's BEGIN IMMEDIATE already serialized us
         session.refresh(task_row)
     if task_row.state != "open":
         raise TaskNotOpen(f"任务状态为 {task_row.state}")
@@ -274,8 +396,15 @@ def _open_task(ctx: EngineContext, session: Session, task_id: str, actor: Actor)
 
 
 @command("complete_task")
-def complete_task(ctx: EngineContext, *, task_id: str, actor: Actor, data: dict[str, Any],
-                  incident_id: str | None = None, retried_by: Actor | None = None) -> Instance:
+def complete_task(
+    ctx: EngineContext,
+    *,
+    task_id: str,
+    actor: Actor,
+    data: dict[str, Any],
+    incident_id: str | None = None,
+    retried_by: Actor | None = None,
+) -> Instance:
     """Complete a human task with form data and run the instance until it waits again."""
     with ctx.transaction() as session:
         task_row, loaded = _open_task(ctx, session, task_id, actor)
@@ -291,10 +420,23 @@ def complete_task(ctx: EngineContext, *, task_id: str, actor: Actor, data: dict[
         task.data.update(data)
         task.run()
         task_row.state, task_row.completed_at, task_row.completed_by = "completed", now, actor.id
-        history.append(session, stream=f"instance:{loaded.row.id}", kind="task.completed", actor=actor.id,
-                       at=now, instance_id=loaded.row.id, task_id=task_row.id, bpmn_id=task_row.bpmn_id,
-                       definition_id=loaded.definition.id,
-                       data={"name": task_row.name, "role": actor.role, "submitted": data, "evidence": evidence})
+        history.append(
+            session,
+            stream=f"instance:{loaded.row.id}",
+            kind="task.completed",
+            actor=actor.id,
+            at=now,
+            instance_id=loaded.row.id,
+            task_id=task_row.id,
+            bpmn_id=task_row.bpmn_id,
+            definition_id=loaded.definition.id,
+            data={
+                "name": task_row.name,
+                "role": actor.role,
+                "submitted": data,
+                "evidence": evidence,
+            },
+        )
         advance(ctx, loaded)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
@@ -308,16 +450,31 @@ def claim_task(ctx: EngineContext, *, task_id: str, actor: Actor, claim: bool = 
         if task_row.assignee and task_row.assignee != actor.id:
             raise TaskAlreadyClaimed(f"任务已由 {task_row.assignee} 认领")
         task_row.assignee = actor.id if claim else None
-        history.append(session, stream=f"instance:{loaded.row.id}", kind="task.claimed" if claim else "task.unclaimed",
-                       actor=actor.id, at=ctx.now(), instance_id=loaded.row.id, task_id=task_row.id,
-                       bpmn_id=task_row.bpmn_id)
+        history.append(
+            session,
+            stream=f"instance:{loaded.row.id}",
+            kind="task.claimed" if claim else "task.unclaimed",
+            actor=actor.id,
+            at=ctx.now(),
+            instance_id=loaded.row.id,
+            task_id=task_row.id,
+            bpmn_id=task_row.bpmn_id,
+        )
         loaded.row.updated_at = ctx.now()
         return task_row
 
 
 @command("send_message")
-def send_message(ctx: EngineContext, *, instance_id: str, name: str, payload: dict[str, Any], actor: Actor,
-                 incident_id: str | None = None, retried_by: Actor | None = None) -> Instance:
+def send_message(
+    ctx: EngineContext,
+    *,
+    instance_id: str,
+    name: str,
+    payload: dict[str, Any],
+    actor: Actor,
+    incident_id: str | None = None,
+    retried_by: Actor | None = None,
+) -> Instance:
     """Deliver a BPMN message (e.g. an objection during 公示) to a waiting instance."""
     with ctx.transaction() as session:
         row = session.get(Instance, str(instance_id))
@@ -331,13 +488,28 @@ def send_message(ctx: EngineContext, *, instance_id: str, name: str, payload: di
         return save(ctx, session, loaded, actor)
 
 
-def _deliver(ctx: EngineContext, session: Session, loaded: Loaded, name: str, payload: dict[str, Any],
-             actor: Actor, now: datetime, extra: dict[str, Any]) -> None:
+def _deliver(
+    ctx: EngineContext,
+    session: Session,
+    loaded: Loaded,
+    name: str,
+    payload: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    extra: dict[str, Any],
+) -> None:
     """Hand a message to a waiting workflow and run it on."""
     if name not in {n for _, n in waiting_messages(loaded.wf)}:
         raise MessageNotExpected(f"案件当前不等待消息 {name}")
-    history.append(session, stream=f"instance:{loaded.row.id}", kind="message.received", actor=actor.id,
-                   at=now, instance_id=loaded.row.id, data={"name": name, "payload": payload, **extra})
+    history.append(
+        session,
+        stream=f"instance:{loaded.row.id}",
+        kind="message.received",
+        actor=actor.id,
+        at=now,
+        instance_id=loaded.row.id,
+        data={"name": name, "payload": payload, **extra},
+    )
     token = CURRENT_SCOPE.set(loaded.scope)
     try:
         loaded.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload))
@@ -347,8 +519,14 @@ def _deliver(ctx: EngineContext, session: Session, loaded: Loaded, name: str, pa
 
 
 @command("deliver_message")
-def deliver_message(ctx: EngineContext, *, message_id: str, instance_id: str, incident_id: str | None = None,
-                    retried_by: Actor | None = None) -> Instance | None:
+def deliver_message(
+    ctx: EngineContext,
+    *,
+    message_id: str,
+    instance_id: str,
+    incident_id: str | None = None,
+    retried_by: Actor | None = None,
+) -> Instance | None:
     """Deliver one outbox message to one waiting instance (no-op if it no longer waits)."""
     actor = Actor.system("router")
     with ctx.transaction() as session:
@@ -359,8 +537,16 @@ def deliver_message(ctx: EngineContext, *, message_id: str, instance_id: str, in
         if message.name not in {n for _, n in waiting_messages(loaded.wf)}:
             return None
         now = ctx.now()
-        _deliver(ctx, session, loaded, message.name, message.payload, Actor(id=message.sent_by, role="system"),
-                 now, {"message_id": message.id, "sender_instance_id": message.sender_instance_id})
+        _deliver(
+            ctx,
+            session,
+            loaded,
+            message.name,
+            message.payload,
+            Actor(id=message.sent_by, role="system"),
+            now,
+            {"message_id": message.id, "sender_instance_id": message.sender_instance_id},
+        )
         outbox.mark_delivered(session, message, instance_id, now)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
@@ -377,7 +563,9 @@ def dispatch_messages(ctx: EngineContext, *, rounds: int = 10) -> int:
         progress = 0
         for message_id, instance_id in pairs:
             try:
-                progress += deliver_message(ctx, message_id=message_id, instance_id=instance_id) is not None
+                progress += (
+                    deliver_message(ctx, message_id=message_id, instance_id=instance_id) is not None
+                )
             except EngineError:
                 continue
         delivered += progress
@@ -387,30 +575,59 @@ def dispatch_messages(ctx: EngineContext, *, rounds: int = 10) -> int:
 
 
 @command("publish_message")
-def publish_message(ctx: EngineContext, *, name: str, correlation: dict[str, str], payload: dict[str, Any],
-                    actor: Actor) -> Message:
+def publish_message(
+    ctx: EngineContext,
+    *,
+    name: str,
+    correlation: dict[str, str],
+    payload: dict[str, Any],
+    actor: Actor,
+) -> Message:
     """Publish a message from outside any instance (e.g. an Article 12 incident report)."""
     access.require_role(actor, "province")
     with ctx.transaction() as session:
-        return outbox.add(session, name=name, payload=payload, correlation=correlation, sent_by=actor.id,
-                          now=ctx.now(), ttl=timedelta(days=ctx.settings.message_ttl_days))
+        return outbox.add(
+            session,
+            name=name,
+            payload=payload,
+            correlation=correlation,
+            sent_by=actor.id,
+            now=ctx.now(),
+            ttl=timedelta(days=ctx.settings.message_ttl_days),
+        )
 
 
 @command("fire_timers")
-def fire_timers(ctx: EngineContext, *, instance_id: str, actor: Actor | None = None,
-                incident_id: str | None = None, retried_by: Actor | None = None) -> Instance | None:
+def fire_timers(
+    ctx: EngineContext,
+    *,
+    instance_id: str,
+    actor: Actor | None = None,
+    incident_id: str | None = None,
+    retried_by: Actor | None = None,
+) -> Instance | None:
     """Fire the due timers of one instance (a no-op if none is due any more)."""
     actor = actor or Actor.system("scheduler")
     with ctx.transaction() as session:
         loaded = load_for_update(ctx, session, instance_id)
         now = ctx.now()
-        due = session.scalars(select(Timer).where(Timer.instance_id == loaded.row.id, Timer.due_at <= now)).all()
+        due = session.scalars(
+            select(Timer).where(Timer.instance_id == loaded.row.id, Timer.due_at <= now)
+        ).all()
         if not due:
             return None
         for timer in due:
-            history.append(session, stream=f"instance:{loaded.row.id}", kind="timer.fired", actor=actor.id,
-                           at=now, instance_id=loaded.row.id, task_id=timer.task_id, bpmn_id=timer.bpmn_id,
-                           data={"due_at": timer.due_at, "lateness_s": (now - timer.due_at).total_seconds()})
+            history.append(
+                session,
+                stream=f"instance:{loaded.row.id}",
+                kind="timer.fired",
+                actor=actor.id,
+                at=now,
+                instance_id=loaded.row.id,
+                task_id=timer.task_id,
+                bpmn_id=timer.bpmn_id,
+                data={"due_at": timer.due_at, "lateness_s": (now - timer.due_at).total_seconds()},
+            )
         advance(ctx, loaded)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)
@@ -423,10 +640,15 @@ def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
     broken timer raises one incident, not one per scheduler tick.
     """
     with ctx.transaction() as session:
-        failing = select(Incident.instance_id).where(Incident.status == "open", Incident.command == "fire_timers")
+        failing = select(Incident.instance_id).where(
+            Incident.status == "open", Incident.command == "fire_timers"
+        )
         ids = session.scalars(
-            select(Timer.instance_id).where(Timer.due_at <= ctx.now(), Timer.instance_id.not_in(failing))
-            .group_by(Timer.instance_id).order_by(func.min(Timer.due_at)).limit(limit)
+            select(Timer.instance_id)
+            .where(Timer.due_at <= ctx.now(), Timer.instance_id.not_in(failing))
+            .group_by(Timer.instance_id)
+            .order_by(func.min(Timer.due_at))
+            .limit(limit)
         ).all()
     fired = failed = 0
     for instance_id in ids:
@@ -439,5 +661,8 @@ def fire_due(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
 
 AFTER_COMMIT.append(lambda ctx: dispatch_messages(ctx))
 
-from engine import lifecycle  # noqa: E402, F401 - registers the lifecycle save hooks
-from engine import complaints  # noqa: E402, F401 - registers the complaint outcome writer
+# modules that register save hooks import this one, so they are imported last
+from engine import (  # noqa: E402
+    complaints,  # noqa: F401 - registers the complaint outcome writer
+    lifecycle,  # noqa: F401 - registers the lifecycle save hooks
+)

@@ -11,9 +11,17 @@ TASK_ROLES = ("enterprise", "city", "province", "miit")
 
 # 12 regions (第二条 scope): 11 设区市 + 赣江新区, whose code is a setting (TIDU_GJXQ_REGION).
 REGIONS = {
-    "360100": "南昌市", "360200": "景德镇市", "360300": "萍乡市", "360400": "九江市",
-    "360500": "新余市", "360600": "鹰潭市", "360700": "赣州市", "360800": "吉安市",
-    "360900": "宜春市", "361000": "抚州市", "361100": "上饶市",
+    "360100": "南昌市",
+    "360200": "景德镇市",
+    "360300": "萍乡市",
+    "360400": "九江市",
+    "360500": "新余市",
+    "360600": "鹰潭市",
+    "360700": "赣州市",
+    "360800": "吉安市",
+    "360900": "宜春市",
+    "361000": "抚州市",
+    "361100": "上饶市",
 }
 
 
@@ -23,7 +31,9 @@ def _pairs(text: str) -> dict[str, str]:
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, _, role = item.partition("=")
         if role.strip() not in TASK_ROLES:
-            raise ValueError(f"TIDU_LANE_ALIASES: {role!r} is not a task role ({', '.join(TASK_ROLES)})")
+            raise ValueError(
+                f"TIDU_LANE_ALIASES: {role!r} is not a task role ({', '.join(TASK_ROLES)})"
+            )
         out[key.strip()] = role.strip()
     return out
 
@@ -40,7 +50,8 @@ class Settings:
     engine_step_budget_s: float = 10.0
     message_ttl_days: int = 30  # how long a message waits for a receiver that does not wait yet
     regions: dict[str, str] = field(default_factory=dict)
-    # lane id or name -> role, for diagrams drawn with other lane names (TIDU_LANE_ALIASES="a=city,b=province")
+    # lane id or name -> role, for diagrams with other lane names
+    # (TIDU_LANE_ALIASES="a=city,b=province")
     lane_aliases: dict[str, str] = field(default_factory=dict)
 
     def region_names(self) -> dict[str, str]:

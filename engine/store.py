@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -37,7 +37,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime stored")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
@@ -45,8 +45,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         # psycopg returns the session's TimeZone (e.g. +08:00 on a server set to Asia/Shanghai)
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def new_id() -> str:
@@ -54,7 +54,7 @@ def new_id() -> str:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Definition(Base):
@@ -93,7 +93,9 @@ class Instance(Base):
     """A case: serialized SpiffWorkflow state plus what queries need, with an optimistic version."""
 
     __tablename__ = "process_instance"
-    __table_args__ = (UniqueConstraint("process_key", "business_key", name="uq_instance_business_key"),)
+    __table_args__ = (
+        UniqueConstraint("process_key", "business_key", name="uq_instance_business_key"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
     definition_version: Mapped[int] = mapped_column(Integer)
@@ -110,7 +112,7 @@ class Instance(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     started_by: Mapped[str] = mapped_column(String(100))
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar = {"version_id_col": version}
 
 
 class HumanTask(Base):
@@ -119,7 +121,15 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_human_task_inbox", "state", "role", "region", "due_at"),
-        Index("ix_human_task_inbox_region_order", "state", "role", "region", "due_at", "created_at", "id"),
+        Index(
+            "ix_human_task_inbox_region_order",
+            "state",
+            "role",
+            "region",
+            "due_at",
+            "created_at",
+            "id",
+        ),
         Index("ix_human_task_inbox_role_order", "state", "role", "due_at", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -293,7 +303,9 @@ class Qualification(Base):
     created_at: Mapped[datetime]
     # lifecycle (P4, migration 0004): renewal eligibility (第十条), last status change, its instance
     renewal_eligible: Mapped[bool] = mapped_column(default=True, server_default=true())
-    source: Mapped[str] = mapped_column(String(20), default="evaluation", server_default="evaluation")
+    source: Mapped[str] = mapped_column(
+        String(20), default="evaluation", server_default="evaluation"
+    )
     lifecycle_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[datetime | None]
@@ -331,7 +343,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 class Message(Base):
-    """Outbox: a BPMN message thrown by an instance (or published by staff), routed by correlation."""
+    """Outbox: a BPMN message thrown by an instance (or published by staff), routed by key."""
 
     __tablename__ = "message"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
