@@ -23,10 +23,11 @@ def test_owner_signs_in_as_demo_user_and_deploys_an_edited_diagram(  # type: ign
     page.click("#demo-users button[data-user=owner]")
     page.wait_for_url("**/ui/design")
     page.wait_for_selector("section[data-key=innovative_evaluation] tr[data-version='1']")
-    assert page.inner_text("tr[data-version='1'] td.running") == "0"
+    row = "section[data-key=innovative_evaluation] tr[data-version='1']"
+    assert page.inner_text(f"{row} td.running") == "0"
     tab.shot("design-definitions")
 
-    page.click("tr[data-version='1'] a.button")
+    page.click(f"{row} a.button")
     page.wait_for_selector("#bpmn-canvas g[data-element-id=city_review]")
     page.dblclick("#bpmn-canvas g[data-element-id=city_review]")
     page.keyboard.press("Control+A")
