@@ -147,7 +147,11 @@ def run_service(ctx: EngineContext, clock: SimulatedClock, n: int) -> dict[str, 
         )
     elapsed = time.perf_counter() - started
     with ctx.transaction() as session:
-        state = session.scalar(select(func.avg(func.length(Instance.state_json))))
+        state = session.scalar(
+            select(func.avg(func.length(Instance.state_json))).where(
+                Instance.process_key == "innovative_evaluation"
+            )
+        )
         events = session.scalar(select(func.count(HistoryEvent.id)))
         ev_bytes = sum(len(str(e.data)) + 200 for e in session.scalars(select(HistoryEvent)))
     lat = sorted(latencies)
@@ -165,7 +169,9 @@ def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
     """Same diagram and handlers, no database: load, complete, engine steps, serialize."""
     actor = Actor(id="e0", role="enterprise", region="360100", uscc=make_uscc("91360102MB0000000"))
     with ctx.transaction() as session:
-        instance_id = session.scalars(select(Instance.id).limit(1)).first()
+        instance_id = session.scalars(
+            select(Instance.id).where(Instance.process_key == "innovative_evaluation").limit(1)
+        ).first()
         loaded = load_for_update(ctx, session, instance_id)
     data_by_step = [
         ("self_evaluation", self_eval("f")),
@@ -184,7 +190,8 @@ def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
                 "enterprise_name": "x",
                 "region": "360100",
                 "ban_until": None,
-                "case_ref": "x", "round_opens_on": None,
+                "case_ref": "x",
+                "round_opens_on": None,
                 "application_deadline_at": "2025-10-01T00:00:00+08:00",
             }
         )
