@@ -146,6 +146,35 @@ def audit_verify() -> None:
     click.echo("history intact")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def operators(as_json: bool) -> None:
+    """List the service-task operators a diagram may call, with their parameters."""
+    import inspect
+
+    import handlers  # noqa: F401 - fills the operator registry
+    from engine import registry
+
+    rows = []
+    for name in sorted(registry.names()):
+        op = registry.get(name)
+        doc = (inspect.getdoc(op.fn) or "").splitlines()
+        rows.append(
+            {
+                "operator": name,
+                "parameters": op.parameters(),
+                "record": op.record,
+                "rules": op.uses_rules,
+                "doc": doc[0] if doc else "",
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        click.echo(f"{row['operator']}({', '.join(row['parameters'])})  {row['doc']}")
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench(args: tuple[str, ...]) -> None:
