@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import definitions, enterprises, history, instances, records
+from engine import definitions, enterprises, instances, records
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Forbidden, InvalidInput, NotFound
@@ -142,44 +141,16 @@ def start_case(
 ) -> Instance:
     """Start a case of the latest version of `process_key` with host-built data (no round)."""
     definition = definitions.latest(session, process_key)
-    spec, subs, scope = instances._workflow_for(ctx, definition)
-    now = ctx.now()
-    data = {**data, "case_ref": instance_id}
-    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
-    wf.task_tree.data.update(data)
-    row = Instance(
-        id=instance_id,
-        definition_id=definition.id,
-        definition_version=definition.version,
-        process_key=process_key,
-        business_key=f"{data['uscc']}:{instance_id}",
-        uscc=data["uscc"],
-        region=data["region"],
-        round_id=None,
-        status="running",
-        state_json="",
-        started_at=now,
-        updated_at=now,
-        started_by=actor.id,
-    )
-    session.add(row)
-    history.append(
+    loaded = instances.begin(
+        ctx,
         session,
-        stream=f"instance:{instance_id}",
-        kind="instance.started",
-        actor=actor.id,
-        at=now,
+        definition,
         instance_id=instance_id,
-        definition_id=definition.id,
-        data={
-            "process_key": process_key,
-            "version": definition.version,
-            "checksum": definition.checksum,
-            "start_data": data,
-            **extra,
-        },
+        business_key=f"{data['uscc']}:{instance_id}",
+        data={**data, "case_ref": instance_id},
+        actor=actor,
+        extra=extra,
     )
-    loaded = instances.Loaded(row, definition, wf, scope)
     instances.advance(ctx, loaded)
     return instances.save(ctx, session, loaded, actor)
 

@@ -304,6 +304,62 @@ def _prerequisite(
     }
 
 
+def begin(
+    ctx: EngineContext,
+    session: Session,
+    definition: Definition,
+    *,
+    instance_id: str,
+    business_key: str,
+    data: dict[str, Any],
+    actor: Actor,
+    round_id: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Loaded:
+    """Create a case row and its workflow with start data, and record `instance.started`.
+
+    The caller runs it (`advance`) and saves it in the same transaction.
+    """
+    spec, subs, scope = _workflow_for(ctx, definition)
+    now = ctx.now()
+    data.setdefault("case_ref", instance_id)
+    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+    wf.task_tree.data.update(data)
+    row = Instance(
+        id=instance_id,
+        definition_id=definition.id,
+        definition_version=definition.version,
+        process_key=definition.process_key,
+        business_key=business_key,
+        uscc=data.get("uscc"),
+        region=data.get("region"),
+        round_id=round_id,
+        status="running",
+        state_json="",
+        started_at=now,
+        updated_at=now,
+        started_by=actor.id,
+    )
+    session.add(row)
+    history.append(
+        session,
+        stream=f"instance:{instance_id}",
+        kind="instance.started",
+        actor=actor.id,
+        at=now,
+        instance_id=instance_id,
+        definition_id=definition.id,
+        data={
+            "process_key": definition.process_key,
+            "version": definition.version,
+            "checksum": definition.checksum,
+            "start_data": data,
+            **(extra or {}),
+        },
+    )
+    return Loaded(row, definition, wf, scope)
+
+
 @command("start_instance")
 def start_instance(
     ctx: EngineContext,
@@ -337,42 +393,16 @@ def start_instance(
             ).first()
         ):
             raise Conflict("该企业已在本批次申报", rule="one-application-per-round")
-        spec, subs, scope = _workflow_for(ctx, definition)
-        data["case_ref"] = instance_id
-        wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
-        wf.task_tree.data.update(data)
-        row = Instance(
-            id=instance_id,
-            definition_id=definition.id,
-            definition_version=definition.version,
-            process_key=process_key,
-            business_key=business_key,
-            uscc=data["uscc"],
-            region=data["region"],
-            round_id=round_id,
-            status="running",
-            state_json="",
-            started_at=now,
-            updated_at=now,
-            started_by=actor.id,
-        )
-        session.add(row)
-        history.append(
+        loaded = begin(
+            ctx,
             session,
-            stream=f"instance:{instance_id}",
-            kind="instance.started",
-            actor=actor.id,
-            at=now,
+            definition,
             instance_id=instance_id,
-            definition_id=definition.id,
-            data={
-                "process_key": process_key,
-                "version": definition.version,
-                "checksum": definition.checksum,
-                "start_data": data,
-            },
+            business_key=business_key,
+            data=data,
+            actor=actor,
+            round_id=round_id,
         )
-        loaded = Loaded(row, definition, wf, scope)
         advance(ctx, loaded)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)

@@ -75,49 +75,22 @@ def start(
         raise LifecycleNotDeployedError(
             f"资格生命周期流程 {PROCESS_KEY} 尚未部署，无法登记资格 {q.number}"
         ) from None
-    spec, subs, scope = instances._workflow_for(ctx, definition)
     now, instance_id = ctx.now(), new_id()
-    data = start_data(q, period=1, case_ref=instance_id)
-    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
-    wf.task_tree.data.update(data)
-    row = Instance(
-        id=instance_id,
-        definition_id=definition.id,
-        definition_version=definition.version,
-        process_key=PROCESS_KEY,
+    loaded = instances.begin(
+        ctx,
+        session,
+        definition,
+        instance_id=instance_id,
         business_key=q.number,
-        uscc=q.uscc,
-        region=q.region,
-        round_id=None,
-        status="running",
-        state_json="",
-        started_at=now,
-        updated_at=now,
-        started_by=actor.id,
+        data=start_data(q, period=1, case_ref=instance_id),
+        actor=actor,
+        extra={"started_from": started_from},
     )
-    session.add(row)
     q.lifecycle_instance_id = instance_id
     q.status_reason, q.status_changed_at, q.status_changed_by = reason, now, actor.id
-    stream = f"instance:{instance_id}"
     history.append(
         session,
-        stream=stream,
-        kind="instance.started",
-        actor=actor.id,
-        at=now,
-        instance_id=instance_id,
-        definition_id=definition.id,
-        data={
-            "process_key": PROCESS_KEY,
-            "version": definition.version,
-            "checksum": definition.checksum,
-            "start_data": data,
-            "started_from": started_from,
-        },
-    )
-    history.append(
-        session,
-        stream=stream,
+        stream=f"instance:{instance_id}",
         kind="qualification.changed",
         actor=actor.id,
         at=now,
@@ -130,7 +103,6 @@ def start(
             "reason": reason,
         },
     )
-    loaded = instances.Loaded(row, definition, wf, scope)
     instances.advance(ctx, loaded)
     return instances.save(ctx, session, loaded, actor)
 

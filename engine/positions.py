@@ -50,15 +50,23 @@ def position(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
         states = element_states(row.state_json)
-        tasks = session.scalars(select(HumanTask.bpmn_id).where(HumanTask.instance_id == row.id,
-                                                                HumanTask.state == "open")).all()
-        timers = session.scalars(select(Timer).where(Timer.instance_id == row.id)
-                                 .order_by(Timer.due_at)).all()
-        messages = session.scalars(select(MessageSubscription)
-                                   .where(MessageSubscription.instance_id == row.id)).all()
+        tasks = session.scalars(
+            select(HumanTask.bpmn_id).where(
+                HumanTask.instance_id == row.id, HumanTask.state == "open"
+            )
+        ).all()
+        timers = session.scalars(
+            select(Timer).where(Timer.instance_id == row.id).order_by(Timer.due_at)
+        ).all()
+        messages = session.scalars(
+            select(MessageSubscription).where(MessageSubscription.instance_id == row.id)
+        ).all()
         return {
-            "instance_id": row.id, "definition_version": row.definition_version,
-            "status": row.status, "completed": states["completed"], "active": states["active"],
+            "instance_id": row.id,
+            "definition_version": row.definition_version,
+            "status": row.status,
+            "completed": states["completed"],
+            "active": states["active"],
             "open_tasks": sorted(set(tasks)),
             "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at} for t in timers],
             "messages": [{"bpmn_id": m.bpmn_id, "name": m.name} for m in messages],
