@@ -6,6 +6,7 @@ import io
 from datetime import date
 from typing import Any
 
+from api.demo import sample_figures
 from engine import definitions, users
 from engine.context import Actor, EngineContext
 from handlers.uscc import make_uscc
@@ -119,29 +120,7 @@ def open_round(
 
 def self_evaluation(evidence: list[str], **overrides: Any) -> dict[str, Any]:
     """A self-evaluation that passes 第四条 and scores well above 60 (small industrial firm)."""
-    data: dict[str, Any] = {
-        "independent_legal_person": True,
-        "on_abnormal_list": False,
-        "on_serious_dishonesty_list": False,
-        "prohibited_product": False,
-        "major_accident_3y": False,
-        "tax_violation_3y": False,
-        "industry": "industry",
-        "employees": 120,
-        "revenue_y1": 8000,
-        "assets_y1": 6000,
-        "liabilities_y1": 2400,
-        "rd_expense_y1": 480,
-        "main_revenue_y1": 7600,
-        "main_revenue_y2": 6000,
-        "ip_class": "own_class1",
-        "strategic_emerging": True,
-        "sci_award_3y": False,
-        "valid_honours": False,
-        "provincial_rd_institution": False,
-        "equity_financing_3y": 0,
-        "evidence": evidence,
-    }
+    data: dict[str, Any] = sample_figures(evidence)
     data.update(overrides)
     return data
 
