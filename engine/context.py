@@ -38,6 +38,8 @@ class EngineContext:
     db: Engine | None = None
     sessions: sessionmaker | None = None
     script_engine: HostScriptEngine | None = None
+    # per-process caches of immutable or short-lived lookups (resolved tokens, definitions)
+    caches: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db = self.db or make_engine(self.settings.database_url)

@@ -315,7 +315,18 @@ def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Act
     return row
 
 
-def latest(session: Session, process_key: str) -> Definition:
+def latest(session: Session, process_key: str, ctx: EngineContext | None = None) -> Definition:
+    """The newest deployed version of a process (from `ctx`'s cache when given)."""
+    if ctx is not None:
+        found = session.scalars(
+            select(Definition.id)
+            .where(Definition.process_key == process_key)
+            .order_by(Definition.version.desc())
+            .limit(1)
+        ).first()
+        if found is None:
+            raise NotFound(f"流程 {process_key} 尚未部署")
+        return by_id(ctx, session, found)
     row = session.scalars(
         select(Definition)
         .where(Definition.process_key == process_key)
@@ -324,6 +335,22 @@ def latest(session: Session, process_key: str) -> Definition:
     ).first()
     if row is None:
         raise NotFound(f"流程 {process_key} 尚未部署")
+    return row
+
+
+def by_id(ctx: EngineContext, session: Session, definition_id: int) -> Definition:
+    """A deployed version, read once per process: versions never change after deployment.
+
+    The cached row is detached from any session; read its columns, never modify it.
+    """
+    cache = ctx.caches.setdefault("definitions", {})
+    row = cache.get(definition_id)
+    if row is None:
+        row = session.scalars(select(Definition).where(Definition.id == definition_id)).first()
+        if row is None:
+            raise NotFound(f"流程版本 {definition_id} 不存在")
+        session.expunge(row)
+        cache[definition_id] = row
     return row
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store import HistoryEvent, HistoryStream
@@ -15,19 +15,21 @@ from engine.store import HistoryEvent, HistoryStream
 GENESIS = "0" * 64
 
 
-def _digest(row: HistoryEvent) -> str:
+def _digest(row: Any) -> str:
+    """The hash of one event (a row or a dict of its columns), chained by `prev`."""
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
     body = {
-        "stream": row.stream,
-        "seq": row.seq,
-        "at": row.at.isoformat(),
-        "kind": row.kind,
-        "actor": row.actor,
-        "instance_id": row.instance_id,
-        "definition_id": row.definition_id,
-        "task_id": row.task_id,
-        "bpmn_id": row.bpmn_id,
-        "data": row.data,
-        "prev": row.prev_hash,
+        "stream": get("stream"),
+        "seq": get("seq"),
+        "at": get("at").isoformat(),
+        "kind": get("kind"),
+        "actor": get("actor"),
+        "instance_id": get("instance_id"),
+        "definition_id": get("definition_id"),
+        "task_id": get("task_id"),
+        "bpmn_id": get("bpmn_id"),
+        "data": get("data"),
+        "prev": get("prev_hash"),
     }
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -35,6 +37,25 @@ def _digest(row: HistoryEvent) -> str:
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+class _Pending:
+    """A transaction's unwritten events and the heads of the streams it appends to.
+
+    Events are written in one multi-row INSERT (and each head in one statement) when the
+    transaction commits, or earlier when a query in it reads the history tables.
+    """
+
+    def __init__(self) -> None:
+        self.heads: dict[str, list[Any]] = {}  # stream -> [seq, hash, stored seq or None]
+        self.rows: list[dict[str, Any]] = []
+
+
+def _pending(session: Session) -> _Pending:
+    found = session.info.get("history")
+    if found is None:
+        found = session.info["history"] = _Pending()
+    return found
 
 
 def append(
@@ -49,36 +70,94 @@ def append(
     definition_id: int | None = None,
     task_id: str | None = None,
     bpmn_id: str | None = None,
-) -> HistoryEvent:
-    """Append one event to a stream, linking it to the stream's head (row-locked)."""
-    heads = session.info.setdefault("history_heads", {})  # locked once per transaction
-    head = heads.get(stream)
+    new_stream: bool = False,
+) -> dict[str, Any]:
+    """Append one event to a stream, linking it to the stream's head (row-locked).
+
+    `new_stream`: the caller has just created what the stream is about (a new case), so there
+    is no head to read.
+    """
+    pending = _pending(session)
+    head = pending.heads.get(stream)
     if head is None:
-        head = session.execute(
-            select(HistoryStream).where(HistoryStream.stream == stream).with_for_update()
-        ).scalar_one_or_none()
-        if head is None:
-            head = HistoryStream(stream=stream, seq=0, head_hash=GENESIS)
-            session.add(head)
-        heads[stream] = head
-    row = HistoryEvent(
-        stream=stream,
-        seq=head.seq + 1,
-        at=at.replace(microsecond=at.microsecond),
-        kind=kind,
-        actor=actor,
-        instance_id=instance_id,
-        definition_id=definition_id,
-        task_id=task_id,
-        bpmn_id=bpmn_id,
-        data=json.loads(json.dumps(data or {}, default=_jsonable)),
-        prev_hash=head.head_hash,
-        hash="",
-    )
-    row.hash = _digest(row)
-    head.seq, head.head_hash = row.seq, row.hash
-    session.add(row)
+        found = (
+            None
+            if new_stream
+            else session.execute(
+                select(HistoryStream.seq, HistoryStream.head_hash)
+                .where(HistoryStream.stream == stream)
+                .with_for_update()
+            ).first()
+        )
+        head = pending.heads[stream] = (
+            [found[0], found[1], found[0]] if found else [0, GENESIS, None]
+        )
+    row = {
+        "stream": stream,
+        "seq": head[0] + 1,
+        "at": at,
+        "kind": kind,
+        "actor": actor,
+        "instance_id": instance_id,
+        "definition_id": definition_id,
+        "task_id": task_id,
+        "bpmn_id": bpmn_id,
+        "data": json.loads(json.dumps(data or {}, default=_jsonable)),
+        "prev_hash": head[1],
+    }
+    row["hash"] = _digest(row)
+    head[0], head[1] = row["seq"], row["hash"]
+    pending.rows.append(row)
     return row
+
+
+def write_pending(session: Session) -> None:
+    """Write the transaction's appended events and move the streams' heads."""
+    pending = session.info.get("history")
+    if pending is None or not pending.rows:
+        return
+    rows, pending.rows = pending.rows, []
+    session.flush()  # the rows the events refer to (a new case) go first
+    session.execute(insert(HistoryEvent.__table__), rows)
+    for stream in dict.fromkeys(r["stream"] for r in rows):
+        seq, head_hash, stored = pending.heads[stream]
+        if stored is None:
+            session.execute(
+                insert(HistoryStream.__table__).values(stream=stream, seq=seq, head_hash=head_hash)
+            )
+        else:
+            session.execute(
+                update(HistoryStream.__table__)
+                .where(HistoryStream.stream == stream)
+                .values(seq=seq, head_hash=head_hash)
+            )
+        pending.heads[stream][2] = seq
+
+
+_HISTORY_MAPPERS = {HistoryEvent.__mapper__, HistoryStream.__mapper__}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_history_query(state: Any) -> None:
+    """A query that reads the history sees the events appended before it."""
+    pending = state.session.info.get("history")
+    if pending is not None and pending.rows and _HISTORY_MAPPERS & set(state.all_mappers):
+        write_pending(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("history", None)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop("history", None)
 
 
 def verify(session: Session) -> list[dict[str, Any]]:

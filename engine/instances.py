@@ -37,6 +37,8 @@ from engine.errors import (
     TaskNotOpen,
 )
 from engine.projections import (
+    NOTHING,
+    Waits,
     due_at_of,
     new_task_row,
     open_task_rows,
@@ -69,6 +71,8 @@ class Loaded:
     definition: Definition
     wf: BpmnWorkflow
     scope: CommandScope
+    # what the stored projections show (None: unknown, so save re-reads them)
+    before: Waits | None = None
 
 
 _RULESETS: dict[str, registry.RuleSet] = {}
@@ -93,11 +97,11 @@ def load_for_update(ctx: EngineContext, session: Session, instance_id: str) -> L
     row = session.scalars(query).first()
     if row is None:
         raise NotFound("案件不存在")
-    definition = session.get(Definition, row.definition_id)
+    definition = definitions.by_id(ctx, session, row.definition_id)
     _, _, scope = _workflow_for(ctx, definition)
     wf = SERIALIZER.deserialize_json(row.state_json)
     wf.script_engine = ctx.script_engine
-    return Loaded(row, definition, wf, scope)
+    return Loaded(row, definition, wf, scope, Waits.of(wf))
 
 
 def advance(ctx: EngineContext, loaded: Loaded) -> None:
@@ -129,23 +133,23 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     row, wf, now = loaded.row, loaded.wf, ctx.now()
     _clean_data(wf)
     stream = f"instance:{row.id}"
-    existing = open_task_rows(session, row.id)
+    after = Waits.of(wf)
+    gone, new = _task_changes(session, row.id, loaded.before, after)
+    for task_id, task_row in gone.items():
+        task_row.state, task_row.completed_at = "cancelled", now
+        history.append(
+            session,
+            stream=stream,
+            kind="task.cancelled",
+            actor="engine",
+            at=now,
+            instance_id=row.id,
+            task_id=task_id,
+            bpmn_id=task_row.bpmn_id,
+        )
     ready = {str(t.id): t for t in ready_user_tasks(wf)}
-    for task_id, task_row in existing.items():
-        if task_id not in ready:
-            task_row.state, task_row.completed_at = "cancelled", now
-            history.append(
-                session,
-                stream=stream,
-                kind="task.cancelled",
-                actor="engine",
-                at=now,
-                instance_id=row.id,
-                task_id=task_id,
-                bpmn_id=task_row.bpmn_id,
-            )
     for task_id, task in ready.items():
-        if task_id in existing:
+        if task_id not in new:
             continue
         task_row = new_task_row(
             row, loaded.definition, task, due_at_of(task, ctx.script_engine), now
@@ -188,8 +192,9 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
             records.write(session, decision.record, decision.outputs, row, now)
     loaded.scope.decisions.clear()
     outbox.collect(session, wf, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
-    sync_timers_and_messages(session, row, wf)
-    if waiting_messages(wf):
+    sync_timers_and_messages(session, row, wf, loaded.before, after)
+    loaded.before = after
+    if after.messages:
         outbox.DISPATCH_NEEDED.set(True)  # a new receiver may match a pending message
     row.state_json = SERIALIZER.serialize_json(wf)
     row.updated_at = now
@@ -208,6 +213,22 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     session.flush()
     records.after_save(ctx, session, loaded, actor)
     return row
+
+
+def _task_changes(
+    session: Session, instance_id: str, before: Waits | None, after: Waits
+) -> tuple[dict[str, HumanTask], set[str]]:
+    """Open task rows whose task is no longer ready, and ids of ready tasks without a row."""
+    if before is None:
+        existing = open_task_rows(session, instance_id)
+        gone = {tid: r for tid, r in existing.items() if tid not in after.tasks}
+        return gone, set(after.tasks) - set(existing)
+    gone = {}
+    for task_id in sorted(before.tasks - after.tasks):
+        task_row = session.get(HumanTask, task_id)  # the completed one is already in the session
+        if task_row is not None and task_row.state == "open":
+            gone[task_id] = task_row
+    return gone, set(after.tasks - before.tasks)
 
 
 def _resolve_incident(
@@ -344,6 +365,7 @@ def begin(
     history.append(
         session,
         stream=f"instance:{instance_id}",
+        new_stream=True,
         kind="instance.started",
         actor=actor.id,
         at=now,
@@ -357,7 +379,7 @@ def begin(
             **(extra or {}),
         },
     )
-    return Loaded(row, definition, wf, scope)
+    return Loaded(row, definition, wf, scope, NOTHING)
 
 
 @command("start_instance")
@@ -374,7 +396,7 @@ def start_instance(
     """Start a case of the latest version of a process and run it to its first wait."""
     access.require_start(actor, process_key)
     with ctx.transaction() as session:
-        definition = definitions.latest(session, process_key)
+        definition = definitions.latest(session, process_key, ctx)
         round_row = session.get(Round, round_id) if round_id is not None else None
         if round_id is not None and (round_row is None or round_row.process_key != process_key):
             raise NotFound("申报批次不存在")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,6 +90,30 @@ def snapshot(data: dict[str, Any]) -> dict[str, Any]:
 TIMER_CHANNEL = "tidu_timers"
 
 
+@dataclass(frozen=True)
+class Waits:
+    """What a workflow state projects to: open user tasks, waiting timers, message waits.
+
+    Taken when a state is loaded (its projection rows match it) and compared at save, so
+    unchanged projections are not rewritten.
+    """
+
+    tasks: frozenset[str]
+    timers: frozenset[tuple[str, datetime]]
+    messages: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, wf: Any) -> Waits:
+        return cls(
+            frozenset(str(t.id) for t in ready_user_tasks(wf)),
+            frozenset((str(t.id), due.astimezone(UTC)) for t, due in waiting_timers(wf)),
+            frozenset((str(t.id), name) for t, name in waiting_messages(wf)),
+        )
+
+
+NOTHING = Waits(frozenset(), frozenset(), frozenset())
+
+
 def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
     """Keep rows of timers still waiting (attempts, backoff); add new ones; end claims.
 
@@ -126,8 +151,20 @@ def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
         )
 
 
-def sync_timers_and_messages(session: Session, row: Instance, wf: Any) -> None:
-    _sync_timers(session, row, wf)
+def sync_timers_and_messages(
+    session: Session,
+    row: Instance,
+    wf: Any,
+    before: Waits | None = None,
+    after: Waits | None = None,
+) -> None:
+    """Rewrite the timer and message projections of an instance where they changed."""
+    # unchanged timers keep their rows and claims: a claimed timer is due, and any command on
+    # its instance fires it (so its set changes); the claimer releases it or the lease ends
+    if before is None or after is None or before.timers != after.timers:
+        _sync_timers(session, row, wf)
+    if before is not None and after is not None and before.messages == after.messages:
+        return
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
     for task, name in waiting_messages(wf):
         session.add(

@@ -49,6 +49,9 @@ class Settings:
     embedded_scheduler: bool = True
     engine_step_budget_s: float = 10.0
     message_ttl_days: int = 30  # how long a message waits for a receiver that does not wait yet
+    # how long a process trusts a resolved bearer token before asking the database again
+    # (0: every request asks); a user's changed role reaches other processes within this time
+    auth_cache_s: float = 30.0
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams with other lane names
     # (TIDU_LANE_ALIASES="a=city,b=province")
@@ -69,6 +72,7 @@ class Settings:
             "gjxq_region": env.get("TIDU_GJXQ_REGION", "361200"),
             "embedded_scheduler": env.get("TIDU_EMBEDDED_SCHEDULER", "1") not in ("0", "false"),
             "lane_aliases": _pairs(env.get("TIDU_LANE_ALIASES", "")),
+            "auth_cache_s": float(env.get("TIDU_AUTH_CACHE_SECONDS", "30")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

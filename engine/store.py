@@ -23,7 +23,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -134,6 +134,8 @@ class HumanTask(Base):
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    # never loaded: it only tells the unit of work to insert a new case before its rows
+    instance: Mapped[Instance] = relationship(lazy="raise")
     process_key: Mapped[str] = mapped_column(String(100))
     bpmn_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
@@ -156,6 +158,8 @@ class Timer(Base):
     __tablename__ = "timer"
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    # never loaded: it only tells the unit of work to insert a new case before its rows
+    instance: Mapped[Instance] = relationship(lazy="raise")
     task_id: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime] = mapped_column(index=True)
@@ -171,6 +175,8 @@ class MessageSubscription(Base):
     __tablename__ = "message_subscription"
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    # never loaded: it only tells the unit of work to insert a new case before its rows
+    instance: Mapped[Instance] = relationship(lazy="raise")
     task_id: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(100), index=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ def ensure_user(
     region: str | None = None,
     uscc: str | None = None,
 ) -> None:
+    ctx.caches.pop("tokens", None)  # this process sees a changed role at once
     with ctx.transaction() as session:
         row = session.get(User, user_id)
         if row is None:
@@ -53,11 +55,26 @@ def issue_token(ctx: EngineContext, user_id: str) -> str:
 
 
 def actor_for_token(ctx: EngineContext, token: str) -> Actor:
+    """The actor a bearer token names; resolved tokens are kept `auth_cache_s` seconds."""
+    key = hash_token(token)
+    cache = ctx.caches.setdefault("tokens", {})
+    hit = cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    actor = _lookup_token(ctx, key)
+    if ctx.settings.auth_cache_s > 0:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[key] = (time.monotonic() + ctx.settings.auth_cache_s, actor)
+    return actor
+
+
+def _lookup_token(ctx: EngineContext, token_hash: str) -> Actor:
     with ctx.reading() as session:
         row = session.execute(
             select(User)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == hash_token(token))
+            .where(ApiToken.token_hash == token_hash)
         ).scalar_one_or_none()
         if row is None:
             raise Unauthorized("令牌无效")
