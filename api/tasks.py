@@ -22,14 +22,18 @@ from engine import instances, queries
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="人工任务（待办）")
 
 
+TASK_FIELDS = [c for c in TaskOut().fields if c != "overdue"]
+INSTANCE_FIELDS = list(InstanceOut().fields)
+
+
 def task_json(row: Any, now: Any) -> dict[str, Any]:
-    out = {c: getattr(row, c) for c in TaskOut().fields if c != "overdue"}
+    out = {c: getattr(row, c) for c in TASK_FIELDS}
     out["overdue"] = bool(row.state == "open" and row.due_at and row.due_at < now)
     return out
 
 
 def instance_json(row: Any) -> dict[str, Any]:
-    return {c: getattr(row, c, None) for c in InstanceOut().fields}
+    return {c: getattr(row, c, None) for c in INSTANCE_FIELDS}
 
 
 @bp.route("")

@@ -58,6 +58,11 @@ def _pending(session: Session) -> _Pending:
     return found
 
 
+def known_head(session: Session, stream: str, seq: int, head_hash: str) -> None:
+    """Record a stream head the caller read (and locked) with other rows."""
+    _pending(session).heads.setdefault(stream, [seq, head_hash, seq])
+
+
 def append(
     session: Session,
     *,

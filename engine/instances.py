@@ -50,6 +50,7 @@ from engine.runtime import CURRENT_SCOPE, SERIALIZER, CommandScope, cached_spec
 from engine.store import (
     Definition,
     Enterprise,
+    HistoryStream,
     HumanTask,
     Incident,
     Instance,
@@ -91,10 +92,20 @@ def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any,
 
 def load_for_update(ctx: EngineContext, session: Session, instance_id: str) -> Loaded:
     """Load an instance with its row locked (PostgreSQL) and its workflow deserialized."""
-    query = select(Instance).where(Instance.id == str(instance_id))
-    if ctx.is_postgres:
-        query = query.with_for_update()
-    row = session.scalars(query).first()
+    stream = f"instance:{instance_id}"
+    # the case and the head of its history chain in one statement (both locked on PostgreSQL)
+    query = (
+        select(Instance, HistoryStream.seq, HistoryStream.head_hash)
+        .join(HistoryStream, HistoryStream.stream == stream)
+        .where(Instance.id == str(instance_id))
+    )
+    found = session.execute(query.with_for_update() if ctx.is_postgres else query).first()
+    if found is not None:
+        row = found[0]
+        history.known_head(session, stream, found[1], found[2])
+    else:  # a case without history (none is created so; kept for robustness)
+        query = select(Instance).where(Instance.id == str(instance_id))
+        row = session.scalars(query.with_for_update() if ctx.is_postgres else query).first()
     if row is None:
         raise NotFound("案件不存在")
     definition = definitions.by_id(ctx, session, row.definition_id)

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 
 from engine import access, definitions
 from engine.context import Actor, EngineContext
@@ -23,22 +23,47 @@ from engine.store import (
 )
 
 
-def _page(session: Any, query: Select, page: int, per_page: int) -> tuple[list[Any], int]:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+def _page(
+    session: Any, query: Select, page: int, per_page: int, params: dict[str, Any] | None = None
+) -> tuple[list[Any], int]:
+    """One page and the total; a short page that is not empty tells the total without counting."""
+    offset = (page - 1) * per_page
+    items = list(session.scalars(query.limit(per_page).offset(offset), params))
+    if len(items) < per_page and (items or offset == 0):
+        return items, offset + len(items)
+    total = session.scalar(
+        select(func.count()).select_from(query.order_by(None).subquery()), params
+    )
     return items, total or 0
 
 
-def task_scope(query: Select, actor: Actor) -> Select:
-    if actor.role in {"auditor", "system"}:
-        return query
-    if actor.role == "enterprise":
-        return query.where(HumanTask.role == "enterprise", HumanTask.uscc == (actor.uscc or "-"))
-    if actor.role == "city":
-        return query.where(HumanTask.role == "city", HumanTask.region == (actor.region or "-"))
-    if actor.role in {"province", "miit"}:
-        return query.where(HumanTask.role == actor.role)
-    return query.where(HumanTask.id.is_(None))
+_INBOX: dict[tuple[Any, ...], Select] = {}  # statement per filter shape (values are bound)
+
+
+def _inbox_statement(shape: tuple[Any, ...]) -> Select:
+    scope, state, mine, process_key, due_before = shape
+    query = select(HumanTask)
+    if scope == "enterprise":
+        query = query.where(HumanTask.role == "enterprise", HumanTask.uscc == bindparam("uscc"))
+    elif scope == "city":
+        query = query.where(HumanTask.role == "city", HumanTask.region == bindparam("region"))
+    elif scope == "role":
+        query = query.where(HumanTask.role == bindparam("role"))
+    elif scope == "none":
+        query = query.where(HumanTask.id.is_(None))
+    if state:
+        query = query.where(HumanTask.state == bindparam("state"))
+    if mine:
+        query = query.where(HumanTask.assignee == bindparam("actor_id"))
+    elif state == "open":
+        query = query.where(
+            or_(HumanTask.assignee.is_(None), HumanTask.assignee == bindparam("actor_id"))
+        )
+    if process_key:
+        query = query.where(HumanTask.process_key == bindparam("process_key"))
+    if due_before:
+        query = query.where(HumanTask.due_at < bindparam("due_before", type_=HumanTask.due_at.type))
+    return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
 
 
 def inbox(
@@ -53,20 +78,36 @@ def inbox(
     per_page: int = 20,
 ) -> tuple[list[HumanTask], int]:
     """Tasks the actor may work on, overdue first, then by due date and age."""
-    query = task_scope(select(HumanTask), actor)
-    if state:
-        query = query.where(HumanTask.state == state)
-    if mine:
-        query = query.where(HumanTask.assignee == actor.id)
-    elif state == "open":
-        query = query.where(or_(HumanTask.assignee.is_(None), HumanTask.assignee == actor.id))
-    if process_key:
-        query = query.where(HumanTask.process_key == process_key)
-    if due_before:
-        query = query.where(HumanTask.due_at < due_before)
-    query = query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+    scope = (
+        "all"
+        if actor.role in {"auditor", "system"}
+        else actor.role
+        if actor.role in {"enterprise", "city"}
+        else "role"
+        if actor.role in {"province", "miit"}
+        else "none"
+    )
+    shape = (
+        scope,
+        state if state == "open" else bool(state),
+        mine,
+        bool(process_key),
+        bool(due_before),
+    )
+    query = _INBOX.get(shape)
+    if query is None:
+        query = _INBOX[shape] = _inbox_statement(shape)
+    params = {
+        "uscc": actor.uscc or "-",
+        "region": actor.region or "-",
+        "role": actor.role,
+        "state": state,
+        "actor_id": actor.id,
+        "process_key": process_key,
+        "due_before": due_before,
+    }
     with ctx.reading() as session:
-        return _page(session, query, page, per_page)
+        return _page(session, query, page, per_page, params)
 
 
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -75,7 +116,7 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         if row is None or not access.can_see_task(actor, row):
             raise NotFound("任务不存在")
         instance = session.get(Instance, row.instance_id)
-        definition = session.get(definitions.Definition, instance.definition_id)
+        definition = definitions.by_id(ctx, session, instance.definition_id)
         return {
             "task": row,
             "form": definitions.form_schema(definition, row.form),
@@ -124,13 +165,12 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         row = session.get(Instance, str(instance_id))
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
-        definition = session.get(definitions.Definition, row.definition_id)
         open_tasks = session.scalars(
             select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open")
         ).all()
         return {
             "instance": row,
-            "version": definition.version,
+            "version": row.definition_version,
             "open_tasks": list(open_tasks),
             "state_bytes": len(row.state_json.encode()),
         }
