@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -90,29 +90,44 @@ def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any,
     return spec, subs, CommandScope(rules=rules)
 
 
-def load_for_update(ctx: EngineContext, session: Session, instance_id: str) -> Loaded:
-    """Load an instance with its row locked (PostgreSQL) and its workflow deserialized."""
-    stream = f"instance:{instance_id}"
-    # the case and the head of its history chain in one statement (both locked on PostgreSQL)
+def _lock(
+    ctx: EngineContext, session: Session, instance_id: str | None, task_id: str | None = None
+) -> Instance | None:
+    """Read (and on PostgreSQL lock) a case, by id or by one of its tasks, together with the
+    head of its history chain; SQLite's BEGIN IMMEDIATE already serialized this command."""
+    key = (
+        Instance.id == str(instance_id)
+        if task_id is None
+        else Instance.id
+        == select(HumanTask.instance_id).where(HumanTask.id == str(task_id)).scalar_subquery()
+    )
     query = (
         select(Instance, HistoryStream.seq, HistoryStream.head_hash)
-        .join(HistoryStream, HistoryStream.stream == stream)
-        .where(Instance.id == str(instance_id))
+        .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
+        .where(key)
     )
     found = session.execute(query.with_for_update() if ctx.is_postgres else query).first()
     if found is not None:
-        row = found[0]
-        history.known_head(session, stream, found[1], found[2])
-    else:  # a case without history (none is created so; kept for robustness)
-        query = select(Instance).where(Instance.id == str(instance_id))
-        row = session.scalars(query.with_for_update() if ctx.is_postgres else query).first()
-    if row is None:
-        raise NotFound("案件不存在")
+        history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
+        return found[0]
+    query = select(Instance).where(key)  # a case without history (none is created so)
+    return session.scalars(query.with_for_update() if ctx.is_postgres else query).first()
+
+
+def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
     definition = definitions.by_id(ctx, session, row.definition_id)
     _, _, scope = _workflow_for(ctx, definition)
     wf = SERIALIZER.deserialize_json(row.state_json)
     wf.script_engine = ctx.script_engine
     return Loaded(row, definition, wf, scope, Waits.of(wf))
+
+
+def load_for_update(ctx: EngineContext, session: Session, instance_id: str) -> Loaded:
+    """Load an instance with its row locked (PostgreSQL) and its workflow deserialized."""
+    row = _lock(ctx, session, instance_id)
+    if row is None:
+        raise NotFound("案件不存在")
+    return _load(ctx, session, row)
 
 
 def advance(ctx: EngineContext, loaded: Loaded) -> None:
@@ -444,18 +459,15 @@ def start_instance(
 def _open_task(
     ctx: EngineContext, session: Session, task_id: str, actor: Actor
 ) -> tuple[HumanTask, Loaded]:
-    task_row = session.get(HumanTask, str(task_id))
+    # lock the case first, then read the task: a concurrent completion is seen, not overwritten
+    row = _lock(ctx, session, None, task_id)
+    task_row = session.get(HumanTask, str(task_id)) if row is not None else None
     if task_row is None or not access.can_see_task(actor, task_row):
         raise NotFound("任务不存在")
     access.require_work_on(actor, task_row)
-    loaded = load_for_update(ctx, session, task_row.instance_id)
-    if (
-        ctx.is_postgres
-    ):  # the row was read before the lock; SQLite's BEGIN IMMEDIATE already serialized us
-        session.refresh(task_row)
     if task_row.state != "open":
         raise TaskNotOpen(f"任务状态为 {task_row.state}")
-    return task_row, loaded
+    return task_row, _load(ctx, session, row)
 
 
 @command("complete_task")
