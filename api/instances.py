@@ -28,7 +28,7 @@ bp = Blueprint(
 
 @bp.route("")
 class Instances(MethodView):
-    @bp.arguments(InstanceListArgs, location="query")
+    @bp.arguments(InstanceListArgs(), location="query")
     @bp.response(200, page_schema(InstanceOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List the cases I may see."""
@@ -40,7 +40,7 @@ class Instances(MethodView):
             "per_page": args["per_page"],
         }
 
-    @bp.arguments(StartInstanceIn)
+    @bp.arguments(StartInstanceIn())
     @bp.response(201, InstanceOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Start a case (an enterprise applies in an open round)."""

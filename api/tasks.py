@@ -38,7 +38,7 @@ def instance_json(row: Any) -> dict[str, Any]:
 
 @bp.route("")
 class Inbox(MethodView):
-    @bp.arguments(TaskListArgs, location="query")
+    @bp.arguments(TaskListArgs(), location="query")  # one instance, not one per request
     @bp.response(200, page_schema(TaskOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List my tasks: my role and region (or mine=true: claimed by me), overdue first."""
@@ -90,7 +90,7 @@ class Unclaim(MethodView):
 
 @bp.route("/<uuid:task_id>/complete")
 class Complete(MethodView):
-    @bp.arguments(CompleteTaskIn)
+    @bp.arguments(CompleteTaskIn())
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], task_id: Any) -> dict[str, Any]:
         """Complete a task with form data (422 per field; 409 if done or claimed by another)."""

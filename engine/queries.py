@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, bindparam, func, or_, select
 
 from engine import access, definitions
 from engine.context import Actor, EngineContext
@@ -24,11 +24,24 @@ from engine.store import (
 
 
 def _page(
-    session: Any, query: Select, page: int, per_page: int, params: dict[str, Any] | None = None
+    session: Any,
+    query: Select,
+    page: int,
+    per_page: int,
+    params: dict[str, Any] | None = None,
+    paged: Select | None = None,
 ) -> tuple[list[Any], int]:
-    """One page and the total; a short page that is not empty tells the total without counting."""
+    """One page and the total; a short page that is not empty tells the total without counting.
+
+    `paged`: the query with bound `limit` and `offset`, built once and reused.
+    """
     offset = (page - 1) * per_page
-    items = list(session.scalars(query.limit(per_page).offset(offset), params))
+    if paged is not None:
+        items = list(
+            session.scalars(paged, {**(params or {}), "limit": per_page, "offset": offset})
+        )
+    else:
+        items = list(session.scalars(query.limit(per_page).offset(offset), params))
     if len(items) < per_page and (items or offset == 0):
         return items, offset + len(items)
     total = session.scalar(
@@ -37,7 +50,8 @@ def _page(
     return items, total or 0
 
 
-_INBOX: dict[tuple[Any, ...], Select] = {}  # statement per filter shape (values are bound)
+# statement (and its paged form) per filter shape; values are bound at execution
+_INBOX: dict[tuple[Any, ...], tuple[Select, Select]] = {}
 
 
 def _inbox_statement(shape: tuple[Any, ...]) -> Select:
@@ -94,9 +108,16 @@ def inbox(
         bool(process_key),
         bool(due_before),
     )
-    query = _INBOX.get(shape)
-    if query is None:
-        query = _INBOX[shape] = _inbox_statement(shape)
+    found = _INBOX.get(shape)
+    if found is None:
+        query = _inbox_statement(shape)
+        found = _INBOX[shape] = (
+            query,
+            query.limit(bindparam("limit", type_=Integer)).offset(
+                bindparam("offset", type_=Integer)
+            ),
+        )
+    query, paged = found
     params = {
         "uscc": actor.uscc or "-",
         "region": actor.region or "-",
@@ -107,7 +128,7 @@ def inbox(
         "due_before": due_before,
     }
     with ctx.reading() as session:
-        return _page(session, query, page, per_page, params)
+        return _page(session, query, page, per_page, params, paged)
 
 
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
