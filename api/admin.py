@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
 from api.auth import current_actor, engine_context
@@ -20,13 +21,14 @@ from api.schemas import (
     FileOut,
     IncidentOut,
     InstanceOut,
+    LocalDateTime,
     ResolveIn,
     RoundIn,
     RoundOut,
     page_schema,
 )
 from api.tasks import instance_json
-from engine import access, definitions, history, incidents, queries
+from engine import access, definitions, history, incidents, migration, queries
 from engine.errors import InvalidInput, NotFound
 from engine.store import Definition, Instance
 
@@ -145,6 +147,165 @@ class DefinitionFile(MethodView):
                 raise NotFound(f"版本 {version} 中没有文件 {name}")
             kind = "application/json" if name.endswith(".json") else "application/xml"
             return Response(row.files[name], mimetype=kind)
+
+
+class MigrationArgs(Schema):
+    from_version = fields.Integer(
+        required=True,
+        data_key="from",
+        validate=validate.Range(min=1),
+        metadata={"description": "源版本"},
+    )
+    to_version = fields.Integer(
+        required=True,
+        data_key="to",
+        validate=validate.Range(min=1),
+        metadata={"description": "目标版本"},
+    )
+
+
+class MigrationIn(MigrationArgs):
+    instance_ids = fields.List(
+        fields.String(),
+        load_default=None,
+        metadata={"description": "只迁移这些案件（默认：源版本上所有进行中的案件）"},
+    )
+
+
+class MigrateInstanceIn(Schema):
+    to_version = fields.Integer(required=True, data_key="to", validate=validate.Range(min=1))
+    from_version = fields.Integer(
+        load_default=None, data_key="from", metadata={"description": "期望案件当前所在版本"}
+    )
+
+
+class ElementChangeOut(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    type = fields.String()
+    what = fields.List(fields.String(), metadata={"description": "修改了什么（仅修改的元素）"})
+
+
+class MigrationChangesOut(Schema):
+    added = fields.List(fields.Nested(ElementChangeOut))
+    removed = fields.List(fields.Nested(ElementChangeOut))
+    changed = fields.List(fields.Nested(ElementChangeOut))
+
+
+class MigrationReasonOut(Schema):
+    element_id = fields.String(metadata={"description": "元素 ID（子流程内为 调用活动/元素）"})
+    rule = fields.String(metadata={"description": "current-removed、path-changed 等"})
+    message = fields.String()
+
+
+class MigrationPositionOut(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    state = fields.String(metadata={"description": "READY、WAITING、STARTED 或 ERROR"})
+
+
+class MigrationTimerOut(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    due_at = LocalDateTime()
+    kept = fields.Boolean(metadata={"description": "迁移后到期时间不变"})
+
+
+class MigrationInstanceOut(Schema):
+    instance_id = fields.String()
+    business_key = fields.String()
+    uscc = fields.String(allow_none=True)
+    status = fields.String()
+    version = fields.Integer()
+    can_migrate = fields.Boolean()
+    positions = fields.List(
+        fields.Nested(MigrationPositionOut), metadata={"description": "当前位置"}
+    )
+    reasons = fields.List(fields.Nested(MigrationReasonOut))
+    timers = fields.List(
+        fields.Nested(MigrationTimerOut), metadata={"description": "迁移后等待的定时器"}
+    )
+
+
+class MigrationSummaryOut(Schema):
+    running = fields.Integer()
+    can_migrate = fields.Integer()
+    cannot_migrate = fields.Integer()
+    not_running = fields.Integer(metadata={"description": "该版本上已办结或已取消的案件（不迁移）"})
+
+
+class MigrationReportOut(Schema):
+    process_key = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    from_checksum = fields.String()
+    to_checksum = fields.String()
+    changes = fields.Nested(MigrationChangesOut)
+    summary = fields.Nested(MigrationSummaryOut)
+    instances = fields.List(fields.Nested(MigrationInstanceOut))
+
+
+class MigratedOut(Schema):
+    instance_id = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+
+
+class RefusedOut(Schema):
+    instance_id = fields.String()
+    code = fields.String()
+    detail = fields.String()
+    reasons = fields.List(fields.Nested(MigrationReasonOut))
+
+
+class MigrationResultOut(Schema):
+    migrated = fields.List(fields.Nested(MigratedOut))
+    refused = fields.List(fields.Nested(RefusedOut))
+    summary = fields.Dict(metadata={"description": "migrated、refused 的件数"})
+
+
+@definitions_bp.route("/<string:process_key>/migrations/preview")
+class MigrationPreview(MethodView):
+    @definitions_bp.arguments(MigrationArgs, location="query")
+    @definitions_bp.response(200, MigrationReportOut)
+    def get(self, args: dict[str, Any], process_key: str) -> dict[str, Any]:
+        """Dry run of migrating the running instances of version `from` to version `to`:
+        per instance whether it can move and, if not, the element that stops it."""
+        report = migration.preview(
+            engine_context(), process_key=process_key, actor=current_actor(), **args
+        )
+        return migration.report_json(report)
+
+
+@definitions_bp.route("/<string:process_key>/migrations")
+class Migrations(MethodView):
+    @definitions_bp.arguments(MigrationIn)
+    @definitions_bp.response(200, MigrationResultOut)
+    def post(self, body: dict[str, Any], process_key: str) -> dict[str, Any]:
+        """Migrate the running instances of version `from` (or `instance_ids`) to version `to`,
+        one transaction each; instances that cannot move are reported in `refused`."""
+        result = migration.migrate(
+            engine_context(), process_key=process_key, actor=current_actor(), **body
+        )
+        return {"migrated": result.migrated, "refused": result.refused, "summary": result.summary}
+
+
+@definitions_bp.route("/<string:process_key>/migrations/instances/<uuid:instance_id>")
+class MigrateInstance(MethodView):
+    @definitions_bp.arguments(MigrateInstanceIn)
+    @definitions_bp.response(200, InstanceOut)
+    def post(self, body: dict[str, Any], process_key: str, instance_id: Any) -> dict[str, Any]:
+        """Migrate one instance to version `to` (409 naming the instance and the elements that
+        stop it, or if it changed meanwhile)."""
+        ctx, actor = engine_context(), current_actor()
+        access.require_role(actor, *migration.OWNERS)
+        with ctx.reading() as session:
+            row = session.get(Instance, str(instance_id))
+            if row is None or row.process_key != process_key:
+                raise NotFound(f"流程 {process_key} 没有案件 {instance_id}")
+        return instance_json(
+            migration.migrate_instance(ctx, instance_id=str(instance_id), actor=actor, **body)
+        )
 
 
 @incidents_bp.route("")

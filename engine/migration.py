@@ -5,20 +5,15 @@ reports whether it can move and, if not, which element stops it. `migrate_instan
 same for one instance in one transaction and keeps the result; `migrate` runs it per instance
 and reports the ones that cannot move.
 
-Timers keep their due times: `migrate_workflow` resets every ready and waiting task, and a reset
-timer would compute its due time again from now. The `event_value` a waiting task held (the
-timer's target) is put back after the reset, so a migration never moves a deadline.
+Judging and moving one workflow state (timers keep their due times) is `migration_plan`; here
+are the commands around it: row lock, projections (open tasks keep id and assignee), history.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,102 +21,18 @@ from sqlalchemy.orm import Session
 from engine import access, definitions, history, instances
 from engine.commands import command
 from engine.context import Actor, EngineContext
-from engine.errors import Conflict, NotFound
-from engine.projections import open_task_rows, ready_user_tasks, waiting_timers
-from engine.runtime import SERIALIZER, SPEC_SERIALIZER
-from engine.store import Definition, Instance
+from engine.errors import Conflict, EngineError
+from engine.migration_plan import Plan, Reason, SpecPair, apply, positions
+from engine.projections import open_task_rows, ready_user_tasks, scoped_bpmn_id, waiting_timers
+from engine.runtime import SERIALIZER
+from engine.store import Definition, Instance, Timer
 
 OWNERS = ("process_owner", "province")
-ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
-FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
-PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
-PATH_KEYS = {"typename", "outputs"}  # changes to a completed task that alter the path taken
-EVENT_KEYS = ("event_value", "seen_events")  # a waiting event's state (timer target)
-WHAT = {
-    "typename": "类型",
-    "bpmn_name": "名称",
-    "outputs": "后续连线",
-    "inputs": "前序连线",
-    "lane": "泳道",
-    "event_definition": "事件定义",
-    "script": "脚本",
-    "prescript": "前置脚本",
-    "postscript": "后置脚本",
-    "extensions": "扩展属性（表单、说明等）",
-    "documentation": "说明",
-    "cond_task_specs": "分支条件",
-    "default_task_spec": "默认路径",
-    "spec": "调用的子流程",
-    "operation_name": "处理器",
-    "operation_params": "处理器参数",
-    "cancel_activity": "是否中断",
-}
 
 
 class MigrationRefused(Conflict):
     code = "instance-cannot-migrate"
     title = "案件无法迁移到新版本"
-
-
-@dataclass
-class Reason:
-    """Why an instance cannot move: the element (scoped id), a stable rule, a message."""
-
-    element_id: str
-    rule: str
-    message: str
-
-
-@dataclass
-class SpecPair:
-    """The diff of one process spec (top-level or called) between two versions."""
-
-    diff: SpecDiff
-    removed: set[Any]
-    changed: dict[Any, list[str]]
-
-    @classmethod
-    def of(cls, old: Any, new: Any) -> SpecPair:
-        diff = SpecDiff(SPEC_SERIALIZER.registry, old, new)
-        return cls(diff, set(diff.removed), diff.changed)
-
-
-@dataclass
-class Plan:
-    """Everything about migrating from one definition version to another, instance-independent."""
-
-    old: Definition
-    new: Definition
-    new_spec: Any
-    new_subs: dict[str, Any]
-    top: SpecPair
-    deps: dict[str, SpecPair | None]
-    added_deps: list[str]
-
-    def changes(self) -> dict[str, list[dict[str, Any]]]:
-        """Elements added, removed and changed (ids with a BPMN id only; called processes scoped)."""
-        out: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
-        pairs = [("", self.top)] + [(f"{k}/", v) for k, v in self.deps.items() if v]
-        for prefix, pair in pairs:
-            out["added"] += [_element(s, prefix) for s in pair.diff.added if s.bpmn_id]
-            out["removed"] += [_element(s, prefix) for s in pair.removed if s.bpmn_id]
-            out["changed"] += [
-                _element(s, prefix) | {"what": [WHAT.get(k, k) for k in keys], "keys": keys}
-                for s, keys in pair.changed.items()
-                if s.bpmn_id
-            ]
-        out["removed"] += [{"element_id": k, "name": k, "type": "Process"} for k, v in
-                           self.deps.items() if v is None]
-        out["added"] += [{"element_id": k, "name": k, "type": "Process"} for k in self.added_deps]
-        return out
-
-
-def _element(spec: Any, prefix: str = "") -> dict[str, Any]:
-    return {
-        "element_id": f"{prefix}{spec.bpmn_id}",
-        "name": spec.bpmn_name or spec.bpmn_id,
-        "type": type(spec).__name__,
-    }
 
 
 @dataclass
@@ -179,176 +90,19 @@ def plan(ctx: EngineContext, old: Definition, new: Definition) -> Plan:
         name: SpecPair.of(spec, new_subs[name]) if name in new_subs else None
         for name, spec in old_subs.items()
     }
-    found = Plan(old, new, new_spec, new_subs, SpecPair.of(old_spec, new_spec), deps,
-                 [name for name in new_subs if name not in old_subs])
+    found = Plan(
+        old,
+        new,
+        new_spec,
+        new_subs,
+        SpecPair.of(old_spec, new_spec),
+        deps,
+        [name for name in new_subs if name not in old_subs],
+    )
     if len(_PLANS) > 64:
         _PLANS.clear()
     _PLANS[key] = found
     return found
-
-
-def element_id(task: Any) -> str:
-    """Scoped element id of a task (`call_activity/node` inside a called or embedded process)."""
-    spec = task.task_spec
-    own = spec.bpmn_id or spec.name.split(".", 1)[0]  # `review.BoundaryEventSplit` -> review
-    parent_id = getattr(task.workflow, "parent_task_id", None)
-    if parent_id is None:
-        return own
-    return f"{element_id(task.workflow.top_workflow.get_task_from_id(parent_id))}/{own}"
-
-
-def _label(task: Any) -> str:
-    """`review（审核材料）`: the element id with its name (internal specs: their element's name)."""
-    spec = task.task_spec
-    element = spec if spec.bpmn_id else task.workflow.spec.task_specs.get(spec.name.split(".")[0])
-    name = getattr(element, "bpmn_name", None)
-    return f"{element_id(task)}（{name}）" if name else element_id(task)
-
-
-def _judge_task(task: Any, pair: SpecPair, done: bool) -> Reason | None:
-    """Whether one task keeps an instance from moving (see docs/modelling.md for the rules)."""
-    spec = task.task_spec
-    keys = set(pair.changed.get(spec, ()))
-    where, label = element_id(task), _label(task)
-    if task.has_state(FINISHED):
-        if spec in pair.removed:
-            return Reason(where, "history-removed", f"案件已经过的元素 {label} 在新版本中已删除")
-        if not done and task.has_state(TaskState.COMPLETED) and keys & PATH_KEYS:
-            return Reason(where, "path-changed",
-                          f"案件已经过的元素 {label} 在新版本中{'、'.join(WHAT[k] for k in sorted(keys & PATH_KEYS))}已改变（改动位于案件当前位置之前）")
-        return None
-    if not task.has_state(ACTIVE):
-        return None
-    if spec in pair.removed:
-        return Reason(where, "current-removed", f"案件正停留在 {label}，新版本删除了该元素")
-    if "typename" in keys:
-        return Reason(where, "current-type-changed", f"案件正停留在 {label}，新版本改变了该元素的类型")
-    if task.has_state(TaskState.STARTED) and "spec" in keys:
-        return Reason(where, "called-process-changed", f"案件正在执行 {label}，新版本改变了它调用的子流程")
-    return None
-
-
-def _judge(wf: Any, plan_: Plan) -> tuple[list[Reason], WorkflowDiff | None, dict[Any, Any]]:
-    reasons: list[Reason] = []
-    parts: list[tuple[Any, SpecPair, bool]] = [(wf, plan_.top, False)]
-    for sp in wf.subprocesses.values():
-        pair = plan_.deps.get(sp.spec.name)
-        if pair is None:
-            if not sp.completed:
-                parent = wf.get_task_from_id(sp.parent_task_id)
-                reasons.append(Reason(element_id(parent), "subprocess-removed",
-                                      f"案件正在执行的子流程 {sp.spec.name}（由 {_label(parent)} 调用）在新版本中不存在"))
-            continue
-        parts.append((sp, pair, sp.completed))
-    for workflow, pair, done in parts:
-        for task in workflow.get_tasks(skip_subprocesses=True):
-            reason = _judge_task(task, pair, done)
-            if reason is not None:
-                reasons.append(reason)
-    if reasons:
-        return _most_telling(reasons), None, {}
-    top = WorkflowDiff(wf, plan_.top.diff)
-    subs = {sp_id: WorkflowDiff(sp, plan_.deps[sp.spec.name].diff)  # type: ignore[union-attr]
-            for sp_id, sp in wf.subprocesses.items() if plan_.deps.get(sp.spec.name)}
-    return [], top, subs
-
-
-RULE_ORDER = ("current-removed", "current-type-changed", "called-process-changed",
-              "subprocess-removed", "history-removed", "path-changed")
-
-
-def _most_telling(reasons: list[Reason]) -> list[Reason]:
-    """One reason per element, those about where the instance stands first."""
-    best: dict[str, Reason] = {}
-    for reason in sorted(reasons, key=lambda r: RULE_ORDER.index(r.rule)):
-        best.setdefault(reason.element_id, reason)
-    return list(best.values())
-
-
-def _timer_kinds(spec: Any) -> tuple[str, ...]:
-    ed = getattr(spec, "event_definition", None)
-    found = ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]
-    return tuple(sorted(type(e).__name__ for e in found if isinstance(e, TimerEventDefinition)))
-
-
-def _repredict(task: Any) -> None:
-    """Re-predict the children of a running (sub)process task whose outgoing flows changed.
-
-    `migrate_workflow` resets ready and waiting tasks only; a running subprocess task keeps the
-    predicted children of the old version, which must follow the new one before it completes.
-    """
-    outputs = task.task_spec.outputs
-    if sorted(id(c.task_spec) for c in task.children) == sorted(id(s) for s in outputs):
-        return
-    if any(not c.has_state(PREDICTED) for c in task.children):
-        return  # a definite child: left to the orphan check
-    task._drop_children(force=True)
-    task._sync_children(outputs, TaskState.FUTURE)
-    for child in task.children:
-        child.task_spec._predict(child, mask=PREDICTED)
-
-
-def apply(plan_: Plan, wf: Any) -> tuple[list[Reason], list[dict[str, Any]]]:
-    """Migrate a workflow in memory; return the reasons it cannot move, or its timers after."""
-    reasons, top, subs = _judge(wf, plan_)
-    if reasons:
-        return reasons, []
-    before = {t.id: due for t, due in waiting_timers(wf)}
-    kept = {
-        t.id: (_timer_kinds(t.task_spec), {k: t.internal_data[k] for k in EVENT_KEYS
-                                           if k in t.internal_data})
-        for t in wf.get_tasks(state=TaskState.WAITING | TaskState.READY)
-        if "event_value" in t.internal_data
-    }
-    migrate_workflow(top, wf, plan_.new_spec)
-    for sp_id, sp in wf.subprocesses.items():
-        if sp_id in subs:
-            migrate_workflow(subs[sp_id], sp, plan_.new_subs[sp.spec.name])
-    wf.subprocess_specs = plan_.new_subs
-    tasks = {t.id: t for t in wf.get_tasks()}
-    for task_id, (kinds, values) in kept.items():
-        task = tasks.get(task_id)
-        if task is not None and kinds and _timer_kinds(task.task_spec) == kinds:
-            task.internal_data.update(values)
-    for task in wf.get_tasks(state=TaskState.STARTED):
-        _repredict(task)
-    return _orphans(wf), [
-        {"element_id": element_id(t), "name": t.task_spec.bpmn_name or "",
-         "due_at": due.astimezone(UTC), "kept": before.get(t.id) == due}
-        for t, due in waiting_timers(wf)
-    ]
-
-
-def _orphans(wf: Any) -> list[Reason]:
-    """Tasks still pointing at an element the new version lacks (the state would not load)."""
-    out = []
-    for task in wf.get_tasks():
-        spec = task.task_spec
-        if task.workflow.spec.task_specs.get(spec.name) is not spec:
-            reason = Reason(element_id(task), "orphaned",
-                            f"案件状态中的 {_label(task)} 在新版本中没有对应元素")
-            if reason not in out:
-                out.append(reason)
-    if not out:
-        try:
-            SERIALIZER.deserialize_json(SERIALIZER.serialize_json(wf))
-        except Exception as error:  # the migrated state must load again
-            out.append(Reason("", "state-invalid", f"迁移后的案件状态无法读取：{type(error).__name__}"))
-    return out
-
-
-def positions(wf: Any) -> list[dict[str, Any]]:
-    """Where an instance stands: its ready, waiting and running tasks (scoped ids)."""
-    seen, out = set(), []
-    for task in wf.get_tasks(state=ACTIVE):
-        if task.task_spec.bpmn_id is None or task.id in wf.subprocesses:
-            continue
-        key = element_id(task)
-        if key not in seen:
-            seen.add(key)
-            out.append({"element_id": key, "name": task.task_spec.bpmn_name or "",
-                        "state": TaskState.get_name(task.state)})
-    return out
 
 
 def _restore(ctx: EngineContext, definition: Definition, state_json: str) -> Any:
@@ -358,10 +112,17 @@ def _restore(ctx: EngineContext, definition: Definition, state_json: str) -> Any
     return wf
 
 
-def _definitions(session: Session, process_key: str, old: int, new: int) -> tuple[Any, Any]:
+def _version(ctx: EngineContext, session: Session, process_key: str, version: int) -> Definition:
+    """A deployed version, from the per-process cache of immutable definition rows."""
+    return definitions.by_id(ctx, session, definitions.get(session, process_key, version).id)
+
+
+def _definitions(
+    ctx: EngineContext, session: Session, process_key: str, old: int, new: int
+) -> tuple[Definition, Definition]:
     if old == new:
         raise Conflict(f"源版本与目标版本相同（第 {old} 版）", rule="same-version")
-    return definitions.get(session, process_key, old), definitions.get(session, process_key, new)
+    return _version(ctx, session, process_key, old), _version(ctx, session, process_key, new)
 
 
 def preview(
@@ -373,25 +134,38 @@ def preview(
     actor: Actor,
     instance_ids: list[str] | None = None,
 ) -> Report:
-    """Dry run: can each running instance of `from_version` move to `to_version`, and if not, why."""
+    """Dry run: can each running instance of `from_version` move to `to_version`; if not, why."""
     access.require_role(actor, *OWNERS)
     with ctx.reading() as session:
-        old, new = _definitions(session, process_key, from_version, to_version)
+        old, new = _definitions(ctx, session, process_key, from_version, to_version)
         plan_ = plan(ctx, old, new)
         query = select(Instance).where(Instance.definition_id == old.id)
         if instance_ids is not None:
             query = query.where(Instance.id.in_([str(i) for i in instance_ids]))
         rows = session.scalars(query.order_by(Instance.started_at, Instance.id)).all()
         checks = [_check(ctx, plan_, row) for row in rows if row.status == "running"]
-    return Report(process_key, from_version, to_version, old.checksum, new.checksum,
-                  plan_.changes(), checks, sum(1 for r in rows if r.status != "running"))
+    return Report(
+        process_key,
+        from_version,
+        to_version,
+        old.checksum,
+        new.checksum,
+        plan_.changes(),
+        checks,
+        sum(1 for r in rows if r.status != "running"),
+    )
 
 
 def _check(ctx: EngineContext, plan_: Plan, row: Instance) -> InstanceCheck:
     wf = _restore(ctx, plan_.old, row.state_json)
-    check = InstanceCheck(row.id, row.business_key, row.uscc, row.status,
-                          row.definition_version, positions(wf))
-    check.reasons, check.timers = apply(plan_, wf)
+    check = InstanceCheck(
+        row.id, row.business_key, row.uscc, row.status, row.definition_version, positions(wf)
+    )
+    try:
+        check.reasons, check.timers = apply(plan_, wf)
+    except Exception as error:  # one odd state must not hide the report on the others
+        message = f"无法将案件状态与新版本对齐：{type(error).__name__}: {error}"[:500]
+        check.reasons = [Reason("", "diff-failed", message)]
     return check
 
 
@@ -412,7 +186,7 @@ def migrate_instance(
         loaded = instances.load_for_update(ctx, session, instance_id)
         row = loaded.row
         _require_movable_row(row, from_version, to_version)
-        new = definitions.get(session, row.process_key, to_version)
+        new = _version(ctx, session, row.process_key, to_version)
         plan_ = plan(ctx, loaded.definition, new)
         where = positions(loaded.wf)
         reasons, timers = apply(plan_, loaded.wf)
@@ -424,7 +198,8 @@ def migrate_instance(
                 element_ids=[r.element_id for r in reasons],
             )
         _, _, scope = instances._workflow_for(ctx, new)
-        moved = replace(loaded, definition=new, scope=scope)
+        # before=None: the projections no longer match what was loaded, so save re-reads them
+        moved = replace(loaded, definition=new, scope=scope, before=None)
         now = ctx.now()
         history.append(
             session,
@@ -445,19 +220,31 @@ def migrate_instance(
 
 def _require_movable_row(row: Instance, from_version: int | None, to_version: int) -> None:
     if row.status != "running":
-        raise Conflict(f"案件 {row.id} 状态为 {row.status}，只迁移进行中的案件",
-                       rule="instance-not-running", instance_id=row.id)
+        raise Conflict(
+            f"案件 {row.id} 状态为 {row.status}，只迁移进行中的案件",
+            rule="instance-not-running",
+            instance_id=row.id,
+        )
     if from_version is not None and row.definition_version != from_version:
-        raise Conflict(f"案件 {row.id} 当前在第 {row.definition_version} 版，不在第 {from_version} 版",
-                       rule="version-mismatch", instance_id=row.id)
+        raise Conflict(
+            f"案件 {row.id} 当前在第 {row.definition_version} 版，不在第 {from_version} 版",
+            rule="version-mismatch",
+            instance_id=row.id,
+        )
     if row.definition_version == to_version:
-        raise Conflict(f"案件 {row.id} 已在第 {to_version} 版", rule="same-version",
-                       instance_id=row.id)
+        raise Conflict(
+            f"案件 {row.id} 已在第 {to_version} 版", rule="same-version", instance_id=row.id
+        )
 
 
 def _resync_tasks(session: Session, loaded: Any) -> list[dict[str, Any]]:
     """Open human tasks that persisted keep id and assignee; name, form and role follow the new
     version (a task whose role changed is released: its holder may not work on it any more)."""
+    timers = {str(t.id): t for t, _ in waiting_timers(loaded.wf)}
+    for timer in session.scalars(select(Timer).where(Timer.instance_id == loaded.row.id)):
+        task = timers.get(timer.task_id)
+        if task is not None:
+            timer.bpmn_id = scoped_bpmn_id(task)  # an element matched by position may be renamed
     ready = {str(t.id): t for t in ready_user_tasks(loaded.wf)}
     kept = []
     for task_id, task_row in open_task_rows(session, loaded.row.id).items():
@@ -475,7 +262,10 @@ def _resync_tasks(session: Session, loaded: Any) -> list[dict[str, Any]]:
 
 
 def _event_data(
-    plan_: Plan, actor: Actor, where: list[dict[str, Any]], timers: list[dict[str, Any]],
+    plan_: Plan,
+    actor: Actor,
+    where: list[dict[str, Any]],
+    timers: list[dict[str, Any]],
     tasks: list[dict[str, Any]],
 ) -> dict[str, Any]:
     changes = plan_.changes()
@@ -521,26 +311,40 @@ def migrate(
     transaction; report the ones that cannot move (or changed meanwhile) with the reason."""
     access.require_role(actor, *OWNERS)
     with ctx.reading() as session:
-        old, _ = _definitions(session, process_key, from_version, to_version)
-        query = select(Instance.id).where(Instance.definition_id == old.id,
-                                          Instance.status == "running")
+        old, _ = _definitions(ctx, session, process_key, from_version, to_version)
+        query = select(Instance.id).where(
+            Instance.definition_id == old.id, Instance.status == "running"
+        )
         ids = list(session.scalars(query.order_by(Instance.started_at, Instance.id)))
     result = BatchResult([], [])
     if instance_ids is not None:
         wanted = [str(i) for i in instance_ids]
-        result.refused += [_not_here(ctx, i, process_key, from_version)
-                           for i in wanted if i not in ids]
+        result.refused += [
+            _not_here(ctx, i, process_key, from_version) for i in wanted if i not in ids
+        ]
         ids = [i for i in ids if i in wanted]
     for instance_id in ids:
         try:
-            row = migrate_instance(ctx, instance_id=instance_id, from_version=from_version,
-                                   to_version=to_version, actor=actor)
-        except (Conflict, NotFound) as error:
-            result.refused.append({"instance_id": instance_id, "code": error.code,
-                                   "detail": error.detail, "reasons": error.errors or []})
+            row = migrate_instance(
+                ctx,
+                instance_id=instance_id,
+                from_version=from_version,
+                to_version=to_version,
+                actor=actor,
+            )
+        except EngineError as error:  # refused, changed meanwhile, or failed (an incident)
+            result.refused.append(
+                {
+                    "instance_id": instance_id,
+                    "code": error.code,
+                    "detail": error.detail,
+                    "reasons": error.errors or [],
+                }
+            )
             continue
-        result.migrated.append({"instance_id": row.id, "version": row.definition_version,
-                                "status": row.status})
+        result.migrated.append(
+            {"instance_id": row.id, "version": row.definition_version, "status": row.status}
+        )
     return result
 
 
@@ -554,7 +358,9 @@ def _not_here(
     elif row.status != "running":
         detail = f"案件 {instance_id} 状态为 {row.status}，只迁移进行中的案件"
     else:
-        detail = f"案件 {instance_id} 当前在第 {row.definition_version} 版，不在第 {from_version} 版"
+        detail = (
+            f"案件 {instance_id} 当前在第 {row.definition_version} 版，不在第 {from_version} 版"
+        )
     return {"instance_id": instance_id, "code": "not-migrated", "detail": detail, "reasons": []}
 
 

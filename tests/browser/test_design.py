@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from engine.store import Definition
+from engine.store import Definition, Instance
+from tests import factories as f
+from tests.browser.conftest import REGION
 
 pytestmark = pytest.mark.browser
 KEY = "innovative_evaluation"
@@ -84,3 +87,61 @@ def test_validation_error_is_marked_on_the_element_it_names(  # type: ignore[no-
     with ctx.transaction() as session:
         assert session.scalars(select(Definition.version)
                                .where(Definition.process_key == KEY)).all() == [1]
+
+
+RECORD_STEP = (  # v2 of P1: a step recorded right after the self-evaluation
+    '<bpmn:sequenceFlow id="flow_self_evaluation" sourceRef="self_evaluation" '
+    'targetRef="application_merge"/>',
+    '<bpmn:sequenceFlow id="flow_self_evaluation" sourceRef="self_evaluation" '
+    'targetRef="record_submission"/><bpmn:scriptTask id="record_submission" name="登记申报材料">'
+    "<bpmn:incoming>flow_self_evaluation</bpmn:incoming><bpmn:outgoing>flow_recorded"
+    "</bpmn:outgoing><bpmn:script>submission_recorded = True</bpmn:script></bpmn:scriptTask>"
+    '<bpmn:sequenceFlow id="flow_recorded" sourceRef="record_submission" '
+    'targetRef="application_merge"/>',
+)
+
+
+def test_owner_previews_a_migration_and_moves_the_instances_that_can_move(  # type: ignore[no-untyped-def]
+        ctx, client, people, open_browser) -> None:
+    round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
+    drafting = f.start(people["ent"], round_id)["id"]  # at 企业自评: v2's step lies ahead
+    ent2 = f.user(ctx, client, role="enterprise", user_id="ent-2", uscc_code=f.uscc(REGION, 2),
+                  region=REGION, name="赣江光电科技有限公司")
+    reviewing = f.apply(ent2, round_id)  # past 企业自评: v2 changes the path it took
+    files = f.process_files()
+    old, new = RECORD_STEP
+    files[f.P1_BPMN] = files[f.P1_BPMN].replace(old, new).replace(
+        "<bpmn:incoming>flow_self_evaluation</bpmn:incoming>\n      <bpmn:incoming>flow_corrected",
+        "<bpmn:incoming>flow_recorded</bpmn:incoming>\n      <bpmn:incoming>flow_corrected")
+    deployed = f.post_files(people["owner"], "/api/v1/definitions", files)
+    assert deployed.status_code == 201, deployed.json
+
+    tab = open_browser(people["owner"].token)
+    page = tab.page
+    page.goto("/ui/design")
+    page.click("section[data-key=innovative_evaluation] a.migrate-link")
+    page.wait_for_selector("#m-to option[value='2']", state="attached")
+    assert page.input_value("#m-from") == "1"
+    assert page.input_value("#m-to") == "2"
+    page.click("#m-preview")
+    page.wait_for_selector(f"#m-report tr[data-instance='{reviewing}']")
+    assert "可迁移 1 件，不可迁移 1 件" in page.inner_text("#m-summary")
+    assert page.inner_text(f"tr[data-instance='{drafting}'] td.verdict") == "可迁移"
+    refused = page.inner_text(f"tr[data-instance='{reviewing}']")
+    assert "不可迁移" in refused
+    assert "self_evaluation（企业自评）" in refused
+    assert "改动位于案件当前位置之前" in refused
+    assert page.inner_text("#m-run") == "迁移可迁移的 1 件案件"
+    page.locator("#migration").scroll_into_view_if_needed()
+    tab.shot("design-migration-preview")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#m-run")
+    page.wait_for_selector("#notice.ok")
+    assert page.inner_text("#notice") == "已迁移 1 件到第 2 版。"
+    page.wait_for_selector("#m-report p.hint, #m-report tr")
+    assert page.locator(f"#m-report tr[data-instance='{drafting}']").count() == 0
+    tab.shot("design-migration-done")
+    with ctx.transaction() as session:
+        versions = dict(session.execute(select(Instance.id, Instance.definition_version)).all())
+    assert (versions[drafting], versions[reviewing]) == (2, 1)

@@ -16,7 +16,7 @@ export const EVENT_NAMES = {
   'task.created': '任务生成', 'task.claimed': '任务认领', 'task.unclaimed': '释放认领',
   'task.completed': '任务办理', 'task.cancelled': '任务取消', 'timer.fired': '定时器触发',
   'message.received': '收到消息', 'handler.decision': '自动决策', 'incident.raised': '发生异常',
-  'incident.resolved': '异常已处理', 'definition.deployed': '流程部署',
+  'incident.resolved': '异常已处理', 'definition.deployed': '流程部署', 'instance.migrated': '迁移到新版本',
 };
 
 export function token() { return sessionStorage.getItem(TOKEN_KEY); }
