@@ -686,8 +686,10 @@ def fire_timers(
     with ctx.transaction() as session:
         loaded = load_for_update(ctx, session, instance_id)
         now = ctx.now()
-        due = session.scalars(
-            select(Timer).where(Timer.instance_id == loaded.row.id, Timer.due_at <= now)
+        due = session.execute(  # columns, not rows: saving may delete these timers
+            select(Timer.task_id, Timer.bpmn_id, Timer.due_at).where(
+                Timer.instance_id == loaded.row.id, Timer.due_at <= now
+            )
         ).all()
         if not due:
             return None

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, text
+from sqlalchemy import and_, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
@@ -139,9 +139,11 @@ def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
                 attempts=0,
             )
         )
-    if not wanted:
-        return
-    earliest = min(due for _, due in wanted)
+    if wanted:
+        _announce(session, min(due for _, due in wanted))
+
+
+def _announce(session: Session, earliest: datetime) -> None:
     previous = session.info.get("timer_wakeup")
     session.info["timer_wakeup"] = min(earliest, previous) if previous else earliest
     if session.get_bind().dialect.name == "postgresql":
@@ -151,6 +153,69 @@ def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
         )
 
 
+def _apply_timer_changes(
+    session: Session, row: Instance, wf: Any, before: Waits, after: Waits
+) -> None:
+    """Delete the rows of timers no longer waited on and add the new ones (no read needed)."""
+    gone = before.timers - after.timers
+    if gone:
+        session.execute(
+            delete(Timer)
+            .where(
+                Timer.instance_id == row.id,
+                or_(*(and_(Timer.task_id == t, Timer.due_at == due) for t, due in gone)),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    new = after.timers - before.timers
+    if not new:
+        return
+    for task, due in waiting_timers(wf):
+        if (str(task.id), due.astimezone(UTC)) in new:
+            session.add(
+                Timer(
+                    instance_id=row.id,
+                    task_id=str(task.id),
+                    bpmn_id=scoped_bpmn_id(task),
+                    due_at=due.astimezone(UTC),
+                    attempts=0,
+                )
+            )
+    _announce(session, min(due for _, due in new))
+
+
+def _apply_message_changes(
+    session: Session, row: Instance, wf: Any, before: Waits, after: Waits
+) -> None:
+    gone = before.messages - after.messages
+    if gone:
+        session.execute(
+            delete(MessageSubscription)
+            .where(
+                MessageSubscription.instance_id == row.id,
+                or_(
+                    *(
+                        and_(MessageSubscription.task_id == t, MessageSubscription.name == name)
+                        for t, name in gone
+                    )
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    new = after.messages - before.messages
+    for task, name in waiting_messages(wf) if new else ():
+        if (str(task.id), name) in new:
+            session.add(
+                MessageSubscription(
+                    instance_id=row.id,
+                    task_id=str(task.id),
+                    bpmn_id=scoped_bpmn_id(task),
+                    name=name,
+                    correlation_key=row.business_key,
+                )
+            )
+
+
 def sync_timers_and_messages(
     session: Session,
     row: Instance,
@@ -158,13 +223,18 @@ def sync_timers_and_messages(
     before: Waits | None = None,
     after: Waits | None = None,
 ) -> None:
-    """Rewrite the timer and message projections of an instance where they changed."""
-    # unchanged timers keep their rows and claims: a claimed timer is due, and any command on
-    # its instance fires it (so its set changes); the claimer releases it or the lease ends
-    if before is None or after is None or before.timers != after.timers:
-        _sync_timers(session, row, wf)
-    if before is not None and after is not None and before.messages == after.messages:
+    """Bring the timer and message projections of an instance up to date.
+
+    With the waits the stored projections show (`before`) and the new ones (`after`), only the
+    differences are written; unchanged timers keep their rows and claims (a claimed timer is
+    due, and any command on its instance fires it, so its set changes; the claimer releases
+    it or its lease ends). Without them, the projections are re-read and rewritten.
+    """
+    if before is not None and after is not None:
+        _apply_timer_changes(session, row, wf, before, after)
+        _apply_message_changes(session, row, wf, before, after)
         return
+    _sync_timers(session, row, wf)
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
     for task, name in waiting_messages(wf):
         session.add(
