@@ -10,6 +10,7 @@ from flask_smorest import Api
 from api import (
     admin,
     complaints,
+    enterprises,
     errors,
     evaluations,
     instances,
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     api.register_blueprint(evaluations.bp)
     api.register_blueprint(rounds_views.bp)  # round cases by stage, exports, MIIT list
     api.register_blueprint(complaints.bp)  # 第十三条 complaints
+    for bp in enterprises.BLUEPRINTS:  # region moves (province), 第十二条 bans
+        api.register_blueprint(bp)
     errors.register(app)
     web.register(app)  # pages under /ui, npm dist files under /vendor/<pkg>/
 

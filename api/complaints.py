@@ -26,6 +26,13 @@ class ComplainantIn(Schema):
 
 class ComplaintIn(Schema):
     uscc = fields.String(load_default=None, metadata={"description": "被投诉企业统一社会信用代码"})
+    tier = fields.String(
+        load_default=None,
+        metadata={
+            "description": "投诉针对的资格梯度 innovative / specialized / little_giant；"
+            "默认为企业持有的最高梯度"
+        },
+    )
     subject = fields.String(load_default=None, metadata={"description": "投诉事项"})
     content = fields.String(load_default=None, metadata={"description": "投诉的具体事实"})
     evidence = fields.List(

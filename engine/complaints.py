@@ -3,6 +3,8 @@
 The case (process ``complaint``) carries only an opaque ``complainant_ref``; name, ID number and
 contact live in the ``complainant`` table, readable by the handling authority and auditors.
 A complaint without a real name, ID/contact or evidence is refused before anything is stored.
+A complaint concerns one qualification of the enterprise (``tier``; default: the highest tier
+held): the authority for that tier handles it, and a revocation revokes that qualification only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store import Complainant, Enterprise, EvidenceFile, Instance, Notification, new_id
 
 PROCESS_KEY = "complaint"
+TIER_LABELS = {
+    "innovative": "创新型中小企业",
+    "specialized": "专精特新中小企业",
+    "little_giant": "专精特新“小巨人”企业",
+}
 FILERS = {"public", "city", "province"}  # the public, or staff recording a complaint on behalf
 AUDITORS = {"auditor"}
 ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|[A-Z0-9]{8,20})$")  # 身份证号 or another document number
@@ -53,7 +60,21 @@ def _check(body: dict[str, Any]) -> dict[str, list[str]]:
         errors["content"] = ["请说明投诉的具体事实"]
     if not _text(body.get("uscc")):
         errors["uscc"] = ["请填写被投诉企业的统一社会信用代码"]
+    if body.get("tier") is not None and body.get("tier") not in TIER_LABELS:
+        errors["tier"] = [f"资格梯度应为 {', '.join(TIER_LABELS)} 之一"]
     return errors
+
+
+def _concerned(held: dict[str, str], tier: str | None) -> str:
+    """The tier a complaint concerns: the one named, else the highest held (第十三条)."""
+    if tier is None:
+        return list(held)[-1]
+    if tier not in held:
+        raise ComplaintRefused(
+            f"被投诉企业未持有有效的{TIER_LABELS[tier]}资格",
+            errors={"tier": [f"该企业未持有有效的{TIER_LABELS[tier]}资格"]},
+        )
+    return tier
 
 
 def _evidence(session: Session, ids: list[str], actor: Actor) -> list[dict[str, Any]]:
@@ -90,9 +111,10 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
                 "被投诉企业不在优质中小企业名单中",
                 errors={"uscc": ["该企业不在优质中小企业名单中（第十三条）"]},
             )
+        numbers = enterprises.held_numbers(held)
+        tier = _concerned(numbers, body.get("tier"))
         evidence = _evidence(session, [_text(e) for e in body["evidence"]], actor)
-        tiers = [q.tier for q in held]
-        authority = "province" if "little_giant" in tiers else "city"
+        authority = "province" if tier == "little_giant" else "city"
         instance_id, person = new_id(), body["complainant"]
         row = Complainant(
             instance_id=instance_id,
@@ -110,7 +132,11 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
             "uscc": uscc,
             "enterprise_name": enterprise.name,
             "region": enterprise.region,
-            "held_tiers": list(dict.fromkeys(tiers)),
+            "held_tiers": list(numbers),
+            "held_qualifications": numbers,
+            "tier": tier,
+            "tier_label": TIER_LABELS[tier],
+            "qualification_number": numbers[tier],
             "authority": authority,
             "complainant_ref": row.id,
             "subject": _text(body.get("subject")) or "企业信息真实性",

@@ -1,8 +1,9 @@
 """Enterprise standing across cases: bans (第十二条), valid qualifications, region reassignment.
 
-Handlers describe what to change (record kinds ``ban``, ``region_reassignment``,
-``renewal_withdrawal``); the writers here apply it in the command's transaction and record it
-in the history of every case it touches.
+Handlers describe what to change (record kinds ``ban``, ``region_reassignment``); the writers
+here apply it in the command's transaction and record it in the history of every case it
+touches. Changes of one qualification (revocation, loss of renewal eligibility) are messages to
+its lifecycle case (engine/lifecycle.py), which owns the registry row.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from engine import history, records
+from engine import access, history, records
 from engine.commands import command
 from engine.context import Actor, EngineContext
-from engine.errors import InvalidInput, NotFound
-from engine.store import Ban, Enterprise, HumanTask, Instance, Qualification
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.store import Ban, Complainant, Enterprise, HumanTask, Instance, Qualification
 
 VALID = ("active", "renewal_ineligible")
 TIER_ORDER = ("innovative", "specialized", "little_giant")
@@ -51,14 +52,27 @@ def valid_qualifications(session: Session, uscc: str | None, today: date) -> lis
     )
 
 
+def held_numbers(held: list[Qualification]) -> dict[str, str]:
+    """Tier -> certificate number (= business key of its lifecycle case), lowest tier first.
+
+    Should an enterprise hold two valid qualifications of one tier, the one valid longest wins.
+    """
+    best: dict[str, Qualification] = {}
+    for q in held:
+        if q.tier not in best or q.expires_on > best[q.tier].expires_on:
+            best[q.tier] = q
+    return {tier: q.number for tier, q in best.items()}
+
+
 def start_facts(session: Session, uscc: str | None, today: date, role: str) -> dict[str, Any]:
-    """Facts every case starts with: the ban in force, the tiers held, who opened it."""
+    """Facts every case starts with: the ban in force, the qualifications held, who opened it."""
     ban = active_ban(session, uscc, today)
-    tiers = list(dict.fromkeys(q.tier for q in valid_qualifications(session, uscc, today)))
+    numbers = held_numbers(valid_qualifications(session, uscc, today))
     return {
         "ban_until": ban.ends_on.isoformat() if ban else None,
         "ban_reason": ban.reason if ban else None,
-        "held_tiers": tiers,
+        "held_tiers": list(numbers),
+        "held_qualifications": numbers,
         "started_by_role": role,
     }
 
@@ -112,6 +126,13 @@ def reassign_region(
         moved.append(case.id)
     for q in session.scalars(select(Qualification).where(Qualification.uscc == uscc)):
         q.region = region
+    # a complaint handled by a city follows its case: the new city sees the complainant (第十三条)
+    for person in session.scalars(
+        select(Complainant).where(
+            Complainant.instance_id.in_(moved or ["-"]), Complainant.authority == "city"
+        )
+    ):
+        person.region = region
     history.append(
         session,
         stream=f"enterprise:{uscc}",
@@ -127,17 +148,60 @@ def reassign_region(
 @command("relocate_enterprise")
 def relocate_enterprise(
     ctx: EngineContext, *, uscc: str, region: str, actor: Actor, reason: str
-) -> list[str]:
+) -> dict[str, Any]:
     """Reassign an enterprise (and its running cases and open tasks) to another region."""
-    from engine import access
-
     access.require_role(actor, "province")
     if region not in ctx.settings.region_names():
         raise InvalidInput(f"地区代码 {region} 不存在", errors={"region": ["不是已知的地区代码"]})
+    if not reason.strip():
+        raise InvalidInput("请说明调整理由", errors={"reason": ["不能为空"]})
     with ctx.transaction() as session:
-        return reassign_region(
-            session, uscc=uscc, region=region, by=actor.id, reason=reason, now=ctx.now()
+        enterprise = session.get(Enterprise, uscc)
+        if enterprise is None:
+            raise NotFound(f"企业 {uscc} 未登记")
+        previous = enterprise.region
+        if previous == region:
+            raise InvalidInput(
+                f"企业已由地区 {region} 负责", errors={"region": ["与企业当前所属地区相同"]}
+            )
+        cases = reassign_region(
+            session, uscc=uscc, region=region, by=actor.id, reason=reason.strip(), now=ctx.now()
         )
+        return {"uscc": uscc, "from_region": previous, "to_region": region, "cases": cases}
+
+
+def _ban_scope(query: Select, actor: Actor) -> Select:
+    if actor.role in access.READ_ALL:
+        return query
+    if actor.role == "city":
+        return query.where(Enterprise.region == (actor.region or "-"))
+    if actor.role == "enterprise":
+        return query.where(Ban.uscc == (actor.uscc or "-"))
+    raise Forbidden("当前角色不能查看禁止申请记录")
+
+
+def bans(
+    ctx: EngineContext,
+    actor: Actor,
+    *,
+    uscc: str | None = None,
+    active_on: date | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[tuple[Ban, Enterprise | None]], int]:
+    """Bans (第十二条) the actor may see, latest start first; `active_on`: in force that day."""
+    query = _ban_scope(
+        select(Ban, Enterprise).outerjoin(Enterprise, Enterprise.uscc == Ban.uscc), actor
+    )
+    if uscc:
+        query = query.where(Ban.uscc == uscc)
+    if active_on is not None:
+        query = query.where(Ban.starts_on <= active_on, Ban.ends_on > active_on)
+    with ctx.reading() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        query = query.order_by(Ban.starts_on.desc(), Ban.id)
+        rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        return [(b, e) for b, e in rows], total
 
 
 # -- record writers -------------------------------------------------------------------------
@@ -186,9 +250,10 @@ def _reassign(session: Session, outputs: dict[str, Any], row: Instance, now: dat
 
 
 def _withdraw(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+    """Registry-only withdrawal of renewal eligibility (major_change versions before per-tier
+    decisions; current ones message each lifecycle, which also ends an open renewal)."""
     change = outputs["renewal_withdrawal"]
-    today = now.date()
-    for q in valid_qualifications(session, change["uscc"], today):
+    for q in valid_qualifications(session, change["uscc"], now.date()):
         before = {"status": q.status, "renewal_eligible": q.renewal_eligible}
         q.status, q.renewal_eligible = "renewal_ineligible", False
         q.status_reason, q.status_changed_at, q.status_changed_by = (
@@ -221,5 +286,5 @@ def _remember_actor(ctx: Any, session: Session, loaded: Any, actor: Any) -> None
 
 records.WRITERS["ban"] = _ban
 records.WRITERS["region_reassignment"] = _reassign
-records.WRITERS["renewal_withdrawal"] = _withdraw
+records.WRITERS["renewal_withdrawal"] = _withdraw  # earlier major_change versions only
 records.BEFORE_SAVE.append(_remember_actor)

@@ -1,7 +1,10 @@
 """Message outbox: messages thrown by instances (or published by staff) are stored in the
 sender's transaction and routed after commit to the instances waiting for them, matched by
 name and correlation (instance_id, business_key or uscc). A message whose receiver does not
-wait yet stays pending until it expires, so nothing sent early is lost."""
+wait yet stays pending until it expires, so nothing sent early is lost.
+
+A thrown payload with a list ``business_keys`` is sent as one message per key (e.g. a decision
+revoking two of an enterprise's qualifications reaches exactly those two lifecycle cases)."""
 
 from __future__ import annotations
 
@@ -87,16 +90,26 @@ def collect(
         if not isinstance(event.event_definition, MessageEventDefinition):
             continue
         payload = event.payload if isinstance(event.payload, dict) else {"value": event.payload}
-        add(
-            session,
-            name=event.event_definition.name,
-            payload=payload,
-            correlation=correlation_of(payload),
-            sent_by=actor_id,
-            now=now,
-            ttl=ttl,
-            sender_instance_id=row.id,
-        )
+        for one in split_by_key(payload):
+            add(
+                session,
+                name=event.event_definition.name,
+                payload=one,
+                correlation=correlation_of(one),
+                sent_by=actor_id,
+                now=now,
+                ttl=ttl,
+                sender_instance_id=row.id,
+            )
+
+
+def split_by_key(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One payload per entry of a non-empty `business_keys` list, else the payload itself."""
+    keys = payload.get("business_keys")
+    if not isinstance(keys, list) or not keys:
+        return [payload]
+    rest = {k: v for k, v in payload.items() if k != "business_keys"}
+    return [{**rest, "business_key": str(key)} for key in dict.fromkeys(keys)]
 
 
 def pending_deliveries(session: Session, now: datetime, limit: int = 200) -> list[tuple[str, str]]:

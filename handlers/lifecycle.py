@@ -20,6 +20,7 @@ EXPIRY_REASONS = {
     "renewal_ineligible": "有效期届满，已取消复核资格（第十条），资格到期失效",
     "not_renewed": "有效期届满，未在到期前完成复核，资格到期失效（第九条）",
     "renewal_rejected": "复核未通过，资格于有效期届满时失效（第九条）",
+    "renewal_withdrawn": "有效期届满，复核资格已被取消（第十一条），资格到期失效",
 }
 # 第二十条: qualifications certified before these rules took effect (第二十一条: 2023-06-20)
 LEGACY_BEFORE = date(2023, 6, 20)
@@ -62,6 +63,26 @@ def lose_renewal_eligibility(*, number: str, due_on: str) -> dict[str, Any]:
         "第十条",
         status="renewal_ineligible",
         renewal_eligible=False,
+    )
+
+
+@operator("lifecycle.withdraw_renewal", rule_version=RULE_VERSION, record="qualification_change")
+def withdraw_renewal(
+    *, number: str, expires_on: str, reason: str = "", by: str = "", basis: str = ""
+) -> dict[str, Any]:
+    """Withdraw renewal eligibility by decision (第十一条): no renewal, valid until its expiry.
+
+    A renewal already opened is ended as refused; the lifecycle cancels its open tasks.
+    """
+    date.fromisoformat(expires_on)
+    why = reason.strip() or "（取消复核资格消息未注明理由）"
+    return _change(
+        number,
+        f"{why}；不予复核（复核已开启的予以终止），资格有效期至 {expires_on} 届满后失效",
+        basis.strip() or "第十一条",
+        status="renewal_ineligible",
+        renewal_eligible=False,
+        by=by.strip() or None,
     )
 
 

@@ -77,7 +77,11 @@ def reassign_region(*, uscc: str, to_region: str, reason: str) -> dict[str, Any]
 
 @operator("qualification.withdraw_renewal", rule_version=RULE_VERSION, record="renewal_withdrawal")
 def withdraw_renewal(*, uscc: str, reason: str, basis: str = "第十一条") -> dict[str, Any]:
-    """Withdraw the renewal eligibility of every valid qualification of an enterprise."""
+    """Withdraw the renewal eligibility of every valid qualification of an enterprise.
+
+    Kept for major_change cases running on versions deployed before per-tier decisions; current
+    diagrams send `withdraw_renewal` to each concerned lifecycle instead.
+    """
     return {"renewal_withdrawal": {"uscc": uscc, "reason": reason, "basis": basis}}
 
 

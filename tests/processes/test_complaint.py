@@ -229,9 +229,42 @@ def test_little_giant_complaint_is_handled_by_the_province_and_confirmed_fraud_r
         authority="province",
     )
     assert outcome(people, case_id) == ("completed", "revoked")
-    assert [status(ctx, n) for n in numbers] == ["revoked", "revoked"]
+    # the complaint concerned the 小巨人 qualification (the highest tier held): only it goes
+    assert [status(ctx, n) for n in numbers] == ["active", "revoked"]
     assert (
         people["province"].get(f"/api/v1/complaints/{case_id}").json["complainant"]["name"]
         == "张三"
     )
     assert people["city"].get(f"/api/v1/complaints/{case_id}").status_code == 200  # the filer
+
+
+def test_a_complaint_about_one_tier_revokes_only_that_qualification(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    innovative, specialized = (register(ctx, uscc, t) for t in ("innovative", "specialized"))
+    filed = file(people["public"], uscc, tier="innovative")
+    assert filed.status_code == 201, filed.json
+    case_id = filed.json["id"]
+    assert filed.json["authority"] == "city"
+    answer_and_decide(
+        people,
+        case_id,
+        {"decision": "revocation", "severity": "serious", "reason": "创新型评价数据不实"},
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert [status(ctx, innovative), status(ctx, specialized)] == ["revoked", "active"]
+    notes = people["public"].get("/api/v1/notifications").json["items"]
+    assert innovative in notes[0]["body"]
+
+
+def test_a_complaint_naming_a_tier_the_enterprise_does_not_hold_is_refused(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    uscc = f.uscc(REGION, 1)
+    register(ctx, uscc, "innovative")
+    response = file(people["public"], uscc, tier="little_giant")
+    assert response.status_code == 422
+    assert response.json["type"].endswith("/complaint-refused")
+    assert "未持有" in response.json["errors"]["tier"][0]
+    assert file(people["public"], uscc, tier="gold").json["errors"]["tier"]
+    with ctx.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Complainant)) == 0

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from engine import instances, lifecycle
 from engine.context import Actor, EngineContext
-from engine.store import Enterprise, HistoryEvent, Qualification
+from engine.store import Enterprise, HistoryEvent, HumanTask, Instance, Qualification
 from handlers.qualification import expires_on
 from tests import factories as f
 
@@ -26,8 +27,10 @@ def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
     return cast
 
 
-def register(ctx: EngineContext, tier: str, serial: int = 1) -> str:
-    uscc, issued_on = f.uscc(REGION, serial), date(2025, 6, 1)
+def register(
+    ctx: EngineContext, tier: str, serial: int = 1, issued_on: date = date(2025, 6, 1)
+) -> str:
+    uscc = f.uscc(REGION, serial)
     fields = {
         "number": f"JX-{tier}-{uscc[-4:]}",
         "tier": tier,
@@ -225,3 +228,249 @@ def test_a_change_found_without_a_report_is_registered_by_the_province(ctx, cloc
     )
     assert outcome(people, case_id) == ("completed", "revoked")
     assert "未报告" in qualification(ctx, number).status_reason
+
+
+# -- per-tier decisions: only the qualifications a decision concerns change ----------------------
+
+
+def statuses(ctx: EngineContext, *numbers: str) -> list[tuple[str, bool]]:
+    return [(q.status, q.renewal_eligible) for q in (qualification(ctx, n) for n in numbers)]
+
+
+def sent(ctx: EngineContext, case_id: str, name: str) -> list[dict[str, Any]]:
+    with ctx.reading() as session:
+        return [
+            e.data
+            for e in session.scalars(
+                select(HistoryEvent)
+                .where(
+                    HistoryEvent.stream == f"instance:{case_id}",
+                    HistoryEvent.kind == "message.sent",
+                )
+                .order_by(HistoryEvent.seq)
+            )
+            if e.data["name"] == name
+        ]
+
+
+def test_province_revoking_one_named_tier_leaves_the_other_qualification_active(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    innovative, specialized = register(ctx, "innovative"), register(ctx, "specialized")
+    case_id = report(people["ent"], "merger")
+    submit(people["ent"], case_id)
+    people["city"].complete(
+        "city_check", {"meets_standard": "no", "city_opinion": "合并后研发投入不足"}, case_id
+    )
+    people["province"].complete(
+        "province_verify",
+        {"decision": "revoke", "tiers": ["specialized"], "reason": "不再符合专精特新标准"},
+        case_id,
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert statuses(ctx, innovative, specialized) == [("active", True), ("revoked", False)]
+    assert [m["correlation"] for m in sent(ctx, case_id, "revoke_qualification")] == [
+        {"business_key": specialized}
+    ]
+    note = people["ent"].get("/api/v1/notifications").json["items"][0]
+    assert "专精特新中小企业" in note["body"]
+    assert "创新型" not in note["body"]
+
+    # 第十二条 still revokes everything the enterprise holds at once
+    province = people["province"]
+    incident = province.post(
+        "/api/v1/instances", json={"process_key": "article12_incident", "uscc": f.uscc(REGION, 1)}
+    ).json["id"]
+    province.complete(
+        "province_confirm",
+        {
+            "incident_type": "data_fraud",
+            "occurred_on": "2025-08-20",
+            "description": "申报数据造假",
+            "evidence": [province.upload()["id"]],
+            "decision": "confirm",
+        },
+        incident,
+    )
+    assert statuses(ctx, innovative, specialized) == [("revoked", False), ("revoked", False)]
+
+
+def test_miit_keeping_the_little_giant_leaves_only_the_province_tiers_revoked(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    specialized, giant = register(ctx, "specialized"), register(ctx, "little_giant")
+    case_id = report(people["ent"], "restructuring")
+    submit(people["ent"], case_id)
+    people["city"].complete("city_check", {"meets_standard": "no", "city_opinion": "重组"}, case_id)
+    people["province"].complete(
+        "province_verify", {"decision": "revoke", "reason": "均不再符合标准"}, case_id
+    )  # no tiers named: every tier held, 小巨人 to MIIT
+    people["miit"].complete(
+        "miit_decide", {"decision": "keep", "reason": "仍符合小巨人标准"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "revoked")
+    assert statuses(ctx, specialized, giant) == [("revoked", False), ("active", True)]
+    assert "仍符合小巨人标准" in qualification(ctx, specialized).status_reason
+
+
+def test_province_keeping_the_little_giant_does_not_ask_miit(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    specialized, giant = register(ctx, "specialized"), register(ctx, "little_giant")
+    case_id = report(people["ent"], "rename", new_name="洪城精工集团有限公司")
+    submit(people["ent"], case_id)
+    people["city"].complete(
+        "city_check", {"meets_standard": "yes", "city_opinion": "更名"}, case_id
+    )
+    people["province"].complete(
+        "province_verify", {"decision": "keep", "reason": "仅更名，仍符合标准"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "kept")
+    assert not [t for t in people["miit"].inbox() if t["instance_id"] == case_id]
+    assert statuses(ctx, specialized, giant) == [("active", True), ("active", True)]
+
+
+def test_late_decision_names_the_tier_whose_renewal_eligibility_is_withdrawn(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    innovative, specialized = register(ctx, "innovative"), register(ctx, "specialized")
+    case_id = report(people["ent"], "rename", change_on="2025-05-01")
+    people["province"].complete(
+        "province_late_decision",
+        {"decision": "lose_renewal", "tiers": ["innovative"], "reason": "逾期报告"},
+        case_id,
+    )
+    assert outcome(people, case_id) == ("completed", "renewal_withdrawn")
+    assert statuses(ctx, innovative, specialized) == [
+        ("renewal_ineligible", False),
+        ("active", True),
+    ]
+    assert [m["correlation"] for m in sent(ctx, case_id, "withdraw_renewal")] == [
+        {"business_key": innovative}
+    ]
+    [note] = people["ent"].get("/api/v1/notifications").json["items"]
+    assert note["title"] == "复核资格已取消（第十一条）"
+    assert "创新型中小企业" in note["body"]
+    assert "专精特新" not in note["body"]
+
+
+def test_a_tier_the_enterprise_does_not_hold_changes_nothing(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    innovative = register(ctx, "innovative")
+    case_id = report(people["ent"], "rename", change_on="2025-05-01")
+    people["province"].complete(
+        "province_late_decision",
+        {"decision": "revoke", "tiers": ["little_giant"], "reason": "逾期报告"},
+        case_id,
+    )
+    assert outcome(people, case_id) == ("completed", "kept")
+    assert statuses(ctx, innovative) == [("active", True)]
+    assert sent(ctx, case_id, "revoke_qualification") == []
+
+
+# -- losing renewal eligibility reaches the lifecycle (第十一条) ----------------------------------
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def at(ctx: EngineContext, clock: Any, day: date, hour: int = 9) -> None:
+    clock.set(datetime.combine(day, time(hour, 0, 1), ZONE))
+    instances.fire_due(ctx)
+
+
+def lose_renewal(people: f.People, reason: str = "逾期两个月报告") -> str:
+    case_id = report(people["ent"], "rename", change_on="2025-05-01")
+    people["province"].complete(
+        "province_late_decision", {"decision": "lose_renewal", "reason": reason}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "renewal_withdrawn")
+    return case_id
+
+
+def lifecycle_events(ctx: EngineContext, number: str, kind: str) -> list[HistoryEvent]:
+    q = qualification(ctx, number)
+    with ctx.reading() as session:
+        return list(
+            session.scalars(
+                select(HistoryEvent)
+                .where(
+                    HistoryEvent.stream == f"instance:{q.lifecycle_instance_id}",
+                    HistoryEvent.kind == kind,
+                )
+                .order_by(HistoryEvent.seq)
+            )
+        )
+
+
+def test_losing_renewal_eligibility_ends_a_renewal_already_open(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "specialized", issued_on=date(2022, 10, 15))  # valid to 2025-10-14
+    province = people["province"]
+    review = province.task("province_renewal_review")  # opened 90 days before the expiry
+    lose_renewal(people)
+
+    assert not [t for t in province.inbox() if t["bpmn_id"] == "province_renewal_review"]
+    with ctx.reading() as session:
+        assert session.get(HumanTask, review["id"]).state == "cancelled"
+    q = qualification(ctx, number)
+    assert (q.status, q.renewal_eligible, q.expires_on) == (
+        "renewal_ineligible",
+        False,
+        date(2025, 10, 14),
+    )
+    assert q.status_changed_by == "prov"
+    assert "逾期两个月报告" in q.status_reason
+    assert "不予复核" in q.status_reason
+    [cancelled] = lifecycle_events(ctx, number, "task.cancelled")
+    assert cancelled.bpmn_id == "province_renewal_review"
+    assert lifecycle_events(ctx, number, "qualification.changed")[-1].data["basis"] == "第十一条"
+    # the open review can no longer be completed
+    response = province.post(
+        f"/api/v1/tasks/{review['id']}/complete", json={"data": {"decision": "approve"}}
+    )
+    assert response.status_code in (404, 409)
+
+    at(ctx, clock, date(2025, 10, 14), hour=23)
+    assert qualification(ctx, number).status == "renewal_ineligible"  # valid through its last day
+    at(ctx, clock, date(2025, 10, 15), hour=0)
+    expired = qualification(ctx, number)
+    assert expired.status == "expired"
+    assert "复核资格已被取消" in expired.status_reason
+    with ctx.reading() as session:
+        row = session.get(Instance, expired.lifecycle_instance_id)
+    assert (row.status, row.outcome) == ("completed", "expired")
+
+
+def test_losing_renewal_eligibility_before_the_renewal_opens_means_it_never_opens(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "specialized")  # 2025-06-01 .. 2028-05-31; renewal from 2028-03-02
+    lose_renewal(people)
+    assert statuses(ctx, number) == [("renewal_ineligible", False)]
+
+    ent, province = people["ent"], people["province"]
+    at(ctx, clock, date(2026, 1, 2))
+    assert not [t for t in ent.inbox() if t["bpmn_id"] == "annual_update"]
+    at(ctx, clock, date(2028, 3, 3))
+    assert not [t for t in province.inbox() if t["bpmn_id"] == "province_renewal_review"]
+    at(ctx, clock, date(2028, 6, 1), hour=0)
+    expired = qualification(ctx, number)
+    assert expired.status == "expired"
+    assert "复核资格已被取消" in expired.status_reason
+
+
+def test_a_qualification_without_renewal_eligibility_can_still_be_revoked(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    number = register(ctx, "specialized")
+    lose_renewal(people)
+    response = people["province"].post(
+        "/api/v1/messages",
+        json={
+            "name": "revoke_qualification",
+            "correlation": {"business_key": number},
+            "payload": {"reason": "发生重大质量事故", "basis": "第十二条"},
+        },
+    )
+    assert response.status_code == 201, response.json
+    revoked = qualification(ctx, number)
+    assert (revoked.status, revoked.status_reason) == ("revoked", "发生重大质量事故")
+    with ctx.reading() as session:
+        row = session.get(Instance, revoked.lifecycle_instance_id)
+    assert (row.status, row.outcome) == ("completed", "revoked")

@@ -366,3 +366,34 @@ def test_lifecycle_state_stays_flat_over_ten_simulated_years(ctx, clock, people)
         same_phase = [sizes[y] for y in range(2026 + offset, 2036, 3)]
         assert max(same_phase) <= min(same_phase) * 1.05, sizes
     assert max(sizes.values()) <= 1.5 * min(sizes.values()), sizes
+
+
+def test_withdraw_renewal_message_ends_an_open_renewal_and_the_qualification_lapses_at_expiry(  # type: ignore[no-untyped-def]
+    ctx, clock, people
+) -> None:
+    q = register(ctx, tier="innovative", issued_on=date(2022, 10, 15))  # renewal already open
+    ent = people["ent"]
+    assert has_task(ent, "renewal_self_evaluation")
+    response = people["province"].post(
+        "/api/v1/messages",
+        json={
+            "name": "withdraw_renewal",
+            "correlation": {"business_key": q.number},
+            "payload": {"reason": "逾期报告重大变化", "basis": "第十一条"},
+        },
+    )
+    assert response.status_code == 201, response.json
+    assert not has_task(ent, "renewal_self_evaluation")
+    withdrawn = qualification(ctx, q.number)
+    assert (withdrawn.status, withdrawn.renewal_eligible) == ("renewal_ineligible", False)
+    assert withdrawn.status_changed_by == "prov"
+    assert withdrawn.status_reason.startswith("逾期报告重大变化；不予复核")
+    at(ctx, clock, date(2025, 10, 15), hour=0)
+    assert qualification(ctx, q.number).status == "expired"
+    row = lifecycle_of(ctx, q)
+    assert (row.status, row.outcome) == ("completed", "expired")
+    assert [h["to"] for h in status_history(ctx, row.id)] == [
+        "active",
+        "renewal_ineligible",
+        "expired",
+    ]
