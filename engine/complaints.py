@@ -166,7 +166,7 @@ def start_case(
     extra: dict[str, Any],
 ) -> Instance:
     """Start a case of the latest version of `process_key` with host-built data (no round)."""
-    definition = definitions.latest(session, process_key)
+    definition = definitions.latest(session, process_key, ctx)
     loaded = instances.begin(
         ctx,
         session,

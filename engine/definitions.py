@@ -315,27 +315,17 @@ def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Act
     return row
 
 
-def latest(session: Session, process_key: str, ctx: EngineContext | None = None) -> Definition:
-    """The newest deployed version of a process (from `ctx`'s cache when given)."""
-    if ctx is not None:
-        found = session.scalars(
-            select(Definition.id)
-            .where(Definition.process_key == process_key)
-            .order_by(Definition.version.desc())
-            .limit(1)
-        ).first()
-        if found is None:
-            raise NotFound(f"流程 {process_key} 尚未部署")
-        return by_id(ctx, session, found)
-    row = session.scalars(
-        select(Definition)
+def latest(session: Session, process_key: str, ctx: EngineContext) -> Definition:
+    """The newest deployed version of a process (its row read once per process, see by_id)."""
+    found = session.scalars(
+        select(Definition.id)
         .where(Definition.process_key == process_key)
         .order_by(Definition.version.desc())
         .limit(1)
     ).first()
-    if row is None:
+    if found is None:
         raise NotFound(f"流程 {process_key} 尚未部署")
-    return row
+    return by_id(ctx, session, found)
 
 
 def by_id(ctx: EngineContext, session: Session, definition_id: int) -> Definition:

@@ -162,7 +162,7 @@ def import_legacy(
     rows = parse(text)
     with ctx.transaction() as session:
         try:
-            definition = definitions.latest(session, lifecycle.PROCESS_KEY)
+            definition = definitions.latest(session, lifecycle.PROCESS_KEY, ctx)
         except NotFound:
             raise Conflict(
                 f"资格生命周期流程 {lifecycle.PROCESS_KEY} 尚未部署，无法导入",

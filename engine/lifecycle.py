@@ -70,7 +70,7 @@ def start(
 ) -> Instance:
     """Start the lifecycle of a qualification inside the caller's transaction."""
     try:
-        definition = definitions.latest(session, PROCESS_KEY)
+        definition = definitions.latest(session, PROCESS_KEY, ctx)
     except NotFound:
         raise LifecycleNotDeployedError(
             f"资格生命周期流程 {PROCESS_KEY} 尚未部署，无法登记资格 {q.number}"
@@ -152,7 +152,7 @@ def _continue_as_new(ctx: EngineContext, session: Session, loaded: Any, actor: A
         raise ValueError("流程以 continued 结束，但没有给出 continue_with（下一期的流程数据）")
     row, now = loaded.row, ctx.now()
     outbox.collect(session, old, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
-    definition = definitions.latest(session, row.process_key)
+    definition = definitions.latest(session, row.process_key, ctx)
     spec, subs, scope = instances._workflow_for(ctx, definition)
     scope.decisions.extend(
         loaded.scope.decisions

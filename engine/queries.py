@@ -289,7 +289,7 @@ def open_round(
 
     closes = datetime.combine(opens_on + timedelta(days=window_days), time(0), zone)
     with ctx.transaction() as session:
-        definitions.latest(session, process_key)
+        definitions.latest(session, process_key, ctx)  # NotFound if not deployed
         row = Round(
             process_key=process_key,
             label=label,
