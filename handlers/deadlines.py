@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from engine.registry import operator, script_function
@@ -19,6 +21,12 @@ def end_of_day(day: date) -> str:
 @operator("calendar.add_working_days")
 def add_working_days(*, start_on: str, days: int) -> dict[str, Any]:
     """Compute a period of `days` working days counted from the day after `start_on`."""
+    return json.loads(_working_period(start_on, days))  # a fresh copy for each case
+
+
+@lru_cache(maxsize=4096)
+def _working_period(start_on: str, days: int) -> str:
+    """The period as JSON: the calendar files are fixed for the life of the process."""
     start = date.fromisoformat(start_on)
     counted = workdays.working_days_after(start, days)
     ends_on = counted[-1] if counted else start
@@ -35,14 +43,17 @@ def add_working_days(*, start_on: str, days: int) -> dict[str, Any]:
         for d in counted
         if (reason := workdays.day_status(d)[1]) is not None
     ]
-    return {
-        "starts_on": first.isoformat(),
-        "ends_on": ends_on.isoformat(),
-        "ends_at": end_of_day(ends_on),
-        "working_days": days,
-        "skipped": skipped,
-        "makeup_workdays": makeup,
-    }
+    return json.dumps(
+        {
+            "starts_on": first.isoformat(),
+            "ends_on": ends_on.isoformat(),
+            "ends_at": end_of_day(ends_on),
+            "working_days": days,
+            "skipped": skipped,
+            "makeup_workdays": makeup,
+        },
+        ensure_ascii=False,
+    )
 
 
 @operator("calendar.add_days")
