@@ -7,10 +7,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
     Conflict,
+    DatabaseUnavailable,
     EngineError,
     Forbidden,
     InvalidInput,
@@ -28,6 +30,7 @@ STATUS = {
     Conflict: 409,
     InvalidInput: 422,
     ProcessingFailed: 500,
+    DatabaseUnavailable: 503,
 }
 HTTP_TITLES = {
     400: "请求格式错误",
@@ -40,6 +43,7 @@ HTTP_TITLES = {
     415: "不支持的内容类型",
     422: "提交的数据不合法",
     500: "服务器内部错误",
+    503: "服务暂不可用",
 }
 log = logging.getLogger("tidu.api")
 
@@ -102,6 +106,9 @@ def _translate(message: Any) -> Any:
 
 
 def _unexpected(error: Exception) -> Response:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:  # a read lost its link
+        log.warning("database connection lost: %s", error)
+        return problem(DatabaseUnavailable())
     log.exception("unexpected error")
     return problem_response(500, "internal-error", "服务器内部错误")
 

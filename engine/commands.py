@@ -9,12 +9,18 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import history, outbox
 from engine.context import Actor, EngineContext
-from engine.errors import Conflict, EngineError, ProcessingFailed, StaleInstance
+from engine.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    EngineError,
+    ProcessingFailed,
+    StaleInstance,
+)
 from engine.runtime import task_error_location
 from engine.store import HumanTask, Incident
 
@@ -88,6 +94,25 @@ def record_incident(
         return row.id
 
 
+def _run_once_more_if_disconnected(
+    fn: Callable[..., Any], ctx: EngineContext, kwargs: dict[str, Any], top: bool
+) -> Any:
+    """Run a command; if the database dropped its connection (a restart, a failover, an idle
+    connection closed), the transaction was rolled back, so a top-level command runs again
+    once on a new connection."""
+    try:
+        return fn(ctx, **kwargs)
+    except DBAPIError as error:
+        if not (top and error.connection_invalidated):
+            raise
+    try:
+        return fn(ctx, **kwargs)
+    except DBAPIError as error:
+        if error.connection_invalidated:  # lost again: nothing was kept, and it can be repeated
+            raise DatabaseUnavailable() from error
+        raise
+
+
 def command(name: str) -> Callable[[F], F]:
     """Register an engine command; non-domain failures become incidents (nothing else is kept)."""
 
@@ -98,7 +123,7 @@ def command(name: str) -> Callable[[F], F]:
             token = _IN_COMMAND.set(True)
             dispatch_token = outbox.DISPATCH_NEEDED.set(False) if top else None
             try:
-                result = fn(ctx, **kwargs)
+                result = _run_once_more_if_disconnected(fn, ctx, kwargs, top)
             except StaleDataError as error:
                 raise StaleInstance() from error
             except IntegrityError as error:  # a concurrent command created the same row first

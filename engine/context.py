@@ -42,7 +42,11 @@ class EngineContext:
     caches: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.db = self.db or make_engine(self.settings.database_url)
+        self.db = self.db or make_engine(
+            self.settings.database_url,
+            pre_ping=self.settings.db_pre_ping,
+            recycle_s=self.settings.db_pool_recycle_s,
+        )
         self.sessions = self.sessions or make_sessionmaker(self.db)
         self._read_sessions = make_sessionmaker(self.db.execution_options(tidu_read=True))
         clocks.install(self.clock)

@@ -71,6 +71,13 @@ class MessageNotExpected(Conflict):
     title = "案件当前不接收该消息"
 
 
+class DatabaseUnavailable(EngineError):
+    """The database connection was lost (nothing was kept); the request can be repeated."""
+
+    code = "database-unavailable"
+    title = "数据库连接中断，请稍后重试"
+
+
 class ProcessingFailed(EngineError):
     """A command failed inside the engine (handler, script, timer); an incident was recorded."""
 

@@ -52,6 +52,11 @@ class Settings:
     # how long a process trusts a resolved bearer token before asking the database again
     # (0: every request asks); a user's changed role reaches other processes within this time
     auth_cache_s: float = 30.0
+    # test each pooled PostgreSQL connection with a round trip before use; off by default:
+    # commands are re-run once on a connection the server dropped, and connections are
+    # recycled after db_pool_recycle_s
+    db_pre_ping: bool = False
+    db_pool_recycle_s: int = 600
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams with other lane names
     # (TIDU_LANE_ALIASES="a=city,b=province")
@@ -73,6 +78,8 @@ class Settings:
             "embedded_scheduler": env.get("TIDU_EMBEDDED_SCHEDULER", "1") not in ("0", "false"),
             "lane_aliases": _pairs(env.get("TIDU_LANE_ALIASES", "")),
             "auth_cache_s": float(env.get("TIDU_AUTH_CACHE_SECONDS", "30")),
+            "db_pre_ping": env.get("TIDU_DB_PRE_PING", "0") not in ("0", "false", ""),
+            "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -319,7 +319,7 @@ class Qualification(Base):
     info_updated_on: Mapped[date | None] = mapped_column(Date)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pre_ping: bool = False, recycle_s: int = 600) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -341,7 +341,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=pre_ping, pool_recycle=recycle_s
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
