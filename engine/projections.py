@@ -203,8 +203,16 @@ def _apply_message_changes(
             .execution_options(synchronize_session=False)
         )
     new = after.messages - before.messages
-    for task, name in waiting_messages(wf) if new else ():
-        if (str(task.id), name) in new:
+    if new:
+        _add_subscriptions(session, row, wf, new)
+
+
+def _add_subscriptions(
+    session: Session, row: Instance, wf: Any, only: frozenset[tuple[str, str]] | None = None
+) -> None:
+    """Subscribe the instance to the messages it waits for (`only` these (task id, name))."""
+    for task, name in waiting_messages(wf):
+        if only is None or (str(task.id), name) in only:
             session.add(
                 MessageSubscription(
                     instance_id=row.id,
@@ -236,16 +244,7 @@ def sync_timers_and_messages(
         return
     _sync_timers(session, row, wf)
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
-    for task, name in waiting_messages(wf):
-        session.add(
-            MessageSubscription(
-                instance_id=row.id,
-                task_id=str(task.id),
-                bpmn_id=scoped_bpmn_id(task),
-                name=name,
-                correlation_key=row.business_key,
-            )
-        )
+    _add_subscriptions(session, row, wf)
 
 
 def open_task_rows(session: Session, instance_id: str) -> dict[str, HumanTask]:
