@@ -127,7 +127,16 @@ def run(url: str, clients: int, per_client: int, workers: int, threads: int) -> 
                 break
             except OSError:
                 time.sleep(0.1)
-        worker(port, tokens_per_client[0], 3, [], [])  # warm-up: spec caches in workers
+        # warm-up (untimed): concurrent clients so that every worker process has parsed the
+        # definition, filled its caches and opened its connections before the measurement
+        warm = [
+            threading.Thread(target=worker, args=(port, tokens_per_client[0], 2, [], []))
+            for _ in range(max(2, workers * threads))
+        ]
+        for t in warm:
+            t.start()
+        for t in warm:
+            t.join()
         completes: list[float] = []
         errors: list[str] = []
         started = time.perf_counter()
@@ -160,7 +169,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--instances", type=int, default=200, help="instances per scenario")
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)  # CPU-bound: threads share one GIL
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     for clients in (1, 8):

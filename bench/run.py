@@ -33,7 +33,7 @@ def scenarios(tiny: bool, pg: str) -> list[tuple[str, list[str]]]:
         ),
         (
             "sme_eval over HTTP (gunicorn, PostgreSQL), 1 and 8 clients",
-            [*py, "bench.http", "--instances", n(240, 8), "--pg-url", pg],
+            [*py, "bench.http", "--instances", n(400, 8), "--pg-url", pg],
         ),
         (
             "inbox query with open tasks over 13 regions (PostgreSQL)",

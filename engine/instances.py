@@ -219,9 +219,9 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     loaded.scope.decisions.clear()
     outbox.collect(session, wf, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
     sync_timers_and_messages(session, row, wf, loaded.before, after)
-    loaded.before = after
-    if after.messages:
+    if after.messages - (loaded.before.messages if loaded.before else frozenset()):
         outbox.DISPATCH_NEEDED.set(True)  # a new receiver may match a pending message
+    loaded.before = after
     row.state_json = SERIALIZER.serialize_json(wf)
     row.updated_at = now
     if wf.is_completed() and row.status != "completed":

@@ -59,7 +59,7 @@ def test_a_read_on_a_dropped_connection_is_a_503_and_the_next_one_works(
     assert province.get("/api/v1/tasks").status_code == 200  # the pool was renewed
 
 
-@pytest.mark.parametrize("value, expected", [("1", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("0", False), ("", False)])
 def test_pre_ping_is_a_setting(monkeypatch: pytest.MonkeyPatch, value: str, expected: bool) -> None:
     from engine.settings import Settings
 
