@@ -253,6 +253,41 @@ def grant_qualification(
     return number
 
 
+def issue_qualification(
+    ctx: EngineContext,
+    *,
+    uscc_code: str,
+    tier: str,
+    number: str | None = None,
+    region: str = "360100",
+    issued_on: date = date(2025, 8, 1),
+    enterprise_name: str = "洪城精密机械有限公司",
+) -> Any:
+    """A qualification as its certification case issues it (valid three years, 第九条), with
+    its lifecycle case started; returns the Qualification row."""
+    from engine import lifecycle
+    from handlers.qualification import expires_on
+
+    fields = {
+        "number": number or f"JX-{tier}-{uscc_code[-4:]}",
+        "tier": tier,
+        "uscc": uscc_code,
+        "enterprise_name": enterprise_name,
+        "region": region,
+        "issued_on": issued_on.isoformat(),
+        "expires_on": expires_on(issued_on, 3).isoformat(),
+    }
+    with ctx.transaction() as session:
+        return lifecycle.register(
+            ctx,
+            session,
+            fields=fields,
+            source="evaluation",
+            actor=Actor.system(),
+            reason="评价通过，颁发资格",
+        )
+
+
 def open_round_of(
     province: Api,
     process_key: str,

@@ -9,10 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import lifecycle
-from engine.context import Actor, EngineContext
+from engine.context import EngineContext
 from engine.store import Ban, Enterprise, HistoryEvent
-from handlers.qualification import expires_on
 from tests import factories as f
 
 NANCHANG, GANZHOU = "360100", "360700"
@@ -43,19 +41,9 @@ def move(api: f.Api, uscc: str = ENT, **body: Any) -> Any:
 
 
 def register(ctx: EngineContext, uscc: str, tier: str = "innovative") -> str:
-    fields = {
-        "number": f"JX-{tier}-{uscc[-4:]}",
-        "tier": tier,
-        "uscc": uscc,
-        "enterprise_name": "洪城精密机械有限公司",
-        "region": NANCHANG,
-        "issued_on": "2025-08-01",
-        "expires_on": expires_on(date(2025, 8, 1), 3).isoformat(),
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx, session, fields=fields, source="evaluation", actor=Actor.system(), reason="颁发"
-        ).lifecycle_instance_id
+    return f.issue_qualification(
+        ctx, uscc_code=uscc, tier=tier, region=NANCHANG
+    ).lifecycle_instance_id
 
 
 # -- POST /enterprises/{uscc}/region ---------------------------------------------------------

@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 
-from engine import instances, lifecycle
-from engine.context import Actor, EngineContext
-from handlers.qualification import expires_on
+from engine import instances
+from engine.context import EngineContext
 from tests import factories as f
 
 NC, GZ = "360100", "360700"
@@ -22,24 +21,15 @@ def register(
     serial: int = 1,
     issued_on: date = date(2025, 9, 1),
 ) -> str:
-    fields = {
-        "number": number,
-        "tier": tier,
-        "uscc": f.uscc(region, serial),
-        "enterprise_name": f"企业{number}",
-        "region": region,
-        "issued_on": issued_on.isoformat(),
-        "expires_on": expires_on(issued_on, 3).isoformat(),
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx,
-            session,
-            fields=fields,
-            source="evaluation",
-            actor=Actor.system(),
-            reason="评价通过，颁发资格",
-        ).id
+    return f.issue_qualification(
+        ctx,
+        uscc_code=f.uscc(region, serial),
+        tier=tier,
+        number=number,
+        region=region,
+        issued_on=issued_on,
+        enterprise_name=f"企业{number}",
+    ).id
 
 
 def test_issuing_a_qualification_in_p1_starts_its_lifecycle(ctx, clock, people, round_id) -> None:  # type: ignore[no-untyped-def]

@@ -1,58 +1,73 @@
 """A database connection the server dropped (restart, failover, idle timeout) costs no data:
-commands run again once on a new connection; a read that lost its connection is a 503."""
+commands run again once on a new connection; a read that lost its connection is a 503.
+
+Each test works on a private connection pool (its own EngineContext on the suite's database),
+so the connections it has the server terminate never reach other tests."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from api import create_app
+from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from engine.store import Instance
+from tests import factories as f
 from tests.fixtures import timer_support as ts
 
 
-def _drop_pooled_connections(ctx: EngineContext) -> int:
-    """Terminate every server backend of this database except the admin one (on the server)."""
+@pytest.fixture
+def private(
+    ctx: EngineContext, clock: SimulatedClock, requires_postgres: None
+) -> Iterator[EngineContext]:
+    """An engine context with its own pool, on the (truncated) test database."""
+    own = EngineContext(ctx.settings, clock=clock)
+    try:
+        yield own
+    finally:
+        own.db.dispose()
+
+
+def _drop_pooled_connection(ctx: EngineContext) -> None:
+    """Have the server terminate the connection `ctx`'s pool holds, and wait until it is gone."""
+    with ctx.transaction() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
     admin = create_engine(ctx.settings.database_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            return len(
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                ).all()
-            )
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            deadline = time.monotonic() + 10
+            while conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.02)
     finally:
         admin.dispose()
 
 
-def _warm_pool(ctx: EngineContext) -> None:
-    with ctx.transaction() as session:
-        session.execute(select(1))
-
-
 def test_a_command_on_a_dropped_connection_runs_again_and_is_kept_once(
-    ctx: EngineContext, requires_postgres: None
+    private: EngineContext,
 ) -> None:
-    ts.deploy_fixture(ctx, "timer_wait")
-    _warm_pool(ctx)
-    assert _drop_pooled_connections(ctx) >= 1
-    row = ts.start(ctx, "timer_wait")  # its first connection is dead: run again, once
-    with ctx.reading() as session:
+    ts.deploy_fixture(private, "timer_wait")
+    _drop_pooled_connection(private)
+    row = ts.start(private, "timer_wait")  # its first connection is dead: run again, once
+    with private.reading() as session:
         assert session.scalars(select(Instance.id)).all() == [row.id]
 
 
 def test_a_read_on_a_dropped_connection_is_a_503_and_the_next_one_works(
-    ctx: EngineContext, client, requires_postgres: None  # type: ignore[no-untyped-def]
+    private: EngineContext,
 ) -> None:
-    from tests import factories as f
-
-    province = f.user(ctx, client, role="province", user_id="prov")
+    client = create_app(ctx=private).test_client()
+    province = f.user(private, client, role="province", user_id="prov")
     assert province.get("/api/v1/tasks").status_code == 200
-    _drop_pooled_connections(ctx)
-    lost = province.get("/api/v1/tasks")  # every pooled connection is dead
+    _drop_pooled_connection(private)
+    lost = province.get("/api/v1/tasks")  # the pool's only connection is dead
     assert lost.status_code == 503
     assert lost.json["type"].endswith("/database-unavailable")
     assert lost.headers["Content-Type"].startswith("application/problem+json")

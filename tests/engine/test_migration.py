@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, history, instances, lifecycle, migration, timers
+from engine import definitions, history, instances, migration, timers
 from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, Forbidden
@@ -258,19 +258,13 @@ def edit(text: str, pairs: list[tuple[str, str]]) -> str:
 
 def register_qualification(ctx: EngineContext) -> Qualification:
     """A specialized qualification issued on 2025-09-01, with its lifecycle case started."""
-    fields = {
-        "number": "JX-T-migration",
-        "tier": "specialized",
-        "uscc": f.uscc("360100", 1),
-        "enterprise_name": "洪城精密机械有限公司",
-        "region": "360100",
-        "issued_on": "2025-09-01",
-        "expires_on": "2028-08-31",
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx, session, fields=fields, source="evaluation", actor=SYSTEM, reason="测试"
-        )
+    return f.issue_qualification(
+        ctx,
+        uscc_code=f.uscc("360100", 1),
+        tier="specialized",
+        number="JX-T-migration",
+        issued_on=date(2025, 9, 1),
+    )
 
 
 def at(ctx: EngineContext, clock: SimulatedClock, day: date, hour: int = 9) -> None:

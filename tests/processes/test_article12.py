@@ -7,10 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import lifecycle
-from engine.context import Actor, EngineContext
+from engine.context import EngineContext
 from engine.store import Ban, Qualification
-from handlers.qualification import expires_on
 from tests import factories as f
 
 REGION = "360100"
@@ -25,24 +23,9 @@ def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
 
 def register(ctx: EngineContext, uscc: str, tier: str, issued_on: date = date(2025, 8, 1)) -> str:
     """A qualification with its lifecycle, as its certification case would issue it."""
-    fields = {
-        "number": f"JX-{tier}-{uscc[-4:]}",
-        "tier": tier,
-        "uscc": uscc,
-        "enterprise_name": "洪城精密机械有限公司",
-        "region": REGION,
-        "issued_on": issued_on.isoformat(),
-        "expires_on": expires_on(issued_on, 3).isoformat(),
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx,
-            session,
-            fields=fields,
-            source="evaluation",
-            actor=Actor.system(),
-            reason="评价通过，颁发资格",
-        ).number
+    return f.issue_qualification(
+        ctx, uscc_code=uscc, tier=tier, region=REGION, issued_on=issued_on
+    ).number
 
 
 def statuses(ctx: EngineContext, uscc: str) -> dict[str, str]:

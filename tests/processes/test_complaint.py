@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from engine import instances, lifecycle
-from engine.context import Actor, EngineContext
+from engine import instances
+from engine.context import EngineContext
 from engine.store import Complainant, Instance, Qualification
-from handlers.qualification import expires_on
 from tests import factories as f
 
 REGION = "360100"
@@ -28,25 +27,7 @@ def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
 
 
 def register(ctx: EngineContext, uscc: str, tier: str) -> str:
-    issued_on = date(2025, 8, 1)
-    fields = {
-        "number": f"JX-{tier}-{uscc[-4:]}",
-        "tier": tier,
-        "uscc": uscc,
-        "enterprise_name": "洪城精密机械有限公司",
-        "region": REGION,
-        "issued_on": issued_on.isoformat(),
-        "expires_on": expires_on(issued_on, 3).isoformat(),
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx,
-            session,
-            fields=fields,
-            source="evaluation",
-            actor=Actor.system(),
-            reason="评价通过，颁发资格",
-        ).number
+    return f.issue_qualification(ctx, uscc_code=uscc, tier=tier, region=REGION).number
 
 
 def status(ctx: EngineContext, number: str) -> str:

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import instances, lifecycle
-from engine.context import Actor, EngineContext
+from engine import instances
+from engine.context import EngineContext
 from engine.store import Enterprise, HistoryEvent, HumanTask, Instance, Qualification
-from handlers.qualification import expires_on
 from tests import factories as f
 
 REGION = "360100"
@@ -30,25 +29,9 @@ def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
 def register(
     ctx: EngineContext, tier: str, serial: int = 1, issued_on: date = date(2025, 6, 1)
 ) -> str:
-    uscc = f.uscc(REGION, serial)
-    fields = {
-        "number": f"JX-{tier}-{uscc[-4:]}",
-        "tier": tier,
-        "uscc": uscc,
-        "enterprise_name": "洪城精密机械有限公司",
-        "region": REGION,
-        "issued_on": issued_on.isoformat(),
-        "expires_on": expires_on(issued_on, 3).isoformat(),
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx,
-            session,
-            fields=fields,
-            source="evaluation",
-            actor=Actor.system(),
-            reason="评价通过，颁发资格",
-        ).number
+    return f.issue_qualification(
+        ctx, uscc_code=f.uscc(REGION, serial), tier=tier, region=REGION, issued_on=issued_on
+    ).number
 
 
 def qualification(ctx: EngineContext, number: str) -> Qualification:

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, instances, lifecycle
+from engine import definitions, instances
 from engine.context import Actor, EngineContext
 from engine.store import HistoryEvent, Instance, Notification, Qualification
-from handlers.qualification import expires_on
 from tests import factories as f
 
 REGION = "360100"
@@ -58,24 +57,14 @@ def register(
     serial: int = 1,
 ) -> Qualification:
     """A qualification as issued by its certification case, with its lifecycle started."""
-    fields = {
-        "number": number or f"JX-T-{tier}-{issued_on.isoformat()}",
-        "tier": tier,
-        "uscc": f.uscc(REGION, serial),
-        "enterprise_name": "洪城精密机械有限公司",
-        "region": REGION,
-        "issued_on": issued_on.isoformat(),
-        "expires_on": expires_on(issued_on, 3).isoformat(),
-    }
-    with ctx.transaction() as session:
-        return lifecycle.register(
-            ctx,
-            session,
-            fields=fields,
-            source="evaluation",
-            actor=Actor.system(),
-            reason="评价通过，颁发资格",
-        )
+    return f.issue_qualification(
+        ctx,
+        uscc_code=f.uscc(REGION, serial),
+        tier=tier,
+        number=number or f"JX-T-{tier}-{issued_on.isoformat()}",
+        region=REGION,
+        issued_on=issued_on,
+    )
 
 
 def at(ctx: EngineContext, clock: Any, day: date, hour: int = 9) -> None:
