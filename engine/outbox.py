@@ -104,9 +104,10 @@ def collect(
 
 
 def split_by_key(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """One payload per entry of a non-empty `business_keys` list, else the payload itself."""
+    """One payload per entry of a `business_keys` list (an empty list: no message, never a
+    fallback to another routing key such as the USCC), else the payload itself."""
     keys = payload.get("business_keys")
-    if not isinstance(keys, list) or not keys:
+    if not isinstance(keys, list):
         return [payload]
     rest = {k: v for k, v in payload.items() if k != "business_keys"}
     return [{**rest, "business_key": str(key)} for key in dict.fromkeys(keys)]

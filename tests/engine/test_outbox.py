@@ -118,3 +118,16 @@ def test_publishing_without_a_routing_key_is_rejected(ctx, deployed, client) -> 
     )
     assert response.status_code == 422
     assert "correlation" in response.json["errors"]
+
+
+def test_a_payload_with_business_keys_is_one_message_per_key_and_none_for_an_empty_list() -> None:
+    from engine.outbox import split_by_key
+
+    payload = {"business_keys": ["JX-1", "JX-2", "JX-1"], "reason": "r", "uscc": "U"}
+    assert split_by_key(payload) == [
+        {"reason": "r", "uscc": "U", "business_key": "JX-1"},
+        {"reason": "r", "uscc": "U", "business_key": "JX-2"},
+    ]
+    # no certificate named: nobody is revoked (never a fallback to every tier by USCC)
+    assert split_by_key({"business_keys": [], "uscc": "U"}) == []
+    assert split_by_key({"uscc": "U"}) == [{"uscc": "U"}]
