@@ -114,6 +114,25 @@ def _lock(
     return session.scalars(query.with_for_update() if ctx.is_postgres else query).first()
 
 
+def _lock_with_task(
+    ctx: EngineContext, session: Session, task_id: str
+) -> tuple[Instance | None, HumanTask | None]:
+    """The case of a task, its history head and the task, in one statement; on PostgreSQL all
+    three rows are locked, so a completion committed while we waited is seen, not overwritten."""
+    query = (
+        select(Instance, HistoryStream.seq, HistoryStream.head_hash, HumanTask)
+        .join(HumanTask, HumanTask.instance_id == Instance.id)
+        .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
+        .where(HumanTask.id == task_id)
+    )
+    found = session.execute(query.with_for_update() if ctx.is_postgres else query).first()
+    if found is not None:
+        history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
+        return found[0], found[3]
+    row = _lock(ctx, session, None, task_id)  # no task, or a case without history
+    return row, (session.get(HumanTask, task_id) if row is not None else None)
+
+
 def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
     definition = definitions.by_id(ctx, session, row.definition_id)
     _, _, scope = _workflow_for(ctx, definition)
@@ -459,9 +478,7 @@ def start_instance(
 def _open_task(
     ctx: EngineContext, session: Session, task_id: str, actor: Actor
 ) -> tuple[HumanTask, Loaded]:
-    # lock the case first, then read the task: a concurrent completion is seen, not overwritten
-    row = _lock(ctx, session, None, task_id)
-    task_row = session.get(HumanTask, str(task_id)) if row is not None else None
+    row, task_row = _lock_with_task(ctx, session, str(task_id))
     if task_row is None or not access.can_see_task(actor, task_row):
         raise NotFound("任务不存在")
     access.require_work_on(actor, task_row)
