@@ -131,8 +131,9 @@ class DefinitionXml(MethodView):
     def get(self, process_key: str, version: int) -> Response:
         """The BPMN XML of one deployed version."""
         current_actor()
-        with engine_context().transaction() as session:
-            row = definitions.get(session, process_key, version)
+        ctx = engine_context()
+        with ctx.reading() as session:
+            row = definitions.get(session, process_key, version, ctx)
             return Response(row.files[row.bpmn_file], mimetype="application/xml")
 
 
@@ -141,8 +142,9 @@ class DefinitionFile(MethodView):
     def get(self, process_key: str, version: int, name: str) -> Response:
         """One file of a deployed version (BPMN, DMN or form), to edit and redeploy the set."""
         current_actor()
-        with engine_context().transaction() as session:
-            row = definitions.get(session, process_key, version)
+        ctx = engine_context()
+        with ctx.reading() as session:
+            row = definitions.get(session, process_key, version, ctx)
             if name not in row.files:
                 raise NotFound(f"版本 {version} 中没有文件 {name}")
             kind = "application/json" if name.endswith(".json") else "application/xml"

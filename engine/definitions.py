@@ -344,15 +344,16 @@ def by_id(ctx: EngineContext, session: Session, definition_id: int) -> Definitio
     return row
 
 
-def get(session: Session, process_key: str, version: int) -> Definition:
-    row = session.scalars(
-        select(Definition).where(
+def get(session: Session, process_key: str, version: int, ctx: EngineContext) -> Definition:
+    """One deployed version of a process (its row read once per process, see by_id)."""
+    found = session.scalars(
+        select(Definition.id).where(
             Definition.process_key == process_key, Definition.version == version
         )
     ).first()
-    if row is None:
+    if found is None:
         raise NotFound(f"流程 {process_key} 没有版本 {version}")
-    return row
+    return by_id(ctx, session, found)
 
 
 def list_definitions(session: Session) -> list[dict[str, Any]]:

@@ -79,7 +79,9 @@ class Loaded:
 _RULESETS: dict[str, registry.RuleSet] = {}
 
 
-def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, CommandScope]:
+def workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, CommandScope]:
+    """A version's parsed spec, subprocess specs and a command scope with its rule tables
+    (both cached per version: they never change after deployment)."""
     key = f"{definition.id}:{definition.checksum[:16]}"
     spec, subs = cached_spec(key, lambda: definition.spec_json)
     rules = _RULESETS.get(key)
@@ -90,17 +92,10 @@ def _workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any,
     return spec, subs, CommandScope(rules=rules)
 
 
-def _lock(
-    ctx: EngineContext, session: Session, instance_id: str | None, task_id: str | None = None
-) -> Instance | None:
-    """Read (and on PostgreSQL lock) a case, by id or by one of its tasks, together with the
-    head of its history chain; SQLite's BEGIN IMMEDIATE already serialized this command."""
-    key = (
-        Instance.id == str(instance_id)
-        if task_id is None
-        else Instance.id
-        == select(HumanTask.instance_id).where(HumanTask.id == str(task_id)).scalar_subquery()
-    )
+def _lock(ctx: EngineContext, session: Session, instance_id: str) -> Instance | None:
+    """Read (and on PostgreSQL lock) a case together with the head of its history chain;
+    SQLite's BEGIN IMMEDIATE already serialized this command."""
+    key = Instance.id == str(instance_id)
     query = (
         select(Instance, HistoryStream.seq, HistoryStream.head_hash)
         .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
@@ -129,13 +124,18 @@ def _lock_with_task(
     if found is not None:
         history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
         return found[0], found[3]
-    row = _lock(ctx, session, None, task_id)  # no task, or a case without history
-    return row, (session.get(HumanTask, task_id) if row is not None else None)
+    task_row = session.get(HumanTask, task_id)  # no such task, or a case without history
+    if task_row is None:
+        return None, None
+    row = _lock(ctx, session, task_row.instance_id)
+    if ctx.is_postgres:  # read before the lock was taken
+        session.refresh(task_row)
+    return row, task_row
 
 
 def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
     definition = definitions.by_id(ctx, session, row.definition_id)
-    _, _, scope = _workflow_for(ctx, definition)
+    _, _, scope = workflow_for(ctx, definition)
     wf = SERIALIZER.deserialize_json(row.state_json)
     wf.script_engine = ctx.script_engine
     return Loaded(row, definition, wf, scope, Waits.of(wf))
@@ -386,7 +386,7 @@ def begin(
 
     The caller runs it (`advance`) and saves it in the same transaction.
     """
-    spec, subs, scope = _workflow_for(ctx, definition)
+    spec, subs, scope = workflow_for(ctx, definition)
     now = ctx.now()
     data.setdefault("case_ref", instance_id)
     wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)

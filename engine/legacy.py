@@ -168,7 +168,7 @@ def import_legacy(
                 f"资格生命周期流程 {lifecycle.PROCESS_KEY} 尚未部署，无法导入",
                 rule="lifecycle-deployed",
             ) from None
-        rules = instances._workflow_for(ctx, definition)[2].rules
+        rules = instances.workflow_for(ctx, definition)[2].rules
         today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date().isoformat()
         errors, fresh, skipped = _check(session, rows, today, rules)
         if errors:

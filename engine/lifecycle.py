@@ -153,7 +153,7 @@ def _continue_as_new(ctx: EngineContext, session: Session, loaded: Any, actor: A
     row, now = loaded.row, ctx.now()
     outbox.collect(session, old, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
     definition = definitions.latest(session, row.process_key, ctx)
-    spec, subs, scope = instances._workflow_for(ctx, definition)
+    spec, subs, scope = instances.workflow_for(ctx, definition)
     scope.decisions.extend(
         loaded.scope.decisions
     )  # the ending period's decisions are still to record

@@ -84,8 +84,8 @@ def plan(ctx: EngineContext, old: Definition, new: Definition) -> Plan:
     found = _PLANS.get(key)
     if found is not None:
         return found
-    old_spec, old_subs, _ = instances._workflow_for(ctx, old)
-    new_spec, new_subs, _ = instances._workflow_for(ctx, new)
+    old_spec, old_subs, _ = instances.workflow_for(ctx, old)
+    new_spec, new_subs, _ = instances.workflow_for(ctx, new)
     deps = {
         name: SpecPair.of(spec, new_subs[name]) if name in new_subs else None
         for name, spec in old_subs.items()
@@ -106,15 +106,10 @@ def plan(ctx: EngineContext, old: Definition, new: Definition) -> Plan:
 
 
 def _restore(ctx: EngineContext, definition: Definition, state_json: str) -> Any:
-    instances._workflow_for(ctx, definition)  # the spec must be cached before deserializing
+    instances.workflow_for(ctx, definition)  # the spec must be cached before deserializing
     wf = SERIALIZER.deserialize_json(state_json)
     wf.script_engine = ctx.script_engine
     return wf
-
-
-def _version(ctx: EngineContext, session: Session, process_key: str, version: int) -> Definition:
-    """A deployed version, from the per-process cache of immutable definition rows."""
-    return definitions.by_id(ctx, session, definitions.get(session, process_key, version).id)
 
 
 def _definitions(
@@ -122,7 +117,10 @@ def _definitions(
 ) -> tuple[Definition, Definition]:
     if old == new:
         raise Conflict(f"源版本与目标版本相同（第 {old} 版）", rule="same-version")
-    return _version(ctx, session, process_key, old), _version(ctx, session, process_key, new)
+    return (
+        definitions.get(session, process_key, old, ctx),
+        definitions.get(session, process_key, new, ctx),
+    )
 
 
 def preview(
@@ -186,7 +184,7 @@ def migrate_instance(
         loaded = instances.load_for_update(ctx, session, instance_id)
         row = loaded.row
         _require_movable_row(row, from_version, to_version)
-        new = _version(ctx, session, row.process_key, to_version)
+        new = definitions.get(session, row.process_key, to_version, ctx)
         plan_ = plan(ctx, loaded.definition, new)
         where = positions(loaded.wf)
         reasons, timers = apply(plan_, loaded.wf)
@@ -197,7 +195,7 @@ def migrate_instance(
                 instance_id=row.id,
                 element_ids=[r.element_id for r in reasons],
             )
-        _, _, scope = instances._workflow_for(ctx, new)
+        _, _, scope = instances.workflow_for(ctx, new)
         # before=None: the projections no longer match what was loaded, so save re-reads them
         moved = replace(loaded, definition=new, scope=scope, before=None)
         now = ctx.now()

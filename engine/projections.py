@@ -153,20 +153,28 @@ def _announce(session: Session, earliest: datetime) -> None:
         )
 
 
+def _delete_pairs(
+    session: Session, model: Any, instance_id: str, columns: tuple[Any, Any], pairs: frozenset
+) -> None:
+    """Delete an instance's projection rows whose two `columns` match one of `pairs`."""
+    first, second = columns
+    session.execute(
+        delete(model)
+        .where(
+            model.instance_id == instance_id,
+            or_(*(and_(first == a, second == b) for a, b in pairs)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _apply_timer_changes(
     session: Session, row: Instance, wf: Any, before: Waits, after: Waits
 ) -> None:
     """Delete the rows of timers no longer waited on and add the new ones (no read needed)."""
     gone = before.timers - after.timers
     if gone:
-        session.execute(
-            delete(Timer)
-            .where(
-                Timer.instance_id == row.id,
-                or_(*(and_(Timer.task_id == t, Timer.due_at == due) for t, due in gone)),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        _delete_pairs(session, Timer, row.id, (Timer.task_id, Timer.due_at), gone)
     new = after.timers - before.timers
     if not new:
         return
@@ -189,19 +197,8 @@ def _apply_message_changes(
 ) -> None:
     gone = before.messages - after.messages
     if gone:
-        session.execute(
-            delete(MessageSubscription)
-            .where(
-                MessageSubscription.instance_id == row.id,
-                or_(
-                    *(
-                        and_(MessageSubscription.task_id == t, MessageSubscription.name == name)
-                        for t, name in gone
-                    )
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        columns = (MessageSubscription.task_id, MessageSubscription.name)
+        _delete_pairs(session, MessageSubscription, row.id, columns, gone)
     new = after.messages - before.messages
     if new:
         _add_subscriptions(session, row, wf, new)
