@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import bpmnlint, history, registry
@@ -315,14 +315,17 @@ def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Act
     return row
 
 
+_LATEST = (
+    select(Definition.id)
+    .where(Definition.process_key == bindparam("process_key"))
+    .order_by(Definition.version.desc())
+    .limit(1)
+)
+
+
 def latest(session: Session, process_key: str, ctx: EngineContext) -> Definition:
     """The newest deployed version of a process (its row read once per process, see by_id)."""
-    found = session.scalars(
-        select(Definition.id)
-        .where(Definition.process_key == process_key)
-        .order_by(Definition.version.desc())
-        .limit(1)
-    ).first()
+    found = session.scalars(_LATEST, {"process_key": process_key}).first()
     if found is None:
         raise NotFound(f"流程 {process_key} 尚未部署")
     return by_id(ctx, session, found)

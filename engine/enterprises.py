@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import access, history, records
@@ -25,28 +25,34 @@ TIER_ORDER = ("innovative", "specialized", "little_giant")
 _ACTOR = "tidu_enterprises_actor"
 
 
+_ACTIVE_BAN = (
+    select(Ban)
+    .where(
+        Ban.uscc == bindparam("uscc"),
+        Ban.starts_on <= bindparam("today"),
+        Ban.ends_on > bindparam("today"),
+    )
+    .order_by(Ban.ends_on.desc())
+)
+_VALID_QUALIFICATIONS = select(Qualification).where(
+    Qualification.uscc == bindparam("uscc"),
+    Qualification.status.in_(VALID),
+    Qualification.expires_on >= bindparam("today"),
+)
+
+
 def active_ban(session: Session, uscc: str | None, today: date) -> Ban | None:
     """The ban in force on `today` that ends last, if any."""
     if not uscc:
         return None
-    return session.scalars(
-        select(Ban)
-        .where(Ban.uscc == uscc, Ban.starts_on <= today, Ban.ends_on > today)
-        .order_by(Ban.ends_on.desc())
-    ).first()
+    return session.scalars(_ACTIVE_BAN, {"uscc": uscc, "today": today}).first()
 
 
 def valid_qualifications(session: Session, uscc: str | None, today: date) -> list[Qualification]:
     """The enterprise's qualifications valid on `today`, lowest tier first."""
     if not uscc:
         return []
-    rows = session.scalars(
-        select(Qualification).where(
-            Qualification.uscc == uscc,
-            Qualification.status.in_(VALID),
-            Qualification.expires_on >= today,
-        )
-    )
+    rows = session.scalars(_VALID_QUALIFICATIONS, {"uscc": uscc, "today": today})
     return sorted(
         rows, key=lambda q: (TIER_ORDER.index(q.tier) if q.tier in TIER_ORDER else -1, q.number)
     )

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store import HistoryEvent, HistoryStream
@@ -116,6 +116,15 @@ def append(
     return row
 
 
+_INSERT_EVENTS = insert(HistoryEvent.__table__)
+_INSERT_HEAD = insert(HistoryStream.__table__)
+_MOVE_HEAD = (
+    update(HistoryStream.__table__)
+    .where(HistoryStream.__table__.c.stream == bindparam("h_stream"))
+    .values(seq=bindparam("h_seq"), head_hash=bindparam("h_hash"))
+)
+
+
 def write_pending(session: Session) -> None:
     """Write the transaction's appended events and move the streams' heads."""
     pending = session.info.get("history")
@@ -123,19 +132,14 @@ def write_pending(session: Session) -> None:
         return
     rows, pending.rows = pending.rows, []
     session.flush()  # the rows the events refer to (a new case) go first
-    session.execute(insert(HistoryEvent.__table__), rows)
+    conn = session.connection()
+    conn.execute(_INSERT_EVENTS, rows)
     for stream in dict.fromkeys(r["stream"] for r in rows):
         seq, head_hash, stored = pending.heads[stream]
         if stored is None:
-            session.execute(
-                insert(HistoryStream.__table__).values(stream=stream, seq=seq, head_hash=head_hash)
-            )
+            conn.execute(_INSERT_HEAD, {"stream": stream, "seq": seq, "head_hash": head_hash})
         else:
-            session.execute(
-                update(HistoryStream.__table__)
-                .where(HistoryStream.stream == stream)
-                .values(seq=seq, head_hash=head_hash)
-            )
+            conn.execute(_MOVE_HEAD, {"h_stream": stream, "h_seq": seq, "h_hash": head_hash})
         pending.heads[stream][2] = seq
 
 

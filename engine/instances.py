@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, literal, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -25,6 +25,7 @@ from engine import (
     outbox,
     records,
     registry,
+    writes,
 )
 from engine.commands import AFTER_COMMIT, command
 from engine.context import Actor, EngineContext
@@ -40,7 +41,7 @@ from engine.projections import (
     NOTHING,
     Waits,
     due_at_of,
-    new_task_row,
+    new_task_values,
     open_task_rows,
     ready_user_tasks,
     sync_timers_and_messages,
@@ -92,21 +93,35 @@ def workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, 
     return spec, subs, CommandScope(rules=rules)
 
 
+_CASE_HEAD = (
+    select(Instance, HistoryStream.seq, HistoryStream.head_hash)
+    .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
+    .where(Instance.id == bindparam("instance_id"))
+)
+_CASE = select(Instance).where(Instance.id == bindparam("instance_id"))
+_CASE_HEAD_TASK = (
+    select(Instance, HistoryStream.seq, HistoryStream.head_hash, HumanTask)
+    .join(HumanTask, HumanTask.instance_id == Instance.id)
+    .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
+    .where(HumanTask.id == bindparam("task_id"))
+)
+# statements are built once (building one costs more than running it); PostgreSQL locks rows
+_LOCKING = {
+    False: (_CASE_HEAD, _CASE, _CASE_HEAD_TASK),
+    True: tuple(q.with_for_update() for q in (_CASE_HEAD, _CASE, _CASE_HEAD_TASK)),
+}
+
+
 def _lock(ctx: EngineContext, session: Session, instance_id: str) -> Instance | None:
     """Read (and on PostgreSQL lock) a case together with the head of its history chain;
     SQLite's BEGIN IMMEDIATE already serialized this command."""
-    key = Instance.id == str(instance_id)
-    query = (
-        select(Instance, HistoryStream.seq, HistoryStream.head_hash)
-        .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
-        .where(key)
-    )
-    found = session.execute(query.with_for_update() if ctx.is_postgres else query).first()
+    case_head, case, _ = _LOCKING[ctx.is_postgres]
+    params = {"instance_id": str(instance_id)}
+    found = session.execute(case_head, params).first()
     if found is not None:
         history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
         return found[0]
-    query = select(Instance).where(key)  # a case without history (none is created so)
-    return session.scalars(query.with_for_update() if ctx.is_postgres else query).first()
+    return session.scalars(case, params).first()  # a case without history (none is created so)
 
 
 def _lock_with_task(
@@ -114,13 +129,7 @@ def _lock_with_task(
 ) -> tuple[Instance | None, HumanTask | None]:
     """The case of a task, its history head and the task, in one statement; on PostgreSQL all
     three rows are locked, so a completion committed while we waited is seen, not overwritten."""
-    query = (
-        select(Instance, HistoryStream.seq, HistoryStream.head_hash, HumanTask)
-        .join(HumanTask, HumanTask.instance_id == Instance.id)
-        .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
-        .where(HumanTask.id == task_id)
-    )
-    found = session.execute(query.with_for_update() if ctx.is_postgres else query).first()
+    found = session.execute(_LOCKING[ctx.is_postgres][2], {"task_id": task_id}).first()
     if found is not None:
         history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
         return found[0], found[3]
@@ -166,8 +175,8 @@ def advance(ctx: EngineContext, loaded: Loaded) -> None:
         CURRENT_SCOPE.reset(token)
 
 
-def _clean_data(wf: BpmnWorkflow) -> None:
-    for task in ready_user_tasks(wf):
+def _clean_data(ready: list[Any]) -> None:
+    for task in ready:
         for key in [k for k in task.data if k.startswith("spiff__")]:
             del task.data[key]
 
@@ -176,12 +185,13 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     """Persist state, projections and history of one command (flush checks the version)."""
     records.before_save(ctx, session, loaded, actor)
     row, wf, now = loaded.row, loaded.wf, ctx.now()
-    _clean_data(wf)
+    ready = ready_user_tasks(wf)  # the tree is walked once for them
+    _clean_data(ready)
     stream = f"instance:{row.id}"
-    after = Waits.of(wf)
+    after = Waits.of(wf, ready)
     gone, new = _task_changes(session, row.id, loaded.before, after)
     for task_id, task_row in gone.items():
-        task_row.state, task_row.completed_at = "cancelled", now
+        writes.update_row(session, task_row, {"state": "cancelled", "completed_at": now})
         history.append(
             session,
             stream=stream,
@@ -192,14 +202,15 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
             task_id=task_id,
             bpmn_id=task_row.bpmn_id,
         )
-    ready = {str(t.id): t for t in ready_user_tasks(wf)}
-    for task_id, task in ready.items():
+    new_rows = []
+    for task in ready:
+        task_id = str(task.id)
         if task_id not in new:
             continue
-        task_row = new_task_row(
+        values = new_task_values(
             row, loaded.definition, task, due_at_of(task, ctx.script_engine), now
         )
-        session.add(task_row)
+        new_rows.append(values)
         history.append(
             session,
             stream=stream,
@@ -208,12 +219,12 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
             at=now,
             instance_id=row.id,
             task_id=task_id,
-            bpmn_id=task_row.bpmn_id,
+            bpmn_id=values["bpmn_id"],
             data={
-                "name": task_row.name,
-                "role": task_row.role,
-                "region": task_row.region,
-                "due_at": task_row.due_at,
+                "name": values["name"],
+                "role": values["role"],
+                "region": values["region"],
+                "due_at": values["due_at"],
             },
         )
     for decision in loaded.scope.decisions:
@@ -241,11 +252,14 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     if after.messages - (loaded.before.messages if loaded.before else frozenset()):
         outbox.DISPATCH_NEEDED.set(True)  # a new receiver may match a pending message
     loaded.before = after
-    row.state_json = SERIALIZER.serialize_json(wf)
-    row.updated_at = now
-    if wf.is_completed() and row.status != "completed":
-        row.status, row.completed_at = "completed", now
-        row.outcome = str(wf.data.get("outcome") or "") or None
+    values: dict[str, Any] = {"state_json": SERIALIZER.serialize_json(wf), "updated_at": now}
+    completed = wf.is_completed() and row.status != "completed"
+    if completed:
+        outcome = str(wf.data.get("outcome") or "") or None
+        values |= {"status": "completed", "completed_at": now, "outcome": outcome}
+    writes.update_row(session, row, values)
+    writes.insert_rows(session, HumanTask.__table__, new_rows)
+    if completed:
         history.append(
             session,
             stream=stream,
@@ -332,6 +346,18 @@ TIER_LABELS = {
 }
 
 
+_HELD = (
+    select(Qualification)
+    .where(
+        Qualification.uscc == bindparam("uscc"),
+        Qualification.tier == bindparam("tier"),
+        Qualification.status == "active",
+        Qualification.expires_on >= bindparam("today"),
+    )
+    .order_by(Qualification.expires_on.desc())
+)
+
+
 def _prerequisite(
     ctx: EngineContext, session: Session, definition: Definition, uscc: str | None
 ) -> dict[str, Any] | None:
@@ -344,16 +370,7 @@ def _prerequisite(
     if not tier:
         return None
     today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    held = session.scalars(
-        select(Qualification)
-        .where(
-            Qualification.uscc == (uscc or "-"),
-            Qualification.tier == tier,
-            Qualification.status == "active",
-            Qualification.expires_on >= today,
-        )
-        .order_by(Qualification.expires_on.desc())
-    ).first()
+    held = session.scalars(_HELD, {"uscc": uscc or "-", "tier": tier, "today": today}).first()
     if held is None:
         label = TIER_LABELS.get(tier, tier)
         raise Conflict(
@@ -511,7 +528,9 @@ def complete_task(
         now = ctx.now()
         task.data.update(data)
         task.run()
-        task_row.state, task_row.completed_at, task_row.completed_by = "completed", now, actor.id
+        writes.update_row(
+            session, task_row, {"state": "completed", "completed_at": now, "completed_by": actor.id}
+        )
         history.append(
             session,
             stream=f"instance:{loaded.row.id}",

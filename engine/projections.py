@@ -103,9 +103,10 @@ class Waits:
     messages: frozenset[tuple[str, str]]
 
     @classmethod
-    def of(cls, wf: Any) -> Waits:
+    def of(cls, wf: Any, ready: list[Any] | None = None) -> Waits:
+        """`ready`: the workflow's ready user tasks, when the caller has them already."""
         return cls(
-            frozenset(str(t.id) for t in ready_user_tasks(wf)),
+            frozenset(str(t.id) for t in (ready_user_tasks(wf) if ready is None else ready)),
             frozenset((str(t.id), due.astimezone(UTC)) for t, due in waiting_timers(wf)),
             frozenset((str(t.id), name) for t, name in waiting_messages(wf)),
         )
@@ -251,22 +252,26 @@ def open_task_rows(session: Session, instance_id: str) -> dict[str, HumanTask]:
     return {r.id: r for r in rows}
 
 
-def new_task_row(
+def new_task_values(
     row: Instance, definition: Definition, task: Any, due_at: datetime | None, now: datetime
-) -> HumanTask:
+) -> dict[str, Any]:
+    """The columns of a new open task row (written with writes.insert_rows)."""
     spec = task.task_spec
-    return HumanTask(
-        id=str(task.id),
-        instance_id=row.id,
-        process_key=row.process_key,
-        bpmn_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id,
-        role=definition.lanes.get(spec.bpmn_id, "province"),
-        region=row.region,
-        uscc=row.uscc,
-        state="open",
-        form=(spec.extensions or {}).get("properties", {}).get("formJsonSchemaFilename"),
-        data=snapshot(task.data),
-        due_at=due_at,
-        created_at=now,
-    )
+    return {
+        "id": str(task.id),
+        "instance_id": row.id,
+        "process_key": row.process_key,
+        "bpmn_id": spec.bpmn_id,
+        "name": spec.bpmn_name or spec.bpmn_id,
+        "role": definition.lanes.get(spec.bpmn_id, "province"),
+        "region": row.region,
+        "uscc": row.uscc,
+        "state": "open",
+        "form": (spec.extensions or {}).get("properties", {}).get("formJsonSchemaFilename"),
+        "data": snapshot(task.data),
+        "assignee": None,
+        "due_at": due_at,
+        "created_at": now,
+        "completed_at": None,
+        "completed_by": None,
+    }
