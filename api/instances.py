@@ -17,6 +17,7 @@ from api.schemas import (
     ObjectionIn,
     StartInstanceIn,
     page_schema,
+    plain_json,
 )
 from api.tasks import instance_json, task_json
 from engine import instances, positions, queries
@@ -42,23 +43,27 @@ class Instances(MethodView):
 
     @bp.arguments(StartInstanceIn())
     @bp.response(201, InstanceOut)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> Any:
         """Start a case (an enterprise applies in an open round)."""
         row = instances.start_instance(engine_context(), actor=current_actor(), **body)
-        return instance_json(row)
+        return plain_json(instance_json(row), 201)
 
 
 @bp.route("/<uuid:instance_id>")
 class InstanceDetail(MethodView):
     @bp.response(200, InstanceDetailOut)
-    def get(self, instance_id: Any) -> dict[str, Any]:
+    def get(self, instance_id: Any) -> Any:
         """Get a case with its open tasks."""
         ctx = engine_context()
         found = queries.instance(ctx, current_actor(), str(instance_id))
-        return instance_json(found["instance"]) | {
-            "state_bytes": found["state_bytes"],
-            "open_tasks": [task_json(t, ctx.now()) for t in found["open_tasks"]],
-        }
+        now = ctx.now()
+        return plain_json(
+            instance_json(found["instance"])
+            | {
+                "state_bytes": found["state_bytes"],
+                "open_tasks": [task_json(t, now) for t in found["open_tasks"]],
+            }
+        )
 
 
 @bp.route("/<uuid:instance_id>/history")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -213,3 +214,21 @@ def page_schema(item: type[Schema]) -> type[Schema]:
         },
         name=f"{item.__name__.removesuffix('Out')}Page",
     )
+
+
+def _local_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(TZ).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def plain_json(payload: Any, status: int = 200) -> Any:
+    """A JSON response for the hot endpoints (start, inbox, complete, case status) built
+    without a schema pass: their payloads hold only strings, numbers, booleans, None and aware
+    datetimes, which are shown in Asia/Shanghai as LocalDateTime does. The view keeps its
+    `@bp.response` schema for the OpenAPI document; tests/api/test_plain_json.py checks that
+    both give the same body."""
+    from flask import current_app
+
+    body = json.dumps(payload, ensure_ascii=False, default=_local_time)
+    return current_app.response_class(body, status=status, mimetype="application/json")

@@ -16,6 +16,7 @@ from api.schemas import (
     TaskListArgs,
     TaskOut,
     page_schema,
+    plain_json,
 )
 from engine import instances, queries
 
@@ -40,17 +41,19 @@ def instance_json(row: Any) -> dict[str, Any]:
 class Inbox(MethodView):
     @bp.arguments(TaskListArgs(), location="query")  # one instance, not one per request
     @bp.response(200, page_schema(TaskOut))
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Any:
         """List my tasks: my role and region (or mine=true: claimed by me), overdue first."""
         ctx = engine_context()
         items, total = queries.inbox(ctx, current_actor(), **args)
         now = ctx.now()
-        return {
-            "items": [task_json(t, now) for t in items],
-            "total": total,
-            "page": args["page"],
-            "per_page": args["per_page"],
-        }
+        return plain_json(
+            {
+                "items": [task_json(t, now) for t in items],
+                "total": total,
+                "page": args["page"],
+                "per_page": args["per_page"],
+            }
+        )
 
 
 @bp.route("/<uuid:task_id>")
@@ -92,12 +95,12 @@ class Unclaim(MethodView):
 class Complete(MethodView):
     @bp.arguments(CompleteTaskIn())
     @bp.response(200, InstanceOut)
-    def post(self, body: dict[str, Any], task_id: Any) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], task_id: Any) -> Any:
         """Complete a task with form data (422 per field; 409 if done or claimed by another)."""
         row = instances.complete_task(
             engine_context(), task_id=str(task_id), actor=current_actor(), data=body["data"]
         )
-        return instance_json(row)
+        return plain_json(instance_json(row))
 
 
 __all__ = ["PageArgs", "bp"]

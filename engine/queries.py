@@ -33,13 +33,14 @@ def _page(
 ) -> tuple[list[Any], int]:
     """One page and the total; a short page that is not empty tells the total without counting.
 
-    `paged`: the query with bound `limit` and `offset`, built once and reused.
+    `paged`: the query with bound `limit` and `offset`, built once and reused; its rows are
+    returned as they come (a query of table columns gives plain rows, not ORM objects).
     """
     offset = (page - 1) * per_page
     if paged is not None:
-        items = list(
-            session.scalars(paged, {**(params or {}), "limit": per_page, "offset": offset})
-        )
+        items = session.execute(
+            paged, {**(params or {}), "limit": per_page, "offset": offset}
+        ).all()
     else:
         items = list(session.scalars(query.limit(per_page).offset(offset), params))
     if len(items) < per_page and (items or offset == 0):
@@ -56,7 +57,7 @@ _INBOX: dict[tuple[Any, ...], tuple[Select, Select]] = {}
 
 def _inbox_statement(shape: tuple[Any, ...]) -> Select:
     scope, state, mine, process_key, due_before = shape
-    query = select(HumanTask)
+    query = select(HumanTask.__table__)  # plain rows: an inbox page only reads columns
     if scope == "enterprise":
         query = query.where(HumanTask.role == "enterprise", HumanTask.uscc == bindparam("uscc"))
     elif scope == "city":
@@ -90,8 +91,9 @@ def inbox(
     due_before: datetime | None = None,
     page: int = 1,
     per_page: int = 20,
-) -> tuple[list[HumanTask], int]:
-    """Tasks the actor may work on, overdue first, then by due date and age."""
+) -> tuple[list[Any], int]:
+    """Tasks the actor may work on, overdue first, then by due date and age (rows with the
+    columns of human_task)."""
     scope = (
         "all"
         if actor.role in {"auditor", "system"}
@@ -181,14 +183,22 @@ def instances(
         )
 
 
+# a case and its open tasks as plain rows (a status check reads columns only)
+_CASE = select(Instance.__table__).where(Instance.id == bindparam("instance_id"))
+_OPEN_TASKS = (
+    select(HumanTask.__table__)
+    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "open")
+    .order_by(HumanTask.created_at, HumanTask.id)
+)
+
+
 def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
+    """A case (a row with the columns of process_instance) with its open tasks."""
     with ctx.reading() as session:
-        row = session.get(Instance, str(instance_id))
+        row = session.execute(_CASE, {"instance_id": str(instance_id)}).first()
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
-        open_tasks = session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open")
-        ).all()
+        open_tasks = session.execute(_OPEN_TASKS, {"instance_id": row.id}).all()
         return {
             "instance": row,
             "version": row.definition_version,
