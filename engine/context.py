@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock as clocks
@@ -48,7 +48,8 @@ class EngineContext:
             recycle_s=self.settings.db_pool_recycle_s,
         )
         self.sessions = self.sessions or make_sessionmaker(self.db)
-        self._read_sessions = make_sessionmaker(self.db.execution_options(tidu_read=True))
+        self._read_engine = self.db.execution_options(tidu_read=True)
+        self._read_sessions = make_sessionmaker(self._read_engine)
         clocks.install(self.clock)
         self.script_engine = HostScriptEngine(self.clock, self.settings.timezone)
 
@@ -67,6 +68,13 @@ class EngineContext:
         """A read-only unit of work (queries of projections): never takes SQLite's write lock."""
         with self._read_sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading_rows(self) -> Iterator[Connection]:
+        """A read-only transaction on a bare connection, for the hot reads of plain rows
+        (inbox, case status): no session to set up, flush or close."""
+        with self._read_engine.connect() as conn, conn.begin():
+            yield conn
 
     def now(self) -> Any:
         return self.clock.now()

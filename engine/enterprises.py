@@ -53,12 +53,14 @@ def valid_qualifications(session: Session, uscc: str | None, today: date) -> lis
     if not uscc:
         return []
     rows = session.scalars(_VALID_QUALIFICATIONS, {"uscc": uscc, "today": today})
-    return sorted(
-        rows, key=lambda q: (TIER_ORDER.index(q.tier) if q.tier in TIER_ORDER else -1, q.number)
-    )
+    return sorted(rows, key=_tier_first)
 
 
-def held_numbers(held: list[Qualification]) -> dict[str, str]:
+def _tier_first(q: Any) -> tuple[int, str]:
+    return (TIER_ORDER.index(q.tier) if q.tier in TIER_ORDER else -1, q.number)
+
+
+def held_numbers(held: list[Any]) -> dict[str, str]:
     """Tier -> certificate number (= business key of its lifecycle case), lowest tier first.
 
     Should an enterprise hold two valid qualifications of one tier, the one valid longest wins.
@@ -70,10 +72,36 @@ def held_numbers(held: list[Qualification]) -> dict[str, str]:
     return {tier: q.number for tier, q in best.items()}
 
 
+_TABLE_BAN, _TABLE_QUALIFICATION = Ban.__table__.c, Qualification.__table__.c
+# plain rows of what a new case needs to know (it reads, never changes them)
+_BAN_IN_FORCE = (
+    select(_TABLE_BAN.ends_on, _TABLE_BAN.reason)
+    .where(
+        _TABLE_BAN.uscc == bindparam("uscc"),
+        _TABLE_BAN.starts_on <= bindparam("today"),
+        _TABLE_BAN.ends_on > bindparam("today"),
+    )
+    .order_by(_TABLE_BAN.ends_on.desc())
+    .limit(1)
+)
+_HELD = select(
+    _TABLE_QUALIFICATION.tier, _TABLE_QUALIFICATION.number, _TABLE_QUALIFICATION.expires_on
+).where(
+    _TABLE_QUALIFICATION.uscc == bindparam("uscc"),
+    _TABLE_QUALIFICATION.status.in_(VALID),
+    _TABLE_QUALIFICATION.expires_on >= bindparam("today"),
+)
+
+
 def start_facts(session: Session, uscc: str | None, today: date, role: str) -> dict[str, Any]:
     """Facts every case starts with: the ban in force, the qualifications held, who opened it."""
-    ban = active_ban(session, uscc, today)
-    numbers = held_numbers(valid_qualifications(session, uscc, today))
+    ban, held = None, []
+    if uscc:
+        session.flush()  # plain-row reads do not flush; a ban or grant of this command counts
+        params = {"uscc": uscc, "today": today}
+        ban = session.execute(_BAN_IN_FORCE, params).first()
+        held = sorted(session.execute(_HELD, params).all(), key=_tier_first)
+    numbers = held_numbers(held)
     return {
         "ban_until": ban.ends_on.isoformat() if ban else None,
         "ban_reason": ban.reason if ban else None,

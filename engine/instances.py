@@ -257,7 +257,8 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     if completed:
         outcome = str(wf.data.get("outcome") or "") or None
         values |= {"status": "completed", "completed_at": now, "outcome": outcome}
-    writes.update_row(session, row, values)
+    writes.update_row(session, row, values)  # a new case takes them as attributes
+    writes.insert_new(session, row)
     writes.insert_rows(session, HumanTask.__table__, new_rows)
     if completed:
         history.append(
@@ -309,11 +310,17 @@ def _resolve_incident(
         )
 
 
+_ENTERPRISE = select(Enterprise.__table__.c.name, Enterprise.__table__.c.region).where(
+    Enterprise.__table__.c.uscc == bindparam("uscc")
+)
+
+
 def _start_data(
     ctx: EngineContext, session: Session, actor: Actor, uscc: str | None, round_row: Round | None
 ) -> dict[str, Any]:
     uscc = actor.uscc if actor.role == "enterprise" else uscc
-    enterprise = session.get(Enterprise, uscc) if uscc else None
+    session.flush()  # plain-row reads do not flush: an enterprise registered in this command
+    enterprise = session.execute(_ENTERPRISE, {"uscc": uscc}).first() if uscc else None
     if uscc and enterprise is None:
         raise NotFound(f"企业 {uscc} 未登记")
     data: dict[str, Any] = {

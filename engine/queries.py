@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select
+from sqlalchemy import Integer, LargeBinary, Select, bindparam, cast, func, or_, select
 
 from engine import access, definitions
 from engine.context import Actor, EngineContext
@@ -35,6 +35,7 @@ def _page(
 
     `paged`: the query with bound `limit` and `offset`, built once and reused; its rows are
     returned as they come (a query of table columns gives plain rows, not ORM objects).
+    `session` may be a bare connection for such queries.
     """
     offset = (page - 1) * per_page
     if paged is not None:
@@ -51,13 +52,14 @@ def _page(
     return items, total or 0
 
 
+TASK_COLUMNS = [c for c in HumanTask.__table__.c if c.key != "data"]
 # statement (and its paged form) per filter shape; values are bound at execution
 _INBOX: dict[tuple[Any, ...], tuple[Select, Select]] = {}
 
 
 def _inbox_statement(shape: tuple[Any, ...]) -> Select:
     scope, state, mine, process_key, due_before = shape
-    query = select(HumanTask.__table__)  # plain rows: an inbox page only reads columns
+    query = select(*TASK_COLUMNS)  # plain rows: a page lists tasks, never their data
     if scope == "enterprise":
         query = query.where(HumanTask.role == "enterprise", HumanTask.uscc == bindparam("uscc"))
     elif scope == "city":
@@ -129,8 +131,8 @@ def inbox(
         "process_key": process_key,
         "due_before": due_before,
     }
-    with ctx.reading() as session:
-        return _page(session, query, page, per_page, params, paged)
+    with ctx.reading_rows() as conn:
+        return _page(conn, query, page, per_page, params, paged)
 
 
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -183,10 +185,20 @@ def instances(
         )
 
 
-# a case and its open tasks as plain rows (a status check reads columns only)
-_CASE = select(Instance.__table__).where(Instance.id == bindparam("instance_id"))
+# a case and its open tasks as plain rows: a status check reads neither the case's state
+# (only its size) nor the tasks' data
+_CASE_COLUMNS = [c for c in Instance.__table__.c if c.key != "state_json"]
+_CASE = {
+    dialect: select(*_CASE_COLUMNS, size.label("state_bytes")).where(
+        Instance.id == bindparam("instance_id")
+    )
+    for dialect, size in (
+        ("postgresql", func.octet_length(Instance.__table__.c.state_json)),
+        ("sqlite", func.length(cast(Instance.__table__.c.state_json, LargeBinary))),
+    )
+}
 _OPEN_TASKS = (
-    select(HumanTask.__table__)
+    select(*TASK_COLUMNS)
     .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "open")
     .order_by(HumanTask.created_at, HumanTask.id)
 )
@@ -194,16 +206,17 @@ _OPEN_TASKS = (
 
 def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
     """A case (a row with the columns of process_instance) with its open tasks."""
-    with ctx.reading() as session:
-        row = session.execute(_CASE, {"instance_id": str(instance_id)}).first()
+    with ctx.reading_rows() as conn:
+        statement = _CASE[conn.dialect.name]
+        row = conn.execute(statement, {"instance_id": str(instance_id)}).first()
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
-        open_tasks = session.execute(_OPEN_TASKS, {"instance_id": row.id}).all()
+        open_tasks = conn.execute(_OPEN_TASKS, {"instance_id": row.id}).all()
         return {
             "instance": row,
             "version": row.definition_version,
             "open_tasks": list(open_tasks),
-            "state_bytes": len(row.state_json.encode()),
+            "state_bytes": row.state_bytes,
         }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, inspect, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -67,8 +67,39 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     written what they refer to."""
     if not rows:
         return
+    session.flush()
+    session.connection().execute(_insert_statement(table), rows)
+
+
+def _insert_statement(table: Table) -> Any:
     stmt = _INSERTS.get(table)
     if stmt is None:
         stmt = _INSERTS[table] = insert(table)
-    session.flush()
-    session.connection().execute(stmt, rows)
+    return stmt
+
+
+def insert_new(session: Session, obj: Any) -> None:
+    """Write a row the session holds as new with one INSERT and keep it in the session as a
+    loaded row. Every column must have been given a value (or have none to compute): a row
+    that leaves one to a column default is left to the unit of work."""
+    state = inspect(obj)
+    if not state.pending:
+        return
+    mapper = state.mapper
+    values = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in state.dict:
+            values[column.key] = state.dict[prop.key]
+        elif column is mapper.version_id_col:
+            values[column.key] = 1
+        elif column.default is None and column.server_default is None:
+            values[column.key] = None
+        else:
+            return
+    session.connection().execute(_insert_statement(mapper.local_table), values)
+    session.expunge(obj)
+    make_transient_to_detached(obj)
+    for prop in mapper.column_attrs:
+        set_committed_value(obj, prop.key, values[prop.columns[0].key])
+    session.add(obj)
