@@ -120,7 +120,6 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_inbox", "state", "role", "region", "due_at"),
         Index(
             "ix_human_task_inbox_region_order",
             "state",
@@ -131,6 +130,17 @@ class HumanTask(Base):
             "id",
         ),
         Index("ix_human_task_inbox_role_order", "state", "role", "due_at", "created_at", "id"),
+        # an enterprise's inbox (and any lookup by enterprise): its few tasks, never a scan of
+        # every enterprise's open tasks
+        Index(
+            "ix_human_task_inbox_uscc_order",
+            "uscc",
+            "state",
+            "role",
+            "due_at",
+            "created_at",
+            "id",
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -141,7 +151,7 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30))
     region: Mapped[str | None] = mapped_column(String(6))
-    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    uscc: Mapped[str | None] = mapped_column(String(18))
     state: Mapped[str] = mapped_column(String(20))
     form: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
