@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
@@ -154,18 +154,26 @@ def _announce(session: Session, earliest: datetime) -> None:
         )
 
 
+_DELETE_PAIRS: dict[tuple[Any, Any], Any] = {}
+
+
 def _delete_pairs(
     session: Session, model: Any, instance_id: str, columns: tuple[Any, Any], pairs: frozenset
 ) -> None:
-    """Delete an instance's projection rows whose two `columns` match one of `pairs`."""
+    """Delete an instance's projection rows whose two `columns` match one of `pairs` (one
+    statement, built once per table, run for each pair)."""
     first, second = columns
-    session.execute(
-        delete(model)
-        .where(
-            model.instance_id == instance_id,
-            or_(*(and_(first == a, second == b) for a, b in pairs)),
+    stmt = _DELETE_PAIRS.get(columns)
+    if stmt is None:
+        table = model.__table__
+        stmt = _DELETE_PAIRS[columns] = delete(table).where(
+            table.c.instance_id == bindparam("d_instance"),
+            table.c[first.key] == bindparam("d_first"),
+            table.c[second.key] == bindparam("d_second", type_=second.type),
         )
-        .execution_options(synchronize_session=False)
+    session.flush()  # rows this command added through the unit of work are deleted too
+    session.connection().execute(
+        stmt, [{"d_instance": instance_id, "d_first": a, "d_second": b} for a, b in sorted(pairs)]
     )
 
 
