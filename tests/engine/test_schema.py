@@ -3,9 +3,10 @@ indexes, constraints), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from engine.store import Base
 
@@ -24,3 +25,19 @@ def test_each_inbox_scope_has_its_ordered_index(db_engine) -> None:  # type: ign
     # 0006: a prefix of the region index, and a uscc index the enterprise one replaces
     assert "ix_human_task_inbox" not in indexes
     assert "ix_human_task_uscc" not in indexes
+
+
+def test_postgresql_compresses_case_state_with_lz4(db_engine) -> None:  # type: ignore[no-untyped-def]
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores text uncompressed")
+    with db_engine.connect() as conn:
+        methods = dict(
+            conn.execute(
+                text(
+                    "SELECT attrelid::regclass::text || '.' || attname, attcompression"
+                    " FROM pg_attribute WHERE (attrelid::regclass::text, attname) IN"
+                    " (('process_instance', 'state_json'), ('human_task', 'data'))"
+                )
+            ).all()
+        )
+    assert methods == {"process_instance.state_json": "l", "human_task.data": "l"}  # 0007
