@@ -248,10 +248,9 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
             records.write(session, decision.record, decision.outputs, row, now)
     loaded.scope.decisions.clear()
     outbox.collect(session, wf, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
-    sync_timers_and_messages(session, row, wf, loaded.before, after)
     if after.messages - (loaded.before.messages if loaded.before else frozenset()):
         outbox.DISPATCH_NEEDED.set(True)  # a new receiver may match a pending message
-    loaded.before = after
+    before, loaded.before = loaded.before, after
     values: dict[str, Any] = {"state_json": SERIALIZER.serialize_json(wf), "updated_at": now}
     completed = wf.is_completed() and row.status != "completed"
     if completed:
@@ -260,6 +259,7 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     writes.update_row(session, row, values)  # a new case takes them as attributes
     writes.insert_new(session, row)
     writes.insert_rows(session, HumanTask.__table__, new_rows)
+    sync_timers_and_messages(session, row, wf, before, after)
     if completed:
         history.append(
             session,
@@ -715,6 +715,13 @@ def publish_message(
         )
 
 
+_TIMER = Timer.__table__.c
+_DUE_TIMERS = select(_TIMER.task_id, _TIMER.bpmn_id, _TIMER.due_at).where(
+    _TIMER.instance_id == bindparam("instance_id"),
+    _TIMER.due_at <= bindparam("now", type_=_TIMER.due_at.type),
+)
+
+
 @command("fire_timers")
 def fire_timers(
     ctx: EngineContext,
@@ -729,11 +736,9 @@ def fire_timers(
     with ctx.transaction() as session:
         loaded = load_for_update(ctx, session, instance_id)
         now = ctx.now()
-        due = session.execute(  # columns, not rows: saving may delete these timers
-            select(Timer.task_id, Timer.bpmn_id, Timer.due_at).where(
-                Timer.instance_id == loaded.row.id, Timer.due_at <= now
-            )
-        ).all()
+        session.flush()  # plain-row read: this command's own timer rows count
+        # columns, not ORM rows: saving may delete these timers
+        due = session.execute(_DUE_TIMERS, {"instance_id": loaded.row.id, "now": now}).all()
         if not due:
             return None
         for timer in due:

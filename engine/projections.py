@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
+from engine import writes
 from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
 
 
@@ -187,17 +188,18 @@ def _apply_timer_changes(
     new = after.timers - before.timers
     if not new:
         return
-    for task, due in waiting_timers(wf):
-        if (str(task.id), due.astimezone(UTC)) in new:
-            session.add(
-                Timer(
-                    instance_id=row.id,
-                    task_id=str(task.id),
-                    bpmn_id=scoped_bpmn_id(task),
-                    due_at=due.astimezone(UTC),
-                    attempts=0,
-                )
-            )
+    rows = [
+        {
+            "instance_id": row.id,
+            "task_id": str(task.id),
+            "bpmn_id": scoped_bpmn_id(task),
+            "due_at": due.astimezone(UTC),
+            "attempts": 0,
+        }
+        for task, due in waiting_timers(wf)
+        if (str(task.id), due.astimezone(UTC)) in new
+    ]
+    writes.insert_rows(session, Timer.__table__, rows)
     _announce(session, min(due for _, due in new))
 
 
@@ -210,7 +212,18 @@ def _apply_message_changes(
         _delete_pairs(session, MessageSubscription, row.id, columns, gone)
     new = after.messages - before.messages
     if new:
-        _add_subscriptions(session, row, wf, new)
+        rows = [
+            {
+                "instance_id": row.id,
+                "task_id": str(task.id),
+                "bpmn_id": scoped_bpmn_id(task),
+                "name": name,
+                "correlation_key": row.business_key,
+            }
+            for task, name in waiting_messages(wf)
+            if (str(task.id), name) in new
+        ]
+        writes.insert_rows(session, MessageSubscription.__table__, rows)
 
 
 def _add_subscriptions(

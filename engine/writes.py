@@ -81,9 +81,10 @@ def _insert_statement(table: Table) -> Any:
 def insert_new(session: Session, obj: Any) -> None:
     """Write a row the session holds as new with one INSERT and keep it in the session as a
     loaded row. Every column must have been given a value (or have none to compute): a row
-    that leaves one to a column default is left to the unit of work."""
+    that leaves one to a column default is left to the unit of work, and so is a row written
+    with other new rows (the unit of work orders them by their foreign keys)."""
     state = inspect(obj)
-    if not state.pending:
+    if not state.pending or any(other is not obj for other in session.new):
         return
     mapper = state.mapper
     values = {}
