@@ -182,7 +182,8 @@ def _clean_data(ready: list[Any]) -> None:
 
 
 def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> Instance:
-    """Persist state, projections and history of one command (flush checks the version)."""
+    """Persist state, projections and history of one command (the state's UPDATE checks the
+    case's optimistic version; a concurrent change raises StaleDataError, answered with 409)."""
     records.before_save(ctx, session, loaded, actor)
     row, wf, now = loaded.row, loaded.wf, ctx.now()
     ready = ready_user_tasks(wf)  # the tree is walked once for them
