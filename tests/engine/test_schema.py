@@ -27,9 +27,8 @@ def test_each_inbox_scope_has_its_ordered_index(db_engine) -> None:  # type: ign
     assert "ix_human_task_uscc" not in indexes
 
 
+@pytest.mark.usefixtures("requires_postgres")  # SQLite stores text uncompressed
 def test_postgresql_compresses_case_state_with_lz4(db_engine) -> None:  # type: ignore[no-untyped-def]
-    if db_engine.dialect.name != "postgresql":
-        pytest.skip("SQLite stores text uncompressed")
     with db_engine.connect() as conn:
         methods = dict(
             conn.execute(
