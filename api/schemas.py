@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from marshmallow import Schema, fields, validate
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -228,7 +229,5 @@ def plain_json(payload: Any, status: int = 200) -> Any:
     datetimes, which are shown in Asia/Shanghai as LocalDateTime does. The view keeps its
     `@bp.response` schema for the OpenAPI document; tests/api/test_plain_json.py checks that
     both give the same body."""
-    from flask import current_app
-
     body = json.dumps(payload, ensure_ascii=False, default=_local_time)
     return current_app.response_class(body, status=status, mimetype="application/json")

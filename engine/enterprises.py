@@ -25,27 +25,13 @@ TIER_ORDER = ("innovative", "specialized", "little_giant")
 _ACTOR = "tidu_enterprises_actor"
 
 
-_ACTIVE_BAN = (
-    select(Ban)
-    .where(
-        Ban.uscc == bindparam("uscc"),
-        Ban.starts_on <= bindparam("today"),
-        Ban.ends_on > bindparam("today"),
-    )
-    .order_by(Ban.ends_on.desc())
+_QUALIFICATION = Qualification.__table__.c
+_VALID_ON = (  # an enterprise's qualifications valid on a day
+    _QUALIFICATION.uscc == bindparam("uscc"),
+    _QUALIFICATION.status.in_(VALID),
+    _QUALIFICATION.expires_on >= bindparam("today"),
 )
-_VALID_QUALIFICATIONS = select(Qualification).where(
-    Qualification.uscc == bindparam("uscc"),
-    Qualification.status.in_(VALID),
-    Qualification.expires_on >= bindparam("today"),
-)
-
-
-def active_ban(session: Session, uscc: str | None, today: date) -> Ban | None:
-    """The ban in force on `today` that ends last, if any."""
-    if not uscc:
-        return None
-    return session.scalars(_ACTIVE_BAN, {"uscc": uscc, "today": today}).first()
+_VALID_QUALIFICATIONS = select(Qualification).where(*_VALID_ON)
 
 
 def valid_qualifications(session: Session, uscc: str | None, today: date) -> list[Qualification]:
@@ -72,24 +58,20 @@ def held_numbers(held: list[Any]) -> dict[str, str]:
     return {tier: q.number for tier, q in best.items()}
 
 
-_TABLE_BAN, _TABLE_QUALIFICATION = Ban.__table__.c, Qualification.__table__.c
+_BAN = Ban.__table__.c
 # plain rows of what a new case needs to know (it reads, never changes them)
 _BAN_IN_FORCE = (
-    select(_TABLE_BAN.ends_on, _TABLE_BAN.reason)
+    select(_BAN.ends_on, _BAN.reason)
     .where(
-        _TABLE_BAN.uscc == bindparam("uscc"),
-        _TABLE_BAN.starts_on <= bindparam("today"),
-        _TABLE_BAN.ends_on > bindparam("today"),
+        _BAN.uscc == bindparam("uscc"),
+        _BAN.starts_on <= bindparam("today"),
+        _BAN.ends_on > bindparam("today"),
     )
-    .order_by(_TABLE_BAN.ends_on.desc())
+    .order_by(_BAN.ends_on.desc())
     .limit(1)
 )
-_HELD = select(
-    _TABLE_QUALIFICATION.tier, _TABLE_QUALIFICATION.number, _TABLE_QUALIFICATION.expires_on
-).where(
-    _TABLE_QUALIFICATION.uscc == bindparam("uscc"),
-    _TABLE_QUALIFICATION.status.in_(VALID),
-    _TABLE_QUALIFICATION.expires_on >= bindparam("today"),
+_HELD = select(_QUALIFICATION.tier, _QUALIFICATION.number, _QUALIFICATION.expires_on).where(
+    *_VALID_ON
 )
 
 

@@ -7,9 +7,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
+from engine import writes
 from engine.store import HistoryEvent, HistoryStream
 
 GENESIS = "0" * 64
@@ -116,8 +117,6 @@ def append(
     return row
 
 
-_INSERT_EVENTS = insert(HistoryEvent.__table__)
-_INSERT_HEAD = insert(HistoryStream.__table__)
 _MOVE_HEAD = (
     update(HistoryStream.__table__)
     .where(HistoryStream.__table__.c.stream == bindparam("h_stream"))
@@ -131,16 +130,18 @@ def write_pending(session: Session) -> None:
     if pending is None or not pending.rows:
         return
     rows, pending.rows = pending.rows, []
-    session.flush()  # the rows the events refer to (a new case) go first
-    conn = session.connection()
-    conn.execute(_INSERT_EVENTS, rows)
+    writes.insert_rows(session, HistoryEvent.__table__, rows)  # after the rows they refer to
+    new_heads = []
     for stream in dict.fromkeys(r["stream"] for r in rows):
         seq, head_hash, stored = pending.heads[stream]
         if stored is None:
-            conn.execute(_INSERT_HEAD, {"stream": stream, "seq": seq, "head_hash": head_hash})
+            new_heads.append({"stream": stream, "seq": seq, "head_hash": head_hash})
         else:
-            conn.execute(_MOVE_HEAD, {"h_stream": stream, "h_seq": seq, "h_hash": head_hash})
+            session.connection().execute(
+                _MOVE_HEAD, {"h_stream": stream, "h_seq": seq, "h_hash": head_hash}
+            )
         pending.heads[stream][2] = seq
+    writes.insert_rows(session, HistoryStream.__table__, new_heads)
 
 
 _HISTORY_MAPPERS = {HistoryEvent.__mapper__, HistoryStream.__mapper__}

@@ -131,18 +131,8 @@ def _sync_timers(session: Session, row: Instance, wf: Any) -> None:
             session.delete(timer)
         elif timer.lock_owner is not None:
             timer.lock_owner, timer.lock_expires_at = None, None
-    for (task_id, due), task in wanted.items():
-        session.add(
-            Timer(
-                instance_id=row.id,
-                task_id=task_id,
-                bpmn_id=scoped_bpmn_id(task),
-                due_at=due,
-                attempts=0,
-            )
-        )
     if wanted:
-        _announce(session, min(due for _, due in wanted))
+        _add_timers(session, row, wf, frozenset(wanted))
 
 
 def _announce(session: Session, earliest: datetime) -> None:
@@ -186,8 +176,15 @@ def _apply_timer_changes(
     if gone:
         _delete_pairs(session, Timer, row.id, (Timer.task_id, Timer.due_at), gone)
     new = after.timers - before.timers
-    if not new:
-        return
+    if new:
+        _add_timers(session, row, wf, new)
+
+
+def _add_timers(
+    session: Session, row: Instance, wf: Any, only: frozenset[tuple[str, datetime]]
+) -> None:
+    """Write the rows of the timers the instance waits for (`only` these (task id, due)) and
+    announce the earliest."""
     rows = [
         {
             "instance_id": row.id,
@@ -197,10 +194,10 @@ def _apply_timer_changes(
             "attempts": 0,
         }
         for task, due in waiting_timers(wf)
-        if (str(task.id), due.astimezone(UTC)) in new
+        if (str(task.id), due.astimezone(UTC)) in only
     ]
     writes.insert_rows(session, Timer.__table__, rows)
-    _announce(session, min(due for _, due in new))
+    _announce(session, min(due for _, due in only))
 
 
 def _apply_message_changes(
@@ -212,35 +209,25 @@ def _apply_message_changes(
         _delete_pairs(session, MessageSubscription, row.id, columns, gone)
     new = after.messages - before.messages
     if new:
-        rows = [
-            {
-                "instance_id": row.id,
-                "task_id": str(task.id),
-                "bpmn_id": scoped_bpmn_id(task),
-                "name": name,
-                "correlation_key": row.business_key,
-            }
-            for task, name in waiting_messages(wf)
-            if (str(task.id), name) in new
-        ]
-        writes.insert_rows(session, MessageSubscription.__table__, rows)
+        _add_subscriptions(session, row, wf, new)
 
 
 def _add_subscriptions(
     session: Session, row: Instance, wf: Any, only: frozenset[tuple[str, str]] | None = None
 ) -> None:
     """Subscribe the instance to the messages it waits for (`only` these (task id, name))."""
-    for task, name in waiting_messages(wf):
-        if only is None or (str(task.id), name) in only:
-            session.add(
-                MessageSubscription(
-                    instance_id=row.id,
-                    task_id=str(task.id),
-                    bpmn_id=scoped_bpmn_id(task),
-                    name=name,
-                    correlation_key=row.business_key,
-                )
-            )
+    rows = [
+        {
+            "instance_id": row.id,
+            "task_id": str(task.id),
+            "bpmn_id": scoped_bpmn_id(task),
+            "name": name,
+            "correlation_key": row.business_key,
+        }
+        for task, name in waiting_messages(wf)
+        if only is None or (str(task.id), name) in only
+    ]
+    writes.insert_rows(session, MessageSubscription.__table__, rows)
 
 
 def sync_timers_and_messages(
