@@ -24,7 +24,7 @@ from engine import definitions, instances, migrate, users
 from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
 from engine.instances import Loaded, advance, load_for_update
-from engine.runtime import SERIALIZER
+from engine.runtime import BASELINE_SERIALIZER
 from engine.settings import Settings
 from engine.store import HistoryEvent, Instance
 from handlers.uscc import make_uscc
@@ -197,9 +197,9 @@ def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
         )
         loaded.wf = wf
         advance(ctx, loaded)
-        state = SERIALIZER.serialize_json(wf)
+        state = BASELINE_SERIALIZER.serialize_json(wf)
         for bpmn_id, data in data_by_step:
-            wf = SERIALIZER.deserialize_json(state)
+            wf = BASELINE_SERIALIZER.deserialize_json(state)
             wf.script_engine = ctx.script_engine
             task = next(
                 t for t in wf.get_tasks(state=16, manual=True) if t.task_spec.bpmn_id == bpmn_id
@@ -213,7 +213,7 @@ def raw_loop(ctx: EngineContext, clock: SimulatedClock, n: int) -> float:
                 advance(ctx, loaded)
                 clock.advance(timedelta(days=-10))
             loaded.scope.decisions.clear()
-            state = SERIALIZER.serialize_json(wf)
+            state = BASELINE_SERIALIZER.serialize_json(wf)
             completions += 1
     return completions / (time.perf_counter() - started)
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from api import create_app
 from bench.common import context, deploy_sme_eval, mean, pct, scratch_db, token_for
-from engine.runtime import SERIALIZER, cached_spec
+from engine.runtime import BASELINE_SERIALIZER, cached_spec
 from engine.store import Definition, Instance
 from handlers.uscc import make_uscc
 
@@ -91,9 +91,9 @@ def raw_loop(ctx: Any, n: int) -> dict[str, float]:
     for _ in range(n):
         wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
         wf.do_engine_steps()
-        state = SERIALIZER.serialize_json(wf)
+        state = BASELINE_SERIALIZER.serialize_json(wf)
         for bpmn_id, body in BODIES:
-            wf = SERIALIZER.deserialize_json(state)
+            wf = BASELINE_SERIALIZER.deserialize_json(state)
             wf.script_engine = ctx.script_engine
             task = next(
                 t
@@ -103,7 +103,7 @@ def raw_loop(ctx: Any, n: int) -> dict[str, float]:
             task.data.update(body)
             task.run()
             wf.do_engine_steps()
-            state = SERIALIZER.serialize_json(wf)
+            state = BASELINE_SERIALIZER.serialize_json(wf)
             completes += 1
         assert wf.is_completed()
     elapsed = time.perf_counter() - started
