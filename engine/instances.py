@@ -41,6 +41,7 @@ from engine.projections import (
     NOTHING,
     Waits,
     due_at_of,
+    engine_task_ready,
     new_task_values,
     open_task_rows,
     ready_user_tasks,
@@ -166,7 +167,7 @@ def advance(ctx: EngineContext, loaded: Loaded) -> None:
         wf = loaded.wf
         wf.refresh_timers()
         wf.do_engine_steps()
-        while wf.get_next_task(state=TaskState.READY, manual=False) is not None:
+        while engine_task_ready(wf):
             if time.monotonic() > deadline:
                 raise EngineStepBudgetExceeded("流程在时限内未停止（可能存在无限循环）")
             wf.refresh_timers()

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,13 @@ from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, EngineError
 from engine.migration_plan import Plan, Reason, SpecPair, apply, positions
-from engine.projections import open_task_rows, ready_user_tasks, scoped_bpmn_id, waiting_timers
+from engine.projections import (
+    engine_task_ready,
+    open_task_rows,
+    ready_user_tasks,
+    scoped_bpmn_id,
+    waiting_timers,
+)
 from engine.runtime import SERIALIZER
 from engine.store import Definition, Instance, Timer
 
@@ -210,7 +215,7 @@ def migrate_instance(
             data=_event_data(plan_, actor, where, timers, _resync_tasks(session, moved)),
         )
         row.definition_id, row.definition_version = new.id, new.version
-        if moved.wf.get_next_task(state=TaskState.READY, manual=False) is not None:
+        if engine_task_ready(moved.wf):
             instances.advance(ctx, moved)  # an engine task made ready by the new version
         instances._resolve_incident(session, incident_id, retried_by or actor, now)
         return instances.save(ctx, session, moved, actor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +21,27 @@ from sqlalchemy.orm import Session
 from engine import writes
 from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
 
+_READY = TaskState.READY
+
+
+def _tasks(wf: Any) -> Iterator[Any]:
+    """Every task of a case, its sub-processes' included, in creation order. Reading the
+    tasks dicts costs a fraction of SpiffWorkflow's tree walk (`get_tasks`), which finds the
+    same tasks for the state filters used here (the process tests check both agree)."""
+    yield from wf.tasks.values()
+    for subprocess in wf.subprocesses.values():
+        yield from subprocess.tasks.values()
+
 
 def ready_user_tasks(wf: Any) -> list[Any]:
-    return wf.get_tasks(state=TaskState.READY, manual=True)
+    """The READY user (manual) tasks: what `wf.get_tasks(state=READY, manual=True)` finds."""
+    return [t for t in _tasks(wf) if t._state == _READY and t.task_spec.manual]
+
+
+def engine_task_ready(wf: Any) -> bool:
+    """Whether a READY engine task (script, gateway, event...) is left to run:
+    `wf.get_next_task(state=READY, manual=False) is not None`."""
+    return any(t._state == _READY and not t.task_spec.manual for t in _tasks(wf))
 
 
 def _event_defs(task: Any) -> list[Any]:
