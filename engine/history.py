@@ -137,8 +137,8 @@ def write_pending(session: Session) -> None:
         if stored is None:
             new_heads.append({"stream": stream, "seq": seq, "head_hash": head_hash})
         else:
-            session.connection().execute(
-                _MOVE_HEAD, {"h_stream": stream, "h_seq": seq, "h_hash": head_hash}
+            writes.execute(
+                session, _MOVE_HEAD, {"h_stream": stream, "h_seq": seq, "h_hash": head_hash}
             )
         pending.heads[stream][2] = seq
     writes.insert_rows(session, HistoryStream.__table__, new_heads)

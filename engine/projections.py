@@ -182,8 +182,10 @@ def _delete_pairs(
             table.c[second.key] == bindparam("d_second", type_=second.type),
         )
     session.flush()  # rows this command added through the unit of work are deleted too
-    session.connection().execute(
-        stmt, [{"d_instance": instance_id, "d_first": a, "d_second": b} for a, b in sorted(pairs)]
+    writes.execute(
+        session,
+        stmt,
+        [{"d_instance": instance_id, "d_first": a, "d_second": b} for a, b in sorted(pairs)],
     )
 
 

@@ -1,0 +1,88 @@
+"""Hot-path writes run on the driver's cursor (engine/writes.py): values are converted as
+SQLAlchemy converts them, and driver errors reach the commands as SQLAlchemy's errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import writes
+from engine.context import EngineContext
+from engine.store import HistoryStream, Instance
+from tests.engine.test_db_reconnect import _drop_pooled_connection, private  # noqa: F401
+from tests.fixtures import timer_support as ts
+
+TABLE = HistoryStream.__table__
+# a statement with a value of its own (seq) and one given at each call (name)
+MOVE = update(TABLE).where(TABLE.c.stream == bindparam("name")).values(seq=9)
+
+
+def test_rows_written_on_the_cursor_read_back_through_the_orm(ctx: EngineContext) -> None:
+    heads = [{"stream": f"s{i}", "seq": i, "head_hash": "h" * 64} for i in range(3)]
+    with ctx.transaction() as session:
+        writes.insert_rows(session, HistoryStream.__table__, heads)
+        moved = writes.execute(session, MOVE, [{"name": "s1"}, {"name": "s2"}])
+        assert moved == 2
+        with pytest.raises(ValueError, match="IN list"):
+            writes.execute(session, update(TABLE).where(TABLE.c.stream.in_(["s0"])), {})
+    with ctx.reading() as session:
+        found = session.execute(select(HistoryStream.stream, HistoryStream.seq)).all()
+    assert sorted(found) == [("s0", 0), ("s1", 9), ("s2", 9)]
+
+
+def test_a_case_row_keeps_its_types(ctx: EngineContext) -> None:
+    ts.deploy_fixture(ctx, "timer_wait")
+    row = ts.start(ctx, "timer_wait")
+    when = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    with ctx.transaction() as session:
+        case = session.get(Instance, row.id)
+        writes.update_row(session, case, {"updated_at": when, "outcome": "合格"})
+    with ctx.reading() as session:
+        again = session.get(Instance, row.id)
+        assert again.updated_at == when
+        assert again.outcome == "合格"
+        assert again.version == case.version
+
+
+def test_a_duplicate_row_is_sqlalchemys_integrity_error(ctx: EngineContext) -> None:
+    head = {"stream": "dup", "seq": 1, "head_hash": "h" * 64}
+    with ctx.transaction() as session:
+        writes.insert_rows(session, HistoryStream.__table__, [head])
+    with pytest.raises(IntegrityError), ctx.transaction() as session:
+        writes.insert_rows(session, HistoryStream.__table__, [head])
+    with ctx.reading() as session:
+        assert session.scalars(select(HistoryStream.stream)).all() == ["dup"]
+
+
+def test_an_update_of_a_changed_case_is_stale(ctx: EngineContext) -> None:
+    ts.deploy_fixture(ctx, "timer_wait")
+    row = ts.start(ctx, "timer_wait")
+
+    def update_behind_its_back() -> None:
+        with ctx.transaction() as session:
+            case = session.get(Instance, row.id)
+            session.execute(
+                text("UPDATE process_instance SET version = version + 1 WHERE id = :id"),
+                {"id": row.id},
+            )
+            writes.update_row(session, case, {"outcome": "x"})
+
+    with pytest.raises(StaleDataError):
+        update_behind_its_back()
+
+
+def test_a_lost_connection_is_reported_as_invalidated(private: EngineContext) -> None:  # noqa: F811
+    _drop_pooled_connection(private)  # PostgreSQL: the write below is the first statement
+
+    def write() -> None:
+        with private.transaction() as session:
+            head = {"stream": "lost", "seq": 1, "head_hash": "h" * 64}
+            writes.insert_rows(session, HistoryStream.__table__, [head])
+
+    with pytest.raises(DBAPIError) as raised:
+        write()
+    assert raised.value.connection_invalidated
