@@ -168,7 +168,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--instances", type=int, default=200, help="instances per scenario")
-    parser.add_argument("--workers", type=int, default=3)
+    # one worker per core: PostgreSQL and the clients share these cores (2 workers did ~60
+    # instances/s with 8 clients on a 2-core machine, 3 workers ~56: docs/scaling.md)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=1)  # CPU-bound: threads share one GIL
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
