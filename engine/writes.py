@@ -63,9 +63,12 @@ def _compiled(dialect: Any, stmt: Any, keys: tuple[str, ...]) -> tuple[str, Any,
 
 def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> int:
     """Run an INSERT, UPDATE or DELETE (one parameter set, or many with the same keys) in the
-    session's transaction and return the rows it matched."""
-    conn = session.connection()
+    session's transaction and return the rows it matched. Its compiled form is kept per
+    statement object: pass statements built once (module level or cached), not new ones."""
     many = isinstance(params, list)
+    if many and not params:
+        return 0
+    conn = session.connection()
     first = params[0] if many else params
     sql, names, plan = _compiled(conn.dialect, stmt, tuple(first))
 

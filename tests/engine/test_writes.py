@@ -27,6 +27,7 @@ def test_rows_written_on_the_cursor_read_back_through_the_orm(ctx: EngineContext
         writes.insert_rows(session, HistoryStream.__table__, heads)
         moved = writes.execute(session, MOVE, [{"name": "s1"}, {"name": "s2"}])
         assert moved == 2
+        assert writes.execute(session, MOVE, []) == 0
         with pytest.raises(ValueError, match="IN list"):
             writes.execute(session, update(TABLE).where(TABLE.c.stream.in_(["s0"])), {})
     with ctx.reading() as session:
