@@ -15,6 +15,7 @@ from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from tests import factories as f
 from tests.fixtures.codec_check import codec_check, walk_check  # noqa: F401 - fixtures
+from tests.fixtures.connections import private  # noqa: F401 - a fixture
 
 Tidu = Callable[..., Result]
 

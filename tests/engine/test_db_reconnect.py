@@ -6,55 +6,22 @@ so the connections it has the server terminate never reach other tests."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from api import create_app
-from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from engine.store import Instance
 from tests import factories as f
 from tests.fixtures import timer_support as ts
-
-
-@pytest.fixture
-def private(
-    ctx: EngineContext, clock: SimulatedClock, requires_postgres: None
-) -> Iterator[EngineContext]:
-    """An engine context with its own pool, on the (truncated) test database."""
-    own = EngineContext(ctx.settings, clock=clock)
-    try:
-        yield own
-    finally:
-        own.db.dispose()
-
-
-def _drop_pooled_connection(ctx: EngineContext) -> None:
-    """Have the server terminate the connection `ctx`'s pool holds, and wait until it is gone."""
-    with ctx.transaction() as session:
-        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    admin = create_engine(ctx.settings.database_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-            deadline = time.monotonic() + 10
-            while conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-            ).scalar():
-                assert time.monotonic() < deadline, "the backend did not end"
-                time.sleep(0.02)
-    finally:
-        admin.dispose()
+from tests.fixtures.connections import drop_pooled_connection
 
 
 def test_a_command_on_a_dropped_connection_runs_again_and_is_kept_once(
     private: EngineContext,
 ) -> None:
     ts.deploy_fixture(private, "timer_wait")
-    _drop_pooled_connection(private)
+    drop_pooled_connection(private)
     row = ts.start(private, "timer_wait")  # its first connection is dead: run again, once
     with private.reading() as session:
         assert session.scalars(select(Instance.id)).all() == [row.id]
@@ -66,7 +33,7 @@ def test_a_read_on_a_dropped_connection_is_a_503_and_the_next_one_works(
     client = create_app(ctx=private).test_client()
     province = f.user(private, client, role="province", user_id="prov")
     assert province.get("/api/v1/tasks").status_code == 200
-    _drop_pooled_connection(private)
+    drop_pooled_connection(private)
     lost = province.get("/api/v1/tasks")  # the pool's only connection is dead
     assert lost.status_code == 503
     assert lost.json["type"].endswith("/database-unavailable")

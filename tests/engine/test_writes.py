@@ -13,8 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import writes
 from engine.context import EngineContext
 from engine.store import HistoryStream, Instance
-from tests.engine.test_db_reconnect import _drop_pooled_connection, private  # noqa: F401
 from tests.fixtures import timer_support as ts
+from tests.fixtures.connections import drop_pooled_connection
 
 TABLE = HistoryStream.__table__
 # a statement with a value of its own (seq) and one given at each call (name)
@@ -76,8 +76,8 @@ def test_an_update_of_a_changed_case_is_stale(ctx: EngineContext) -> None:
         update_behind_its_back()
 
 
-def test_a_lost_connection_is_reported_as_invalidated(private: EngineContext) -> None:  # noqa: F811
-    _drop_pooled_connection(private)  # PostgreSQL: the write below is the first statement
+def test_a_lost_connection_is_reported_as_invalidated(private: EngineContext) -> None:
+    drop_pooled_connection(private)  # PostgreSQL: the write below is the first statement
 
     def write() -> None:
         with private.transaction() as session:
