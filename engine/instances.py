@@ -62,6 +62,7 @@ from engine.store import (
     Timer,
     new_id,
 )
+from engine.walks import TiduWorkflow
 
 
 class EngineStepBudgetExceeded(Exception):
@@ -415,7 +416,7 @@ def begin(
     spec, subs, scope = workflow_for(ctx, definition)
     now = ctx.now()
     data.setdefault("case_ref", instance_id)
-    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+    wf = TiduWorkflow(spec, subs, script_engine=ctx.script_engine)
     wf.task_tree.data.update(data)
     row = Instance(
         id=instance_id,
@@ -672,8 +673,17 @@ def deliver_message(
         return save(ctx, session, loaded, actor)
 
 
+_MESSAGE = Message.__table__.c
+_ANY_PENDING = select(_MESSAGE.id).where(_MESSAGE.status == "pending").limit(1)
+
+
 def dispatch_messages(ctx: EngineContext, *, rounds: int = 10) -> int:
-    """Route pending outbox messages to waiting instances, each delivery in its own transaction."""
+    """Route pending outbox messages to waiting instances, each delivery in its own transaction.
+    Most commands that start waiting for a message find none pending: that is checked on a
+    read-only connection first, without taking the write lock."""
+    with ctx.reading_rows() as conn:
+        if conn.execute(_ANY_PENDING).first() is None:
+            return 0
     delivered = 0
     for _ in range(rounds):
         with ctx.transaction() as session:

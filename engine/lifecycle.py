@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,7 @@ from engine import access, definitions, history, instances, outbox, records
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
 from engine.store import HistoryEvent, HumanTask, Instance, Qualification, new_id
+from engine.walks import TiduWorkflow
 
 PROCESS_KEY = "qualification_lifecycle"
 CONTINUED = "continued"
@@ -157,7 +157,7 @@ def _continue_as_new(ctx: EngineContext, session: Session, loaded: Any, actor: A
     scope.decisions.extend(
         loaded.scope.decisions
     )  # the ending period's decisions are still to record
-    wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
+    wf = TiduWorkflow(spec, subs, script_engine=ctx.script_engine)
     wf.task_tree.data.update({**carry, "case_ref": row.id})
     history.append(
         session,

@@ -30,6 +30,7 @@ from SpiffWorkflow.task import Task
 from engine import registry
 from engine.clock import Clock
 from engine.state_codec import FastTaskConverter
+from engine.walks import TiduWorkflow
 
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
@@ -198,12 +199,21 @@ class SpecRefConverter(BpmnWorkflowConverter):
 
 _config = dict(DEFAULT_CONFIG)
 _config[BpmnWorkflow] = SpecRefConverter
-# the benchmarks' baseline: SpiffWorkflow's own task converter, the spec by reference
-BASELINE_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
-# cases are saved and loaded with the faster task converter; the JSON is the same
-SERIALIZER = BpmnWorkflowSerializer(
-    BpmnWorkflowSerializer.configure(_config | {Task: FastTaskConverter})
-)
+
+
+def _registry(config: dict[Any, Any], restore_as: type) -> Any:
+    """Both workflow classes are written as "BpmnWorkflow"; states restore as `restore_as`."""
+    registry = BpmnWorkflowSerializer.configure(config)
+    for cls in sorted((BpmnWorkflow, TiduWorkflow), key=lambda c: c is restore_as):
+        SpecRefConverter(cls, registry, typename="BpmnWorkflow")
+    return registry
+
+
+# the benchmarks' baseline: SpiffWorkflow's own task converter and workflow, the spec by reference
+BASELINE_SERIALIZER = BpmnWorkflowSerializer(_registry(_config, BpmnWorkflow))
+# cases are saved and loaded with the faster task converter and restored as TiduWorkflow
+# (engine/walks.py); the JSON is the same
+SERIALIZER = BpmnWorkflowSerializer(_registry(_config | {Task: FastTaskConverter}, TiduWorkflow))
 SPEC_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
 
 
