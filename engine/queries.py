@@ -30,11 +30,13 @@ def _page(
     per_page: int,
     params: dict[str, Any] | None = None,
     paged: Select | None = None,
+    counted: Select | None = None,
 ) -> tuple[list[Any], int]:
     """One page and the total; a short page that is not empty tells the total without counting.
 
     `paged`: the query with bound `limit` and `offset`, built once and reused; its rows are
     returned as they come (a query of table columns gives plain rows, not ORM objects).
+    `counted`: its count, built once too (building one costs more than running it).
     `session` may be a bare connection for such queries.
     """
     offset = (page - 1) * per_page
@@ -46,15 +48,17 @@ def _page(
         items = list(session.scalars(query.limit(per_page).offset(offset), params))
     if len(items) < per_page and (items or offset == 0):
         return items, offset + len(items)
-    total = session.scalar(
-        select(func.count()).select_from(query.order_by(None).subquery()), params
-    )
+    total = session.scalar(counted if counted is not None else count_of(query), params)
     return items, total or 0
 
 
+def count_of(query: Select) -> Select:
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
 TASK_COLUMNS = [c for c in HumanTask.__table__.c if c.key != "data"]
-# statement (and its paged form) per filter shape; values are bound at execution
-_INBOX: dict[tuple[Any, ...], tuple[Select, Select]] = {}
+# statement (its paged form, its count) per filter shape; values are bound at execution
+_INBOX: dict[tuple[Any, ...], tuple[Select, Select, Select]] = {}
 
 
 def _inbox_statement(shape: tuple[Any, ...]) -> Select:
@@ -120,8 +124,9 @@ def inbox(
             query.limit(bindparam("limit", type_=Integer)).offset(
                 bindparam("offset", type_=Integer)
             ),
+            count_of(query),
         )
-    query, paged = found
+    query, paged, counted = found
     params = {
         "uscc": actor.uscc or "-",
         "region": actor.region or "-",
@@ -132,7 +137,7 @@ def inbox(
         "due_before": due_before,
     }
     with ctx.reading_rows() as conn:
-        return _page(conn, query, page, per_page, params, paged)
+        return _page(conn, query, page, per_page, params, paged, counted)
 
 
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:

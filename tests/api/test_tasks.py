@@ -166,6 +166,11 @@ def test_inbox_filters_mine_and_process_key(p1: f.People, p1_round: int) -> None
     assert {t["instance_id"] for t in city.inbox(mine="false")} == {first, second}
     assert len(city.inbox(process_key="innovative_evaluation")) == 2
     assert city.inbox(process_key="specialized_evaluation") == []
+    counted = [  # a full page is counted under the same filters (a statement kept per shape)
+        city.get("/api/v1/tasks", query_string={"per_page": 1, **q}).json["total"]
+        for q in ({"process_key": "innovative_evaluation"}, {"mine": "true"}, {})
+    ]
+    assert counted == [2, 1, 2]
 
 
 def test_inbox_filters_due_before_and_flags_overdue_tasks(
