@@ -12,10 +12,24 @@ from sqlalchemy.orm import Session
 from engine.store import Instance, Qualification
 
 
+class NumberTaken(Exception):
+    """A certificate number is already held by another case's qualification."""
+
+
 def _qualification(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
     q = outputs["qualification"]
-    if session.scalars(select(Qualification.id).where(Qualification.number == q["number"])).first():
-        return
+    holder = session.execute(
+        select(Qualification.instance_id, Qualification.uscc).where(
+            Qualification.number == q["number"]
+        )
+    ).first()
+    if holder is not None:
+        if (holder.instance_id, holder.uscc) == (row.id, q["uscc"]):
+            return  # this case issued it already
+        # never drop a certificate silently: the command fails and becomes an incident
+        raise NumberTaken(
+            f"证书编号 {q['number']} 已属于案件 {holder.instance_id}（企业 {holder.uscc}）"
+        )
     session.add(
         Qualification(
             number=q["number"],

@@ -218,3 +218,54 @@ def test_notice_spanning_national_day_ends_on_the_right_working_day(ctx, clock, 
     clock.set(datetime(2025, 10, 13, 16, 0, 1, tzinfo=UTC))  # just after 24:00 local
     instances.fire_due(ctx)
     assert people["city"].task("city_report", instance_id)
+
+
+def test_a_certificate_number_another_case_holds_is_an_incident_not_a_lost_qualification(
+    ctx, clock, people, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from engine.store import Qualification
+    from handlers import qualification
+
+    instance_id = apply(ctx, people)
+    city, province = people["city"], people["province"]
+    city.complete("city_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    wait_notice(ctx, clock)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    province.complete("province_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
+    wait_notice(ctx, clock)
+    assert len(qualification.number("innovative", "x", "2025-09-30", instance_id)) == 23
+    taken = "JX-CX-2025-0123456789AB"
+    monkeypatch.setattr(qualification, "number", lambda *_: taken)
+    with ctx.transaction() as session:  # another enterprise's certificate has that number
+        session.add(
+            Qualification(
+                number=taken,
+                tier="innovative",
+                uscc=f.uscc(REGION, 9),
+                enterprise_name="另一家企业",
+                region=REGION,
+                issued_on=date(2025, 9, 30),
+                expires_on=date(2028, 9, 29),
+                status="active",
+                instance_id="another-case",
+                created_at=ctx.now(),
+            )
+        )
+    task = province.task("province_announce", instance_id)
+    failed = province.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"data": {"announcement_no": "赣工信企业字〔2025〕1号"}},
+    )
+    assert failed.status_code == 500, failed.json
+    incident = province.get("/api/v1/incidents").json[0]
+    assert "证书编号 JX-CX-2025-0123456789AB 已属于案件 another-case" in incident["message"]
+    assert province.task("province_announce", instance_id)["id"] == task["id"]  # still open
+    with ctx.transaction() as session:  # the clash is resolved: the other row is renumbered
+        session.get(Qualification, session.query(Qualification.id).scalar()).number = "OLD-1"
+    retried = province.post(f"/api/v1/incidents/{incident['id']}/retry")
+    assert retried.status_code == 200, retried.json
+    assert instance(province, instance_id)["outcome"] == "qualified"
+    mine = people["ent"].get("/api/v1/qualifications").json["items"]
+    assert [q["number"] for q in mine] == [taken]
