@@ -5,7 +5,8 @@ Prints instances/s, complete-task mean/p95, stored bytes per instance and histor
 the same-run baseline: the raw SpiffWorkflow loop (deserialize, complete, engine steps,
 serialize with SpiffWorkflow's own serializer, the spec stored once) on the same diagram and
 handlers, without a database. tidu itself saves cases with a faster task converter writing the
-same JSON (engine/state_codec.py); the baseline keeps the library's.
+same JSON (engine/state_codec.py) and runs them as TiduWorkflow (engine/walks.py); the
+baseline keeps the library's BpmnWorkflow and converter.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 One instance = create + run + 3 x (list my tasks + complete) + status check, as in
 ../shared/bench/README.md. The baseline is measured in the same process and run: load the
 serialized workflow (spec stored once, referenced), complete the task, run engine steps,
-serialize — no database, no HTTP — with SpiffWorkflow's own serializer (BASELINE_SERIALIZER);
-tidu saves cases with a faster task converter writing the same JSON (engine/state_codec.py).
+serialize — no database, no HTTP — with SpiffWorkflow's own BpmnWorkflow and serializer
+(BASELINE_SERIALIZER); tidu saves cases with a faster task converter writing the same JSON
+(engine/state_codec.py) and runs them as TiduWorkflow, whose per-step walks are faster
+(engine/walks.py).
 """
 
 from __future__ import annotations
