@@ -204,7 +204,8 @@ _config[BpmnWorkflow] = SpecRefConverter
 def _registry(config: dict[Any, Any], restore_as: type) -> Any:
     """Both workflow classes are written as "BpmnWorkflow"; states restore as `restore_as`."""
     registry = BpmnWorkflowSerializer.configure(config)
-    for cls in sorted((BpmnWorkflow, TiduWorkflow), key=lambda c: c is restore_as):
+    other = BpmnWorkflow if restore_as is TiduWorkflow else TiduWorkflow
+    for cls in (other, restore_as):  # the class registered last restores the typename
         SpecRefConverter(cls, registry, typename="BpmnWorkflow")
     return registry
 

@@ -36,31 +36,23 @@ def min_state(mask: int) -> int:
 
 def walk(root: Any, mask: int) -> Iterator[Any]:
     """`TaskIterator(root, state=mask)`: tasks of one workflow's tree, depth first."""
-    lowest = min_state(mask)
-    stack = [(root, 0)]
-    pop = stack.pop
-    while stack:
-        task, depth = pop()
-        children = task._children
-        if children and task._state >= lowest and depth < MAX_DEPTH:
-            get = task.workflow.tasks.get
-            below = depth + 1
-            stack.extend([(get(child), below) for child in reversed(children)])
-        if task._state & mask:
-            yield task
+    return _walk(root, mask, {})
 
 
 def walk_bpmn(root: Any, mask: int) -> Iterator[Any]:
     """`BpmnTaskIterator(root, state=mask)`: as `walk`, entering each task's subprocess (its
     tree is visited before the task's children)."""
+    return _walk(root, mask, root.workflow.top_workflow.subprocesses)
+
+
+def _walk(root: Any, mask: int, subprocesses: dict[Any, Any]) -> Iterator[Any]:
     lowest = min_state(mask)
-    top = root.workflow.top_workflow
     stack = [(root, 0)]
     pop = stack.pop
     while stack:
         task, depth = pop()
         children = task._children
-        subprocess = top.subprocesses.get(task.id)
+        subprocess = subprocesses.get(task.id)
         if (
             (children or subprocess is not None)
             and (task._state >= lowest or subprocess is not None)
