@@ -27,6 +27,7 @@ from engine import (
     registry,
     writes,
 )
+from engine.case_cache import CaseCache, keep_on_commit
 from engine.commands import AFTER_COMMIT, command
 from engine.context import Actor, EngineContext
 from engine.errors import (
@@ -144,9 +145,22 @@ def _lock_with_task(
     return row, task_row
 
 
+def case_cache(ctx: EngineContext) -> CaseCache:
+    cache = ctx.caches.get("cases")
+    if cache is None:
+        cache = ctx.caches.setdefault("cases", CaseCache(ctx.settings.case_cache_size))
+    return cache
+
+
 def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
+    """The case's workflow: the one its last command in this process left (engine/case_cache.py)
+    when the row is still at that version, else restored from the stored JSON."""
     definition = definitions.by_id(ctx, session, row.definition_id)
     _, _, scope = workflow_for(ctx, definition)
+    warm = case_cache(ctx).take(row)
+    if warm is not None:
+        warm.wf.script_engine = ctx.script_engine
+        return Loaded(row, definition, warm.wf, scope, warm.waits)
     wf = SERIALIZER.deserialize_json(row.state_json)
     wf.script_engine = ctx.script_engine
     return Loaded(row, definition, wf, scope, Waits.of(wf))
@@ -261,6 +275,7 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
         values |= {"status": "completed", "completed_at": now, "outcome": outcome}
     writes.update_row(session, row, values)  # a new case takes them as attributes
     writes.insert_new(session, row)
+    keep_on_commit(session, case_cache(ctx), row, wf, values["state_json"], after)
     writes.insert_rows(session, HumanTask.__table__, new_rows)
     sync_timers_and_messages(session, row, wf, before, after)
     if completed:

@@ -57,6 +57,9 @@ class Settings:
     # recycled after db_pool_recycle_s
     db_pre_ping: bool = False
     db_pool_recycle_s: int = 600
+    # cases whose workflow a process keeps in memory between commands (engine/case_cache.py);
+    # 0 turns the cache off
+    case_cache_size: int = 256
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams with other lane names
     # (TIDU_LANE_ALIASES="a=city,b=province")
@@ -80,6 +83,7 @@ class Settings:
             "auth_cache_s": float(env.get("TIDU_AUTH_CACHE_SECONDS", "30")),
             "db_pre_ping": env.get("TIDU_DB_PRE_PING", "0") not in ("0", "false", ""),
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
+            "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from engine import clock as clocks
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from tests import factories as f
-from tests.fixtures.codec_check import codec_check, walk_check  # noqa: F401 - fixtures
+from tests.fixtures.codec_check import cache_check, codec_check, walk_check  # noqa: F401
 from tests.fixtures.connections import private  # noqa: F401 - a fixture
 
 Tidu = Callable[..., Result]

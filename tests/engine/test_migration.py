@@ -20,7 +20,7 @@ from tests.engine.conftest import Tidu
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # migrations move tasks around: the fast converter and the flat task reads are checked too
-pytestmark = pytest.mark.usefixtures("codec_check", "walk_check")
+pytestmark = pytest.mark.usefixtures("codec_check", "walk_check", "cache_check")
 KEY = "migration_demo"
 OWNER = Actor(id="owner", role="process_owner")
 SYSTEM = Actor.system("test")

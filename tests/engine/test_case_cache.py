@@ -1,0 +1,154 @@
+"""Warm cases (engine/case_cache.py): a process keeps the workflow its last committed command
+saved and the next command on the case takes it while the row is at that version; any other
+writer, a failed command or a full cache sends the command back to the stored JSON. Every warm
+workflow taken here is checked against the one its stored JSON restores (cache_check)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import history, instances, writes
+from engine.case_cache import CaseCache
+from engine.clock import SimulatedClock
+from engine.context import EngineContext
+from engine.errors import ProcessingFailed, TaskAlreadyClaimed
+from engine.settings import Settings
+from engine.store import HistoryEvent, Instance
+from tests.engine.test_migration import (
+    PROVINCE,
+    SYSTEM,
+    complete,
+    deploy,
+    fire_due,
+    open_tasks,
+    start,
+)
+
+pytestmark = pytest.mark.usefixtures("codec_check", "walk_check", "cache_check")
+
+
+def cache_of(ctx: EngineContext) -> CaseCache:
+    return instances.case_cache(ctx)
+
+
+def status(ctx: EngineContext, instance_id: str) -> str:
+    with ctx.reading() as session:
+        return session.get(Instance, instance_id).status
+
+
+def kinds(ctx: EngineContext, instance_id: str) -> list[str]:
+    with ctx.reading() as session:
+        return list(
+            session.scalars(
+                select(HistoryEvent.kind)
+                .where(HistoryEvent.instance_id == instance_id)
+                .order_by(HistoryEvent.seq)
+            )
+        )
+
+
+def other_process(ctx: EngineContext) -> EngineContext:
+    """A second process on the same database: its own caches, the same clock."""
+    return EngineContext(ctx.settings, clock=ctx.clock, db=ctx.db, sessions=ctx.sessions)
+
+
+def test_each_command_takes_the_case_its_last_command_left(
+    ctx: EngineContext, clock: SimulatedClock, cache_check: list[int]
+) -> None:
+    deploy(ctx, 1)
+    instance_id = start(ctx)
+    cache = cache_of(ctx)
+    assert (len(cache), cache.hits, cache.misses) == (1, 0, 0)
+    complete(ctx, instance_id, "review")
+    clock.advance(timedelta(days=5, seconds=1))
+    fire_due(ctx)
+    assert status(ctx, instance_id) == "completed"
+    assert (cache.hits, cache.misses, cache.stale) == (2, 0, 0)
+    assert cache_check == [2]  # both warm workflows were the stored ones
+    with ctx.reading() as session:
+        assert history.verify(session) == []
+
+
+def test_a_case_another_process_moved_on_is_read_from_the_database(
+    ctx: EngineContext, clock: SimulatedClock
+) -> None:
+    deploy(ctx, 1)
+    instance_id = start(ctx)  # this process keeps the case at its first version
+    other = other_process(ctx)
+    complete(other, instance_id, "review")  # the other process has no warm case: it reads
+    assert (cache_of(other).hits, cache_of(other).misses) == (0, 1)
+    clock.advance(timedelta(days=5, seconds=1))
+    fire_due(ctx)  # the kept workflow still waits at the review: it must not be used
+    cache = cache_of(ctx)
+    assert (cache.hits, cache.misses, cache.stale) == (0, 0, 1)
+    assert status(ctx, instance_id) == "completed"
+    assert kinds(ctx, instance_id).count("task.completed") == 1
+
+
+def test_a_failed_command_leaves_nothing_warm_behind(
+    ctx: EngineContext, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(ctx, 1)
+    instance_id = start(ctx)
+    advance = instances.advance
+
+    def fails_after_the_task_ran(*args: object) -> None:
+        raise RuntimeError("a handler broke")
+
+    monkeypatch.setattr(instances, "advance", fails_after_the_task_ran)
+    with pytest.raises(ProcessingFailed):  # the warm workflow had completed the task in memory
+        complete(ctx, instance_id, "review")
+    assert (len(cache_of(ctx)), cache_of(ctx).hits) == (0, 1)
+    monkeypatch.setattr(instances, "advance", advance)
+    complete(ctx, instance_id, "review")  # from the stored state: the task is still open there
+    clock.advance(timedelta(days=5, seconds=1))
+    fire_due(ctx)
+    assert status(ctx, instance_id) == "completed"
+    assert kinds(ctx, instance_id).count("task.completed") == 1
+
+    claimed = start(ctx)
+    (review,) = open_tasks(ctx, claimed)
+    instances.claim_task(ctx, task_id=review.id, actor=PROVINCE)  # changes the row, not the state
+    with pytest.raises(TaskAlreadyClaimed):
+        instances.complete_task(
+            ctx, task_id=review.id, actor=replace(PROVINCE, id="someone-else"), data={}
+        )
+    complete(ctx, claimed, "review")
+    assert kinds(ctx, claimed).count("task.completed") == 1
+
+
+def test_the_cache_is_bounded_and_can_be_turned_off(
+    ctx: EngineContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(ctx, 1)
+    cache = cache_of(ctx)
+    cache.size = 2
+    first, second, third = start(ctx), start(ctx), start(ctx)
+    assert len(cache) == 2  # the least recently saved case went first
+    complete(ctx, first, "review")
+    complete(ctx, third, "review")
+    assert (cache.hits, cache.misses) == (1, 1)  # `first` was no longer kept
+
+    off = other_process(ctx)
+    object.__setattr__(off, "settings", replace(ctx.settings, case_cache_size=0))
+    complete(off, second, "review")
+    assert len(cache_of(off)) == 0
+    monkeypatch.setenv("TIDU_CASE_CACHE_SIZE", "0")
+    assert Settings.from_env().case_cache_size == 0
+
+
+def test_a_state_written_after_the_save_is_not_shadowed_by_the_saved_workflow(
+    ctx: EngineContext,
+) -> None:
+    deploy(ctx, 1)
+    instance_id = start(ctx)
+    with ctx.transaction() as session:
+        loaded = instances.load_for_update(ctx, session, instance_id)
+        stored = loaded.row.state_json
+        instances.save(ctx, session, loaded, SYSTEM)
+        writes.update_row(session, loaded.row, {"state_json": stored + " "})  # another writer
+    assert len(cache_of(ctx)) == 0
