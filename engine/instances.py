@@ -96,17 +96,26 @@ def workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, 
     return spec, subs, CommandScope(rules=rules)
 
 
+_I, _T, _H = Instance.__table__.c, HumanTask.__table__.c, HistoryStream.__table__.c
+# the lock reads run as Core statements whose rows become session objects (writes.Rows): the
+# ORM's per-query setup of its loaders costs several times the statement
+_CASE_ROWS = writes.Rows(Instance, _H.seq, _H.head_hash)
+_TASK_ROWS = writes.Rows(Instance, _H.seq, _H.head_hash, HumanTask)
+_HEAD_OF_CASE = _H.stream == literal("instance:") + _I.id
 _CASE_HEAD = (
-    select(Instance, HistoryStream.seq, HistoryStream.head_hash)
-    .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
-    .where(Instance.id == bindparam("instance_id"))
+    select(*_CASE_ROWS.columns)
+    .select_from(Instance.__table__.join(HistoryStream.__table__, _HEAD_OF_CASE))
+    .where(_I.id == bindparam("instance_id"))
 )
 _CASE = select(Instance).where(Instance.id == bindparam("instance_id"))
 _CASE_HEAD_TASK = (
-    select(Instance, HistoryStream.seq, HistoryStream.head_hash, HumanTask)
-    .join(HumanTask, HumanTask.instance_id == Instance.id)
-    .join(HistoryStream, HistoryStream.stream == literal("instance:") + Instance.id)
-    .where(HumanTask.id == bindparam("task_id"))
+    select(*_TASK_ROWS.columns)
+    .select_from(
+        Instance.__table__.join(HumanTask.__table__, _T.instance_id == _I.id).join(
+            HistoryStream.__table__, _HEAD_OF_CASE
+        )
+    )
+    .where(_T.id == bindparam("task_id"))
 )
 # statements are built once (building one costs more than running it); PostgreSQL locks rows
 _LOCKING = {
@@ -115,14 +124,23 @@ _LOCKING = {
 }
 
 
+def _read_locked(session: Session, rows: writes.Rows, stmt: Any, params: dict[str, Any]) -> Any:
+    session.flush()  # as an ORM query would: the read sees this command's changes
+    found = writes.fetch(session, stmt, params, limit=1)
+    if not found:
+        return None
+    loaded = rows.load(session, found[0])
+    history.known_head(session, f"instance:{loaded[0].id}", loaded[1], loaded[2])
+    return loaded
+
+
 def _lock(ctx: EngineContext, session: Session, instance_id: str) -> Instance | None:
     """Read (and on PostgreSQL lock) a case together with the head of its history chain;
     SQLite's BEGIN IMMEDIATE already serialized this command."""
     case_head, case, _ = _LOCKING[ctx.is_postgres]
     params = {"instance_id": str(instance_id)}
-    found = session.execute(case_head, params).first()
+    found = _read_locked(session, _CASE_ROWS, case_head, params)
     if found is not None:
-        history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
         return found[0]
     return session.scalars(case, params).first()  # a case without history (none is created so)
 
@@ -132,9 +150,8 @@ def _lock_with_task(
 ) -> tuple[Instance | None, HumanTask | None]:
     """The case of a task, its history head and the task, in one statement; on PostgreSQL all
     three rows are locked, so a completion committed while we waited is seen, not overwritten."""
-    found = session.execute(_LOCKING[ctx.is_postgres][2], {"task_id": task_id}).first()
+    found = _read_locked(session, _TASK_ROWS, _LOCKING[ctx.is_postgres][2], {"task_id": task_id})
     if found is not None:
-        history.known_head(session, f"instance:{found[0].id}", found[1], found[2])
         return found[0], found[3]
     task_row = session.get(HumanTask, task_id)  # no such task, or a case without history
     if task_row is None:

@@ -6,6 +6,9 @@ task rows, its history) go through these helpers instead: one UPDATE or one mult
 each statement built once per process. A row another part of the command changed through the
 ORM is left to the unit of work, so both ways never write the same row.
 
+`Rows` reads whole rows the same way round: a Core SELECT whose rows become the session's
+objects as an ORM query's would, without the ORM's per-query setup of its loaders.
+
 `execute` runs these statements on the driver's cursor of the session's connection, with the
 SQL and the parameter conversions SQLAlchemy compiled for them once per process: SQLAlchemy's
 per-call setup of an execution (context, events, result) costs several times what SQLite
@@ -19,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, inspect, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -61,32 +64,13 @@ def _compiled(dialect: Any, stmt: Any, keys: tuple[str, ...]) -> tuple[str, Any,
     return found
 
 
-def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> int:
-    """Run an INSERT, UPDATE or DELETE (one parameter set, or many with the same keys) in the
-    session's transaction and return the rows it matched. Its compiled form is kept per
-    statement object: pass statements built once (module level or cached), not new ones."""
-    many = isinstance(params, list)
-    if many and not params:
-        return 0
-    conn = session.connection()
-    first = params[0] if many else params
-    sql, names, plan = _compiled(conn.dialect, stmt, tuple(first))
-
-    def driver_params(values: dict[str, Any]) -> Any:
-        out = []
-        for key, constant, convert in plan:
-            value = constant if key is _GIVEN else values[key]
-            out.append(convert(value) if convert else value)
-        return tuple(out) if names is None else dict(zip(names, out, strict=True))
-
+def _run(conn: Any, sql: str, params: Any, work: Any) -> Any:
+    """Run `work(cursor)` on the connection's driver cursor; a driver error is raised as
+    SQLAlchemy raises it (a lost connection invalidated, as SQLAlchemy would)."""
     raw = conn.connection.dbapi_connection
     cursor = raw.cursor()
     try:
-        if many:
-            cursor.executemany(sql, [driver_params(v) for v in params])
-        else:
-            cursor.execute(sql, driver_params(params))
-        return cursor.rowcount
+        return work(cursor)
     except conn.dialect.loaded_dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, raw, cursor)
         if lost:
@@ -101,6 +85,62 @@ def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str,
         ) from error
     finally:
         cursor.close()
+
+
+def _driver_params(names: Any, plan: Any, values: dict[str, Any]) -> Any:
+    out = []
+    for key, constant, convert in plan:
+        value = constant if key is _GIVEN else values[key]
+        out.append(convert(value) if convert else value)
+    return tuple(out) if names is None else dict(zip(names, out, strict=True))
+
+
+def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+    """Run an INSERT, UPDATE or DELETE (one parameter set, or many with the same keys) in the
+    session's transaction and return the rows it matched. Its compiled form is kept per
+    statement object: pass statements built once (module level or cached), not new ones."""
+    many = isinstance(params, list)
+    if many and not params:
+        return 0
+    conn = session.connection()
+    first = params[0] if many else params
+    sql, names, plan = _compiled(conn.dialect, stmt, tuple(first))
+
+    def work(cursor: Any) -> int:
+        if many:
+            cursor.executemany(sql, [_driver_params(names, plan, v) for v in params])
+        else:
+            cursor.execute(sql, _driver_params(names, plan, params))
+        return cursor.rowcount
+
+    return _run(conn, sql, params, work)
+
+
+_RESULTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def fetch(conn: Any, stmt: Any, params: dict[str, Any], limit: int | None = None) -> list[Any]:
+    """Run a SELECT built once (as for `execute`) on a connection or a session's connection,
+    and return its rows (at most `limit`) as tuples of the values SQLAlchemy would give."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    dialect = conn.dialect
+    sql, names, plan = _compiled(dialect, stmt, tuple(params))
+    convert = _RESULTS.get((stmt, dialect.name))
+    if convert is None:
+        columns = stmt.compile(dialect=dialect)._result_columns
+        convert = _RESULTS[(stmt, dialect.name)] = tuple(
+            c[3].dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        )
+
+    def work(cursor: Any) -> list[Any]:
+        cursor.execute(sql, _driver_params(names, plan, params))
+        found = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+        if not any(convert):
+            return [tuple(r) for r in found]
+        return [tuple(f(v) if f else v for f, v in zip(convert, r, strict=True)) for r in found]
+
+    return _run(conn, sql, params, work)
 
 
 def _update_statement(mapper: Any, columns: tuple[str, ...], versioned: bool) -> Any:
@@ -186,3 +226,43 @@ def insert_new(session: Session, obj: Any) -> None:
     for prop in mapper.column_attrs:
         set_committed_value(obj, prop.key, values[prop.columns[0].key])
     session.add(obj)
+
+
+class Rows:
+    """What to SELECT for mapped classes (every column attribute) and plain columns, and how
+    to turn a result row back into them: `load` gives, per entity, the session's object for
+    the row (the one it holds already, as an ORM query would, else a new persistent one with
+    the row's values as loaded) or the plain column's value."""
+
+    def __init__(self, *entities: Any) -> None:
+        self.columns: list[Any] = []
+        self._layout: list[tuple[Mapper | None, tuple[str, ...], int, int]] = []
+        for entity in entities:
+            mapper = inspect(entity, raiseerr=False)
+            if isinstance(mapper, Mapper):
+                props = list(mapper.column_attrs)
+                keys = tuple(p.key for p in props)
+                first = len(self.columns)
+                pk = keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
+                self._layout.append((mapper, keys, first, first + pk))
+                self.columns.extend(p.columns[0] for p in props)
+            else:
+                self._layout.append((None, (), len(self.columns), 0))
+                self.columns.append(entity)
+
+    def load(self, session: Session, row: Any) -> list[Any]:
+        out = []
+        for mapper, keys, first, pk in self._layout:
+            if mapper is None:
+                out.append(row[first])
+                continue
+            held = session.identity_map.get(mapper.identity_key_from_primary_key((row[pk],)))
+            if held is not None:
+                out.append(held)
+                continue
+            obj = mapper.class_manager.new_instance()
+            obj.__dict__.update(zip(keys, row[first : first + len(keys)], strict=True))
+            make_transient_to_detached(obj)
+            session.add(obj)
+            out.append(obj)
+        return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -87,3 +87,51 @@ def test_a_lost_connection_is_reported_as_invalidated(private: EngineContext) ->
     with pytest.raises(DBAPIError) as raised:
         write()
     assert raised.value.connection_invalidated
+
+
+CASE_ROWS = writes.Rows(Instance, HistoryStream.__table__.c.seq)
+CASE_WITH_HEAD = (
+    select(*CASE_ROWS.columns)
+    .select_from(
+        Instance.__table__.join(
+            HistoryStream.__table__,
+            HistoryStream.__table__.c.stream == "instance:" + Instance.__table__.c.id,
+        )
+    )
+    .where(Instance.__table__.c.id == bindparam("case"))
+)
+
+
+def test_rows_read_on_the_cursor_are_what_sqlalchemy_reads(ctx: EngineContext) -> None:
+    ts.deploy_fixture(ctx, "timer_wait")
+    row = ts.start(ctx, "timer_wait")
+    with ctx.reading_rows() as conn:
+        ours = writes.fetch(conn, CASE_WITH_HEAD, {"case": row.id})
+        theirs = conn.execute(CASE_WITH_HEAD, {"case": row.id}).all()
+        assert writes.fetch(conn, CASE_WITH_HEAD, {"case": "none"}) == []
+    assert ours == [tuple(r) for r in theirs]
+    started = ours[0][[c.key for c in CASE_ROWS.columns].index("started_at")]
+    assert started == ctx.now()
+    assert started.tzinfo is not None
+
+
+def test_rows_become_the_sessions_objects_as_an_orm_query_would(ctx: EngineContext) -> None:
+    ts.deploy_fixture(ctx, "timer_wait")
+    row = ts.start(ctx, "timer_wait")
+    with ctx.transaction() as session:
+        (found,) = writes.fetch(session, CASE_WITH_HEAD, {"case": row.id})
+        case, seq = CASE_ROWS.load(session, found)
+        assert (seq, inspect(case).persistent, inspect(case).modified) == (1, True, False)
+        assert session.get(Instance, row.id) is case  # the identity map holds it
+        assert {k: getattr(case, k) for k in ("status", "version", "started_at")} == {
+            "status": row.status,
+            "version": row.version,
+            "started_at": row.started_at,
+        }
+        case.outcome = "changed in the session"
+        again, _ = CASE_ROWS.load(session, found)
+        assert again is case
+        assert again.outcome == "changed in the session"  # not overwritten by the row
+        writes.update_row(session, case, {"updated_at": ctx.now()})  # versioned: still matches
+    with ctx.reading() as session:
+        assert session.get(Instance, row.id).version == row.version + 1
