@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmnlint, history, registry
+from engine import bpmnlint, history, registry, writes
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidDefinition, NotFound
 from engine.runtime import make_parser, spec_to_json
@@ -325,10 +325,11 @@ _LATEST = (
 
 def latest(session: Session, process_key: str, ctx: EngineContext) -> Definition:
     """The newest deployed version of a process (its row read once per process, see by_id)."""
-    found = session.scalars(_LATEST, {"process_key": process_key}).first()
-    if found is None:
+    session.flush()  # a version deployed in this command counts
+    found = writes.fetch(session, _LATEST, {"process_key": process_key}, 1)
+    if not found:
         raise NotFound(f"流程 {process_key} 尚未部署")
-    return by_id(ctx, session, found)
+    return by_id(ctx, session, found[0][0])
 
 
 def by_id(ctx: EngineContext, session: Session, definition_id: int) -> Definition:

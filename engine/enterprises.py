@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import access, history, records
+from engine import access, history, records, writes
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Forbidden, InvalidInput, NotFound
@@ -81,8 +81,9 @@ def start_facts(session: Session, uscc: str | None, today: date, role: str) -> d
     if uscc:
         session.flush()  # plain-row reads do not flush; a ban or grant of this command counts
         params = {"uscc": uscc, "today": today}
-        ban = session.execute(_BAN_IN_FORCE, params).first()
-        held = sorted(session.execute(_HELD, params).all(), key=_tier_first)
+        bans = writes.fetch(session, _BAN_IN_FORCE, params, 1, named=True)
+        ban = bans[0] if bans else None
+        held = sorted(session.execute(_HELD, params).all(), key=_tier_first)  # IN: not `fetch`
     numbers = held_numbers(held)
     return {
         "ban_until": ban.ends_on.isoformat() if ban else None,

@@ -355,7 +355,8 @@ def _start_data(
 ) -> dict[str, Any]:
     uscc = actor.uscc if actor.role == "enterprise" else uscc
     session.flush()  # plain-row reads do not flush: an enterprise registered in this command
-    enterprise = session.execute(_ENTERPRISE, {"uscc": uscc}).first() if uscc else None
+    found = writes.fetch(session, _ENTERPRISE, {"uscc": uscc}, 1, named=True) if uscc else None
+    enterprise = found[0] if found else None
     if uscc and enterprise is None:
         raise NotFound(f"企业 {uscc} 未登记")
     data: dict[str, Any] = {

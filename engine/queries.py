@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, LargeBinary, Select, bindparam, cast, func, or_, select
 
-from engine import access, definitions
+from engine import access, definitions, writes
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
 from engine.store import (
@@ -41,9 +41,8 @@ def _page(
     """
     offset = (page - 1) * per_page
     if paged is not None:
-        items = session.execute(
-            paged, {**(params or {}), "limit": per_page, "offset": offset}
-        ).all()
+        values = {**(params or {}), "limit": per_page, "offset": offset}
+        items = writes.fetch(session, paged, values, named=True)
     else:
         items = list(session.scalars(query.limit(per_page).offset(offset), params))
     if len(items) < per_page and (items or offset == 0):
@@ -213,10 +212,11 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
     """A case (a row with the columns of process_instance) with its open tasks."""
     with ctx.reading_rows() as conn:
         statement = _CASE[conn.dialect.name]
-        row = conn.execute(statement, {"instance_id": str(instance_id)}).first()
+        found = writes.fetch(conn, statement, {"instance_id": str(instance_id)}, 1, named=True)
+        row = found[0] if found else None
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
-        open_tasks = conn.execute(_OPEN_TASKS, {"instance_id": row.id}).all()
+        open_tasks = writes.fetch(conn, _OPEN_TASKS, {"instance_id": row.id}, named=True)
         return {
             "instance": row,
             "version": row.definition_version,

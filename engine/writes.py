@@ -18,6 +18,7 @@ OperationalError... with `connection_invalidated` when the connection was lost).
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, inspect, update
@@ -119,26 +120,40 @@ def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str,
 _RESULTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
-def fetch(conn: Any, stmt: Any, params: dict[str, Any], limit: int | None = None) -> list[Any]:
+def _results(dialect: Any, stmt: Any) -> tuple[Any, Any]:
+    """Per result column its conversion (or None), and a named-tuple class of the columns."""
+    found = _RESULTS.get((stmt, dialect.name))
+    if found is None:
+        columns = stmt.compile(dialect=dialect)._result_columns
+        convert = tuple(c[3].dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        named = namedtuple("Row", [c[0] for c in columns], rename=True)  # type: ignore[misc]
+        found = _RESULTS[(stmt, dialect.name)] = (convert, named._make)
+    return found
+
+
+def fetch(
+    conn: Any,
+    stmt: Any,
+    params: dict[str, Any],
+    limit: int | None = None,
+    named: bool = False,
+) -> list[Any]:
     """Run a SELECT built once (as for `execute`) on a connection or a session's connection,
-    and return its rows (at most `limit`) as tuples of the values SQLAlchemy would give."""
+    and return its rows (at most `limit`) as tuples of the values SQLAlchemy would give
+    (`named`: with the columns' names as attributes, as SQLAlchemy's rows have)."""
     if isinstance(conn, Session):
         conn = conn.connection()
     dialect = conn.dialect
     sql, names, plan = _compiled(dialect, stmt, tuple(params))
-    convert = _RESULTS.get((stmt, dialect.name))
-    if convert is None:
-        columns = stmt.compile(dialect=dialect)._result_columns
-        convert = _RESULTS[(stmt, dialect.name)] = tuple(
-            c[3].dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        )
+    convert, make = _results(dialect, stmt)
+    build = make if named else tuple
 
     def work(cursor: Any) -> list[Any]:
         cursor.execute(sql, _driver_params(names, plan, params))
         found = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         if not any(convert):
-            return [tuple(r) for r in found]
-        return [tuple(f(v) if f else v for f, v in zip(convert, r, strict=True)) for r in found]
+            return [build(r) for r in found]
+        return [build(f(v) if f else v for f, v in zip(convert, r, strict=True)) for r in found]
 
     return _run(conn, sql, params, work)
 

@@ -109,7 +109,9 @@ def test_rows_read_on_the_cursor_are_what_sqlalchemy_reads(ctx: EngineContext) -
         ours = writes.fetch(conn, CASE_WITH_HEAD, {"case": row.id})
         theirs = conn.execute(CASE_WITH_HEAD, {"case": row.id}).all()
         assert writes.fetch(conn, CASE_WITH_HEAD, {"case": "none"}) == []
+        (named,) = writes.fetch(conn, CASE_WITH_HEAD, {"case": row.id}, 1, named=True)
     assert ours == [tuple(r) for r in theirs]
+    assert (named.id, named.status, named.seq) == (theirs[0].id, theirs[0].status, theirs[0].seq)
     started = ours[0][[c.key for c in CASE_ROWS.columns].index("started_at")]
     assert started == ctx.now()
     assert started.tzinfo is not None
