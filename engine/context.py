@@ -46,6 +46,7 @@ class EngineContext:
             self.settings.database_url,
             pre_ping=self.settings.db_pre_ping,
             recycle_s=self.settings.db_pool_recycle_s,
+            wal_autocheckpoint=self.settings.sqlite_wal_autocheckpoint,
         )
         self.sessions = self.sessions or make_sessionmaker(self.db)
         self._read_engine = self.db.execution_options(tidu_read=True)

@@ -60,6 +60,9 @@ class Settings:
     # cases whose workflow a process keeps in memory between commands (engine/case_cache.py);
     # 0 turns the cache off
     case_cache_size: int = 256
+    # SQLite only: WAL pages written before a checkpoint copies them into the database file
+    # (engine/store.make_engine)
+    sqlite_wal_autocheckpoint: int = 10_000
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams with other lane names
     # (TIDU_LANE_ALIASES="a=city,b=province")
@@ -84,6 +87,7 @@ class Settings:
             "db_pre_ping": env.get("TIDU_DB_PRE_PING", "0") not in ("0", "false", ""),
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
+            "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

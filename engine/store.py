@@ -329,8 +329,15 @@ class Qualification(Base):
     info_updated_on: Mapped[date | None] = mapped_column(Date)
 
 
-def make_engine(url: str, *, pre_ping: bool = False, recycle_s: int = 600) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+def make_engine(
+    url: str, *, pre_ping: bool = False, recycle_s: int = 600, wal_autocheckpoint: int = 10_000
+) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
+
+    `wal_autocheckpoint`: WAL pages after which SQLite copies them into the database file
+    (SQLite's default is 1,000: ~4 MB). Each checkpoint syncs both files; a command writes
+    15-30 pages, so the default syncs every ~50 commands and that cost every command's commit
+    ~15%. 10,000 pages (~40 MB of WAL) syncs a tenth as often."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -341,6 +348,7 @@ def make_engine(url: str, *, pre_ping: bool = False, recycle_s: int = 600) -> En
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
             cur.close()
 
         @event.listens_for(engine, "begin")

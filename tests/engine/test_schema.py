@@ -3,11 +3,16 @@ indexes, constraints), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from engine.clock import SimulatedClock
+from engine.context import EngineContext
+from engine.settings import Settings
 from engine.store import Base
 
 
@@ -40,3 +45,18 @@ def test_postgresql_compresses_case_state_with_lz4(db_engine) -> None:  # type: 
             ).all()
         )
     assert methods == {"process_instance.state_json": "l", "human_task.data": "l"}  # 0007
+
+
+def test_sqlite_connections_get_wal_and_the_configured_checkpoint_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: SimulatedClock
+) -> None:
+    monkeypatch.setenv("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "1234")
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path}/p.db")
+    engine = EngineContext(settings, clock=clock).db
+    with engine.connect() as conn:
+        found = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in PRAGMAS]
+    engine.dispose()
+    assert found == ["wal", 1, 1, 1234]  # synchronous=NORMAL is 1
+
+
+PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "wal_autocheckpoint")
