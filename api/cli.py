@@ -86,13 +86,14 @@ def deploy(directory: Path, validate_only: bool) -> None:
 @click.option("--no-scheduler", is_flag=True, help="Do not run the embedded timer scheduler.")
 def serve(host: str, port: int, no_scheduler: bool) -> None:
     """Run the API (and, by default, the embedded timer scheduler)."""
-    from api import create_app
+    from api import create_app, settle_heap
     from engine.scheduler import start_background
 
     ctx = _ctx()
     app = create_app(ctx=ctx)
     if not no_scheduler and ctx.settings.embedded_scheduler:
         start_background(ctx)
+    settle_heap()
     click.echo(f"tidu listening on http://{host}:{port}/api/docs")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

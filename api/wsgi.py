@@ -3,6 +3,7 @@
 Timers are fired by separate `tidu scheduler` processes in this setup, not by API workers.
 """
 
-from api import create_app
+from api import create_app, settle_heap
 
 app = create_app()
+settle_heap()

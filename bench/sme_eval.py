@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from api import create_app
+from api import create_app, settle_heap
 from bench.common import context, deploy_sme_eval, mean, pct, scratch_db, token_for
 from engine.runtime import BASELINE_SERIALIZER, cached_spec
 from engine.store import Definition, Instance
@@ -46,6 +46,7 @@ def run_in_process(url: str, n: int) -> dict[str, Any]:
         )
     }
     client = create_app(ctx=ctx).test_client()
+    settle_heap()  # as `tidu serve` and the gunicorn workers do once started
     lanes = ["enterprise", "city", "province"]
     completes: list[float] = []
     started = time.perf_counter()

@@ -63,6 +63,8 @@ class Settings:
     # SQLite only: WAL pages written before a checkpoint copies them into the database file
     # (engine/store.make_engine)
     sqlite_wal_autocheckpoint: int = 10_000
+    # serving processes freeze their startup heap for the garbage collector (api.settle_heap)
+    gc_freeze: bool = True
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams with other lane names
     # (TIDU_LANE_ALIASES="a=city,b=province")
@@ -88,6 +90,7 @@ class Settings:
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
             "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),
+            "gc_freeze": env.get("TIDU_GC_FREEZE", "1") not in ("0", "false", ""),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
