@@ -165,7 +165,8 @@ def _lock_with_task(
 def case_cache(ctx: EngineContext) -> CaseCache:
     cache = ctx.caches.get("cases")
     if cache is None:
-        cache = ctx.caches.setdefault("cases", CaseCache(ctx.settings.case_cache_size))
+        cache = CaseCache(ctx.settings.case_cache_size, SERIALIZER.registry)
+        cache = ctx.caches.setdefault("cases", cache)
     return cache
 
 

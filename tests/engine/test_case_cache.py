@@ -1,7 +1,8 @@
 """Warm cases (engine/case_cache.py): a process keeps the workflow its last committed command
 saved and the next command on the case takes it while the row is at that version; any other
 writer, a failed command or a full cache sends the command back to the stored JSON. Every warm
-workflow taken here is checked against the one its stored JSON restores (cache_check)."""
+workflow taken here is checked against the one its stored JSON restores (cache_check), and a
+case takes the same path warm as restored."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import history, instances, writes
+from engine import definitions, history, instances, writes
 from engine.case_cache import CaseCache
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from engine.errors import ProcessingFailed, TaskAlreadyClaimed
+from engine.runtime import SERIALIZER
 from engine.settings import Settings
 from engine.store import HistoryEvent, Instance
 from tests.engine.test_migration import (
+    OWNER,
     PROVINCE,
     SYSTEM,
     complete,
@@ -152,3 +155,72 @@ def test_a_state_written_after_the_save_is_not_shadowed_by_the_saved_workflow(
         instances.save(ctx, session, loaded, SYSTEM)
         writes.update_row(session, loaded.row, {"state_json": stored + " "})  # another writer
     assert len(cache_of(ctx)) == 0
+
+
+# start -> prepare (script) -> review (province) -> change (script) -> same? -> as_stored | live
+PATHS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="Defs_paths" targetNamespace="http://tidu.jiangxi.gov.cn/bpmn/tests">
+  <bpmn:process id="paths" name="存取一致" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="province" name="省工信厅">
+      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>prepare</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>change</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>same</bpmn:flowNodeRef><bpmn:flowNodeRef>as_stored</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>live</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="prepare" name="准备"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>PREPARE</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="review" name="审核"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="change" name="修改"><bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing><bpmn:script>CHANGE</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="same" default="f_live"><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>f_stored</bpmn:outgoing><bpmn:outgoing>f_live</bpmn:outgoing>
+    </bpmn:exclusiveGateway>
+    <bpmn:endEvent id="as_stored"><bpmn:incoming>f_stored</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="live"><bpmn:incoming>f_live</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />
+    <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="change" />
+    <bpmn:sequenceFlow id="f4" sourceRef="change" targetRef="same" />
+    <bpmn:sequenceFlow id="f_stored" sourceRef="same" targetRef="as_stored">
+      <bpmn:conditionExpression>CONDITION</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_live" sourceRef="same" targetRef="live" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+ENDS = ("as_stored", "live")
+
+
+def run_paths(ctx: EngineContext, prepare: str, change: str, condition: str) -> str:
+    """Deploy PATHS with these scripts and run a case through it: the end event it reached."""
+    text = PATHS.replace("PREPARE", prepare).replace("CHANGE", change)
+    text = text.replace("CONDITION", condition)
+    definitions.deploy(ctx, files={"paths.bpmn": text}, actor=OWNER)
+    row = instances.start_instance(ctx, process_key="paths", actor=SYSTEM)
+    (review,) = open_tasks(ctx, row.id)
+    instances.complete_task(ctx, task_id=review.id, actor=PROVINCE, data={})
+    with ctx.reading() as session:
+        wf = SERIALIZER.deserialize_json(session.get(Instance, row.id).state_json)
+    assert wf.is_completed()
+    (end,) = [t.task_spec.name for t in wf.get_tasks() if t.task_spec.name in ENDS]
+    return end
+
+
+def test_a_value_json_gives_back_otherwise_keeps_the_case_cold(ctx: EngineContext) -> None:
+    # a tuple is stored as a list: a warm case would still hold the tuple
+    assert run_paths(ctx, "pair = (1, 2)", "pass", "pair == [1, 2]") == "as_stored"
+    cache = cache_of(ctx)
+    assert (cache.hits, cache.unfaithful) == (0, 1)
+
+
+def test_containers_a_warm_case_shares_are_separate_as_when_restored(
+    ctx: EngineContext,
+) -> None:
+    # two names for one list: stored, each has its own copy, so appending to one leaves the
+    # other as it was
+    found = run_paths(
+        ctx, "inner = [1]\nbox = {'a': inner, 'b': inner}", "box['a'].append(2)", "box['b'] == [1]"
+    )
+    assert found == "as_stored"
+    assert cache_of(ctx).hits == 1
