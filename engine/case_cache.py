@@ -28,6 +28,7 @@ and the JSON is read as before.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _PENDING = "tidu_case_cache"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,9 @@ def restore_in_place(wf: Any, registry: Any) -> bool:
             flow.data = _as_restored(flow.data, registry)
             flow.correlations = _as_restored(flow.correlations, registry)
     except _NotJson:
+        return False
+    except Exception:  # after the commit nothing may fail the command: the case goes cold
+        logger.exception("case cache: a workflow could not be kept")
         return False
     return True
 

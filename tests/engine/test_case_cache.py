@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, history, instances, writes
+from engine import case_cache, definitions, history, instances, writes
 from engine.case_cache import CaseCache
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
@@ -224,3 +224,16 @@ def test_containers_a_warm_case_shares_are_separate_as_when_restored(
     )
     assert found == "as_stored"
     assert cache_of(ctx).hits == 1
+
+
+def test_a_workflow_that_cannot_be_kept_never_fails_the_committed_command(
+    ctx: EngineContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(value: object, registry: object) -> object:
+        raise RuntimeError("a converter broke")
+
+    deploy(ctx, 1)
+    monkeypatch.setattr(case_cache, "_as_restored", broken)
+    instance_id = start(ctx)
+    assert len(cache_of(ctx)) == 0
+    assert status(ctx, instance_id) == "running"
