@@ -14,16 +14,13 @@ and the JSON is read as before.
 - What is kept is what was saved: `keep_on_commit` records the serialized text beside the
   workflow, and the commit keeps it only if the row still holds that very text.
 - What is kept is what the JSON restores, not merely equal to it. Live task data can hold what
-  JSON cannot (a tuple comes back as a list, a date as text) and containers shared between
-  tasks or keys (SpiffWorkflow's data merge copies only one level deep), which the restored
-  workflow has as separate copies: a script that later mutates one in place, or compares a
-  tuple, would take another path on a warm case than on a restored one. So before a
-  workflow is kept its data is rebuilt as fresh dicts and lists, as JSON would give it back,
-  values of registered types (datetimes, BPMN events) are converted and restored by the
-  serializer's registry; a workflow holding anything else JSON would change (a tuple, a
-  non-text key) is not kept at all (`unfaithful`).
-- The cache is bounded (`TIDU_CASE_CACHE_SIZE`, least recently used out first; 0 turns it
-  off) and per process; it holds no data that is not also in the database.
+  JSON gives back otherwise (a tuple comes back as a list, a number key as text) and lists or
+  dicts that several tasks or names share, where a restored case has its own copies (or shares
+  them differently: SpiffWorkflow copies inherited data one level deep, and a restored case
+  inherits from its stored deltas). A script that compares a tuple or changes a shared list
+  in place could then take another path on a warm case. So a workflow is kept only when its
+  data is flat JSON (scalars, and lists or dicts of scalars, each in one place) and no event is
+  pending; any other is left cold (`unfaithful`) and its next command reads the JSON.
 """
 
 from __future__ import annotations
@@ -52,9 +49,8 @@ class Warm:
 class CaseCache:
     """A bounded, thread-safe LRU of warm workflows by case id."""
 
-    def __init__(self, size: int, registry: Any) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
-        self.registry = registry  # the serializer's: how a case's values are stored
         # takes that found the case; found nothing kept; found it kept at another version;
         # saves not kept because the workflow held what JSON would change
         self.hits = self.misses = self.stale = self.unfaithful = 0
@@ -106,61 +102,46 @@ def keep_on_commit(
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-class _NotJson(Exception):
-    """A value the stored JSON would not give back as it is."""
-
-
-def _as_restored(value: Any, registry: Any) -> Any:
-    """`value` as restoring its stored form gives it back: new dicts and lists all the way
-    down, and a value of a registered type (a datetime, a BPMN event...) converted and
-    restored by the serializer's registry, as saving and loading the case would."""
-    kind = type(value)
-    if kind in _JSON_SCALARS:
-        return value
-    if kind is dict:
-        if "typename" in value:  # restoring would read it as a registered value
-            raise _NotJson
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _NotJson
-            out[key] = _as_restored(item, registry)
-        return out
-    if kind is list:
-        return [_as_restored(item, registry) for item in value]
-    converted = registry.convert(value)
-    if type(converted) is not dict or "typename" not in converted or not _json_only(converted):
-        raise _NotJson  # a tuple, a set, a date...: JSON changes or refuses it
-    return registry.restore(converted)  # new objects and containers throughout
-
-
-def _json_only(value: Any) -> bool:
-    kind = type(value)
-    if kind is dict:
-        return all(type(k) is str and _json_only(v) for k, v in value.items())
-    if kind is list:
-        return all(_json_only(v) for v in value)
-    return kind in _JSON_SCALARS
-
-
-def restore_in_place(wf: Any, registry: Any) -> bool:
-    """Give the workflow's data (every task's data and internal data, each workflow's and
-    subprocess's data with its data objects, correlations, pending events) the shape its
-    stored JSON restores to; False, leaving it unfit to keep, when it holds anything JSON
-    would change."""
-    try:
-        wf.bpmn_events = _as_restored(wf.bpmn_events, registry)
-        for flow in (wf, *wf.subprocesses.values()):
-            for task in flow.tasks.values():
-                task.data = _as_restored(task.data, registry)
-                task.internal_data = _as_restored(task.internal_data, registry)
-            flow.data = _as_restored(flow.data, registry)
-            flow.correlations = _as_restored(flow.correlations, registry)
-    except _NotJson:
+def _flat(value: dict[str, Any], seen: set[int]) -> bool:
+    """A data dict of JSON scalars and of lists and dicts of JSON scalars (text keys), none of
+    its dicts or lists met before."""
+    if type(value) is not dict or id(value) in seen:
         return False
-    except Exception:  # after the commit nothing may fail the command: the case goes cold
-        logger.exception("case cache: a workflow could not be kept")
+    seen.add(id(value))
+    for key, item in value.items():
+        kind = type(item)
+        if type(key) is not str:
+            return False
+        if kind in _JSON_SCALARS:
+            continue
+        if id(item) in seen:
+            return False
+        seen.add(id(item))
+        if kind is list:
+            if not all(type(x) in _JSON_SCALARS for x in item):
+                return False
+        elif kind is dict:
+            if not all(type(k) is str and type(x) in _JSON_SCALARS for k, x in item.items()):
+                return False
+        else:
+            return False
+    return True
+
+
+def restores_as_it_is(wf: Any) -> bool:
+    """Whether loading the workflow's JSON gives back data equal to its own and shaped as its
+    own: every task's data and internal data, each workflow's data and correlations hold only
+    JSON scalars and lists or dicts of them, no two places hold the same list or dict, and no
+    events are pending."""
+    if wf.bpmn_events:
         return False
+    seen: set[int] = set()
+    for flow in (wf, *wf.subprocesses.values()):
+        for task in flow.tasks.values():
+            if not (_flat(task.data, seen) and _flat(task.internal_data, seen)):
+                return False
+        if not (_flat(flow.data, seen) and _flat(flow.correlations, seen)):
+            return False
     return True
 
 
@@ -169,7 +150,12 @@ def _after_commit(session: Session) -> None:
     for cache, row, wf, state_json, waits in session.info.pop(_PENDING, {}).values():
         if row.__dict__.get("state_json") is not state_json:
             continue
-        if restore_in_place(wf, cache.registry):
+        try:
+            faithful = restores_as_it_is(wf)
+        except Exception:  # after the commit nothing may fail the command: the case goes cold
+            logger.exception("case cache: a workflow could not be checked")
+            faithful = False
+        if faithful:
             cache.keep(row.id, Warm(row.version, row.definition_id, wf, waits))
         else:
             cache.unfaithful += 1

@@ -165,8 +165,7 @@ def _lock_with_task(
 def case_cache(ctx: EngineContext) -> CaseCache:
     cache = ctx.caches.get("cases")
     if cache is None:
-        cache = CaseCache(ctx.settings.case_cache_size, SERIALIZER.registry)
-        cache = ctx.caches.setdefault("cases", cache)
+        cache = ctx.caches.setdefault("cases", CaseCache(ctx.settings.case_cache_size))
     return cache
 
 

@@ -211,29 +211,50 @@ def test_a_value_json_gives_back_otherwise_keeps_the_case_cold(ctx: EngineContex
     # a tuple is stored as a list: a warm case would still hold the tuple
     assert run_paths(ctx, "pair = (1, 2)", "pass", "pair == [1, 2]") == "as_stored"
     cache = cache_of(ctx)
-    assert (cache.hits, cache.unfaithful) == (0, 1)
+    assert (cache.hits, cache.unfaithful) == (0, 2)  # neither the start nor the completion
 
 
 def test_containers_a_warm_case_shares_are_separate_as_when_restored(
     ctx: EngineContext,
 ) -> None:
-    # two names for one list: stored, each has its own copy, so appending to one leaves the
+    # two names for one list: restored, each has its own copy, so appending to one leaves the
     # other as it was
+    found = run_paths(ctx, "a = [1]\nb = a", "a.append(2)", "b == [1]")
+    assert found == "as_stored"
+    cache = cache_of(ctx)
+    assert (cache.hits, cache.unfaithful) == (0, 2)  # neither the start nor the completion
+
+
+def test_nested_containers_keep_the_case_cold(ctx: EngineContext) -> None:
+    # a restored case inherits nested lists from its stored deltas, shared as SpiffWorkflow
+    # shares them when it loads, not as they were shared in memory
+    found = run_paths(ctx, "box = {'a': [1]}", "box['a'].append(2)", "box == {'a': [1, 2]}")
+    assert found == "as_stored"
+    cache = cache_of(ctx)
+    assert (cache.hits, cache.unfaithful) == (0, 2)  # neither the start nor the completion
+
+
+def test_flat_data_stays_warm(ctx: EngineContext) -> None:
     found = run_paths(
-        ctx, "inner = [1]\nbox = {'a': inner, 'b': inner}", "box['a'].append(2)", "box['b'] == [1]"
+        ctx,
+        "scores = [1, 2]\nform = {'name': 'acme', 'ok': True}",
+        "scores.append(3)",
+        "len(scores) == 3",
     )
     assert found == "as_stored"
-    assert cache_of(ctx).hits == 1
+    cache = cache_of(ctx)
+    # warm for the completion; the finished case's own data shares its last task's lists
+    assert (cache.hits, cache.unfaithful) == (1, 1)
 
 
 def test_a_workflow_that_cannot_be_kept_never_fails_the_committed_command(
     ctx: EngineContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(value: object, registry: object) -> object:
-        raise RuntimeError("a converter broke")
+    def broken(wf: object) -> bool:
+        raise RuntimeError("a check broke")
 
     deploy(ctx, 1)
-    monkeypatch.setattr(case_cache, "_as_restored", broken)
+    monkeypatch.setattr(case_cache, "restores_as_it_is", broken)
     instance_id = start(ctx)
     assert len(cache_of(ctx)) == 0
     assert status(ctx, instance_id) == "running"
