@@ -73,21 +73,25 @@ def _http(error: HTTPException) -> Response:
     data = getattr(
         error, "data", None
     )  # webargs/marshmallow validation: {"messages": {"json": {...}}}
+    detail = error.description if status not in (422,) else "请求参数未通过校验"
     if isinstance(data, dict) and "messages" in data:
         errors = {}
-        for location in data["messages"].values():
+        for where, location in data["messages"].items():
+            if not isinstance(location, dict):  # the body as a whole, e.g. JSON that does not parse
+                errors[where] = [_translate(m) for m in _as_list(location)]
+                continue
             for field, messages in location.items():
-                errors[field] = [
-                    _translate(m) for m in (messages if isinstance(messages, list) else [messages])
-                ]
+                errors[field] = [_translate(m) for m in _as_list(messages)]
+        if status == 400 and "json" in errors:
+            detail = "请求体不是有效的 JSON"
     code = "invalid-request" if status == 422 else f"http-{status}"
     return problem_response(
-        status,
-        code,
-        HTTP_TITLES.get(status, error.name),
-        error.description if status not in (422,) else "请求参数未通过校验",
-        errors=errors,
+        status, code, HTTP_TITLES.get(status, error.name), detail, errors=errors
     )
+
+
+def _as_list(messages: Any) -> list[Any]:
+    return messages if isinstance(messages, list) else [messages]
 
 
 def _translate(message: Any) -> Any:
@@ -101,6 +105,7 @@ def _translate(message: Any) -> Any:
         "Not a valid date.": "不是有效的日期",
         "Not a valid mapping type.": "应为对象",
         "Field may not be null.": "不能为空",
+        "Invalid JSON body.": "JSON 格式错误",
     }
     return known.get(message, message) if isinstance(message, str) else message
 

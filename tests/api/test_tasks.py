@@ -66,6 +66,21 @@ def test_missing_data_envelope_is_422_invalid_request(p1: f.People, case: Case) 
     assert "data" in response.json["errors"]
 
 
+def test_a_body_that_is_not_json_is_400_and_changes_nothing(p1: f.People, case: Case) -> None:
+    city = p1["city"]
+    before = history(city, case["instance_id"])
+    response = city.post(
+        f"/api/v1/tasks/{case['task_id']}/complete",
+        data='{"data": {"decision": }',
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.json
+    assert response.mimetype == PROBLEM
+    assert response.json["detail"] == "请求体不是有效的 JSON"
+    assert response.json["errors"] == {"json": ["JSON 格式错误"]}
+    assert history(city, case["instance_id"]) == before
+
+
 def test_completing_a_completed_task_is_409_task_not_open(p1: f.People, case: Case) -> None:
     city, task_id = p1["city"], case["task_id"]
     assert complete(city, task_id, {"decision": "approve"}).status_code == 200
