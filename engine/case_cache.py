@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Warm:
     version: int
-    definition_id: str
+    definition_id: int
     wf: Any
     waits: Any  # engine.projections.Waits of wf, as its projection rows show it
 
@@ -52,7 +52,8 @@ class CaseCache:
     def __init__(self, size: int) -> None:
         self.size = size
         # takes that found the case; found nothing kept; found it kept at another version;
-        # saves not kept because the workflow held what JSON would change
+        # saves not kept because the workflow held what JSON would change (statistics only:
+        # not counted under the lock)
         self.hits = self.misses = self.stale = self.unfaithful = 0
         self._items: OrderedDict[str, Warm] = OrderedDict()
         self._lock = threading.Lock()
@@ -84,10 +85,6 @@ class CaseCache:
             self._items.move_to_end(instance_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-
-    def discard(self, instance_id: str) -> None:
-        with self._lock:
-            self._items.pop(instance_id, None)
 
 
 def keep_on_commit(
