@@ -20,7 +20,8 @@ and the JSON is read as before.
   inherits from its stored deltas). A script that compares a tuple or changes a shared list
   in place could then take another path on a warm case. So a workflow is kept only when its
   data is flat JSON (scalars, and lists or dicts of scalars, each in one place) and no event is
-  pending; any other is left cold (`unfaithful`) and its next command reads the JSON.
+  pending; any other is left cold (`unfaithful`) and its next command reads the JSON. Its
+  event manager (which tasks catch events) is rebuilt as loading builds it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -142,6 +145,18 @@ def restores_as_it_is(wf: Any) -> bool:
     return True
 
 
+def rebuild_event_manager(wf: Any) -> None:
+    """Give the workflow the event manager loading it builds: its waiting catch events, top
+    workflow first, then each subprocess, in task order (`state_codec.FastTaskConverter`).
+    The live one can still list a task that left the tree or stopped waiting otherwise."""
+    waiting = {}
+    for flow in (wf, *wf.subprocesses.values()):
+        for task in flow.tasks.values():
+            if isinstance(task.task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+                waiting[task.id] = task
+    wf.event_manager.tasks = waiting
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     for cache, row, wf, state_json, waits in session.info.pop(_PENDING, {}).values():
@@ -149,6 +164,8 @@ def _after_commit(session: Session) -> None:
             continue
         try:
             faithful = restores_as_it_is(wf)
+            if faithful:
+                rebuild_event_manager(wf)
         except Exception:  # after the commit nothing may fail the command: the case goes cold
             logger.exception("case cache: a workflow could not be checked")
             faithful = False

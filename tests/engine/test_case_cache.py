@@ -258,3 +258,16 @@ def test_a_workflow_that_cannot_be_kept_never_fails_the_committed_command(
     instance_id = start(ctx)
     assert len(cache_of(ctx)) == 0
     assert status(ctx, instance_id) == "running"
+
+
+def test_a_kept_workflow_gets_the_event_manager_loading_builds(ctx: EngineContext) -> None:
+    deploy(ctx, 1)
+    instance_id = start(ctx)
+    with ctx.reading() as session:
+        stored = session.get(Instance, instance_id).state_json
+    live, loaded = SERIALIZER.deserialize_json(stored), SERIALIZER.deserialize_json(stored)
+    (review,) = [t for t in live.tasks.values() if t.task_spec.name == "review"]
+    live.event_manager.add_task(review)  # an entry loading would not make
+    case_cache.rebuild_event_manager(live)
+    assert list(live.event_manager.tasks) == list(loaded.event_manager.tasks)
+    assert [t.task_spec.name for t in live.event_manager.tasks.values()] == ["review_deadline"]
