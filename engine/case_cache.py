@@ -21,7 +21,8 @@ and the JSON is read as before.
   in place could then take another path on a warm case. So a workflow is kept only when its
   data is flat JSON (scalars, and lists or dicts of scalars, each in one place) and no event is
   pending; any other is left cold (`unfaithful`) and its next command reads the JSON. Its
-  event manager (which tasks catch events) is rebuilt as loading builds it.
+  subprocesses and event manager (which tasks catch events) are put in the order loading
+  puts them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -145,15 +147,34 @@ def restores_as_it_is(wf: Any) -> bool:
     return True
 
 
-def rebuild_event_manager(wf: Any) -> None:
-    """Give the workflow the event manager loading it builds: its waiting catch events, top
-    workflow first, then each subprocess, in task order (`state_codec.FastTaskConverter`).
-    The live one can still list a task that left the tree or stopped waiting otherwise."""
-    waiting = {}
-    for flow in (wf, *wf.subprocesses.values()):
+def order_as_loaded(wf: Any) -> None:
+    """Give the workflow the subprocess order and the event manager loading it builds.
+
+    Loading restores the top workflow's tasks, then each subprocess after the task that
+    called it (in task order, depth first), registering waiting catch events as it goes
+    (`state_codec.FastTaskConverter`). The live workflow holds its subprocesses in the order
+    they started, and its event manager can still list a task that left the tree."""
+    subprocesses: dict[Any, Any] = {}
+    waiting: dict[Any, Any] = {}
+
+    def restore(flow: Any) -> None:
         for task in flow.tasks.values():
             if isinstance(task.task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
                 waiting[task.id] = task
+
+    def called_from(flow: Any) -> None:
+        for task in flow.tasks.values():
+            called = wf.subprocesses.get(task.id)
+            if called is not None and isinstance(task.task_spec, SubWorkflowTask):
+                subprocesses[task.id] = called
+                restore(called)
+                called_from(called)
+
+    restore(wf)
+    called_from(wf)
+    if len(subprocesses) != len(wf.subprocesses):
+        raise ValueError("a subprocess that loading would not restore")
+    wf.subprocesses = subprocesses
     wf.event_manager.tasks = waiting
 
 
@@ -165,7 +186,7 @@ def _after_commit(session: Session) -> None:
         try:
             faithful = restores_as_it_is(wf)
             if faithful:
-                rebuild_event_manager(wf)
+                order_as_loaded(wf)
         except Exception:  # after the commit nothing may fail the command: the case goes cold
             logger.exception("case cache: a workflow could not be checked")
             faithful = False

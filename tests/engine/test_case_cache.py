@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from engine.runtime import SERIALIZER
 from engine.settings import Settings
 from engine.store import HistoryEvent, Instance
 from tests.engine.test_migration import (
+    FIXTURES,
     OWNER,
     PROVINCE,
     SYSTEM,
@@ -268,6 +270,50 @@ def test_a_kept_workflow_gets_the_event_manager_loading_builds(ctx: EngineContex
     live, loaded = SERIALIZER.deserialize_json(stored), SERIALIZER.deserialize_json(stored)
     (review,) = [t for t in live.tasks.values() if t.task_spec.name == "review"]
     live.event_manager.add_task(review)  # an entry loading would not make
-    case_cache.rebuild_event_manager(live)
+    case_cache.order_as_loaded(live)
     assert list(live.event_manager.tasks) == list(loaded.event_manager.tasks)
     assert [t.task_spec.name for t in live.event_manager.tasks.values()] == ["review_deadline"]
+
+
+# two reviews in parallel, each a call of migration_called (tests/fixtures)
+TWO_CALLS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="Defs_two_calls" targetNamespace="http://tidu.jiangxi.gov.cn/bpmn/tests">
+  <bpmn:process id="two_calls" name="并行调用" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:callActivity id="first" calledElement="migration_called">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:callActivity id="second" calledElement="migration_called">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split" />
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="first" />
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="second" />
+    <bpmn:sequenceFlow id="f4" sourceRef="first" targetRef="join" />
+    <bpmn:sequenceFlow id="f5" sourceRef="second" targetRef="join" />
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_kept_workflow_holds_its_subprocesses_in_the_order_loading_gives(
+    ctx: EngineContext,
+) -> None:
+    called = (FIXTURES / "migration_called.bpmn").read_text(encoding="utf-8")
+    files = {"two_calls.bpmn": TWO_CALLS, "migration_called.bpmn": called}
+    definitions.deploy(ctx, files=files, actor=OWNER)
+    row = instances.start_instance(ctx, process_key="two_calls", actor=SYSTEM)
+    live, loaded = (SERIALIZER.deserialize_json(row.state_json) for _ in range(2))
+    assert len(loaded.subprocesses) == 2
+    live.subprocesses = dict(reversed(live.subprocesses.items()))  # as if started the other way
+    case_cache.order_as_loaded(live)
+    assert list(live.subprocesses) == list(loaded.subprocesses)
+    live.subprocesses.popitem()  # a subprocess loading would not find
+    live.subprocesses[uuid4()] = next(iter(loaded.subprocesses.values()))
+    with pytest.raises(ValueError, match="subprocess"):
+        case_cache.order_as_loaded(live)
