@@ -39,6 +39,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from engine.state_codec import JSON_SCALARS
+
 _PENDING = "tidu_case_cache"
 logger = logging.getLogger(__name__)
 
@@ -101,9 +103,6 @@ def keep_on_commit(
         session.info.setdefault(_PENDING, {})[row.id] = (cache, row, wf, state_json, waits)
 
 
-_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
 def _flat(value: dict[str, Any], seen: set[int]) -> bool:
     """A data dict of JSON scalars and of lists and dicts of JSON scalars (text keys), none of
     its dicts or lists met before."""
@@ -114,16 +113,16 @@ def _flat(value: dict[str, Any], seen: set[int]) -> bool:
         kind = type(item)
         if type(key) is not str:
             return False
-        if kind in _JSON_SCALARS:
+        if kind in JSON_SCALARS:
             continue
         if id(item) in seen:
             return False
         seen.add(id(item))
         if kind is list:
-            if not all(type(x) in _JSON_SCALARS for x in item):
+            if not all(type(x) in JSON_SCALARS for x in item):
                 return False
         elif kind is dict:
-            if not all(type(k) is str and type(x) in _JSON_SCALARS for k, x in item.items()):
+            if not all(type(k) is str and type(x) in JSON_SCALARS for k, x in item.items()):
                 return False
         else:
             return False

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
-_PLAIN = frozenset((str, int, float, bool, type(None)))
+JSON_SCALARS = frozenset((str, int, float, bool, type(None)))  # restored by JSON as they are
 _SHALLOW = frozenset((dict, list, set))
 _new = object.__new__
 _set = object.__setattr__
@@ -44,12 +44,12 @@ def restore_in_place(registry: Any, value: Any) -> Any:
         if "typename" in value:
             return registry.restore(value)
         for key, item in value.items():
-            if type(item) not in _PLAIN:
+            if type(item) not in JSON_SCALARS:
                 value[key] = restore_in_place(registry, item)
         return value
     if kind is list:
         for index, item in enumerate(value):
-            if type(item) not in _PLAIN:
+            if type(item) not in JSON_SCALARS:
                 value[index] = restore_in_place(registry, item)
         return value
     return registry.restore(value)
@@ -62,7 +62,7 @@ def inherited(data: dict[str, Any]) -> dict[str, Any]:
         kind = type(value)
         if kind in _SHALLOW:
             out[key] = value.copy()
-        elif kind not in _PLAIN and isinstance(value, (dict, list, set)):
+        elif kind not in JSON_SCALARS and isinstance(value, (dict, list, set)):
             out[key] = copy(value)
     return out
 
