@@ -14,14 +14,17 @@ and the JSON is read as before.
 - What is kept is what was saved: `keep_on_commit` records the serialized text beside the
   workflow, and the commit keeps it only if the row still holds that very text.
 - What is kept is what the JSON restores, not merely equal to it. Live task data can hold what
-  JSON gives back otherwise (a tuple comes back as a list, a number key as text) and lists or
-  dicts that several tasks or names share, where a restored case has its own copies (or shares
-  them differently: SpiffWorkflow copies inherited data one level deep, and a restored case
-  inherits from its stored deltas). A script that compares a tuple or changes a shared list
-  in place could then take another path on a warm case. So a workflow is kept only when its
-  data is flat JSON (scalars, and lists or dicts of scalars, each in one place) and no event is
-  pending; any other is left cold (`unfaithful`) and its next command reads the JSON. Its
-  subprocesses and event manager (which tasks catch events) are put in the order loading
+  JSON gives back otherwise (a tuple comes back as a list, a number key as text), and lists or
+  dicts shared otherwise than loading shares them: loading gives each stored value its own
+  copy, and a child task inherits its parent's unchanged values copied one level deep (their
+  nested lists and dicts are the parent's own). A value equal to the parent's comes back as
+  the parent's (`True` where the parent held `1`), and names come back in the order the
+  rebuild gives them. A script that compares a tuple or changes a shared list in place could
+  then take another path on a warm case. So a workflow is kept only when its data is JSON held
+  exactly where, as and in the order loading would put it (`restores_as_it_is`, checked
+  against a real load by `tests/fixtures/codec_check.py` in every process test), and no
+  event is pending; any other is left cold (`unfaithful`) and its next command reads the JSON.
+  Its subprocesses and event manager (which tasks catch events) are put in the order loading
   puts them.
 """
 
@@ -42,6 +45,7 @@ from sqlalchemy.orm import Session
 from engine.state_codec import JSON_SCALARS
 
 _PENDING = "tidu_case_cache"
+_ABSENT = object()
 logger = logging.getLogger(__name__)
 
 
@@ -103,47 +107,119 @@ def keep_on_commit(
         session.info.setdefault(_PENDING, {})[row.id] = (cache, row, wf, state_json, waits)
 
 
-def _flat(value: dict[str, Any], seen: set[int]) -> bool:
-    """A data dict of JSON scalars and of lists and dicts of JSON scalars (text keys), none of
-    its dicts or lists met before."""
-    if type(value) is not dict or id(value) in seen:
+def _fresh(value: Any, seen: set[int]) -> bool:
+    """A JSON value whose dicts and lists (text keys) are met nowhere else: what loading gives
+    each place that stores its own copy (a task's updates, internal data, workflow data)."""
+    kind = type(value)
+    if kind in JSON_SCALARS:
+        return True
+    if kind is dict:
+        items: Any = value.values()
+        if not all(type(key) is str for key in value):
+            return False
+    elif kind is list:
+        items = value
+    else:
+        return False
+    if id(value) in seen:
         return False
     seen.add(id(value))
-    for key, item in value.items():
-        kind = type(item)
-        if type(key) is not str:
+    return all(type(item) in JSON_SCALARS or _fresh(item, seen) for item in items)
+
+
+def _copy_of(value: Any, before: Any) -> bool:
+    """Whether `value` is what loading inherits for the parent's `before`: the scalar itself
+    (of its kind: 1 == True == 1.0), or a copy of the list or dict one level deep holding the
+    same items in the same order (so, equal to it)."""
+    kind = type(value)
+    if kind is not type(before):
+        return False
+    if kind in JSON_SCALARS:
+        return value is before or value == before
+    if value is before:
+        return False
+    if kind is dict:
+        if len(value) != len(before) or list(value) != list(before):
             return False
-        if kind in JSON_SCALARS:
-            continue
-        if id(item) in seen:
-            return False
-        seen.add(id(item))
-        if kind is list:
-            if not all(type(x) in JSON_SCALARS for x in item):
-                return False
-        elif kind is dict:
-            if not all(type(k) is str and type(x) in JSON_SCALARS for k, x in item.items()):
-                return False
-        else:
+        pairs: Any = zip(value.values(), before.values(), strict=True)
+    elif len(value) == len(before):
+        pairs = zip(value, before, strict=True)
+    else:
+        return False
+    for item, old in pairs:
+        if item is not old and not (
+            type(item) is type(old) and type(item) in JSON_SCALARS and item == old
+        ):
             return False
     return True
+
+
+def _inherits(data: Any, before: dict[str, Any], seen: set[int]) -> bool:
+    """A child task's data is what loading rebuilds from its parent's data and its stored delta
+    (`state_codec.FastTaskConverter`): what equals the parent's is copied one level deep from
+    it, what changed is a fresh value, and the names keep the order the rebuild gives them."""
+    if type(data) is not dict or id(data) in seen:
+        return False
+    seen.add(id(data))
+    for key, item in data.items():
+        old = before.get(key, _ABSENT)
+        if item is old and type(item) in JSON_SCALARS:  # most names: inherited, untouched
+            continue
+        if type(key) is not str or not _as_loaded(item, old, seen):
+            return False
+    names = list(data)
+    return names == list(before) or names == _rebuilt_order(data, before)
+
+
+def _as_loaded(item: Any, old: Any, seen: set[int]) -> bool:
+    """Whether loading gives a child `item` where its parent holds `old` (`_ABSENT`: none)."""
+    if old is not _ABSENT:
+        if _copy_of(item, old):
+            if type(item) in JSON_SCALARS:
+                return True
+            if id(item) in seen:
+                return False
+            seen.add(id(item))
+            return True
+        if item == old:
+            return False  # equal, so inherited on loading, but not shaped as inherited
+    return _fresh(item, seen)
+
+
+def _rebuilt_order(data: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    """The order of names loading gives a child: its parent's, then its own new ones."""
+    return [key for key in before if key in data] + [key for key in data if key not in before]
 
 
 def restores_as_it_is(wf: Any) -> bool:
-    """Whether loading the workflow's JSON gives back data equal to its own and shaped as its
-    own: every task's data and internal data, each workflow's data and correlations hold only
-    JSON scalars and lists or dicts of them, no two places hold the same list or dict, and no
-    events are pending."""
+    """Whether loading the workflow's JSON gives back its data as it is, shaped as it is: every
+    value is JSON (a tuple would come back as a list, a number key as text), each list or dict
+    is held where loading puts it (its own copy, or the one a child inherits from its parent),
+    and no events are pending."""
     if wf.bpmn_events:
         return False
     seen: set[int] = set()
-    for flow in (wf, *wf.subprocesses.values()):
-        for task in flow.tasks.values():
-            if not (_flat(task.data, seen) and _flat(task.internal_data, seen)):
+    flows = (wf, *wf.subprocesses.values())
+    # first what is cheap to check and most often not JSON (events a gateway caught)
+    if not all(_stored_apart(flow, seen) for flow in flows):
+        return False
+    for flow in flows:
+        tasks = flow.tasks
+        for task in tasks.values():
+            parent = tasks.get(task._parent)
+            if parent is None:
+                if type(task.data) is not dict or not _fresh(task.data, seen):
+                    return False
+            elif not _inherits(task.data, parent.data, seen):
                 return False
-        if not (_flat(flow.data, seen) and _flat(flow.correlations, seen)):
-            return False
     return True
+
+
+def _stored_apart(flow: Any, seen: set[int]) -> bool:
+    """A workflow's data and correlations and its tasks' internal data are fresh JSON."""
+    values = [flow.data, flow.correlations]
+    values += [task.internal_data for task in flow.tasks.values()]
+    return all(type(value) is dict and _fresh(value, seen) for value in values)
 
 
 def order_as_loaded(wf: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -32,6 +33,7 @@ from tests.engine.test_migration import (
     open_tasks,
     start,
 )
+from tests.fixtures.codec_check import shape
 
 pytestmark = pytest.mark.usefixtures("codec_check", "walk_check", "cache_check")
 
@@ -227,13 +229,92 @@ def test_containers_a_warm_case_shares_are_separate_as_when_restored(
     assert (cache.hits, cache.unfaithful) == (0, 2)  # neither the start nor the completion
 
 
-def test_nested_containers_keep_the_case_cold(ctx: EngineContext) -> None:
-    # a restored case inherits nested lists from its stored deltas, shared as SpiffWorkflow
-    # shares them when it loads, not as they were shared in memory
+def test_nested_containers_stay_warm_shared_as_loading_shares_them(ctx: EngineContext) -> None:
+    # a task inherits its parent's nested lists themselves (copied one level deep), live and
+    # loaded alike: changing one in place changes it for both, either way
     found = run_paths(ctx, "box = {'a': [1]}", "box['a'].append(2)", "box == {'a': [1, 2]}")
     assert found == "as_stored"
     cache = cache_of(ctx)
-    assert (cache.hits, cache.unfaithful) == (0, 2)  # neither the start nor the completion
+    assert (cache.hits, cache.unfaithful) == (1, 1)  # warm for the completion (cache_check)
+
+
+def review_and_parent(ctx: EngineContext, prepare: str) -> tuple[Any, Any, Any]:
+    """A started PATHS case as loaded: the workflow, its waiting review and that task's parent
+    (the prepare script, which ran `prepare`)."""
+    text = PATHS.replace("PREPARE", prepare).replace("CHANGE", "pass")
+    definitions.deploy(ctx, files={"paths.bpmn": text.replace("CONDITION", "True")}, actor=OWNER)
+    row = instances.start_instance(ctx, process_key="paths", actor=SYSTEM)
+    wf = SERIALIZER.deserialize_json(row.state_json)
+    (review,) = [t for t in wf.tasks.values() if t.task_spec.name == "review"]
+    assert review.parent.task_spec.name == "prepare"
+    return wf, review, review.parent
+
+
+def nested(prepared: Any, review: Any) -> None:
+    review.data["box"] = {"a": [1], "b": {"c": [2]}}  # a changed value: fresh
+
+
+def equal_copy(prepared: Any, review: Any) -> None:
+    review.data["box"] = {"a": [1]}  # equal to the parent's, but loading would share its list
+
+
+def copied(prepared: Any, review: Any) -> None:
+    review.data["box"] = dict(prepared.data["box"])  # as SpiffWorkflow inherits it
+
+
+def same_dict(prepared: Any, review: Any) -> None:
+    review.data["box"] = prepared.data["box"]  # loading gives the child its own copy
+
+
+def other_kind(prepared: Any, review: Any) -> None:
+    review.data["n"] = True  # == 1: loading would give back the parent's 1
+
+
+def reordered(prepared: Any, review: Any) -> None:
+    review.data = {key: review.data[key] for key in reversed(list(review.data))}
+
+
+def parents_list_inside(prepared: Any, review: Any) -> None:
+    review.data["more"] = {"a": prepared.data["box"]["a"]}  # one list in two places
+
+
+def kept_in_workflow_data(prepared: Any, review: Any) -> None:
+    review.workflow.data["box"] = review.data["box"]
+
+
+def a_tuple(prepared: Any, review: Any) -> None:
+    review.data["pair"] = (1, 2)
+
+
+def number_key(prepared: Any, review: Any) -> None:
+    review.data["by_year"] = {2026: "x"}
+
+
+@pytest.mark.parametrize(
+    ("change", "faithful"),
+    [
+        (None, True),
+        (nested, True),
+        (copied, True),
+        (equal_copy, False),
+        (same_dict, False),
+        (other_kind, False),
+        (reordered, False),
+        (parents_list_inside, False),
+        (kept_in_workflow_data, False),
+        (a_tuple, False),
+        (number_key, False),
+    ],
+)
+def test_a_workflow_is_kept_only_as_loading_would_give_it_back(
+    ctx: EngineContext, change: Any, faithful: bool
+) -> None:
+    wf, review, prepared = review_and_parent(ctx, "box = {'a': [1]}\nn = 1\nflag = 'x'")
+    if change is not None:
+        change(prepared, review)
+    assert case_cache.restores_as_it_is(wf) is faithful
+    restored = SERIALIZER.deserialize_json(SERIALIZER.serialize_json(wf))
+    assert (shape(wf) == shape(restored)) is faithful  # the rule says what loading does
 
 
 def test_flat_data_stays_warm(ctx: EngineContext) -> None:
