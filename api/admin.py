@@ -28,7 +28,7 @@ from api.schemas import (
     page_schema,
 )
 from api.tasks import instance_json
-from engine import access, definitions, history, incidents, migration, queries
+from engine import access, definitions, history, incidents, migration, queries, rounds
 from engine.errors import InvalidInput, NotFound
 from engine.store import Definition, Instance
 
@@ -404,7 +404,8 @@ class Rounds(MethodView):
     def get(self) -> list[dict[str, Any]]:
         """List rounds with case counts by status."""
         current_actor()
-        found = queries.rounds(engine_context(), process_key=request.args.get("process_key"))
+        ctx = engine_context()
+        found = queries.rounds(ctx, process_key=request.args.get("process_key"))
         return [
             {
                 **{
@@ -412,6 +413,7 @@ class Rounds(MethodView):
                     for c in ("id", "process_key", "label", "opens_on", "closes_at")
                 },
                 "counts": f["counts"],
+                "accepting": rounds.accepts_applications(ctx, f["round"]),
             }
             for f in found
         ]

@@ -180,6 +180,7 @@ class RoundOut(Schema):
     opens_on = fields.Date()
     closes_at = LocalDateTime()
     counts = fields.Dict()
+    accepting = fields.Boolean(metadata={"description": "申报窗口当前是否开放"})
 
 
 class QualificationOut(Schema):

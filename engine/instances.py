@@ -25,6 +25,7 @@ from engine import (
     outbox,
     records,
     registry,
+    rounds,
     writes,
 )
 from engine.case_cache import CaseCache, keep_on_commit
@@ -370,8 +371,7 @@ def _start_data(
     data |= enterprises.start_facts(session, uscc, today, actor.role)  # 第十二条 ban, tiers held
     if round_row is not None:
         zone = ZoneInfo(ctx.settings.timezone)
-        now_local = ctx.now().astimezone(zone)
-        if not (round_row.opens_on <= now_local.date() and ctx.now() < round_row.closes_at):
+        if not rounds.accepts_applications(ctx, round_row):
             raise Conflict(f"{round_row.label} 不在申报期内", rule="round-window")
         data |= {
             "round_id": round_row.id,

@@ -132,6 +132,13 @@ def load_schedules(directory: Path) -> list[RoundSchedule]:
     return schedules
 
 
+def accepts_applications(ctx: EngineContext, row: Round) -> bool:
+    """Whether the round's window is open now: from 00:00 local time of `opens_on` until
+    `closes_at` (24:00 local time of its last day)."""
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    return row.opens_on <= today and ctx.now() < row.closes_at
+
+
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 

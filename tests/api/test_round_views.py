@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -165,3 +166,28 @@ def test_unknown_export_is_not_found(cast, round_id) -> None:
     response = cast["province"].get(f"/api/v1/rounds/{round_id}/exports/everything")
     assert response.status_code == 404
     assert "city-report" in response.json["detail"]
+
+
+def test_a_round_accepts_applications_only_inside_its_window(ctx, clock, cast) -> None:  # type: ignore[no-untyped-def]
+    # opens tomorrow (Jiangxi time), 10 days: from 00:00 of 2025-09-02 until 24:00 of 09-11
+    later = f.open_round_of(cast["province"], KEY, opens_on=date(2025, 9, 2), window_days=10)
+
+    def accepting() -> bool:
+        (found,) = [r for r in cast["nc1"].get("/api/v1/rounds").json if r["id"] == later["id"]]
+        return found["accepting"]
+
+    def start() -> Any:
+        return cast["nc1"].post(
+            "/api/v1/instances", json={"process_key": KEY, "round_id": later["id"]}
+        )
+
+    assert accepting() is False
+    early = start()
+    assert (early.status_code, early.json["rule"]) == (409, "round-window")
+    clock.set(datetime(2025, 9, 1, 16, 0, tzinfo=UTC))  # 00:00 on 09-02 in Jiangxi
+    assert accepting() is True
+    clock.set(datetime(2025, 9, 11, 15, 59, tzinfo=UTC))  # 23:59 on the last day
+    assert accepting() is True
+    clock.set(datetime(2025, 9, 11, 16, 0, tzinfo=UTC))  # closed
+    assert accepting() is False
+    assert start().status_code == 409

@@ -91,3 +91,37 @@ def test_city_completes_its_review_from_the_inbox(  # type: ignore[no-untyped-de
     done = [e for e in history if e["kind"] == "task.completed" and e["bpmn_id"] == "city_review"]
     assert done[0]["actor"] == "city-360100"
     assert done[0]["data"]["submitted"]["decision"] == "approve"
+
+
+def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    f.open_round(people["province"], opens_on=date(2025, 10, 1), label="尚未开放的批次")
+    tab = open_browser(people["ent"].token)
+    page = tab.page
+    page.goto("/ui/inbox")
+    rounds = page.locator("#apply-rounds tr[data-round]")
+    rounds.first.wait_for()
+    assert rounds.count() == 1  # only the round whose window is open
+    assert "2025年下半年创新型中小企业评价" in rounds.inner_text()
+    assert "2025/9/30 24:00" in rounds.inner_text()  # the window's last day, to its end
+    assert page.inner_text("#my-cases-list") == "尚无案件。"
+    tab.shot("inbox-enterprise-apply")
+
+    rounds.locator("button").click()  # apply: straight to the first task, the self-evaluation
+    page.wait_for_selector("#form-fields [data-field=industry] select")
+    assert "/ui/tasks/" in page.url
+
+    page.goto("/ui/inbox")
+    page.wait_for_selector("#apply-rounds tr[data-round] >> text=已申报：进行中")
+    assert page.locator("#apply-rounds button").count() == 0  # one application per round
+    assert page.locator("#tasks tr[data-bpmn=self_evaluation]").count() == 1
+    cases = page.locator("#my-cases-list tr[data-instance]")
+    assert cases.count() == 1
+    assert "进行中" in cases.inner_text()
+
+    page.click("[data-start=major_change]")  # 第十一条: a report needs no round
+    page.wait_for_url("**/ui/tasks/*")
+    page.wait_for_selector("#form-fields")
+    started = people["ent"].get("/api/v1/instances").json["items"]
+    assert sorted(c["process_key"] for c in started) == ["innovative_evaluation", "major_change"]

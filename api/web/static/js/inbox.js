@@ -1,5 +1,9 @@
-// Staff: the inbox (my role and region), filters, due dates with overdue first.
-import { api, el, fail, fmtTime, requireLogin, STATUS_NAMES, table } from './common.js';
+// Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
+// also apply here in an open round, report a major change, and follow their cases.
+import { api, el, fail, fmtTime, notice, OUTCOME_NAMES, requireLogin, STATUS_NAMES, table } from './common.js';
+
+// what an enterprise may start outside a round (第十一条 major-change report)
+const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
 
 const form = document.getElementById('filters');
 let page = 1;
@@ -41,15 +45,71 @@ async function load() {
     el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
 }
 
+/** Start a case; go to its first task of mine, if it has one. */
+async function start(button, body) {
+  button.disabled = true;
+  try {
+    const started = await api('instances', { method: 'POST', json: body });
+    const detail = await api(`instances/${started.id}`);
+    const mine = detail.open_tasks.find((t) => t.role === 'enterprise');
+    if (mine) { location.href = `/ui/tasks/${mine.id}`; return; }
+    notice('已发起。', 'ok');
+    await Promise.all([load(), showApply(NAMES)]);
+  } catch (error) {
+    button.disabled = false;
+    throw error;
+  }
+}
+
+/** A round's end (00:00 local time after its last day) as the last day's 24:00. */
+function fmtDeadline(iso) {
+  const end = new Date(iso);
+  const clock = end.toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' });
+  if (clock !== '00:00:00') return fmtTime(iso);
+  return `${new Date(end.getTime() - 1).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' })} 24:00`;
+}
+
+function roundRow(round, names, mine) {
+  const action = mine
+    ? el('span', { class: 'badge' }, `已申报：${STATUS_NAMES[mine.status] || mine.status}`)
+    : el('button', { type: 'button', onclick: (event) => start(event.target, { process_key: round.process_key, round_id: round.id }).catch(fail) }, '申报');
+  return el('tr', { dataset: { round: round.id } }, el('td', {}, round.label),
+    el('td', {}, names[round.process_key] || round.process_key), el('td', {}, fmtDeadline(round.closes_at)), el('td', {}, action));
+}
+
+async function showApply(names) {
+  const [rounds, cases] = await Promise.all([api('rounds'), api('instances', { query: { per_page: 100 } })]);
+  const applied = new Map(cases.items.filter((c) => c.round_id !== null).map((c) => [c.round_id, c]));
+  const open = rounds.filter((r) => r.accepting);
+  document.getElementById('apply-rounds').replaceChildren(open.length
+    ? table(['申报批次', '流程', '申报截止', ''], open.map((r) => roundRow(r, names, applied.get(r.id))))
+    : el('p', { class: 'hint' }, '当前没有开放申报的批次。'));
+  document.getElementById('apply-other').replaceChildren(...UNSCHEDULED.filter((u) => names[u.process_key]).map((u) => el('span', {},
+    el('button', { type: 'button', class: 'secondary', dataset: { start: u.process_key }, onclick: (event) => start(event.target, { process_key: u.process_key }).catch(fail) }, u.label),
+    ' ', el('span', { class: 'hint' }, u.hint))));
+  document.getElementById('apply').hidden = false;
+  document.getElementById('my-cases-list').replaceChildren(cases.items.length
+    ? table(['流程', '批次', '状态', '结果', '发起时间', '更新时间'], cases.items.map((c) => el('tr', { dataset: { instance: c.id } },
+      el('td', {}, names[c.process_key] || c.process_key),
+      el('td', {}, (rounds.find((r) => r.id === c.round_id) || {}).label || '—'),
+      el('td', {}, STATUS_NAMES[c.status] || c.status),
+      el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
+      el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at)))))
+    : el('p', { class: 'hint' }, '尚无案件。'));
+  document.getElementById('my-cases').hidden = false;
+}
+
+const NAMES = {};
+
 async function main() {
-  await requireLogin();
+  const me = await requireLogin();
   const defs = await api('definitions').catch(() => []);
   const select = document.getElementById('f-process');
-  for (const key of [...new Set(defs.map((d) => d.process_key))]) {
-    select.append(el('option', { value: key }, defs.find((d) => d.process_key === key).name));
-  }
+  for (const d of defs) NAMES[d.process_key] = d.name;
+  for (const [key, name] of Object.entries(NAMES)) select.append(el('option', { value: key }, name));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
   await load();
+  if (me.role === 'enterprise') await showApply(NAMES);
 }
 
 main().catch(fail);
