@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from engine import instances
 from tests import factories as f
 
 pytestmark = pytest.mark.browser
@@ -125,3 +126,33 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     page.wait_for_selector("#form-fields")
     started = people["ent"].get("/api/v1/instances").json["items"]
     assert sorted(c["process_key"] for c in started) == ["innovative_evaluation", "major_change"]
+
+
+def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    instance_id = apply(people)
+    people["ent"].complete("self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]),
+                           instance_id)
+    people["city"].complete("city_review", {"decision": "return", "reason": "研发费用佐证不全",
+                                            "correction_days": 7}, instance_id)
+    clock.advance(timedelta(days=5))  # the reminder is due 3 days before the correction deadline
+    instances.fire_due(ctx)
+    tab = open_browser(people["ent"].token)
+    page = tab.page
+    page.goto("/ui/inbox")
+    note = page.locator("#notes-list tr[data-note]")
+    note.wait_for()
+    assert "补正材料即将逾期" in note.inner_text()
+    assert page.inner_text("#notes-count") == "1 条未读"
+    assert "2025/9/8 24:00" in note.inner_text()  # as the reminder's text words the deadline
+    assert "2025/9/8 24:00" in page.inner_text("#tasks tr[data-bpmn=correct_application]")
+    assert "创新型中小企业评价" in page.inner_text("#tasks tr[data-bpmn=correct_application]")
+    tab.shot("inbox-reminder")
+    note.locator("button").click()
+    page.wait_for_selector("#notes", state="hidden")
+    assert people["ent"].get("/api/v1/notifications", query_string={"unread": True}).json[
+        "total"] == 0
+    city = open_browser(people["city"].token).page  # addressed to the enterprise only
+    city.goto("/ui/inbox")
+    city.wait_for_selector("body[data-loaded]")
+    assert city.locator("#notes").is_hidden()

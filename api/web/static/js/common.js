@@ -108,6 +108,17 @@ export function fmtTime(iso) {
   return d.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
 }
 
+/** A deadline: one at 00:00 local time is shown as the previous day's 24:00, as the
+ *  regulation and the notifications word it ("2025/9/30 24:00"); any other as fmtTime. */
+export function fmtDeadline(iso) {
+  if (!iso) return '';
+  const end = new Date(iso);
+  if (Number.isNaN(end.getTime())) return iso;
+  const clock = end.toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' });
+  if (clock !== '00:00:00') return fmtTime(iso);
+  return `${new Date(end.getTime() - 1).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' })} 24:00`;
+}
+
 export function notice(message, kind = '') {
   const box = document.getElementById('notice');
   box.textContent = message;

@@ -1,6 +1,6 @@
 // Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
 // also apply here in an open round, report a major change, and follow their cases.
-import { api, el, fail, fmtTime, notice, OUTCOME_NAMES, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, requireLogin, STATUS_NAMES, table } from './common.js';
 
 // what an enterprise may start outside a round (第十一条 major-change report)
 const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
@@ -19,7 +19,7 @@ function query() {
 
 function dueCell(task) {
   if (!task.due_at) return el('td', {}, '—');
-  return el('td', {}, fmtTime(task.due_at), ' ', task.overdue ? el('span', { class: 'badge bad' }, '已逾期') : '');
+  return el('td', {}, fmtDeadline(task.due_at), ' ', task.overdue ? el('span', { class: 'badge bad' }, '已逾期') : '');
 }
 
 async function load() {
@@ -30,7 +30,7 @@ async function load() {
     box.replaceChildren(table(['任务', '流程', '企业（统一社会信用代码）', '地区', '截止时间', '认领人', '状态', '创建时间'],
       found.items.map((t) => el('tr', { class: t.overdue ? 'overdue' : '', dataset: { task: t.id, bpmn: t.bpmn_id } },
         el('td', {}, el('a', { href: `/ui/tasks/${t.id}` }, t.name)),
-        el('td', {}, t.process_key),
+        el('td', {}, NAMES[t.process_key] || t.process_key),
         el('td', {}, t.uscc || '—'),
         el('td', {}, t.region || '—'),
         dueCell(t),
@@ -59,14 +59,6 @@ async function start(button, body) {
     button.disabled = false;
     throw error;
   }
-}
-
-/** A round's end (00:00 local time after its last day) as the last day's 24:00. */
-function fmtDeadline(iso) {
-  const end = new Date(iso);
-  const clock = end.toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' });
-  if (clock !== '00:00:00') return fmtTime(iso);
-  return `${new Date(end.getTime() - 1).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' })} 24:00`;
 }
 
 function roundRow(round, names, mine) {
@@ -99,6 +91,28 @@ async function showApply(names) {
   document.getElementById('my-cases').hidden = false;
 }
 
+const NOTE_KINDS = { reminder: '提醒', deadline: '截止', outcome: '结果', info: '通知' };
+
+/** My unread notifications (reminders before deadlines, outcomes), each with 标为已读. */
+async function showNotes() {
+  const found = await api('notifications', { query: { unread: 'true', per_page: 20 } });
+  document.getElementById('notes').hidden = !found.total;
+  document.getElementById('notes-count').textContent = `${found.total} 条未读`;
+  document.getElementById('notes-list').replaceChildren(table(['类别', '通知', '所提醒的截止时间', '时间', ''],
+    found.items.map((n) => el('tr', { dataset: { note: n.id } },
+      el('td', {}, el('span', { class: `badge ${n.kind === 'reminder' || n.kind === 'deadline' ? 'warn' : ''}` }, NOTE_KINDS[n.kind] || n.kind)),
+      el('td', {}, el('strong', {}, n.title), el('br'), n.body),
+      el('td', {}, n.due_at ? fmtDeadline(n.due_at) : '—'),
+      el('td', {}, fmtTime(n.created_at)),
+      el('td', {}, el('button', { type: 'button', class: 'secondary', onclick: (event) => markRead(event.target, n.id).catch(fail) }, '标为已读'))))));
+}
+
+async function markRead(button, id) {
+  button.disabled = true;
+  await api(`notifications/${id}/read`, { method: 'POST' });
+  await showNotes();
+}
+
 const NAMES = {};
 
 async function main() {
@@ -108,8 +122,9 @@ async function main() {
   for (const d of defs) NAMES[d.process_key] = d.name;
   for (const [key, name] of Object.entries(NAMES)) select.append(el('option', { value: key }, name));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
-  await load();
+  await Promise.all([load(), showNotes()]);
   if (me.role === 'enterprise') await showApply(NAMES);
+  document.body.dataset.loaded = 'true';
 }
 
 main().catch(fail);

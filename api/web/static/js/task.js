@@ -1,5 +1,5 @@
 // Staff: one task — its case data, the generated form, claim / unclaim, complete (422 by field).
-import { api, ApiError, el, errorText, fail, fmtTime, notice, pretty, requireLogin, STATUS_NAMES } from './common.js';
+import { api, ApiError, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, requireLogin, STATUS_NAMES } from './common.js';
 import { buildForm } from './forms.js';
 
 const TASK = document.getElementById('root').dataset.task;
@@ -12,7 +12,7 @@ function status(text, kind = '') { statusBox.textContent = text; statusBox.class
 function meta(task) {
   const rows = [['流程', `${task.process_key}（第 ${task.version} 版）`], ['环节', `${task.name}（${task.bpmn_id}）`],
     ['企业', task.uscc || '—'], ['地区', task.region || '—'], ['状态', STATUS_NAMES[task.state] || task.state],
-    ['截止时间', task.due_at ? [fmtTime(task.due_at), task.overdue ? el('span', { class: 'badge bad' }, ' 已逾期') : ''] : '—'],
+    ['截止时间', task.due_at ? [fmtDeadline(task.due_at), task.overdue ? el('span', { class: 'badge bad' }, ' 已逾期') : ''] : '—'],
     ['认领人', task.assignee || '未认领'], ['创建时间', fmtTime(task.created_at)],
     ['案件', el('a', { href: `/ui/audit/cases/${task.instance_id}` }, task.instance_id)]];
   if (task.completed_at) rows.push(['办结', `${fmtTime(task.completed_at)} ${task.completed_by || ''}`]);
