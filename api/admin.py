@@ -413,7 +413,8 @@ class Rounds(MethodView):
                     for c in ("id", "process_key", "label", "opens_on", "closes_at")
                 },
                 "counts": f["counts"],
-                "accepting": rounds.accepts_applications(ctx, f["round"]),
+                "window": (window := rounds.window_state(ctx, f["round"])),
+                "accepting": window == "open",
             }
             for f in found
         ]

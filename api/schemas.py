@@ -180,7 +180,10 @@ class RoundOut(Schema):
     opens_on = fields.Date()
     closes_at = LocalDateTime()
     counts = fields.Dict()
-    accepting = fields.Boolean(metadata={"description": "申报窗口当前是否开放"})
+    window = fields.String(
+        metadata={"description": "申报窗口：upcoming 未开放 | open 申报中 | closed 已截止"}
+    )
+    accepting = fields.Boolean(metadata={"description": "申报窗口当前是否开放（window 为 open）"})
 
 
 class QualificationOut(Schema):

@@ -31,6 +31,7 @@ PAGES = {
     "": ("index.html", "登录"),
     "design": ("design.html", "流程设计"),
     "inbox": ("inbox.html", "待办"),
+    "rounds": ("rounds.html", "申报批次"),
     "audit": ("audit.html", "审计"),
 }
 

@@ -132,11 +132,18 @@ def load_schedules(directory: Path) -> list[RoundSchedule]:
     return schedules
 
 
-def accepts_applications(ctx: EngineContext, row: Round) -> bool:
-    """Whether the round's window is open now: from 00:00 local time of `opens_on` until
-    `closes_at` (24:00 local time of its last day)."""
+def window_state(ctx: EngineContext, row: Round) -> str:
+    """Where the round's window stands now: "upcoming", "open" (from 00:00 local time of
+    `opens_on` until `closes_at`, 24:00 local time of its last day) or "closed"."""
+    if ctx.now() >= row.closes_at:
+        return "closed"
     today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    return row.opens_on <= today and ctx.now() < row.closes_at
+    return "open" if row.opens_on <= today else "upcoming"
+
+
+def accepts_applications(ctx: EngineContext, row: Round) -> bool:
+    """Whether the round's window is open now (applications may start)."""
+    return window_state(ctx, row) == "open"
 
 
 def _start_of(day: date, zone: ZoneInfo) -> datetime:

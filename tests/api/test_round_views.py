@@ -174,7 +174,11 @@ def test_a_round_accepts_applications_only_inside_its_window(ctx, clock, cast) -
 
     def accepting() -> bool:
         (found,) = [r for r in cast["nc1"].get("/api/v1/rounds").json if r["id"] == later["id"]]
+        assert found["accepting"] is (found["window"] == "open")
+        windows.append(found["window"])
         return found["accepting"]
+
+    windows: list[str] = []
 
     def start() -> Any:
         return cast["nc1"].post(
@@ -191,3 +195,4 @@ def test_a_round_accepts_applications_only_inside_its_window(ctx, clock, cast) -
     clock.set(datetime(2025, 9, 11, 16, 0, tzinfo=UTC))  # closed
     assert accepting() is False
     assert start().status_code == 409
+    assert windows == ["upcoming", "open", "open", "closed"]

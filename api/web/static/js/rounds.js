@@ -1,0 +1,107 @@
+// Staff: application rounds. The province opens one; each round's cases by stage (a city sees
+// its own region) and the lists staff send on, as CSV (市级上报、公示、公告、推荐名单).
+import { api, download, el, fail, fmtDeadline, fmtTime, notice, requireLogin, STATUS_NAMES, table } from './common.js';
+
+const ROUND_PROCESSES = ['innovative_evaluation', 'specialized_certification', 'little_giant_recommendation'];
+const WINDOWS = { upcoming: ['未开放', ''], open: ['申报中', 'ok'], closed: ['已截止', ''] };
+const EXPORTS = [
+  ['city-report', {}, '市级推荐上报名单'],
+  ['notice-list', { level: 'city' }, '市级公示名单'],
+  ['notice-list', { level: 'province' }, '省级公示名单'],
+  ['announcement-list', {}, '公告名单'],
+  ['recommendation-list', {}, '推荐工业和信息化部名单'],
+];
+const VIEWERS = ['city', 'province', 'miit', 'auditor'];  // who may list a round's cases
+const NAMES = {};
+let canView = false;
+const chosen = { round: null, stage: '', page: 1 };
+
+function counts(round) {
+  const parts = Object.entries(round.counts || {}).map(([status, n]) => `${STATUS_NAMES[status] || status} ${n}`);
+  return parts.length ? parts.join(' · ') : '—';
+}
+
+async function showRounds() {
+  const rounds = await api('rounds');
+  document.getElementById('rounds').replaceChildren(rounds.length
+    ? table(['批次', '流程', '开放日期', '申报截止', '申报窗口', '案件', ''], rounds.map((r) => {
+      const [label, kind] = WINDOWS[r.window] || [r.window, ''];
+      return el('tr', { dataset: { round: r.id } }, el('td', {}, r.label), el('td', {}, NAMES[r.process_key] || r.process_key),
+        el('td', {}, r.opens_on), el('td', {}, fmtDeadline(r.closes_at)), el('td', {}, el('span', { class: `badge ${kind}` }, label)),
+        el('td', {}, counts(r)),
+        el('td', {}, canView ? el('button', { type: 'button', class: 'secondary', onclick: () => choose(r).catch(fail) }, '查看案件') : ''));
+    }))
+    : el('p', { class: 'hint' }, '还没有申报批次。'));
+  return rounds;
+}
+
+async function exportList(round, kind, query, button) {
+  button.disabled = true;
+  try {
+    const response = await api(`rounds/${round.id}/exports/${kind}`, { query, raw: true });
+    const name = (response.headers.get('Content-Disposition') || '').split('filename=')[1] || `${kind}.csv`;
+    download(await response.blob(), name);
+  } finally { button.disabled = false; }
+}
+
+async function showCases() {
+  const round = chosen.round;
+  const found = await api(`rounds/${round.id}/cases`, { query: { stage: chosen.stage, page: chosen.page, per_page: 50 } });
+  const all = found.stages.reduce((sum, s) => sum + s.count, 0);
+  const chip = (stage, label) => el('button', { type: 'button', class: chosen.stage === stage ? '' : 'secondary', dataset: { stage },
+    onclick: () => { chosen.stage = stage; chosen.page = 1; showCases().catch(fail); } }, label);
+  document.getElementById('stages').replaceChildren(chip('', `全部（${all}）`),
+    ...found.stages.map((s) => chip(s.stage, `${s.name}（${s.count}）`)));
+  document.getElementById('round-cases').replaceChildren(found.items.length
+    ? table(['企业名称', '统一社会信用代码', '地区', '当前环节', '截止时间', '发起时间', ''], found.items.map((c) => el('tr', { dataset: { instance: c.instance_id, stage: c.stage } },
+      el('td', {}, c.enterprise_name || '—'), el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'),
+      el('td', {}, c.stage_name), el('td', {}, c.due_at ? fmtDeadline(c.due_at) : '—'), el('td', {}, fmtTime(c.started_at)),
+      el('td', {}, el('a', { href: `/ui/audit/cases/${c.instance_id}` }, '案件详情')))))
+    : el('p', { class: 'hint' }, '没有符合条件的案件。'));
+  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
+  document.getElementById('round-pager').replaceChildren(
+    el('button', { type: 'button', class: 'secondary', disabled: chosen.page <= 1, onclick: () => { chosen.page -= 1; showCases().catch(fail); } }, '上一页'),
+    `第 ${chosen.page} / ${pages} 页，共 ${found.total} 件`,
+    el('button', { type: 'button', class: 'secondary', disabled: chosen.page >= pages, onclick: () => { chosen.page += 1; showCases().catch(fail); } }, '下一页'));
+  document.body.dataset.loaded = 'true';
+}
+
+async function choose(round) {
+  Object.assign(chosen, { round, stage: '', page: 1 });
+  document.getElementById('round-title').textContent = `${round.label}（${NAMES[round.process_key] || round.process_key}）`;
+  document.getElementById('exports').replaceChildren('导出 CSV：', ...EXPORTS.map(([kind, query, label]) => el('button', {
+    type: 'button', class: 'secondary', dataset: { export: kind + (query.level ? `-${query.level}` : '') },
+    onclick: (event) => exportList(round, kind, query, event.target).catch(fail) }, label)));
+  document.getElementById('round').hidden = false;
+  history.replaceState(null, '', `?round=${round.id}`);
+  await showCases();
+}
+
+async function openRound(form) {
+  const data = Object.fromEntries(new FormData(form));
+  const round = await api('rounds', { method: 'POST', json: { ...data, window_days: Number(data.window_days) } });
+  notice(`已开放批次「${round.label}」。`, 'ok');
+  form.reset();
+  await showRounds();
+}
+
+async function main() {
+  const me = await requireLogin();
+  canView = VIEWERS.includes(me.role);
+  if (me.role === 'enterprise') notice('企业请在“待办”页申报；本页列出各申报批次及其开放时间。');
+  for (const d of await api('definitions').catch(() => [])) NAMES[d.process_key] = d.name;
+  if (me.role === 'province') {
+    const select = document.getElementById('o-process');
+    for (const key of ROUND_PROCESSES.filter((k) => NAMES[k])) select.append(el('option', { value: key }, NAMES[key]));
+    const form = document.getElementById('open-form');
+    form.addEventListener('submit', (event) => { event.preventDefault(); openRound(form).catch(fail); });
+    document.getElementById('open-round').hidden = false;
+  }
+  const rounds = await showRounds();
+  const wanted = Number(new URLSearchParams(location.search).get('round'));
+  const round = rounds.find((r) => r.id === wanted);
+  if (round && canView) await choose(round);
+  else document.body.dataset.loaded = 'true';
+}
+
+main().catch(fail);

@@ -1,0 +1,74 @@
+"""Staff in the browser: the province opens a round; a city follows its cases by stage and
+exports its report list as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests import factories as f
+from tests.browser.conftest import REGION
+
+pytestmark = pytest.mark.browser
+
+
+def test_province_opens_a_round_and_a_city_exports_its_cases(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    tab = open_browser(people["province"].token)
+    page = tab.page
+    page.goto("/ui/rounds")
+    page.wait_for_selector("body[data-loaded]")
+    assert page.inner_text("#rounds") == "还没有申报批次。"
+    page.select_option("#o-process", "innovative_evaluation")
+    page.fill("#open-form [name=label]", "2025年下半年创新型中小企业评价")
+    page.fill("#open-form [name=opens_on]", "2025-09-01")
+    page.fill("#open-form [name=window_days]", "30")
+    page.click("#open-form button[type=submit]")
+    row = page.locator("#rounds tr[data-round]")
+    row.wait_for()
+    assert "申报中" in row.inner_text()
+    assert "2025/9/30 24:00" in row.inner_text()
+    tab.shot("rounds-province")
+    (opened,) = people["province"].get("/api/v1/rounds").json
+    assert (opened["window"], opened["opens_on"]) == ("open", "2025-09-01")
+
+    started = people["ent"].post("/api/v1/instances", json={
+        "process_key": "innovative_evaluation", "round_id": opened["id"]})
+    people["ent"].complete("self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]),
+                           started.json["id"])
+
+    city = open_browser(people["city"].token)
+    page = city.page
+    page.goto(f"/ui/rounds?round={opened['id']}")
+    case = page.locator("#round-cases tr[data-instance]")
+    case.wait_for()
+    assert case.get_attribute("data-stage") == "city_review"
+    assert "洪城精密机械有限公司" in case.inner_text()
+    assert "市级初审（1）" in page.inner_text("#stages")
+    city.shot("rounds-city-cases")
+    page.click("#stages [data-stage=city_review]")
+    page.wait_for_selector("#stages button[data-stage=city_review]:not(.secondary)")
+    assert page.locator("#round-cases tr[data-instance]").count() == 1
+
+    with page.expect_download() as got:
+        page.click("[data-export=city-report]")
+    text = Path(got.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["序号", "统一社会信用代码", "企业名称"]
+    assert got.value.suggested_filename == f"round-{opened['id']}-city-report-{REGION}.csv"
+    assert page.locator("#open-round").is_hidden()  # only the province opens rounds
+
+
+def test_an_enterprise_sees_the_rounds_and_is_sent_to_its_inbox_to_apply(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    page = open_browser(people["ent"].token).page
+    page.goto("/ui/rounds")
+    page.wait_for_selector("body[data-loaded]")
+    assert "申报中" in page.inner_text("#rounds tr[data-round]")
+    assert page.locator("#rounds button").count() == 0  # cases by stage are for staff
+    assert "请在“待办”页申报" in page.inner_text("#notice")
