@@ -16,9 +16,7 @@ from engine import definitions, queries, registry
 from engine.clock import SystemClock
 from engine.context import EngineContext
 from engine.settings import Settings
-
-TIER_LABELS = {"innovative": "创新型中小企业", "specialized": "专精特新中小企业",
-               "little_giant": "专精特新“小巨人”企业"}
+from engine.store import TIER_LABELS
 
 
 def _directory_rules(directory: Path) -> tuple[registry.RuleSet, str]:

@@ -14,6 +14,7 @@ from api.schemas import LocalDateTime, PageArgs, TaskOut, page_schema
 from api.tasks import task_json
 from engine import legacy, lifecycle
 from engine.errors import InvalidInput
+from engine.store import TIER_LABELS
 
 bp = Blueprint(
     "qualifications",
@@ -26,11 +27,6 @@ public_bp = Blueprint(
 )
 
 TIERS = ("innovative", "specialized", "little_giant")
-TIER_LABELS = {
-    "innovative": "创新型中小企业",
-    "specialized": "专精特新中小企业",
-    "little_giant": "专精特新“小巨人”企业",
-}
 STATUSES = ("active", "renewal_ineligible", "expired", "revoked")
 MAX_UPLOAD = 5 * 1024 * 1024
 

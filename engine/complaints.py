@@ -21,14 +21,17 @@ from engine import definitions, enterprises, instances, records
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.store import Complainant, Enterprise, EvidenceFile, Instance, Notification, new_id
+from engine.store import (
+    TIER_LABELS,
+    Complainant,
+    Enterprise,
+    EvidenceFile,
+    Instance,
+    Notification,
+    new_id,
+)
 
 PROCESS_KEY = "complaint"
-TIER_LABELS = {
-    "innovative": "创新型中小企业",
-    "specialized": "专精特新中小企业",
-    "little_giant": "专精特新“小巨人”企业",
-}
 FILERS = {"public", "city", "province"}  # the public, or staff recording a complaint on behalf
 AUDITORS = {"auditor"}
 ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|[A-Z0-9]{8,20})$")  # 身份证号 or another document number

@@ -52,6 +52,7 @@ from engine.projections import (
 )
 from engine.runtime import CURRENT_SCOPE, SERIALIZER, CommandScope, cached_spec
 from engine.store import (
+    TIER_LABELS,
     Definition,
     Enterprise,
     HistoryStream,
@@ -380,13 +381,6 @@ def _start_data(
             "application_deadline_at": round_row.closes_at.astimezone(zone).isoformat(),
         }
     return data
-
-
-TIER_LABELS = {
-    "innovative": "创新型中小企业",
-    "specialized": "专精特新中小企业",
-    "little_giant": "专精特新“小巨人”企业",
-}
 
 
 _HELD = (

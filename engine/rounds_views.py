@@ -19,6 +19,8 @@ from engine import access
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidInput, NotFound
 from engine.store import (
+    QUALIFICATION_STATUS_LABELS,
+    TIER_LABELS,
     Definition,
     Enterprise,
     HumanTask,
@@ -295,11 +297,11 @@ def _announcement_list(session: Any, round_id: int, region: str | None) -> list[
             q.uscc,
             q.enterprise_name,
             q.region,
-            q.tier,
+            TIER_LABELS.get(q.tier, q.tier),
             q.number,
             q.issued_on,
             q.expires_on,
-            q.status,
+            QUALIFICATION_STATUS_LABELS.get(q.status, q.status),
             i.id,
         ]
         for n, (q, i) in enumerate(session.execute(query).tuples(), 1)

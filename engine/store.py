@@ -301,6 +301,20 @@ class EvidenceFile(Base):
     uploaded_at: Mapped[datetime]
 
 
+# what staff and enterprises read for a qualification's tier and status
+TIER_LABELS = {
+    "innovative": "创新型中小企业",
+    "specialized": "专精特新中小企业",
+    "little_giant": "专精特新“小巨人”企业",
+}
+QUALIFICATION_STATUS_LABELS = {
+    "active": "有效",
+    "renewal_ineligible": "有效（已取消复核资格）",  # 第十条: no annual update by 30 April
+    "expired": "已失效",
+    "revoked": "已撤销",
+}
+
+
 class Qualification(Base):
     """An issued qualification (创新型 / 专精特新 / 小巨人)."""
 

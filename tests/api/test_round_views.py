@@ -149,9 +149,10 @@ def test_notice_and_announcement_lists_per_region(ctx, clock, cast, round_id, ca
         )
     announced = rows(cast["province"].get(f"/api/v1/rounds/{round_id}/exports/announcement-list"))
     assert {(r["统一社会信用代码"], r["梯度"]) for r in announced} == {
-        (f.uscc(NC, 1), "specialized"),
-        (f.uscc(GZ, 1), "specialized"),
+        (f.uscc(NC, 1), "专精特新中小企业"),
+        (f.uscc(GZ, 1), "专精特新中小企业"),
     }
+    assert {r["资格状态"] for r in announced} == {"有效"}
     mine = rows(cast["city_nc"].get(f"/api/v1/rounds/{round_id}/exports/announcement-list"))
     assert [r["统一社会信用代码"] for r in mine] == [f.uscc(NC, 1)]
     by_outcome = (

@@ -8,6 +8,7 @@ import pytest
 
 from engine import instances
 from tests import factories as f
+from tests.browser.conftest import REGION
 
 pytestmark = pytest.mark.browser
 
@@ -156,3 +157,25 @@ def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ig
     city.goto("/ui/inbox")
     city.wait_for_selector("body[data-loaded]")
     assert city.locator("#notes").is_hidden()
+
+
+def test_an_enterprise_sees_its_qualifications_and_their_validity(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    mine = f.uscc(REGION, 1)
+    f.grant_qualification(ctx, uscc_code=mine, tier="innovative", region=REGION)
+    f.grant_qualification(ctx, uscc_code=mine, tier="specialized", region=REGION,
+                          issued_on=date(2024, 9, 1), status="renewal_ineligible")
+    f.grant_qualification(ctx, uscc_code=f.uscc(REGION, 2), tier="innovative", region=REGION)
+    page = open_browser(people["ent"].token).page
+    page.goto("/ui/inbox")
+    page.wait_for_selector("body[data-loaded]")
+    rows = page.locator("#my-qualifications-list tr[data-qualification]")
+    assert rows.count() == 2  # its own only
+    text = page.inner_text("#my-qualifications-list")
+    assert "创新型中小企业" in text
+    assert "2027-01-10" in text
+    assert "有效（已取消复核资格）" in text
+    city = open_browser(people["city"].token).page
+    city.goto("/ui/inbox")
+    city.wait_for_selector("body[data-loaded]")
+    assert city.locator("#my-qualifications").is_hidden()

@@ -11,6 +11,10 @@ export const OUTCOME_NAMES = {
   qualified: '认定通过', ineligible: '不符合申报条件', rejected: '不予通过', lapsed: '逾期未补正',
   objection_upheld: '异议成立', spot_check_failed: '抽查未通过', score_below_pass: '评分未达标',
 };
+export const TIER_NAMES = { innovative: '创新型中小企业', specialized: '专精特新中小企业',
+  little_giant: '专精特新“小巨人”企业' };
+export const QUALIFICATION_STATUS_NAMES = { active: '有效', renewal_ineligible: '有效（已取消复核资格）',
+  expired: '已失效', revoked: '已撤销' };
 export const EVENT_NAMES = {
   'instance.started': '案件发起', 'instance.completed': '案件办结', 'instance.cancelled': '案件取消',
   'task.created': '任务生成', 'task.claimed': '任务认领', 'task.unclaimed': '释放认领',

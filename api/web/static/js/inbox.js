@@ -1,6 +1,6 @@
 // Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
 // also apply here in an open round, report a major change, and follow their cases.
-import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, QUALIFICATION_STATUS_NAMES, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 // what an enterprise may start outside a round (第十一条 major-change report)
 const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
@@ -91,6 +91,18 @@ async function showApply(names) {
   document.getElementById('my-cases').hidden = false;
 }
 
+/** An enterprise's certificates: tier, number, validity and status. */
+async function showQualifications() {
+  const found = await api('qualifications', { query: { per_page: 50 } });
+  document.getElementById('my-qualifications-list').replaceChildren(found.items.length
+    ? table(['梯度', '证书编号', '认定日期', '有效期至', '状态'], found.items.map((q) => el('tr', { dataset: { qualification: q.id } },
+      el('td', {}, TIER_NAMES[q.tier] || q.tier), el('td', {}, q.number), el('td', {}, q.issued_on), el('td', {}, q.expires_on),
+      el('td', {}, el('span', { class: `badge ${q.status === 'active' ? 'ok' : q.status === 'renewal_ineligible' ? 'warn' : ''}` },
+        QUALIFICATION_STATUS_NAMES[q.status] || q.status)))))
+    : el('p', { class: 'hint' }, '尚无资质。'));
+  document.getElementById('my-qualifications').hidden = false;
+}
+
 const NOTE_KINDS = { reminder: '提醒', deadline: '截止', outcome: '结果', info: '通知' };
 
 /** My unread notifications (reminders before deadlines, outcomes), each with 标为已读. */
@@ -123,7 +135,7 @@ async function main() {
   for (const [key, name] of Object.entries(NAMES)) select.append(el('option', { value: key }, name));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
   await Promise.all([load(), showNotes()]);
-  if (me.role === 'enterprise') await showApply(NAMES);
+  if (me.role === 'enterprise') await Promise.all([showApply(NAMES), showQualifications()]);
   document.body.dataset.loaded = 'true';
 }
 
