@@ -39,10 +39,12 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
     page.select_option("select[name=status]", "running")
     page.click("#filters button[type=submit]")
     page.wait_for_selector(f"tr[data-instance='{instance_id}']")
+    assert "创新型中小企业评价（第 1 版）" in page.inner_text(f"tr[data-instance='{instance_id}']")
     tab.shot("audit-search")
 
     page.click(f"tr[data-instance='{instance_id}'] a")
     page.wait_for_selector("#canvas[data-current]")
+    assert "创新型中小企业评价（第 1 版）" in page.inner_text("#case-meta")
     done = page.get_attribute("#canvas", "data-done").split()
     current = page.get_attribute("#canvas", "data-current").split()
     assert {"self_evaluation", "check_eligibility", "city_review", "city_draw"} <= set(done)

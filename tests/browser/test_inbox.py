@@ -37,6 +37,7 @@ def test_enterprise_fills_its_self_evaluation_with_an_evidence_upload(  # type: 
 
     row.locator("a").click()
     page.wait_for_selector("#form-fields [data-field=industry] select")
+    assert "创新型中小企业评价（第 1 版）" in page.inner_text("#task-meta")  # the name, not the key
     page.click("#complete")  # empty form: every required field is named
     page.wait_for_selector("[data-field=industry].invalid")
     assert page.inner_text("[data-error-for=employees]") == "必填"

@@ -1,7 +1,8 @@
 // Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains.
-import { api, el, fail, fmtTime, OUTCOME_NAMES, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, el, fail, fmtTime, OUTCOME_NAMES, processNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const form = document.getElementById('filters');
+let NAMES = {};
 let page = 1;
 
 export async function verify(box) {
@@ -26,7 +27,7 @@ async function load() {
     box.replaceChildren(table(['案件', '流程（版本）', '统一社会信用代码', '地区', '批次', '状态', '结果', '发起时间', '更新时间'],
       found.items.map((c) => el('tr', { dataset: { instance: c.id } },
         el('td', {}, el('a', { href: `/ui/audit/cases/${c.id}` }, c.id.slice(0, 8))),
-        el('td', {}, `${c.process_key}（第 ${c.definition_version} 版）`),
+        el('td', {}, `${NAMES[c.process_key] || c.process_key}（第 ${c.definition_version} 版）`),
         el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'), el('td', {}, c.round_id ?? '—'),
         el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
         el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));
@@ -40,6 +41,7 @@ async function load() {
 
 async function main() {
   await requireLogin();
+  NAMES = await processNames();
   const [defs, rounds] = await Promise.all([api('definitions').catch(() => []), api('rounds').catch(() => [])]);
   for (const key of [...new Set(defs.map((d) => d.process_key))]) {
     document.getElementById('f-process').append(el('option', { value: key }, defs.find((d) => d.process_key === key).name));

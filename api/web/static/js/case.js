@@ -90,7 +90,7 @@ async function main() {
     api(`instances/${ID}/history`), api('definitions').catch(() => [])]);
   const versions = Object.fromEntries(defs.map((d) => [d.id, d.version]));
   document.getElementById('case-title').textContent = `${instance.business_key}`;
-  const rows = [['案件编号', instance.id], ['流程', `${instance.process_key}（第 ${instance.definition_version} 版）`],
+  const rows = [['案件编号', instance.id], ['流程', `${(defs.find((d) => d.process_key === instance.process_key) || {}).name || instance.process_key}（第 ${instance.definition_version} 版）`],
     ['企业', instance.uscc || '—'], ['地区', instance.region || '—'], ['批次', instance.round_id ?? '—'],
     ['状态', STATUS_NAMES[instance.status] || instance.status], ['结果', OUTCOME_NAMES[instance.outcome] || instance.outcome || '—'],
     ['发起', `${fmtTime(instance.started_at)} ${instance.started_by}`], ['更新', fmtTime(instance.updated_at)]];

@@ -23,6 +23,14 @@ export const EVENT_NAMES = {
   'incident.resolved': '异常已处理', 'definition.deployed': '流程部署', 'instance.migrated': '迁移到新版本',
 };
 
+let names = null;
+/** Deployed procedures' names by process key (each key's latest version), fetched once. */
+export function processNames() {
+  names ||= api('definitions').then((defs) => Object.fromEntries(defs.map((d) => [d.process_key, d.name])))
+    .catch(() => ({}));
+  return names;
+}
+
 export function token() { return sessionStorage.getItem(TOKEN_KEY); }
 export function signIn(value) { sessionStorage.setItem(TOKEN_KEY, value.trim()); }
 export function signOut() { sessionStorage.removeItem(TOKEN_KEY); }

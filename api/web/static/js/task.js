@@ -1,5 +1,5 @@
 // Staff: one task — its case data, the generated form, claim / unclaim, complete (422 by field).
-import { api, ApiError, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, requireLogin, STATUS_NAMES } from './common.js';
+import { api, ApiError, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, processNames, requireLogin, STATUS_NAMES } from './common.js';
 import { buildForm } from './forms.js';
 
 const TASK = document.getElementById('root').dataset.task;
@@ -9,8 +9,8 @@ let form = null;
 
 function status(text, kind = '') { statusBox.textContent = text; statusBox.className = `status ${kind}`; }
 
-function meta(task) {
-  const rows = [['流程', `${task.process_key}（第 ${task.version} 版）`], ['环节', `${task.name}（${task.bpmn_id}）`],
+function meta(task, names) {
+  const rows = [['流程', `${names[task.process_key] || task.process_key}（第 ${task.version} 版）`], ['环节', `${task.name}（${task.bpmn_id}）`],
     ['企业', task.uscc || '—'], ['地区', task.region || '—'], ['状态', STATUS_NAMES[task.state] || task.state],
     ['截止时间', task.due_at ? [fmtDeadline(task.due_at), task.overdue ? el('span', { class: 'badge bad' }, ' 已逾期') : ''] : '—'],
     ['认领人', task.assignee || '未认领'], ['创建时间', fmtTime(task.created_at)],
@@ -20,10 +20,10 @@ function meta(task) {
 }
 
 async function load() {
-  const task = await api(`tasks/${TASK}`);
+  const [task, names] = await Promise.all([api(`tasks/${TASK}`), processNames()]);
   document.getElementById('task-title').textContent = task.name;
   document.title = `${task.name} · 办理任务`;
-  meta(task);
+  meta(task, names);
   document.getElementById('case-data-body').replaceChildren(pretty(task.data));
   const open = task.state === 'open';
   const canWork = open && me.role !== 'auditor' && (!task.assignee || task.assignee === me.id);
