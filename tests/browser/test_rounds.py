@@ -72,3 +72,28 @@ def test_an_enterprise_sees_the_rounds_and_is_sent_to_its_inbox_to_apply(  # typ
     assert "申报中" in page.inner_text("#rounds tr[data-round]")
     assert page.locator("#rounds button").count() == 0  # cases by stage are for staff
     assert "请在“待办”页申报" in page.inner_text("#notice")
+
+
+def test_the_province_imports_miits_list_into_a_recommendation_round(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser, tmp_path) -> None:
+    opened = f.open_round_of(people["province"], "little_giant_recommendation",
+                             opens_on=date(2025, 9, 1), label="2025年度“小巨人”推荐")
+    listed = tmp_path / "小巨人名单.csv"
+    listed.write_text("统一社会信用代码,企业名称\n91360100MA35XXXX0X,某某科技有限公司\n",
+                      encoding="utf-8")
+    tab = open_browser(people["province"].token)
+    page = tab.page
+    page.goto(f"/ui/rounds?round={opened['id']}")
+    page.wait_for_selector("#miit-form:not([hidden])")
+    page.set_input_files("#miit-form input[type=file]", str(listed))
+    page.click("#miit-form button[type=submit]")
+    row = page.locator("#miit-report tr[data-unmatched]")
+    row.wait_for()
+    assert "91360100MA35XXXX0X" in row.inner_text()
+    assert "未匹配 1 家" in page.inner_text("#miit-report")
+    tab.shot("rounds-miit-list")
+
+    innovative = f.open_round(people["province"], opens_on=date(2025, 9, 1))  # no MIIT list
+    page.goto(f"/ui/rounds?round={innovative['id']}")
+    page.wait_for_selector("body[data-loaded]")
+    assert page.locator("#miit-form").is_hidden()

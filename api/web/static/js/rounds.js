@@ -14,6 +14,8 @@ const EXPORTS = [
 const VIEWERS = ['city', 'province', 'miit', 'auditor'];  // who may list a round's cases
 const NAMES = {};
 let canView = false;
+let role = '';
+const MIIT_IMPORTERS = ['province', 'miit'];
 const chosen = { round: null, stage: '', page: 1 };
 
 function counts(round) {
@@ -66,12 +68,30 @@ async function showCases() {
   document.body.dataset.loaded = 'true';
 }
 
+const MIIT_ROWS = [['approved', '认定'], ['rejected', '不予认定'], ['unmatched', '未匹配']];
+
+/** Import MIIT's published 小巨人 list into a recommendation round; show what matched. */
+async function importMiitList(form, round) {
+  const data = new FormData(form);
+  data.set('reject_unlisted', form.elements.reject_unlisted.checked ? 'true' : 'false');
+  const report = await api(`rounds/${round.id}/miit-list`, { method: 'POST', form: data });
+  document.getElementById('miit-report').replaceChildren(
+    el('p', {}, `已导入「${report.source}」：`, MIIT_ROWS.map(([key, label]) => `${label} ${report[key].length} 家`).join('，'), '。'),
+    report.unmatched.length ? table(['行', '统一社会信用代码', '企业名称', '原因'], report.unmatched.map((r) => el('tr', { dataset: { unmatched: r.uscc } },
+      el('td', {}, r.line ?? '—'), el('td', {}, r.uscc), el('td', {}, r.name || '—'), el('td', {}, r.reason)))) : '');
+  await showCases();
+}
+
 async function choose(round) {
   Object.assign(chosen, { round, stage: '', page: 1 });
   document.getElementById('round-title').textContent = `${round.label}（${NAMES[round.process_key] || round.process_key}）`;
   document.getElementById('exports').replaceChildren('导出 CSV：', ...EXPORTS.map(([kind, query, label]) => el('button', {
     type: 'button', class: 'secondary', dataset: { export: kind + (query.level ? `-${query.level}` : '') },
     onclick: (event) => exportList(round, kind, query, event.target).catch(fail) }, label)));
+  const miit = document.getElementById('miit-form');
+  miit.hidden = !(round.process_key === 'little_giant_recommendation' && MIIT_IMPORTERS.includes(role));
+  miit.onsubmit = (event) => { event.preventDefault(); importMiitList(miit, round).catch(fail); };
+  document.getElementById('miit-report').replaceChildren();
   document.getElementById('round').hidden = false;
   history.replaceState(null, '', `?round=${round.id}`);
   await showCases();
@@ -88,6 +108,7 @@ async function openRound(form) {
 async function main() {
   const me = await requireLogin();
   canView = VIEWERS.includes(me.role);
+  role = me.role;
   if (me.role === 'enterprise') notice('企业请在“待办”页申报；本页列出各申报批次及其开放时间。');
   for (const d of await api('definitions').catch(() => [])) NAMES[d.process_key] = d.name;
   if (me.role === 'province') {
