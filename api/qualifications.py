@@ -102,6 +102,10 @@ class ImportOut(Schema):
 class PublicListArgs(PageArgs):
     tier = fields.String(validate=validate.OneOf(TIERS))
     region = fields.String()
+    keyword = fields.String(
+        validate=validate.Length(min=2, max=100),
+        metadata={"description": "企业名称的一部分，或完整的证书编号"},
+    )
 
 
 class PublicQualificationOut(Schema):

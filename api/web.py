@@ -33,6 +33,7 @@ PAGES = {
     "inbox": ("inbox.html", "待办"),
     "rounds": ("rounds.html", "申报批次"),
     "audit": ("audit.html", "审计"),
+    "public": ("public.html", "资质公开查询"),
 }
 
 
@@ -81,6 +82,12 @@ def session() -> dict[str, Any]:
     actor = current_actor()
     return {"id": actor.id, "role": actor.role, "region": actor.region, "uscc": actor.uscc,
             "display_name": actor.display_name or actor.id}
+
+
+@bp.get("/regions")
+def regions() -> dict[str, str]:
+    """Region codes and names (the 11 cities and 赣江新区), for the pages' filters; no login."""
+    return engine_context().settings.region_names()
 
 
 @bp.get("/demo-users")

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access, definitions, history, instances, outbox, records
@@ -347,10 +347,12 @@ def public_list(
     *,
     tier: str | None = None,
     region: str | None = None,
+    keyword: str | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[Qualification], int]:
-    """Qualifications valid today (the public list): no status reasons, no actors."""
+    """Qualifications valid today (the public list): no status reasons, no actors. `keyword`
+    finds a part of the enterprise's name or a whole certificate number."""
     today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
     query = select(Qualification).where(
         Qualification.status.in_(VALID), Qualification.expires_on >= today
@@ -359,6 +361,14 @@ def public_list(
         query = query.where(Qualification.tier == tier)
     if region:
         query = query.where(Qualification.region == region)
+    if keyword:
+        keyword = keyword.strip()
+        query = query.where(
+            or_(
+                Qualification.enterprise_name.contains(keyword, autoescape=True),
+                Qualification.number.in_({keyword, keyword.upper()}),
+            )
+        )
     query = query.order_by(Qualification.tier, Qualification.enterprise_name, Qualification.number)
     with ctx.reading() as session:
         total = (

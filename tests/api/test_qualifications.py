@@ -120,6 +120,19 @@ def test_public_list_shows_valid_qualifications_per_tier_without_login(ctx, peop
     )
     assert not {"uscc", "status_reason", "status_changed_by"} & set(item)
     assert client.get("/api/v1/public/qualifications").json["total"] == 2
+
+    def found(keyword: str) -> list[str]:
+        response = client.get("/api/v1/public/qualifications", query_string={"keyword": keyword})
+        assert response.status_code == 200, response.json
+        return [item["number"] for item in response.json["items"]]
+
+    assert found("企业Q-2") == ["Q-2"]  # a part of the enterprise's name
+    assert found("Q-1") == ["Q-1"]  # part of a name, and a whole certificate number
+    assert found("q-1") == ["Q-1"]
+    assert found("企业Q-3") == []  # revoked: not on the public list
+    assert found("%Q") == []  # LIKE wildcards are taken literally
+    short = client.get("/api/v1/public/qualifications", query_string={"keyword": "Q"})
+    assert (short.status_code, list(short.json["errors"])) == (422, ["keyword"])
     spec = client.get("/api/openapi.json").json
     assert spec["paths"]["/api/v1/public/qualifications"]["get"]["security"] == []
 
