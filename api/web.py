@@ -34,6 +34,7 @@ PAGES = {
     "rounds": ("rounds.html", "申报批次"),
     "audit": ("audit.html", "审计"),
     "public": ("public.html", "资质公开查询"),
+    "incidents": ("incidents.html", "异常处理"),
 }
 
 

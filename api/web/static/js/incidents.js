@@ -1,0 +1,62 @@
+// Process owners and the province: failed commands (incidents) — retry or close by hand.
+import { api, el, fail, fmtTime, notice, requireLogin, table } from './common.js';
+
+const COMMANDS = {
+  start_instance: '发起案件', complete_task: '办理任务', claim_task: '认领任务', fire_timers: '定时器触发',
+  send_message: '登记消息', publish_message: '发布消息', deliver_message: '投递消息', migrate_instance: '迁移实例',
+  import_legacy: '存量资格导入', import_miit_list: '导入工信部名单', file_complaint: '登记投诉', relocate_enterprise: '企业迁移',
+};
+const HANDLERS = ['province', 'process_owner'];
+const form = document.getElementById('filters');
+let canHandle = false;
+
+async function retry(button, incident) {
+  button.disabled = true;
+  try {
+    const row = await api(`incidents/${incident.id}/retry`, { method: 'POST' });
+    notice(`重试成功：案件 ${row.id.slice(0, 8)} 状态为${row.status === 'running' ? '进行中' : row.status}。`, 'ok');
+  } catch (error) {
+    button.disabled = false;
+    throw error;
+  }
+  await load();
+}
+
+async function resolve(button, incident) {
+  const note = prompt('手工关闭异常：请写明处理说明（记入案件历史）', '');
+  if (note === null) return;
+  button.disabled = true;
+  await api(`incidents/${incident.id}/resolve`, { method: 'POST', json: { note } });
+  notice('异常已手工关闭。', 'ok');
+  await load();
+}
+
+function actions(incident) {
+  if (!canHandle || incident.status !== 'open') return incident.resolved_at ? `${fmtTime(incident.resolved_at)} ${incident.resolved_by || ''}` : '';
+  return [el('button', { type: 'button', class: 'retry', onclick: (event) => retry(event.target, incident).catch(fail) }, '重试'), ' ',
+    el('button', { type: 'button', class: 'secondary resolve', onclick: (event) => resolve(event.target, incident).catch(fail) }, '手工关闭')];
+}
+
+async function load() {
+  const found = await api('incidents', { query: { status: new FormData(form).get('status') } });
+  document.getElementById('incidents').replaceChildren(found.length
+    ? table(['时间', '命令', '案件', '环节', '错误', '次数', '状态', ''], found.map((i) => el('tr', { dataset: { incident: i.id, status: i.status } },
+      el('td', {}, fmtTime(i.created_at)), el('td', {}, COMMANDS[i.command] || i.command),
+      el('td', {}, i.instance_id ? el('a', { href: `/ui/audit/cases/${i.instance_id}` }, i.instance_id.slice(0, 8)) : '—'),
+      el('td', {}, i.element_id ? el('code', {}, i.element_id) : '—'),
+      el('td', {}, el('strong', {}, i.error_type), el('br'), i.message),
+      el('td', {}, i.attempts),
+      el('td', {}, el('span', { class: `badge ${i.status === 'open' ? 'bad' : 'ok'}` }, i.status === 'open' ? '未处理' : '已处理')),
+      el('td', {}, actions(i)))))
+    : el('p', { class: 'hint' }, '没有符合条件的异常。'));
+  document.body.dataset.loaded = 'true';
+}
+
+async function main() {
+  const me = await requireLogin();
+  canHandle = HANDLERS.includes(me.role);
+  form.addEventListener('submit', (event) => { event.preventDefault(); load().catch(fail); });
+  await load();
+}
+
+main().catch(fail);

@@ -1,0 +1,64 @@
+"""Process owners in the browser: failed commands (incidents) retried or closed by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from engine import incidents
+from engine.errors import ProcessingFailed
+from engine.store import HistoryEvent
+from tests.fixtures import timer_support as ts
+
+pytestmark = pytest.mark.browser
+
+
+def test_owner_retries_one_incident_and_closes_another_by_hand(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    ts.deploy_fixture(ctx, "timer_deadline")
+    clock.set(datetime(2031, 3, 3, 1, 0, tzinfo=UTC))  # no working-day calendar for 2031
+    for _ in range(2):
+        with pytest.raises(ProcessingFailed):
+            ts.start(ctx, "timer_deadline")
+    first, second = incidents.list_incidents(ctx)
+
+    tab = open_browser(people["owner"].token)
+    page = tab.page
+    page.goto("/ui/incidents")
+    page.wait_for_selector("body[data-loaded]")
+    rows = page.locator("#incidents tr[data-incident]")
+    assert rows.count() == 2
+    assert "无 2031 年工作日历数据" in rows.first.inner_text()
+    assert "发起案件" in rows.first.inner_text()
+    tab.shot("incidents-open")
+
+    clock.set(datetime(2025, 9, 1, 1, 0, tzinfo=UTC))  # the cause is gone: a retry succeeds
+    page.click(f"tr[data-incident='{first.id}'] button.retry")
+    page.wait_for_selector("#notice.ok >> text=重试成功")
+    page.wait_for_selector(f"tr[data-incident='{first.id}']", state="detached")
+
+    page.once("dialog", lambda dialog: dialog.accept("已线下通知企业"))
+    page.click(f"tr[data-incident='{second.id}'] button.resolve")
+    page.wait_for_selector("#notice.ok >> text=异常已手工关闭")
+    page.wait_for_selector("#incidents >> text=没有符合条件的异常。")
+    page.select_option("select[name=status]", "all")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector("#incidents tr[data-status=resolved] >> nth=1")
+    assert [i.status for i in incidents.list_incidents(ctx, status=None)] == ["resolved"] * 2
+    notes = [e.data for e in incidents_history(ctx) if e.data.get("by") == "hand"]
+    assert notes[0]["note"] == "已线下通知企业"
+
+    auditor = open_browser(people["auditor"].token).page  # reads, never acts
+    auditor.goto("/ui/incidents")
+    auditor.select_option("select[name=status]", "all")
+    auditor.click("#filters button[type=submit]")
+    auditor.wait_for_selector("#incidents tr[data-incident] >> nth=1")
+    assert auditor.locator("#incidents button").count() == 0
+
+
+def incidents_history(ctx):  # type: ignore[no-untyped-def]
+    with ctx.reading() as session:
+        return list(session.scalars(select(HistoryEvent).where(
+            HistoryEvent.kind == "incident.resolved")))
