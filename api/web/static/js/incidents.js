@@ -31,6 +31,11 @@ async function resolve(button, incident) {
   await load();
 }
 
+function message(incident) {
+  const prefix = `${incident.error_type}: `;
+  return incident.message.startsWith(prefix) ? incident.message.slice(prefix.length) : incident.message;
+}
+
 function actions(incident) {
   if (!canHandle || incident.status !== 'open') return incident.resolved_at ? `${fmtTime(incident.resolved_at)} ${incident.resolved_by || ''}` : '';
   return [el('button', { type: 'button', class: 'retry', onclick: (event) => retry(event.target, incident).catch(fail) }, '重试'), ' ',
@@ -41,13 +46,13 @@ async function load() {
   const found = await api('incidents', { query: { status: new FormData(form).get('status') } });
   document.getElementById('incidents').replaceChildren(found.length
     ? table(['时间', '命令', '案件', '环节', '错误', '次数', '状态', ''], found.map((i) => el('tr', { dataset: { incident: i.id, status: i.status } },
-      el('td', {}, fmtTime(i.created_at)), el('td', {}, COMMANDS[i.command] || i.command),
+      el('td', { class: 'nowrap' }, fmtTime(i.created_at)), el('td', { class: 'nowrap' }, COMMANDS[i.command] || i.command),
       el('td', {}, i.instance_id ? el('a', { href: `/ui/audit/cases/${i.instance_id}` }, i.instance_id.slice(0, 8)) : '—'),
       el('td', {}, i.element_id ? el('code', {}, i.element_id) : '—'),
-      el('td', {}, el('strong', {}, i.error_type), el('br'), i.message),
+      el('td', {}, el('strong', {}, i.error_type), el('br'), message(i)),
       el('td', {}, i.attempts),
-      el('td', {}, el('span', { class: `badge ${i.status === 'open' ? 'bad' : 'ok'}` }, i.status === 'open' ? '未处理' : '已处理')),
-      el('td', {}, actions(i)))))
+      el('td', { class: 'nowrap' }, el('span', { class: `badge ${i.status === 'open' ? 'bad' : 'ok'}` }, i.status === 'open' ? '未处理' : '已处理')),
+      el('td', { class: 'nowrap' }, actions(i)))))
     : el('p', { class: 'hint' }, '没有符合条件的异常。'));
   document.body.dataset.loaded = 'true';
 }
