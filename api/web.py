@@ -35,6 +35,7 @@ PAGES = {
     "audit": ("audit.html", "审计"),
     "public": ("public.html", "资质公开查询"),
     "incidents": ("incidents.html", "异常处理"),
+    "qualifications": ("qualifications.html", "资质管理"),
 }
 
 

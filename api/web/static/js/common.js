@@ -21,6 +21,7 @@ export const EVENT_NAMES = {
   'task.completed': '任务办理', 'task.cancelled': '任务取消', 'timer.fired': '定时器触发',
   'message.received': '收到消息', 'handler.decision': '自动决策', 'incident.raised': '发生异常',
   'incident.resolved': '异常已处理', 'definition.deployed': '流程部署', 'instance.migrated': '迁移到新版本',
+  'qualification.changed': '资格状态变更', 'instance.continued': '生命周期延续（新的有效期）',
 };
 
 let names = null;

@@ -1,0 +1,91 @@
+// Staff: the qualification registry — search, one certificate's lifecycle (annual updates,
+// renewal, status changes with who and why), and the province's legacy import (第二十条).
+import { api, ApiError, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+
+const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
+const form = document.getElementById('filters');
+let page = 1;
+let regions = {};
+
+function statusBadge(status) {
+  const kind = { active: 'ok', renewal_ineligible: 'warn', revoked: 'bad' }[status] || '';
+  return el('span', { class: `badge ${kind}` }, QUALIFICATION_STATUS_NAMES[status] || status);
+}
+
+async function load() {
+  const query = { ...Object.fromEntries(new FormData(form)), page, per_page: 20 };
+  const found = await api('qualifications', { query });
+  document.getElementById('qualifications').replaceChildren(found.items.length
+    ? table(['证书编号', '企业名称', '统一社会信用代码', '梯度', '地区', '认定日期', '有效期至', '状态', '来源', ''], found.items.map((q) => el('tr', { dataset: { qualification: q.id } },
+      el('td', {}, q.number), el('td', {}, q.enterprise_name), el('td', {}, q.uscc), el('td', {}, TIER_NAMES[q.tier] || q.tier),
+      el('td', {}, regions[q.region] || q.region || '—'), el('td', {}, q.issued_on), el('td', {}, q.expires_on), el('td', {}, statusBadge(q.status)),
+      el('td', {}, SOURCES[q.source] || q.source || '—'),
+      el('td', {}, el('button', { type: 'button', class: 'secondary', onclick: () => show(q.id).catch(fail) }, '详情')))))
+    : el('p', { class: 'hint' }, '没有符合条件的资质。'));
+  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
+  document.getElementById('pager').replaceChildren(
+    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => { page -= 1; load().catch(fail); } }, '上一页'),
+    `第 ${page} / ${pages} 页，共 ${found.total} 项`,
+    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
+  document.body.dataset.loaded = 'true';
+}
+
+/** A status change as "有效 → 已撤销：reason"; any other event's data as JSON. */
+function change(event) {
+  const d = event.data || {};
+  if (event.kind !== 'qualification.changed' || !d.to) return pretty(d);
+  const name = (s) => (s ? QUALIFICATION_STATUS_NAMES[s] || s : '（新登记）');
+  return `${name(d.from)} → ${name(d.to)}${d.reason ? `：${d.reason}` : ''}`;
+}
+
+async function show(id) {
+  const q = await api(`qualifications/${id}`);
+  document.getElementById('detail-title').textContent = `${q.enterprise_name} · ${TIER_NAMES[q.tier] || q.tier}（${q.number}）`;
+  const rows = [['状态', statusBadge(q.status)], ['状态说明', q.status_reason || '—'],
+    ['状态变更', q.status_changed_at ? `${fmtTime(q.status_changed_at)} ${q.status_changed_by || ''}` : '—'],
+    ['有效期', `${q.issued_on} 至 ${q.expires_on}`], ['具备复核资格', q.renewal_eligible ? '是' : '否（第十条）'],
+    ['最近年度信息更新', q.info_updated_on || '—'], ['来源', SOURCES[q.source] || q.source || '—'],
+    ['颁发案件', q.instance_id ? el('a', { href: `/ui/audit/cases/${q.instance_id}` }, q.instance_id.slice(0, 8)) : '—']];
+  document.getElementById('detail-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  const life = q.lifecycle;
+  document.getElementById('detail-lifecycle').replaceChildren(...(life ? [
+    el('p', {}, el('a', { href: `/ui/audit/cases/${life.instance_id}` }, '生命周期案件'), `：${STATUS_NAMES[life.status] || life.status}（第 ${life.definition_version} 版）`),
+    life.open_tasks.length ? table(['待办', '办理方', '截止时间'], life.open_tasks.map((t) => el('tr', { dataset: { task: t.bpmn_id } },
+      el('td', {}, t.name), el('td', {}, ROLE_NAMES[t.role] || t.role), el('td', {}, t.due_at ? fmtDeadline(t.due_at) : '—')))) : el('p', { class: 'hint' }, '没有待办。'),
+    table(['时间', '事件', '操作人', '内容'], life.history.map((e) => el('tr', { dataset: { kind: e.kind } },
+      el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', {}, EVENT_NAMES[e.kind] || e.kind), el('td', {}, e.actor), el('td', {}, change(e))))),
+  ] : [el('p', { class: 'hint' }, '没有生命周期案件。')]));
+  document.getElementById('detail').hidden = false;
+  document.getElementById('detail').scrollIntoView();
+}
+
+async function importFile(importForm) {
+  const box = document.getElementById('import-result');
+  box.replaceChildren();
+  try {
+    const result = await api('qualifications/import', { method: 'POST', form: new FormData(importForm) });
+    box.replaceChildren(el('p', { class: 'status ok' }, `已导入 ${result.imported.length} 条，跳过此前已导入的 ${result.skipped.length} 条（共 ${result.rows} 行）。`));
+    await load();
+  } catch (error) {
+    if (!(error instanceof ApiError) || !Array.isArray(error.body.errors)) throw error;
+    box.replaceChildren(el('p', { class: 'status error' }, errorText(error)),
+      table(['行', '列', '原因'], error.body.errors.map((e) => el('tr', { dataset: { line: e.line } },
+        el('td', {}, e.line ?? '—'), el('td', {}, e.column || '—'), el('td', {}, e.message)))));
+  }
+}
+
+async function main() {
+  const me = await requireLogin();
+  regions = await api('/ui/regions');
+  for (const [code, name] of Object.entries(regions)) document.getElementById('f-region').append(el('option', { value: code }, name));
+  if (me.role === 'province') {
+    const importForm = document.getElementById('import-form');
+    importForm.addEventListener('submit', (event) => { event.preventDefault(); importFile(importForm).catch(fail); });
+    document.getElementById('import').hidden = false;
+  }
+  if (me.role === 'enterprise') notice('企业的资质显示在“待办”页的“我的资质”中。');
+  form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
+  await load();
+}
+
+main().catch(fail);

@@ -1,0 +1,55 @@
+"""Staff in the browser: the province imports legacy qualifications (第二十条), every bad row
+named; staff search the registry and open a certificate's lifecycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories as f
+from tests.browser.conftest import REGION
+
+pytestmark = pytest.mark.browser
+
+HEADER = "number,tier,uscc,enterprise_name,certified_on,expires_on,region\n"
+
+
+def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser, tmp_path) -> None:
+    good = f"赣专精〔2022〕0012,specialized,{f.uscc(REGION, 11)},洪都精工有限公司,2022-10-15,,\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + good + f"赣专精〔2022〕0013,specialized,{f.uscc(REGION, 12)},某公司,"
+                   "2024-01-05,,\n", encoding="utf-8")  # certified after 2023-06-20: not legacy
+    ok = tmp_path / "legacy.csv"
+    ok.write_text(HEADER + good, encoding="utf-8")
+
+    tab = open_browser(people["province"].token)
+    page = tab.page
+    page.goto("/ui/qualifications")
+    page.wait_for_selector("body[data-loaded]")
+    page.set_input_files("#import-form input[type=file]", str(bad))
+    page.click("#import-form button[type=submit]")
+    line = page.locator("#import-result tr[data-line='3']")
+    line.wait_for()  # the bad row, by its line; nothing imported
+    assert "未导入任何记录" in page.inner_text("#import-result")
+    assert page.inner_text("#qualifications") == "没有符合条件的资质。"
+    tab.shot("qualifications-import-refused")
+
+    page.set_input_files("#import-form input[type=file]", str(ok))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-result >> text=已导入 1 条")
+    row = page.locator("#qualifications tr[data-qualification]")
+    row.wait_for()
+    assert "洪都精工有限公司" in row.inner_text()
+    assert "存量导入" in row.inner_text()
+    assert "南昌市" in row.inner_text()
+    row.locator("button").click()
+    page.wait_for_selector("#detail:not([hidden]) #detail-lifecycle table")
+    assert "2022-10-15 至 2025-10-14" in page.inner_text("#detail-meta")
+    assert "进行中" in page.inner_text("#detail-lifecycle")
+    assert "（新登记） → 有效：第二十条存量资格导入" in page.inner_text("#detail-lifecycle")
+    tab.shot("qualifications-detail")
+
+    city = open_browser(people["city"].token).page  # the same registry, no import
+    city.goto("/ui/qualifications")
+    city.wait_for_selector("#qualifications tr[data-qualification]")
+    assert city.locator("#import").is_hidden()
