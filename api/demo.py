@@ -36,6 +36,7 @@ def _users(ctx: EngineContext) -> list[dict[str, Any]]:
         {"user_id": "miit", "display_name": "工业和信息化部", "role": "miit"},
         {"user_id": "owner", "display_name": "流程管理员", "role": "process_owner"},
         {"user_id": "auditor", "display_name": "审计人员", "role": "auditor"},
+        {"user_id": "public", "display_name": "公众投诉人（演示）", "role": "public"},
     ]
     for code, name in ctx.settings.region_names().items():
         out.append(

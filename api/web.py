@@ -36,6 +36,7 @@ PAGES = {
     "public": ("public.html", "资质公开查询"),
     "incidents": ("incidents.html", "异常处理"),
     "qualifications": ("qualifications.html", "资质管理"),
+    "complaints": ("complaints.html", "投诉"),
 }
 
 

@@ -3,7 +3,7 @@ const TOKEN_KEY = 'tidu.token';
 
 export const ROLE_NAMES = {
   enterprise: '企业', city: '市级主管部门', province: '省工业和信息化厅', miit: '工业和信息化部',
-  process_owner: '流程管理员', auditor: '审计人员', system: '系统',
+  process_owner: '流程管理员', auditor: '审计人员', public: '公众', system: '系统',
 };
 export const STATUS_NAMES = { running: '进行中', completed: '已办结', cancelled: '已取消',
   open: '待办理' };
