@@ -3,6 +3,7 @@ import { api, el, fail, fmtTime, OUTCOME_NAMES, processNames, requireLogin, STAT
 
 const form = document.getElementById('filters');
 let NAMES = {};
+const ROUND_LABELS = {};
 let page = 1;
 
 export async function verify(box) {
@@ -28,7 +29,7 @@ async function load() {
       found.items.map((c) => el('tr', { dataset: { instance: c.id } },
         el('td', {}, el('a', { href: `/ui/audit/cases/${c.id}` }, c.id.slice(0, 8))),
         el('td', {}, `${NAMES[c.process_key] || c.process_key}（第 ${c.definition_version} 版）`),
-        el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'), el('td', {}, c.round_id ?? '—'),
+        el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'), el('td', {}, c.round_id === null ? '—' : ROUND_LABELS[c.round_id] || c.round_id),
         el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
         el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));
   }
@@ -41,12 +42,13 @@ async function load() {
 
 async function main() {
   await requireLogin();
-  NAMES = await processNames();
-  const [defs, rounds] = await Promise.all([api('definitions').catch(() => []), api('rounds').catch(() => [])]);
-  for (const key of [...new Set(defs.map((d) => d.process_key))]) {
-    document.getElementById('f-process').append(el('option', { value: key }, defs.find((d) => d.process_key === key).name));
+  let rounds;
+  [NAMES, rounds] = await Promise.all([processNames(), api('rounds').catch(() => [])]);
+  for (const [key, name] of Object.entries(NAMES)) document.getElementById('f-process').append(el('option', { value: key }, name));
+  for (const r of rounds) {
+    ROUND_LABELS[r.id] = r.label;
+    document.getElementById('f-round').append(el('option', { value: r.id }, r.label));
   }
-  for (const r of rounds) document.getElementById('f-round').append(el('option', { value: r.id }, r.label));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
   document.getElementById('verify').addEventListener('click', () => verify(document.getElementById('verify-result')).catch(fail));
   await load();

@@ -1,6 +1,6 @@
 // Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
 // also apply here in an open round, report a major change, and follow their cases.
-import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, QUALIFICATION_STATUS_NAMES, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, processNames, QUALIFICATION_STATUS_NAMES, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 // what an enterprise may start outside a round (第十一条 major-change report)
 const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
@@ -129,9 +129,8 @@ const NAMES = {};
 
 async function main() {
   const me = await requireLogin();
-  const defs = await api('definitions').catch(() => []);
   const select = document.getElementById('f-process');
-  for (const d of defs) NAMES[d.process_key] = d.name;
+  Object.assign(NAMES, await processNames());
   for (const [key, name] of Object.entries(NAMES)) select.append(el('option', { value: key }, name));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
   await Promise.all([load(), showNotes()]);

@@ -1,6 +1,6 @@
 // Staff: application rounds. The province opens one; each round's cases by stage (a city sees
 // its own region) and the lists staff send on, as CSV (市级上报、公示、公告、推荐名单).
-import { api, download, el, fail, fmtDeadline, fmtTime, notice, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, download, el, fail, fmtDeadline, fmtTime, notice, processNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const ROUND_PROCESSES = ['innovative_evaluation', 'specialized_certification', 'little_giant_recommendation'];
 const WINDOWS = { upcoming: ['未开放', ''], open: ['申报中', 'ok'], closed: ['已截止', ''] };
@@ -110,7 +110,7 @@ async function main() {
   canView = VIEWERS.includes(me.role);
   role = me.role;
   if (me.role === 'enterprise') notice('企业请在“待办”页申报；本页列出各申报批次及其开放时间。');
-  for (const d of await api('definitions').catch(() => [])) NAMES[d.process_key] = d.name;
+  Object.assign(NAMES, await processNames());
   if (me.role === 'province') {
     const select = document.getElementById('o-process');
     for (const key of ROUND_PROCESSES.filter((k) => NAMES[k])) select.append(el('option', { value: key }, NAMES[key]));
