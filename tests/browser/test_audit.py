@@ -45,6 +45,8 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
     page.click(f"tr[data-instance='{instance_id}'] a")
     page.wait_for_selector("#canvas[data-current]")
     assert "创新型中小企业评价（第 1 版）" in page.inner_text("#case-meta")
+    assert "南昌市（360100）" in page.inner_text("#case-meta")
+    assert "市级主管部门 南昌市" in page.inner_text("#waiting")  # who the open task waits on
     done = page.get_attribute("#canvas", "data-done").split()
     current = page.get_attribute("#canvas", "data-current").split()
     assert {"self_evaluation", "check_eligibility", "city_review", "city_draw"} <= set(done)

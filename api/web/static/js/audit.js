@@ -1,8 +1,9 @@
 // Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains.
-import { api, el, fail, fmtTime, OUTCOME_NAMES, processNames, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, el, fail, fmtTime, OUTCOME_NAMES, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const form = document.getElementById('filters');
 let NAMES = {};
+let REGIONS = {};
 const ROUND_LABELS = {};
 let page = 1;
 
@@ -29,7 +30,7 @@ async function load() {
       found.items.map((c) => el('tr', { dataset: { instance: c.id } },
         el('td', {}, el('a', { href: `/ui/audit/cases/${c.id}` }, c.id.slice(0, 8))),
         el('td', {}, `${NAMES[c.process_key] || c.process_key}（第 ${c.definition_version} 版）`),
-        el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'), el('td', {}, c.round_id === null ? '—' : ROUND_LABELS[c.round_id] || c.round_id),
+        el('td', {}, c.uscc || '—'), el('td', {}, regionLabel(REGIONS, c.region)), el('td', {}, c.round_id === null ? '—' : ROUND_LABELS[c.round_id] || c.round_id),
         el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
         el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));
   }
@@ -43,7 +44,7 @@ async function load() {
 async function main() {
   await requireLogin();
   let rounds;
-  [NAMES, rounds] = await Promise.all([processNames(), api('rounds').catch(() => [])]);
+  [NAMES, REGIONS, rounds] = await Promise.all([processNames(), regionNames(), api('rounds').catch(() => [])]);
   for (const [key, name] of Object.entries(NAMES)) document.getElementById('f-process').append(el('option', { value: key }, name));
   for (const r of rounds) {
     ROUND_LABELS[r.id] = r.label;

@@ -1,6 +1,6 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { api, download, el, fail, fmtTime, EVENT_NAMES, OUTCOME_NAMES, pretty, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, download, el, fail, fmtTime, EVENT_NAMES, OUTCOME_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, STATUS_NAMES, table } from './common.js';
 
 const ID = document.getElementById('root').dataset.instance;
 const statusBox = document.getElementById('status');
@@ -86,12 +86,13 @@ async function exportHistory(format) {
 
 async function main() {
   await requireLogin();
-  const [instance, position, events, defs] = await Promise.all([api(`instances/${ID}`), api(`instances/${ID}/position`),
-    api(`instances/${ID}/history`), api('definitions').catch(() => [])]);
+  const [instance, position, events, defs, regions, rounds] = await Promise.all([api(`instances/${ID}`), api(`instances/${ID}/position`),
+    api(`instances/${ID}/history`), api('definitions').catch(() => []), regionNames(), api('rounds').catch(() => [])]);
+  const round = rounds.find((r) => r.id === instance.round_id);
   const versions = Object.fromEntries(defs.map((d) => [d.id, d.version]));
   document.getElementById('case-title').textContent = `${instance.business_key}`;
   const rows = [['案件编号', instance.id], ['流程', `${(defs.find((d) => d.process_key === instance.process_key) || {}).name || instance.process_key}（第 ${instance.definition_version} 版）`],
-    ['企业', instance.uscc || '—'], ['地区', instance.region || '—'], ['批次', instance.round_id ?? '—'],
+    ['企业', instance.uscc || '—'], ['地区', regionLabel(regions, instance.region)], ['批次', instance.round_id === null ? '—' : (round ? round.label : instance.round_id)],
     ['状态', STATUS_NAMES[instance.status] || instance.status], ['结果', OUTCOME_NAMES[instance.outcome] || instance.outcome || '—'],
     ['发起', `${fmtTime(instance.started_at)} ${instance.started_by}`], ['更新', fmtTime(instance.updated_at)]];
   document.getElementById('case-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
@@ -100,7 +101,7 @@ async function main() {
   viewer.get('canvas').zoom('fit-viewport');
   colour(position, events);
   document.getElementById('waiting').replaceChildren(
-    ...instance.open_tasks.map((t) => el('li', {}, `待办：${t.name}（${t.role}${t.region ? ` ${t.region}` : ''}）`, t.due_at ? `，截止 ${fmtTime(t.due_at)}` : '')),
+    ...instance.open_tasks.map((t) => el('li', {}, `待办：${t.name}（${ROLE_NAMES[t.role] || t.role}${t.region ? ` ${regions[t.region] || t.region}` : ''}）`, t.due_at ? `，截止 ${fmtTime(t.due_at)}` : '')),
     ...position.timers.map((t) => el('li', {}, `等待定时器 ${t.bpmn_id}，到期 ${fmtTime(t.due_at)}`)),
     ...position.messages.map((m) => el('li', {}, `可接收消息「${m.name}」（${m.bpmn_id}）`)));
   decisions(events);

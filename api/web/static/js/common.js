@@ -32,6 +32,19 @@ export function processNames() {
   return names;
 }
 
+let regions = null;
+/** Region names by code (the 11 cities and 赣江新区), fetched once; no login needed. */
+export function regionNames() {
+  regions ||= api('/ui/regions').catch(() => ({}));
+  return regions;
+}
+
+/** A region for display: its name with the code, or the code alone if unknown. */
+export function regionLabel(names, code) {
+  if (!code) return '—';
+  return names[code] ? `${names[code]}（${code}）` : code;
+}
+
 export function token() { return sessionStorage.getItem(TOKEN_KEY); }
 export function signIn(value) { sessionStorage.setItem(TOKEN_KEY, value.trim()); }
 export function signOut() { sessionStorage.removeItem(TOKEN_KEY); }

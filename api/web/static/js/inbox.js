@@ -1,6 +1,6 @@
 // Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
 // also apply here in an open round, report a major change, and follow their cases.
-import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, processNames, QUALIFICATION_STATUS_NAMES, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, processNames, QUALIFICATION_STATUS_NAMES, regionLabel, regionNames, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 // what an enterprise may start outside a round (第十一条 major-change report)
 const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
@@ -32,7 +32,7 @@ async function load() {
         el('td', {}, el('a', { href: `/ui/tasks/${t.id}` }, t.name)),
         el('td', {}, NAMES[t.process_key] || t.process_key),
         el('td', {}, t.uscc || '—'),
-        el('td', {}, t.region || '—'),
+        el('td', {}, regionLabel(REGIONS, t.region)),
         dueCell(t),
         el('td', {}, t.assignee || '未认领'),
         el('td', {}, STATUS_NAMES[t.state] || t.state),
@@ -126,11 +126,14 @@ async function markRead(button, id) {
 }
 
 const NAMES = {};
+const REGIONS = {};
 
 async function main() {
   const me = await requireLogin();
   const select = document.getElementById('f-process');
-  Object.assign(NAMES, await processNames());
+  const [names, regions] = await Promise.all([processNames(), regionNames()]);
+  Object.assign(NAMES, names);
+  Object.assign(REGIONS, regions);
   for (const [key, name] of Object.entries(NAMES)) select.append(el('option', { value: key }, name));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
   await Promise.all([load(), showNotes()]);

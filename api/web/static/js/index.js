@@ -1,5 +1,5 @@
 // Sign-in: paste a bearer token, or pick a demo user (demo mode only).
-import { api, el, fail, notice, ROLE_NAMES, showWho, signIn, signOut, token } from './common.js';
+import { api, el, fail, notice, regionNames, ROLE_NAMES, showWho, signIn, signOut, token } from './common.js';
 
 const START = { process_owner: '/ui/design', auditor: '/ui/audit' };
 
@@ -18,11 +18,11 @@ async function enter(value) {
 async function showSignedIn() {
   if (!token()) return;
   try {
-    const me = await api('/ui/session');
+    const [me, regions] = await Promise.all([api('/ui/session'), regionNames()]);
     showWho(me);
     document.getElementById('signed-in').hidden = false;
     document.getElementById('signed-in-as').textContent =
-      `已登录：${me.display_name}（${ROLE_NAMES[me.role] || me.role}${me.region ? `，地区 ${me.region}` : ''}）`;
+      `已登录：${me.display_name}（${ROLE_NAMES[me.role] || me.role}${me.region ? `，${regions[me.region] || me.region}` : ''}）`;
   } catch { signOut(); }
 }
 

@@ -1,6 +1,6 @@
 // Staff: application rounds. The province opens one; each round's cases by stage (a city sees
 // its own region) and the lists staff send on, as CSV (市级上报、公示、公告、推荐名单).
-import { api, download, el, fail, fmtDeadline, fmtTime, notice, processNames, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, download, el, fail, fmtDeadline, fmtTime, notice, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const ROUND_PROCESSES = ['innovative_evaluation', 'specialized_certification', 'little_giant_recommendation'];
 const WINDOWS = { upcoming: ['未开放', ''], open: ['申报中', 'ok'], closed: ['已截止', ''] };
@@ -13,6 +13,7 @@ const EXPORTS = [
 ];
 const VIEWERS = ['city', 'province', 'miit', 'auditor'];  // who may list a round's cases
 const NAMES = {};
+const REGIONS = {};
 let canView = false;
 let role = '';
 const MIIT_IMPORTERS = ['province', 'miit'];
@@ -56,7 +57,7 @@ async function showCases() {
     ...found.stages.map((s) => chip(s.stage, `${s.name}（${s.count}）`)));
   document.getElementById('round-cases').replaceChildren(found.items.length
     ? table(['企业名称', '统一社会信用代码', '地区', '当前环节', '截止时间', '发起时间', ''], found.items.map((c) => el('tr', { dataset: { instance: c.instance_id, stage: c.stage } },
-      el('td', {}, c.enterprise_name || '—'), el('td', {}, c.uscc || '—'), el('td', {}, c.region || '—'),
+      el('td', {}, c.enterprise_name || '—'), el('td', {}, c.uscc || '—'), el('td', {}, regionLabel(REGIONS, c.region)),
       el('td', {}, c.stage_name), el('td', {}, c.due_at ? fmtDeadline(c.due_at) : '—'), el('td', {}, fmtTime(c.started_at)),
       el('td', {}, el('a', { href: `/ui/audit/cases/${c.instance_id}` }, '案件详情')))))
     : el('p', { class: 'hint' }, '没有符合条件的案件。'));
@@ -110,7 +111,9 @@ async function main() {
   canView = VIEWERS.includes(me.role);
   role = me.role;
   if (me.role === 'enterprise') notice('企业请在“待办”页申报；本页列出各申报批次及其开放时间。');
-  Object.assign(NAMES, await processNames());
+  const [names, regions] = await Promise.all([processNames(), regionNames()]);
+  Object.assign(NAMES, names);
+  Object.assign(REGIONS, regions);
   if (me.role === 'province') {
     const select = document.getElementById('o-process');
     for (const key of ROUND_PROCESSES.filter((k) => NAMES[k])) select.append(el('option', { value: key }, NAMES[key]));

@@ -1,5 +1,5 @@
 // Staff: one task — its case data, the generated form, claim / unclaim, complete (422 by field).
-import { api, ApiError, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, processNames, requireLogin, STATUS_NAMES } from './common.js';
+import { api, ApiError, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES } from './common.js';
 import { buildForm } from './forms.js';
 
 const TASK = document.getElementById('root').dataset.task;
@@ -9,9 +9,9 @@ let form = null;
 
 function status(text, kind = '') { statusBox.textContent = text; statusBox.className = `status ${kind}`; }
 
-function meta(task, names) {
+function meta(task, names, regions) {
   const rows = [['流程', `${names[task.process_key] || task.process_key}（第 ${task.version} 版）`], ['环节', `${task.name}（${task.bpmn_id}）`],
-    ['企业', task.uscc || '—'], ['地区', task.region || '—'], ['状态', STATUS_NAMES[task.state] || task.state],
+    ['企业', task.uscc || '—'], ['地区', regionLabel(regions, task.region)], ['状态', STATUS_NAMES[task.state] || task.state],
     ['截止时间', task.due_at ? [fmtDeadline(task.due_at), task.overdue ? el('span', { class: 'badge bad' }, ' 已逾期') : ''] : '—'],
     ['认领人', task.assignee || '未认领'], ['创建时间', fmtTime(task.created_at)],
     ['案件', el('a', { href: `/ui/audit/cases/${task.instance_id}` }, task.instance_id)]];
@@ -20,10 +20,10 @@ function meta(task, names) {
 }
 
 async function load() {
-  const [task, names] = await Promise.all([api(`tasks/${TASK}`), processNames()]);
+  const [task, names, regions] = await Promise.all([api(`tasks/${TASK}`), processNames(), regionNames()]);
   document.getElementById('task-title').textContent = task.name;
   document.title = `${task.name} · 办理任务`;
-  meta(task, names);
+  meta(task, names, regions);
   document.getElementById('case-data-body').replaceChildren(pretty(task.data));
   const open = task.state === 'open';
   const canWork = open && me.role !== 'auditor' && (!task.assignee || task.assignee === me.id);
