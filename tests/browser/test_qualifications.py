@@ -53,3 +53,31 @@ def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[n
     city.goto("/ui/qualifications")
     city.wait_for_selector("#qualifications tr[data-qualification]")
     assert city.locator("#import").is_hidden()
+
+
+def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    uscc = f.uscc(REGION, 1)  # the demo enterprise ent-1, registered
+    f.grant_qualification(ctx, uscc_code=uscc, tier="innovative", region=REGION)
+    tab = open_browser(people["province"].token)
+    page = tab.page
+    page.on("dialog", lambda dialog: dialog.accept())  # 对…发起第十二条事件处理？
+    page.goto("/ui/qualifications")
+    page.locator("#qualifications tr[data-qualification] button").click()
+    page.wait_for_selector("#detail-actions:not([hidden]) tr[data-process=article12_incident]")
+    assert "至少三年内不得再次申报" in page.inner_text("#detail-actions")
+    tab.shot("qualifications-open-case")
+    page.click("#detail-actions tr[data-process=article12_incident] button")
+    page.wait_for_url("**/ui/tasks/*")  # straight to the province's first task of the case
+    page.wait_for_selector("#form-fields [data-field=incident_type]")
+    assert page.inner_text("#task-title") == "核实确认事件"
+    assert uscc in page.inner_text("#task-meta")
+    [case] = people["province"].get("/api/v1/instances", query_string={
+        "process_key": "article12_incident"}).json["items"]
+    assert case["uscc"] == uscc and case["started_by"] == "province"
+
+    city = open_browser(people["city"].token).page  # a city sees the certificate, opens nothing
+    city.goto("/ui/qualifications")
+    city.locator("#qualifications tr[data-qualification] button").click()
+    city.wait_for_selector("#detail:not([hidden]) #detail-lifecycle")
+    assert city.locator("#detail-actions").is_hidden()

@@ -1,11 +1,34 @@
 // Staff: the qualification registry — search, one certificate's lifecycle (annual updates,
 // renewal, status changes with who and why), and the province's legacy import (第二十条).
+// The province also opens a case about the enterprise from here: a 第十二条 incident, or a
+// major change found without a report (第十一条).
 import { api, ApiError, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
 const form = document.getElementById('filters');
 let page = 1;
 let regions = {};
+let role = null;
+
+// what the province may open about an enterprise (POST /instances with its USCC)
+const PROVINCE_CASES = [
+  { process_key: 'article12_incident', label: '发起第十二条事件处理', hint: '有效期内发生重大安全（含网络安全、数据安全）、质量、环境污染等事故，或严重失信、偷漏税等违法违规行为，或存在数据造假等情形的：取消其全部公告或认定，且至少三年内不得再次申报（第十二条）' },
+  { process_key: 'major_change', label: '登记未报告的重大变化', hint: '发现企业发生更名、合并、重组、跨地区迁移等重大变化而未按期报告的（第十一条）' },
+];
+
+/** The province opens a case about the enterprise and goes to its own first task of it. */
+async function openCase(button, processKey, uscc) {
+  button.disabled = true;
+  try {
+    const started = await api('instances', { method: 'POST', json: { process_key: processKey, uscc } });
+    const detail = await api(`instances/${started.id}`);
+    const mine = detail.open_tasks.find((t) => t.role === role);
+    location.href = mine ? `/ui/tasks/${mine.id}` : `/ui/audit/cases/${started.id}`;
+  } catch (error) {
+    button.disabled = false;
+    throw error;
+  }
+}
 
 function statusBadge(status) {
   const kind = { active: 'ok', renewal_ineligible: 'warn', revoked: 'bad' }[status] || '';
@@ -55,6 +78,15 @@ async function show(id) {
     table(['时间', '事件', '操作人', '内容'], life.history.map((e) => el('tr', { dataset: { kind: e.kind } },
       el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', {}, EVENT_NAMES[e.kind] || e.kind), el('td', {}, e.actor), el('td', {}, change(e))))),
   ] : [el('p', { class: 'hint' }, '没有生命周期案件。')]));
+  const actions = document.getElementById('detail-actions');
+  actions.hidden = role !== 'province';
+  if (role === 'province') {
+    actions.replaceChildren(el('h2', {}, '立案'), table(['事项', '适用情形', ''], PROVINCE_CASES.map((c) => el('tr', { dataset: { process: c.process_key } },
+      el('td', { class: 'nowrap' }, c.label), el('td', { class: 'hint' }, c.hint),
+      el('td', { class: 'nowrap' }, el('button', { type: 'button', class: 'secondary', onclick: (event) => {
+        if (window.confirm(`对 ${q.enterprise_name}（${q.uscc}）${c.label}？`)) openCase(event.target, c.process_key, q.uscc).catch(fail);
+      } }, '发起'))))));
+  }
   document.getElementById('detail').hidden = false;
   document.getElementById('detail').scrollIntoView();
 }
@@ -76,6 +108,7 @@ async function importFile(importForm) {
 
 async function main() {
   const me = await requireLogin();
+  role = me.role;
   regions = await api('/ui/regions');
   for (const [code, name] of Object.entries(regions)) document.getElementById('f-region').append(el('option', { value: code }, name));
   if (me.role === 'province') {
