@@ -10,6 +10,7 @@ from flask_smorest import Api
 
 from api import (
     admin,
+    calendars,
     complaints,
     enterprises,
     errors,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     api.register_blueprint(evaluations.bp)
     api.register_blueprint(rounds_views.bp)  # round cases by stage, exports, MIIT list
     api.register_blueprint(complaints.bp)  # 第十三条 complaints
+    api.register_blueprint(calendars.bp)  # working-day calendars and their coverage
     for bp in enterprises.BLUEPRINTS:  # region moves (province), 第十二条 bans
         api.register_blueprint(bp)
     errors.register(app)

@@ -207,4 +207,38 @@ def demo(walkthrough: bool, out: Path) -> None:
     click.echo(f"(also written to {out})")
 
 
+@main.group()
+def calendar() -> None:
+    """Working-day calendars (processes/calendars/<year>.json)."""
+
+
+@calendar.command("check")
+def calendar_check() -> None:
+    """List the years with holiday data; exit 1 if a year needed soon lacks it or is bad."""
+    from zoneinfo import ZoneInfo
+
+    from handlers import workdays
+
+    ctx = _ctx()
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    found = workdays.coverage(today, ctx.settings.calendar_warn_days)
+    years = found["years"]
+    assert isinstance(years, list)
+    package = [row["year"] for row in years if row["source"] == "chinesecalendar"]
+    if package:
+        click.echo(f"{package[0]}–{package[-1]}  chinesecalendar")
+    for row in years:
+        if row["source"] == "chinesecalendar":
+            continue
+        flag = "BAD " if row["problems"] else ""
+        click.echo(f"{flag}{row['year']}  {row['source']}")
+        for problem in row["problems"]:
+            click.echo(f"      {problem}")
+    if found["warning"]:
+        click.echo(str(found["warning"]), err=True)
+        sys.exit(1)
+    needed = "、".join(str(y) for y in found["needed"])  # type: ignore[union-attr]
+    click.echo(f"calendar data present for {needed}")
+
+
 main.add_command(score)  # tidu score (api/cli_rules.py)

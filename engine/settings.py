@@ -65,6 +65,9 @@ class Settings:
     sqlite_wal_autocheckpoint: int = 10_000
     # serving processes freeze their startup heap for the garbage collector (api.settle_heap)
     gc_freeze: bool = True
+    # warn (GET /calendars, the incidents page, `tidu calendar check`) this many days before a
+    # year without working-day data (processes/calendars/<year>.json) begins
+    calendar_warn_days: int = 60
     regions: dict[str, str] = field(default_factory=dict)
     # lane id or name -> role, for diagrams with other lane names
     # (TIDU_LANE_ALIASES="a=city,b=province")
@@ -91,6 +94,7 @@ class Settings:
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
             "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),
             "gc_freeze": env.get("TIDU_GC_FREEZE", "1") not in ("0", "false", ""),
+            "calendar_warn_days": int(env.get("TIDU_CALENDAR_WARN_DAYS", "60")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -30,13 +30,107 @@ WEEKEND = "周末"
 MAX_DAYS = 3660
 
 
-@lru_cache(maxsize=64)
+PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+
+
+def _entry_problems(where: str, field: str, key: str, label: object, year: int) -> list[str]:
+    try:
+        day = date.fromisoformat(key)
+    except ValueError:
+        return [f"{where} 不是 YYYY-MM-DD 日期"]
+    problems = [] if day.year == year else [f"{where} 不在 {year} 年"]
+    if not isinstance(label, str):
+        problems.append(f"{where} 的名称须为文字")
+    if field == "workdays" and day.weekday() < 5:
+        problems.append(f"{where} 是周一至周五，本来就是工作日（调休上班日只列周末）")
+    return problems
+
+
+def year_file_problems(path: Path) -> list[str]:
+    """Name every problem of a calendar file ``<year>.json`` (empty: the file is usable)."""
+    name = path.name
+    try:
+        year = int(path.stem)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        return [f"{name}: 不是有效的 <年份>.json 文件（{error}）"]
+    if not isinstance(data, dict):
+        return [f"{name}: 内容须为 JSON 对象"]
+    problems = []
+    if data.get("year", year) != year:
+        problems.append(f"{name}: year 为 {data.get('year')!r}，与文件名的年份 {year} 不符")
+    seen: dict[str, str] = {}
+    for field in ("holidays", "workdays"):
+        entries = data.get(field, {})
+        if not isinstance(entries, dict):
+            problems.append(f"{name}: {field} 须为“日期 → 名称”的对象")
+            continue
+        for key, label in entries.items():
+            where = f"{name}: {field}[{key!r}]"
+            problems += _entry_problems(where, field, key, label, year)
+            if key in seen:
+                problems.append(f"{where} 同时列在 {seen[key]} 中")
+            seen[key] = field
+    if not data.get("holidays"):
+        problems.append(f"{name}: holidays 为空：每年至少有元旦、春节等法定节假日")
+    return problems
+
+
 def _year_file(directory: Path, year: int) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The year's file, read again when it changes: an owner adds or fixes it without a restart."""
     path = directory / f"{year}.json"
-    if not path.is_file():
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
         return None
+    return _read_year_file(path, year, stamp)
+
+
+@lru_cache(maxsize=64)
+def _read_year_file(path: Path, year: int, stamp: int) -> tuple[dict[str, str], dict[str, str]]:
+    problems = year_file_problems(path)
+    if problems:
+        raise ValueError(f"{year} 年工作日历文件有误：" + "；".join(problems))
     data = json.loads(path.read_text(encoding="utf-8"))
     return dict(data.get("holidays", {})), dict(data.get("workdays", {}))
+
+
+def coverage(today: date, warn_days: int, directory: Path | None = None) -> dict[str, object]:
+    """Which years have working-day data, and which needed ones lack it.
+
+    Needed: this year, and the next one once it is ``warn_days`` days away or closer (deadlines
+    counted in working days run into it). A bad file is listed with its problems and counts
+    as missing."""
+    directory = directory or CALENDAR_DIR
+    years: dict[int, dict[str, object]] = {
+        y: {"year": y, "source": "chinesecalendar", "problems": []} for y in PACKAGE_YEARS
+    }
+    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    for path in files:  # a file for a year the package covers is not read
+        if path.stem.isdigit() and int(path.stem) not in years:
+            years[int(path.stem)] = {
+                "year": int(path.stem),
+                "source": f"processes/calendars/{path.name}",
+                "problems": year_file_problems(path),
+            }
+    needed = [today.year] + (
+        [today.year + 1] if (today + timedelta(days=warn_days)).year > today.year else []
+    )
+    missing = [y for y in needed if y not in years or years[y]["problems"]]
+    warning = None
+    if missing:
+        warning = (
+            "、".join(str(y) for y in missing)
+            + " 年工作日历数据缺失或有误：按工作日计算的期限（公示、审核等）到该年时将无法计算。"
+            "请流程负责人按国务院办公厅当年节假日安排添加 processes/calendars/<年份>.json"
+        )
+    return {
+        "today": today.isoformat(),
+        "years": [years[y] for y in sorted(years)],
+        "needed": needed,
+        "missing": missing,
+        "warning": warning,
+    }
 
 
 def _from_file(day: date, directory: Path) -> tuple[bool, str | None]:

@@ -32,6 +32,8 @@ def test_owner_retries_one_incident_and_closes_another_by_hand(  # type: ignore[
     assert rows.count() == 2
     assert "无 2031 年工作日历数据" in rows.first.inner_text()
     assert "发起案件" in rows.first.inner_text()
+    page.wait_for_selector("#calendar-warning")  # the cause, announced on the same page
+    assert "2031 年工作日历数据缺失" in page.inner_text("#calendar-warning")
     tab.shot("incidents-open")
 
     clock.set(datetime(2025, 9, 1, 1, 0, tzinfo=UTC))  # the cause is gone: a retry succeeds

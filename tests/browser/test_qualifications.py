@@ -74,7 +74,8 @@ def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignor
     assert uscc in page.inner_text("#task-meta")
     [case] = people["province"].get("/api/v1/instances", query_string={
         "process_key": "article12_incident"}).json["items"]
-    assert case["uscc"] == uscc and case["started_by"] == "province"
+    assert case["uscc"] == uscc
+    assert case["started_by"] == "province"
 
     city = open_browser(people["city"].token).page  # a city sees the certificate, opens nothing
     city.goto("/ui/qualifications")

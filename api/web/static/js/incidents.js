@@ -1,4 +1,5 @@
-// Process owners and the province: failed commands (incidents) — retry or close by hand.
+// Process owners and the province: failed commands (incidents) — retry or close by hand —
+// and whether the working-day calendar covers the years deadlines are about to reach.
 import { api, el, fail, fmtTime, notice, requireLogin, table } from './common.js';
 
 const COMMANDS = {
@@ -57,11 +58,27 @@ async function load() {
   document.body.dataset.loaded = 'true';
 }
 
+/** Years with holiday data (chinesecalendar or processes/calendars/<year>.json); a warning
+ *  when this year, or the next one within TIDU_CALENDAR_WARN_DAYS, lacks it. */
+async function showCalendar() {
+  const found = await api('calendars');
+  const box = document.getElementById('calendar-status');
+  const packaged = found.years.filter((y) => y.source === 'chinesecalendar').map((y) => y.year);
+  const files = found.years.filter((y) => y.source !== 'chinesecalendar');
+  box.replaceChildren(
+    found.warning ? el('p', { class: 'status error', id: 'calendar-warning' }, found.warning)
+      : el('p', { class: 'status ok' }, `已有 ${found.needed.join('、')} 年节假日安排（提前 ${found.warn_days} 天检查下一年）。`),
+    el('p', { class: 'hint' }, packaged.length ? `${packaged[0]}–${packaged[packaged.length - 1]} 年：chinesecalendar 软件包。` : '',
+      files.length ? '' : '没有补充的年份文件。'),
+    files.length ? table(['年份', '文件', '问题'], files.map((y) => el('tr', { dataset: { year: y.year } },
+      el('td', {}, String(y.year)), el('td', {}, el('code', {}, y.source)), el('td', {}, y.problems.length ? y.problems.join('；') : '无')))) : '');
+}
+
 async function main() {
   const me = await requireLogin();
   canHandle = HANDLERS.includes(me.role);
   form.addEventListener('submit', (event) => { event.preventDefault(); load().catch(fail); });
-  await load();
+  await Promise.all([load(), showCalendar()]);
 }
 
 main().catch(fail);

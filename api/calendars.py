@@ -1,0 +1,51 @@
+"""Working-day calendars: which years have holiday data, and a warning before one is needed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from api.auth import current_actor, engine_context
+from handlers import workdays
+
+bp = Blueprint(
+    "calendars", __name__, url_prefix="/api/v1/calendars", description="工作日历（节假日安排）"
+)
+
+
+class CalendarYearOut(Schema):
+    year = fields.Integer()
+    source = fields.String(metadata={"description": "chinesecalendar 或 processes/calendars 文件"})
+    problems = fields.List(fields.String(), metadata={"description": "文件中的错误（逐条）"})
+
+
+class CalendarStatusOut(Schema):
+    today = fields.String()
+    years = fields.List(fields.Nested(CalendarYearOut))
+    needed = fields.List(
+        fields.Integer(), metadata={"description": "今年；距年底不足预警天数时含下一年"}
+    )
+    missing = fields.List(fields.Integer(), metadata={"description": "需要但缺失或有误的年份"})
+    warning = fields.String(allow_none=True)
+    warn_days = fields.Integer(metadata={"description": "提前预警天数（TIDU_CALENDAR_WARN_DAYS）"})
+
+
+def status_today() -> dict[str, Any]:
+    ctx = engine_context()
+    today: date = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    days = ctx.settings.calendar_warn_days
+    return workdays.coverage(today, days) | {"warn_days": days}
+
+
+@bp.route("")
+class Calendars(MethodView):
+    @bp.response(200, CalendarStatusOut)
+    def get(self) -> dict[str, Any]:
+        """Years with working-day data; the years needed soon that lack it (any signed-in user)."""
+        current_actor()
+        return status_today()
