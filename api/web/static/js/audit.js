@@ -1,5 +1,5 @@
 // Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains.
-import { api, el, fail, fmtTime, OUTCOME_NAMES, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, el, fail, fmtTime, OUTCOME_NAMES, pager, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const form = document.getElementById('filters');
 let NAMES = {};
@@ -34,11 +34,7 @@ async function load() {
         el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
         el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));
   }
-  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
-  document.getElementById('pager').replaceChildren(
-    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => { page -= 1; load().catch(fail); } }, '上一页'),
-    `第 ${page} / ${pages} 页，共 ${found.total} 件`,
-    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
+  pager(document.getElementById('pager'), found, page, (to) => { page = to; return load(); }, '件');
 }
 
 async function main() {

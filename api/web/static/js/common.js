@@ -122,6 +122,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Previous / next page buttons for a paginated answer; `goTo(page)` loads that page. */
+export function pager(box, found, page, goTo, unit = '项') {
+  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
+  const go = (to) => Promise.resolve(goTo(to)).catch(fail);
+  box.replaceChildren(
+    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => go(page - 1) }, '上一页'),
+    `第 ${page} / ${pages} 页，共 ${found.total} ${unit}`,
+    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => go(page + 1) }, '下一页'));
+}
+
 export function table(headers, rows) {
   return el('table', {}, el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
     el('tbody', {}, rows));

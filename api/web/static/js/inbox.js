@@ -1,6 +1,6 @@
 // Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
 // also apply here in an open round, report a major change, and follow their cases.
-import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, processNames, QUALIFICATION_STATUS_NAMES, regionLabel, regionNames, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, pager, processNames, QUALIFICATION_STATUS_NAMES, regionLabel, regionNames, requireLogin, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 // what an enterprise may start outside a round (第十一条 major-change report)
 const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
@@ -38,11 +38,7 @@ async function load() {
         el('td', {}, STATUS_NAMES[t.state] || t.state),
         el('td', {}, fmtTime(t.created_at))))));
   }
-  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
-  document.getElementById('pager').replaceChildren(
-    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => { page -= 1; load().catch(fail); } }, '上一页'),
-    `第 ${page} / ${pages} 页，共 ${found.total} 项`,
-    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
+  pager(document.getElementById('pager'), found, page, (to) => { page = to; return load(); });
 }
 
 /** Start a case; go to its first task of mine, if it has one. */

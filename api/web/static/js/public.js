@@ -1,5 +1,5 @@
 // Anyone: look up valid qualifications by enterprise name or certificate number (no login).
-import { api, el, fail, table, TIER_NAMES } from './common.js';
+import { api, el, fail, pager, table, TIER_NAMES } from './common.js';
 
 const form = document.getElementById('filters');
 let page = 1;
@@ -11,11 +11,7 @@ async function load() {
       el('td', {}, q.enterprise_name), el('td', {}, q.tier_label || TIER_NAMES[q.tier] || q.tier), el('td', {}, q.number),
       el('td', {}, q.region_name || q.region || '—'), el('td', {}, q.issued_on), el('td', {}, q.expires_on))))
     : el('p', { class: 'hint' }, '没有查到在有效期内的资质。'));
-  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
-  document.getElementById('pager').replaceChildren(
-    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => { page -= 1; load().catch(fail); } }, '上一页'),
-    `第 ${page} / ${pages} 页，共 ${found.total} 项`,
-    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
+  pager(document.getElementById('pager'), found, page, (to) => { page = to; return load(); });
   document.body.dataset.loaded = 'true';
 }
 

@@ -2,7 +2,7 @@
 // renewal, status changes with who and why), and the province's legacy import (第二十条).
 // The province also opens a case about the enterprise from here: a 第十二条 incident, or a
 // major change found without a report (第十一条).
-import { api, ApiError, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, ApiError, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
 const form = document.getElementById('filters');
@@ -45,11 +45,7 @@ async function load() {
       el('td', {}, SOURCES[q.source] || q.source || '—'),
       el('td', {}, el('button', { type: 'button', class: 'secondary', onclick: () => show(q.id).catch(fail) }, '详情')))))
     : el('p', { class: 'hint' }, '没有符合条件的资质。'));
-  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
-  document.getElementById('pager').replaceChildren(
-    el('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => { page -= 1; load().catch(fail); } }, '上一页'),
-    `第 ${page} / ${pages} 页，共 ${found.total} 项`,
-    el('button', { type: 'button', class: 'secondary', disabled: page >= pages, onclick: () => { page += 1; load().catch(fail); } }, '下一页'));
+  pager(document.getElementById('pager'), found, page, (to) => { page = to; return load(); });
   document.body.dataset.loaded = 'true';
 }
 

@@ -1,6 +1,6 @@
 // Staff: application rounds. The province opens one; each round's cases by stage (a city sees
 // its own region) and the lists staff send on, as CSV (市级上报、公示、公告、推荐名单).
-import { api, download, el, fail, fmtDeadline, fmtTime, notice, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, download, el, fail, fmtDeadline, fmtTime, notice, pager, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const ROUND_PROCESSES = ['innovative_evaluation', 'specialized_certification', 'little_giant_recommendation'];
 const WINDOWS = { upcoming: ['未开放', ''], open: ['申报中', 'ok'], closed: ['已截止', ''] };
@@ -61,11 +61,7 @@ async function showCases() {
       el('td', {}, c.stage_name), el('td', {}, c.due_at ? fmtDeadline(c.due_at) : '—'), el('td', {}, fmtTime(c.started_at)),
       el('td', {}, el('a', { href: `/ui/audit/cases/${c.instance_id}` }, '案件详情')))))
     : el('p', { class: 'hint' }, '没有符合条件的案件。'));
-  const pages = Math.max(1, Math.ceil(found.total / found.per_page));
-  document.getElementById('round-pager').replaceChildren(
-    el('button', { type: 'button', class: 'secondary', disabled: chosen.page <= 1, onclick: () => { chosen.page -= 1; showCases().catch(fail); } }, '上一页'),
-    `第 ${chosen.page} / ${pages} 页，共 ${found.total} 件`,
-    el('button', { type: 'button', class: 'secondary', disabled: chosen.page >= pages, onclick: () => { chosen.page += 1; showCases().catch(fail); } }, '下一页'));
+  pager(document.getElementById('round-pager'), found, chosen.page, (to) => { chosen.page = to; return showCases(); }, '件');
   document.body.dataset.loaded = 'true';
 }
 
