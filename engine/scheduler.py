@@ -8,7 +8,9 @@ process wake it at once (a session ``after_commit`` hook) and, on PostgreSQL, so
 any other process (``LISTEN tidu_timers``). The first run happens at start: everything overdue
 fires once (catch-up).
 
-On SQLite, only one scheduler may run per database file (a file lock next to it).
+On SQLite, only one scheduler may run per database file (a file lock next to it). Once a day
+(and at start) a run also logs a warning when a year that deadlines are about to reach has no
+working-day calendar (handlers.workdays.coverage, TIDU_CALENDAR_WARN_DAYS).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import signal
 import socket
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event
@@ -49,6 +52,15 @@ def work(ctx: EngineContext, *, owner: str, policy: timers.TimerPolicy) -> timer
     except Exception:
         log.exception("opening scheduled rounds failed")
     return result
+
+
+def calendar_warning(ctx: EngineContext) -> str | None:
+    """The warning of a year without working-day data that deadlines are about to reach."""
+    from handlers import workdays
+
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    warning = workdays.coverage(today, ctx.settings.calendar_warn_days)["warning"]
+    return str(warning) if warning else None
 
 
 def next_run(ctx: EngineContext, policy: timers.TimerPolicy) -> datetime:
@@ -84,6 +96,7 @@ class Scheduler:
         self._lock_file: Any = None
         self._job_id: str | None = None
         self._seq = itertools.count(1)
+        self._calendar_checked: date | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> Scheduler:
@@ -166,6 +179,7 @@ class Scheduler:
             self._running, self._pending = True, None
         try:
             result = work(self.ctx, owner=self.owner, policy=self.policy)
+            self._check_calendar()
             self.totals.add(result)
             if result.claimed:
                 log.info("timers: %s", result.summary())
@@ -180,6 +194,20 @@ class Scheduler:
                 self._pending = None
                 if not self._stop.is_set():
                     self._arm(at)
+
+    def _check_calendar(self) -> None:
+        """Log the calendar warning once a day (operators watch the logs; the page shows it)."""
+        today = self.ctx.now().date()
+        if self._calendar_checked == today:
+            return
+        self._calendar_checked = today
+        try:
+            warning = calendar_warning(self.ctx)
+        except Exception:
+            log.exception("checking the working-day calendar failed")
+            return
+        if warning:
+            log.warning("calendar: %s", warning)
 
     def _next_run_safely(self) -> datetime:
         try:

@@ -176,3 +176,23 @@ def test_timers_fire_due_command_fires_and_reports(ctx, clock, monkeypatch) -> N
     assert ts.fired_counts(ctx) == {row.id: 1}
     with ctx.transaction() as session:
         assert session.scalars(select(Incident)).all() == []
+
+
+def test_scheduler_logs_a_missing_calendar_year_once_a_day(ctx, clock, caplog) -> None:  # type: ignore[no-untyped-def]
+    from handlers import workdays
+
+    last = max(workdays.PACKAGE_YEARS)
+    clock.set(datetime(last, 12, 1, 1, 0, tzinfo=UTC))  # next year 31 days away, no data
+    caplog.set_level("WARNING", logger="tidu.scheduler")
+    scheduler = Scheduler(ctx, POLICY)
+    for _ in range(2):
+        scheduler._check_calendar()  # runs call this after their work
+    clock.advance(timedelta(days=1))
+    scheduler._check_calendar()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tidu.scheduler"]
+    assert len(warnings) == 2  # once a day
+    assert f"{last + 1} 年工作日历数据缺失" in warnings[0]
+    caplog.clear()
+    clock.set(datetime(last, 9, 1, 1, 0, tzinfo=UTC))  # more than 60 days before: quiet
+    scheduler._check_calendar()
+    assert not [r for r in caplog.records if r.name == "tidu.scheduler"]
