@@ -100,6 +100,9 @@ export async function requireLogin() {
 }
 
 export function showWho(me) {
+  for (const link of document.querySelectorAll('#nav a[data-roles]')) {
+    link.hidden = !link.dataset.roles.split(' ').includes(me.role) && !link.classList.contains('active');
+  }
   const box = document.getElementById('who');
   if (!box) return;
   box.replaceChildren(`${me.display_name}（${ROLE_NAMES[me.role] || me.role}）`,

@@ -1,5 +1,5 @@
 // Anyone: look up valid qualifications by enterprise name or certificate number (no login).
-import { api, el, fail, pager, table, TIER_NAMES } from './common.js';
+import { api, el, fail, pager, showWho, table, TIER_NAMES, token } from './common.js';
 
 const form = document.getElementById('filters');
 let page = 1;
@@ -16,6 +16,7 @@ async function load() {
 }
 
 async function main() {
+  if (token()) api('/ui/session').then(showWho).catch(() => {}); // signed in: my pages in the menu
   const regions = await api('/ui/regions');
   for (const [code, name] of Object.entries(regions)) document.getElementById('f-region').append(el('option', { value: code }, name));
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
