@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -14,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
 from api.auth import current_actor, engine_context
+from api.csvout import csv_response
 from api.schemas import (
     DefinitionOut,
     EventListArgs,
@@ -383,16 +382,12 @@ class Export(MethodView):
         rows = queries.instance_history(engine_context(), current_actor(), str(instance_id))
         dumped = EventOut(many=True).dump(rows)
         if request.args.get("format") == "csv":
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=list(EventOut().fields))
-            writer.writeheader()
-            for row in dumped:
-                writer.writerow(row | {"data": json.dumps(row["data"], ensure_ascii=False)})
-            return Response(
-                "\ufeff" + buffer.getvalue(),
-                mimetype="text/csv",
-                headers={"Content-Disposition": f"attachment; filename=history-{instance_id}.csv"},
+            columns = list(EventOut().fields)
+            rows = (
+                [json.dumps(r[c], ensure_ascii=False) if c == "data" else r[c] for c in columns]
+                for r in dumped
             )
+            return csv_response(columns, rows, f"history-{instance_id}")
         return Response(
             json.dumps(dumped, ensure_ascii=False, indent=1), mimetype="application/json"
         )

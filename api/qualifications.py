@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import current_actor, engine_context
+from api.csvout import csv_response
 from api.schemas import LocalDateTime, PageArgs, TaskOut, page_schema
 from api.tasks import task_json
 from engine import legacy, lifecycle
 from engine.errors import InvalidInput
-from engine.store import TIER_LABELS
+from engine.store import QUALIFICATION_STATUS_LABELS, TIER_LABELS
 
 bp = Blueprint(
     "qualifications",
@@ -31,13 +33,17 @@ STATUSES = ("active", "renewal_ineligible", "expired", "revoked")
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
-class QualificationListArgs(PageArgs):
+class QualificationFilters(Schema):
     tier = fields.String(validate=validate.OneOf(TIERS))
     uscc = fields.String()
     status = fields.String(validate=validate.OneOf(STATUSES))
     region = fields.String(metadata={"description": "地区代码，如 360100"})
     expiring_before = fields.Date(metadata={"description": "有效期至早于该日期"})
     renewal_eligible = fields.Boolean(metadata={"description": "是否具备复核资格（第十条）"})
+
+
+class QualificationListArgs(PageArgs, QualificationFilters):
+    pass
 
 
 class QualificationOut(Schema):
@@ -138,6 +144,45 @@ class Qualifications(MethodView):
             "page": args["page"],
             "per_page": args["per_page"],
         }
+
+
+EXPORT_HEADER = (
+    "证书编号", "梯度", "企业名称", "统一社会信用代码", "地区", "地区代码", "认定日期",
+    "有效期至", "状态", "具备复核资格", "最近年度信息更新", "来源", "状态说明",
+)  # fmt: skip
+SOURCE_LABELS = {"evaluation": "评价认定", "legacy": "存量导入（第二十条）"}
+
+
+def _export_row(q: Any, regions: dict[str, str]) -> tuple[Any, ...]:
+    return (
+        q.number,
+        TIER_LABELS.get(q.tier, q.tier),
+        q.enterprise_name,
+        q.uscc,
+        regions.get(q.region or "", ""),
+        q.region,
+        q.issued_on,
+        q.expires_on,
+        QUALIFICATION_STATUS_LABELS.get(q.status, q.status),
+        "是" if q.renewal_eligible else "否",
+        q.info_updated_on,
+        SOURCE_LABELS.get(q.source or "", q.source),
+        q.status_reason,
+    )
+
+
+@bp.route("/export")
+class QualificationExport(MethodView):
+    @bp.arguments(QualificationFilters, location="query")
+    @bp.response(200, content_type="text/csv")
+    def get(self, args: dict[str, Any]) -> Response:
+        """The registry as CSV (UTF-8 with BOM, opens in Excel), with the list's filters; a city
+        gets its region, an enterprise its own certificates."""
+        ctx = engine_context()
+        regions = ctx.settings.region_names()
+        rows = (_export_row(q, regions) for q in lifecycle.export(ctx, current_actor(), **args))
+        today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+        return csv_response(EXPORT_HEADER, rows, f"qualifications-{today:%Y%m%d}")
 
 
 @bp.route("/<uuid:qualification_id>")

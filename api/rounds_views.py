@@ -3,11 +3,7 @@ and the import of MIIT's published 小巨人 list."""
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, request
 from flask.views import MethodView
@@ -15,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import current_actor, engine_context
+from api.csvout import csv_response
 from api.schemas import LocalDateTime, PageArgs
 from engine import miit_list, rounds_views
 from engine.errors import InvalidInput
@@ -105,16 +102,6 @@ class RoundCases(MethodView):
         )
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo(engine_context().settings.timezone)).strftime(
-            "%Y-%m-%d %H:%M"
-        )
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else value
-
-
 @bp.route("/<int:round_id>/exports/<string:kind>")
 class RoundExport(MethodView):
     @bp.arguments(ExportArgs, location="query")
@@ -125,15 +112,7 @@ class RoundExport(MethodView):
         found = rounds_views.export(
             engine_context(), current_actor(), round_id=round_id, kind=kind, **args
         )
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(found["header"])
-        writer.writerows([[_cell(v) for v in row] for row in found["rows"]])
-        return Response(
-            "\ufeff" + buffer.getvalue(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={found['filename']}.csv"},
-        )
+        return csv_response(found["header"], found["rows"], found["filename"])
 
 
 @bp.route("/<int:round_id>/miit-list")

@@ -273,8 +273,7 @@ def _scope(query: Select, actor: Actor) -> Select:
     return query
 
 
-def search(
-    ctx: EngineContext,
+def _filtered(
     actor: Actor,
     *,
     tier: str | None = None,
@@ -283,10 +282,8 @@ def search(
     region: str | None = None,
     expiring_before: date | None = None,
     renewal_eligible: bool | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> tuple[list[Qualification], int]:
-    """Qualifications the actor may see, filtered; soonest expiry first within issue order."""
+) -> Select:
+    """Qualifications the actor may see, filtered; latest issued first, then by number."""
     query = _scope(select(Qualification), actor)
     for column, value in (
         (Qualification.tier, tier),
@@ -299,12 +296,28 @@ def search(
             query = query.where(column == value)
     if expiring_before is not None:
         query = query.where(Qualification.expires_on < expiring_before)
-    query = query.order_by(Qualification.issued_on.desc(), Qualification.number)
+    return query.order_by(Qualification.issued_on.desc(), Qualification.number)
+
+
+def search(
+    ctx: EngineContext, actor: Actor, *, page: int = 1, per_page: int = 20, **filters: Any
+) -> tuple[list[Qualification], int]:
+    """One page of the qualifications the actor may see (filters: see `_filtered`)."""
+    query = _filtered(actor, **filters)
     with ctx.reading() as session:
         total = (
             session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         )
         return list(session.scalars(query.limit(per_page).offset((page - 1) * per_page))), total
+
+
+EXPORT_LIMIT = 200_000  # rows in one registry export (Jiangxi holds tens of thousands)
+
+
+def export(ctx: EngineContext, actor: Actor, **filters: Any) -> list[Qualification]:
+    """Every qualification the actor may see that matches the filters (for a CSV list)."""
+    with ctx.reading() as session:
+        return list(session.scalars(_filtered(actor, **filters).limit(EXPORT_LIMIT)))
 
 
 def detail(ctx: EngineContext, actor: Actor, qualification_id: str) -> dict[str, Any]:

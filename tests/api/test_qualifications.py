@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date, timedelta
 
@@ -88,6 +89,34 @@ def test_list_filters_by_region_status_expiry_and_scope(ctx, people) -> None:  #
     bad = province.get("/api/v1/qualifications", query_string={"status": "valid"})
     assert bad.status_code == 422
     assert "status" in bad.json["errors"]
+
+
+def test_registry_export_is_a_csv_of_every_match_in_the_callers_scope(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "Q-NC-1", serial=1)
+    register(ctx, "Q-NC-2", tier="innovative", serial=2, issued_on=date(2023, 1, 10))
+    register(ctx, "Q-GZ-1", region=GZ, serial=3)
+
+    def export(user: f.Api, **params: object) -> list[list[str]]:
+        response = user.get("/api/v1/qualifications/export", query_string=params)
+        assert response.status_code == 200, response.json
+        assert response.mimetype == "text/csv"
+        assert "attachment; filename=qualifications-2025" in response.headers["Content-Disposition"]
+        text = response.data.decode("utf-8")
+        assert text.startswith("\ufeff")  # Excel reads it as UTF-8
+        return list(csv.reader(io.StringIO(text[1:])))
+
+    header, *rows = export(people["province"], per_page=1)  # not paginated
+    assert header[:5] == ["证书编号", "梯度", "企业名称", "统一社会信用代码", "地区"]
+    assert sorted(r[0] for r in rows) == ["Q-GZ-1", "Q-NC-1", "Q-NC-2"]
+    [gz] = [r for r in rows if r[0] == "Q-GZ-1"]
+    assert gz[1:10] == ["专精特新中小企业", "企业Q-GZ-1", f.uscc(GZ, 3), "赣州市", GZ,
+                        "2025-09-01", "2028-08-31", "有效", "是"]
+    assert [r[0] for r in export(people["province"], tier="innovative")[1:]] == ["Q-NC-2"]
+    assert sorted(r[0] for r in export(people["city"])[1:]) == ["Q-NC-1", "Q-NC-2"]
+    assert [r[0] for r in export(people["ent"])[1:]] == ["Q-NC-1"]
+    bad = people["province"].get("/api/v1/qualifications/export", query_string={"tier": "x"})
+    assert bad.status_code == 422
+    assert "tier" in bad.json["errors"]
 
 
 def test_detail_is_not_found_outside_the_callers_scope(ctx, people, client) -> None:  # type: ignore[no-untyped-def]

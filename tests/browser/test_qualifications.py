@@ -3,6 +3,8 @@ named; staff search the registry and open a certificate's lifecycle."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests import factories as f
@@ -53,6 +55,13 @@ def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[n
     city.goto("/ui/qualifications")
     city.wait_for_selector("#qualifications tr[data-qualification]")
     assert city.locator("#import").is_hidden()
+    city.select_option("select[name=tier]", "specialized")
+    with city.expect_download() as got:  # the registry as CSV, with the form's filters
+        city.click("#export")
+    text = Path(got.value.path()).read_text(encoding="utf-8-sig")
+    assert got.value.suggested_filename.startswith("qualifications-")
+    assert text.splitlines()[0].startswith("证书编号,梯度,企业名称")
+    assert "赣专精〔2022〕0012,专精特新中小企业,洪都精工有限公司" in text
 
 
 def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 // renewal, status changes with who and why), and the province's legacy import (第二十条).
 // The province also opens a case about the enterprise from here: a 第十二条 incident, or a
 // major change found without a report (第十一条).
-import { api, ApiError, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, ApiError, download, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
 const form = document.getElementById('filters');
@@ -102,6 +102,17 @@ async function importFile(importForm) {
   }
 }
 
+/** The registry with the form's filters, every match, as CSV (Excel opens it). */
+async function exportCsv(button) {
+  button.disabled = true;
+  try {
+    const query = Object.fromEntries(new FormData(form));
+    const response = await api('qualifications/export', { query, raw: true });
+    const name = (response.headers.get('Content-Disposition') || '').split('filename=')[1] || 'qualifications.csv';
+    download(await response.blob(), name);
+  } finally { button.disabled = false; }
+}
+
 async function main() {
   const me = await requireLogin();
   role = me.role;
@@ -114,6 +125,7 @@ async function main() {
   }
   if (me.role === 'enterprise') notice('企业的资质显示在“待办”页的“我的资质”中。');
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
+  document.getElementById('export').addEventListener('click', (event) => exportCsv(event.target).catch(fail));
   await load();
 }
 
