@@ -171,6 +171,48 @@ def _export_row(q: Any, regions: dict[str, str]) -> tuple[Any, ...]:
     )
 
 
+class SummaryArgs(Schema):
+    expiring_days = fields.Integer(
+        load_default=90,
+        validate=validate.Range(min=1, max=1096),
+        metadata={"description": "“即将到期”的天数（默认 90）"},
+    )
+
+
+class SummaryRowOut(Schema):
+    region = fields.String(allow_none=True)
+    region_name = fields.String(allow_none=True)
+    innovative = fields.Integer(metadata={"description": "有效的创新型中小企业"})
+    specialized = fields.Integer(metadata={"description": "有效的专精特新中小企业"})
+    little_giant = fields.Integer(metadata={"description": "有效的专精特新“小巨人”企业"})
+    valid = fields.Integer(metadata={"description": "有效合计"})
+    expiring = fields.Integer(metadata={"description": "expiring_days 天内到期"})
+    renewal_ineligible = fields.Integer(metadata={"description": "有效但已取消复核资格（第十条）"})
+    revoked = fields.Integer(metadata={"description": "已撤销"})
+
+
+class SummaryOut(Schema):
+    as_of = fields.Date()
+    expiring_days = fields.Integer()
+    rows = fields.List(fields.Nested(SummaryRowOut))
+    totals = fields.Nested(SummaryRowOut)
+
+
+@bp.route("/summary")
+class QualificationSummary(MethodView):
+    @bp.arguments(SummaryArgs, location="query")
+    @bp.response(200, SummaryOut)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Qualifications valid today by region and tier, expiring soon, without renewal
+        eligibility and revoked (cities: their region)."""
+        ctx = engine_context()
+        found = lifecycle.summary(ctx, current_actor(), **args)
+        names = ctx.settings.region_names()
+        for row in found["rows"]:
+            row["region_name"] = names.get(row["region"] or "")
+        return found
+
+
 @bp.route("/export")
 class QualificationExport(MethodView):
     @bp.arguments(QualificationFilters, location="query")

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access, definitions, history, instances, outbox, records
@@ -353,6 +353,47 @@ def detail(ctx: EngineContext, actor: Actor, qualification_id: str) -> dict[str,
                 if access.can_see_task(actor, t) or actor.role in access.READ_ALL
             ]
         return {"qualification": q, "instance": instance, "history": events, "open_tasks": tasks}
+
+
+TIERS = ("innovative", "specialized", "little_giant")
+
+
+def summary(ctx: EngineContext, actor: Actor, *, expiring_days: int = 90) -> dict[str, Any]:
+    """Qualifications valid today by region and tier, with those expiring within
+    `expiring_days`, those without renewal eligibility (第十条) and those revoked (cities:
+    their region; enterprises: their own)."""
+    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    valid = Qualification.status.in_(VALID) & (Qualification.expires_on >= today)
+    soon = valid & (Qualification.expires_on < today + timedelta(days=expiring_days))
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = _scope(
+        select(
+            Qualification.region,
+            Qualification.tier,
+            count(valid),
+            count(soon),
+            count(valid & (Qualification.status == "renewal_ineligible")),
+            count(Qualification.status == "revoked"),
+        ),
+        actor,
+    ).group_by(Qualification.region, Qualification.tier)
+    keys = ("valid", "expiring", "renewal_ineligible", "revoked")
+    rows: dict[str | None, dict[str, Any]] = {}
+    with ctx.reading() as session:
+        for region, tier, *counts in session.execute(query):
+            row = rows.setdefault(
+                region,
+                {"region": region, **{t: 0 for t in TIERS}} | dict.fromkeys(keys, 0),
+            )
+            row[tier] = row.get(tier, 0) + counts[0]
+            for key, value in zip(keys, counts, strict=True):
+                row[key] += value
+    ordered = [rows[r] for r in sorted(rows, key=lambda r: (r is None, r or ""))]
+    totals = {k: sum(r[k] for r in ordered) for k in (*TIERS, *keys)}
+    return {"as_of": today, "expiring_days": expiring_days, "rows": ordered, "totals": totals}
 
 
 def public_list(

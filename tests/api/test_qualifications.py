@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from engine import instances
 from engine.context import EngineContext
+from engine.store import Qualification
 from tests import factories as f
 
 NC, GZ = "360100", "360700"
@@ -117,6 +118,34 @@ def test_registry_export_is_a_csv_of_every_match_in_the_callers_scope(ctx, peopl
     bad = people["province"].get("/api/v1/qualifications/export", query_string={"tier": "x"})
     assert bad.status_code == 422
     assert "tier" in bad.json["errors"]
+
+
+def test_summary_counts_valid_qualifications_by_region_and_tier(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    # the clock reads 2025-09-01
+    register(ctx, "Q-NC-1", serial=1)  # specialized, valid to 2028-08-31
+    # Q-NC-2 runs to 2025-09-30, Q-NC-3 ran to 2024-12-31
+    register(ctx, "Q-NC-2", tier="innovative", serial=2, issued_on=date(2022, 10, 1))
+    register(ctx, "Q-NC-3", tier="innovative", serial=4, issued_on=date(2022, 1, 1))
+    register(ctx, "Q-GZ-1", region=GZ, serial=3, tier="little_giant")
+    with ctx.transaction() as session:
+        session.get(Qualification, register(ctx, "Q-GZ-2", region=GZ, serial=5)).status = "revoked"
+
+    found = people["province"].get("/api/v1/qualifications/summary").json
+    assert found["as_of"] == "2025-09-01"
+    nc, gz = found["rows"]
+    assert (nc["region"], nc["region_name"], gz["region_name"]) == (NC, "南昌市", "赣州市")
+    assert (nc["innovative"], nc["specialized"], nc["little_giant"]) == (1, 1, 0)
+    assert (nc["valid"], nc["expiring"], nc["revoked"]) == (2, 1, 0)  # Q-NC-2 ends in 30 days
+    assert (gz["little_giant"], gz["valid"], gz["revoked"]) == (1, 1, 1)
+    assert found["totals"]["valid"] == 3
+    assert found["totals"]["revoked"] == 1
+    soon = people["province"].get("/api/v1/qualifications/summary?expiring_days=10").json
+    assert soon["totals"]["expiring"] == 0
+    [own] = people["city"].get("/api/v1/qualifications/summary").json["rows"]  # its region only
+    assert own["region"] == NC
+    bad = people["province"].get("/api/v1/qualifications/summary?expiring_days=0")
+    assert bad.status_code == 422
+    assert "expiring_days" in bad.json["errors"]
 
 
 def test_detail_is_not_found_outside_the_callers_scope(ctx, people, client) -> None:  # type: ignore[no-untyped-def]

@@ -42,6 +42,14 @@ def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[n
     row = page.locator("#qualifications tr[data-qualification]")
     row.wait_for()
     assert "洪都精工有限公司" in row.inner_text()
+    page.reload()  # the summary counts it: 南昌市, one 专精特新, expiring within 90 days
+    nanchang = page.locator("#summary tr[data-region='360100']")
+    nanchang.wait_for()
+    assert nanchang.locator("td[data-key=specialized]").inner_text() == "1"
+    assert nanchang.locator("td[data-key=expiring]").inner_text() == "1"
+    nanchang.locator("a").click()  # a region's name filters the list
+    assert page.locator("#f-region").input_value() == "360100"
+    row.wait_for()
     assert "存量导入" in row.inner_text()
     assert "南昌市" in row.inner_text()
     row.locator("button").click()
