@@ -47,6 +47,9 @@ class BanListArgs(PageArgs):
     active_on = fields.Date(
         metadata={"description": "只列出该日有效的禁止（起始日 ≤ 该日 < 结束日）"}
     )
+    active = fields.Boolean(
+        metadata={"description": "true：只列出今天（服务器所在时区的日期）有效的禁止"}
+    )
 
 
 class BanOut(Schema):
@@ -105,8 +108,10 @@ class Bans(MethodView):
         """Re-application bans (第十二条): province, MIIT and auditors all; a city its region's
         enterprises; an enterprise its own."""
         ctx = engine_context()
-        rows, total = enterprises.bans(ctx, current_actor(), **args)
         today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+        if args.pop("active", False) and "active_on" not in args:
+            args["active_on"] = today
+        rows, total = enterprises.bans(ctx, current_actor(), **args)
         return {
             "items": [ban_json(b, e, today) for b, e in rows],
             "total": total,

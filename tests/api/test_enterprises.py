@@ -232,6 +232,7 @@ def test_bans_filter_by_enterprise_and_by_the_day_in_force(
     assert listed(province, active_on="2023-06-01") == [f.uscc(NANCHANG, 2)]
     assert listed(province, active_on="2026-01-01") == [ENT, f.uscc(GANZHOU, 3)]
     assert listed(province, active_on="2028-09-01") == []  # ends_on: applications allowed again
+    assert listed(province, active="true") == [ENT, f.uscc(GANZHOU, 3)]  # today, 2025-09-01
     assert listed(people["city"], uscc=f.uscc(GANZHOU, 3)) == []  # not in its region
     bad = province.get("/api/v1/bans", query_string={"active_on": "2026-13-01"})
     assert bad.status_code == 422

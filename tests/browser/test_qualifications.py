@@ -3,6 +3,7 @@ named; staff search the registry and open a certificate's lifecycle."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -73,13 +74,15 @@ def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[n
 
 
 def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+        ctx, clock, people, open_browser, tmp_path) -> None:
     uscc = f.uscc(REGION, 1)  # the demo enterprise ent-1, registered
-    f.grant_qualification(ctx, uscc_code=uscc, tier="innovative", region=REGION)
+    f.issue_qualification(ctx, uscc_code=uscc, tier="innovative", number="JX-CX-0001",
+                          region=REGION, issued_on=date(2025, 8, 1))
     tab = open_browser(people["province"].token)
     page = tab.page
     page.on("dialog", lambda dialog: dialog.accept())  # 对…发起第十二条事件处理？
     page.goto("/ui/qualifications")
+    page.wait_for_selector("#bans-list >> text=当前没有禁止申报的企业。")
     page.locator("#qualifications tr[data-qualification] button").click()
     page.wait_for_selector("#detail-actions:not([hidden]) tr[data-process=article12_incident]")
     assert "至少三年内不得再次申报" in page.inner_text("#detail-actions")
@@ -89,13 +92,39 @@ def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignor
     page.wait_for_selector("#form-fields [data-field=incident_type]")
     assert page.inner_text("#task-title") == "核实确认事件"
     assert uscc in page.inner_text("#task-meta")
-    [case] = people["province"].get("/api/v1/instances", query_string={
-        "process_key": "article12_incident"}).json["items"]
-    assert case["uscc"] == uscc
-    assert case["started_by"] == "province"
+
+    page.click("#claim")
+    page.wait_for_selector("#unclaim:not([hidden])")
+    page.select_option("#f-incident_type", '"environmental_accident"')
+    page.fill("#f-occurred_on", "2025-08-20")
+    page.fill("#f-description", "废水超标排放，经生态环境部门查实")
+    proof = tmp_path / "处罚决定书.pdf"
+    proof.write_bytes(b"%PDF-1.4 decision")
+    page.set_input_files("#f-evidence", str(proof))
+    page.wait_for_selector("[data-field=evidence] li code")
+    page.select_option("#f-decision", '"confirm"')
+    page.focus("#complete")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#notice.ok >> text=任务已完成")
+
+    page.goto("/ui/qualifications")  # revoked, and the enterprise on the ban list
+    ban = page.locator(f"#bans-list tr[data-uscc='{uscc}']")
+    ban.wait_for()
+    assert "2025-09-01 起，2028-09-01 起可再次申报" in ban.inner_text()
+    assert "有效" in ban.inner_text()
+    assert "已撤销" in page.inner_text("#qualifications tr[data-qualification]")
+    tab.shot("qualifications-bans")
+
+    ent = open_browser(people["ent"].token).page  # the enterprise is told why it cannot apply
+    ent.goto("/ui/inbox")
+    notice = ent.locator("#my-ban p[data-ban]")
+    notice.wait_for()
+    told = "根据第十二条，本企业自 2025-09-01 起不得申报，2028-09-01 起可再次申报"
+    assert told in notice.inner_text()
 
     city = open_browser(people["city"].token).page  # a city sees the certificate, opens nothing
     city.goto("/ui/qualifications")
     city.locator("#qualifications tr[data-qualification] button").click()
     city.wait_for_selector("#detail:not([hidden]) #detail-lifecycle")
     assert city.locator("#detail-actions").is_hidden()
+    assert city.locator(f"#bans-list tr[data-uscc='{uscc}']").count() == 1  # its region's bans

@@ -89,7 +89,10 @@ async function showApply(names) {
 
 /** An enterprise's certificates: tier, number, validity and status. */
 async function showQualifications() {
-  const found = await api('qualifications', { query: { per_page: 50 } });
+  const [found, bans] = await Promise.all([api('qualifications', { query: { per_page: 50 } }),
+    api('bans', { query: { active: 'true', per_page: 5 } })]);
+  document.getElementById('my-ban').replaceChildren(...bans.items.map((b) => el('p', { class: 'status error', dataset: { ban: b.id } },
+    `根据${b.basis}，本企业自 ${b.starts_on} 起不得申报，${b.ends_on} 起可再次申报。原因：${b.reason}`)));
   document.getElementById('my-qualifications-list').replaceChildren(found.items.length
     ? table(['梯度', '证书编号', '认定日期', '有效期至', '状态'], found.items.map((q) => el('tr', { dataset: { qualification: q.id } },
       el('td', {}, TIER_NAMES[q.tier] || q.tier), el('td', {}, q.number), el('td', {}, q.issued_on), el('td', {}, q.expires_on),

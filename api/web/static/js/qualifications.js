@@ -119,6 +119,23 @@ async function showSummary() {
   document.getElementById('summary-table').append(el('p', { class: 'hint' }, `截至 ${found.as_of}；“有效”含已取消复核资格但仍在有效期内的资质（第十条）。`));
 }
 
+let bansPage = 1;
+/** 第十二条 bans I may see (cities: their region's enterprises), current ones by default. */
+async function showBans() {
+  const onlyActive = document.getElementById('bans-active').checked;
+  const query = { page: bansPage, per_page: 20, ...(onlyActive ? { active: 'true' } : {}) };
+  const found = await api('bans', { query });
+  document.getElementById('bans-list').replaceChildren(found.items.length
+    ? table(['企业名称', '统一社会信用代码', '地区', '禁止申报', '原因', '依据', '状态', '决定案件'], found.items.map((b) => el('tr', { dataset: { ban: b.id, uscc: b.uscc } },
+      el('td', {}, b.enterprise_name || '—'), el('td', {}, b.uscc), el('td', {}, regions[b.region] || b.region || '—'),
+      el('td', { class: 'nowrap' }, `${b.starts_on} 起，${b.ends_on} 起可再次申报`), el('td', {}, b.reason), el('td', {}, b.basis),
+      el('td', {}, el('span', { class: `badge ${b.active ? 'bad' : ''}` }, b.active ? '有效' : '已到期')),
+      el('td', {}, b.instance_id ? el('a', { href: `/ui/audit/cases/${b.instance_id}` }, b.instance_id.slice(0, 8)) : '—'))))
+    : el('p', { class: 'hint' }, onlyActive ? '当前没有禁止申报的企业。' : '没有禁止申报记录。'));
+  pager(document.getElementById('bans-pager'), found, bansPage, (to) => { bansPage = to; return showBans(); }, '条');
+  document.getElementById('bans').hidden = false;
+}
+
 /** The registry with the form's filters, every match, as CSV (Excel opens it). */
 async function exportCsv(button) {
   button.disabled = true;
@@ -143,7 +160,9 @@ async function main() {
   if (me.role === 'enterprise') notice('企业的资质显示在“待办”页的“我的资质”中。');
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
   document.getElementById('export').addEventListener('click', (event) => exportCsv(event.target).catch(fail));
-  await Promise.all([load(), showSummary()]);
+  document.getElementById('bans-active').addEventListener('change', () => { bansPage = 1; showBans().catch(fail); });
+  const bans = ['province', 'city', 'miit', 'auditor'].includes(me.role) ? showBans() : null;
+  await Promise.all([load(), showSummary(), bans]);
 }
 
 main().catch(fail);
