@@ -357,6 +357,7 @@ class Events(MethodView):
             engine_context(),
             instance_id=args.get("instance_id"),
             actor_id=args.get("actor"),
+            kind=args.get("kind"),
             since=args.get("since"),
             until=args.get("until"),
             page=args["page"],

@@ -50,9 +50,10 @@ class QualificationListArgs(PageArgs):
 
 class EventListArgs(PageArgs):
     instance_id = fields.String()
-    actor = fields.String()
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    actor = fields.String(metadata={"description": "操作人（用户编号，或 engine / scheduler）"})
+    kind = fields.String(metadata={"description": "事件类型，如 task.completed"})
+    since = fields.AwareDateTime(metadata={"description": "起（含），带时区"})
+    until = fields.AwareDateTime(metadata={"description": "止（不含），带时区"})
 
 
 class TaskOut(Schema):

@@ -242,6 +242,7 @@ def events(
     *,
     instance_id: str | None = None,
     actor_id: str | None = None,
+    kind: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = 1,
@@ -252,6 +253,8 @@ def events(
         query = query.where(HistoryEvent.instance_id == instance_id)
     if actor_id:
         query = query.where(HistoryEvent.actor == actor_id)
+    if kind:
+        query = query.where(HistoryEvent.kind == kind)
     if since:
         query = query.where(HistoryEvent.at >= since)
     if until:

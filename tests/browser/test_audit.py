@@ -74,3 +74,21 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
 
     page.click("#verify")
     page.wait_for_selector("#status.ok >> text=所有哈希链校验通过")
+
+    page.goto("/ui/audit")  # 操作记录: what city-360100 did on the case's day
+    page.wait_for_selector("body[data-loaded]")
+    page.fill("#event-filters input[name=actor]", "city-360100")
+    page.select_option("#f-kind", "task.completed")
+    page.fill("#event-filters input[name=since]", "2025-09-01")
+    page.fill("#event-filters input[name=until]", "2025-09-01")
+    page.click("#event-filters button[type=submit]")
+    row = page.locator("#event-list tr[data-kind='task.completed']")
+    row.wait_for()
+    assert row.count() == 1
+    assert "city_review" in row.inner_text()
+    assert instance_id[:8] in row.inner_text()
+    tab.shot("audit-events")
+    page.fill("#event-filters input[name=since]", "2025-09-02")  # a later day: nothing
+    page.fill("#event-filters input[name=until]", "2025-09-02")
+    page.click("#event-filters button[type=submit]")
+    page.wait_for_selector("#event-list >> text=没有符合条件的记录。")

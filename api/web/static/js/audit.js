@@ -1,5 +1,6 @@
-// Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains.
-import { api, el, fail, fmtTime, OUTCOME_NAMES, pager, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
+// Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains;
+// search the history by who, what and when (操作记录).
+import { api, el, EVENT_NAMES, fail, fmtTime, OUTCOME_NAMES, pager, pretty, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
 
 const form = document.getElementById('filters');
 let NAMES = {};
@@ -35,6 +36,32 @@ async function load() {
         el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));
   }
   pager(document.getElementById('pager'), found, page, (to) => { page = to; return load(); }, '件');
+  document.body.dataset.loaded = 'true';
+}
+
+const eventForm = document.getElementById('event-filters');
+let eventPage = 1;
+
+/** A day in China as the start of that day, with its offset (the API wants aware times). */
+function dayStart(day, plusDays = 0) {
+  const at = new Date(`${day}T00:00:00+08:00`);
+  at.setTime(at.getTime() + plusDays * 86400000);
+  return at.toISOString();
+}
+
+/** History events by actor, kind and days (both days included), in the chains' order. */
+async function loadEvents() {
+  const data = Object.fromEntries(new FormData(eventForm));
+  const query = { actor: data.actor.trim(), kind: data.kind, page: eventPage, per_page: 50,
+    since: data.since ? dayStart(data.since) : '', until: data.until ? dayStart(data.until, 1) : '' };
+  const found = await api('audit/events', { query });
+  document.getElementById('event-list').replaceChildren(found.items.length
+    ? table(['时间', '操作人', '事件', '案件', '环节', '内容'], found.items.map((e) => el('tr', { dataset: { event: e.id, kind: e.kind } },
+      el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', {}, e.actor), el('td', {}, EVENT_NAMES[e.kind] || e.kind),
+      el('td', {}, e.instance_id ? el('a', { href: `/ui/audit/cases/${e.instance_id}` }, e.instance_id.slice(0, 8)) : '—'),
+      el('td', {}, e.bpmn_id || '—'), el('td', {}, el('details', {}, el('summary', {}, '详情'), pretty(e.data))))))
+    : el('p', { class: 'hint' }, '没有符合条件的记录。'));
+  pager(document.getElementById('event-pager'), found, eventPage, (to) => { eventPage = to; return loadEvents(); }, '条');
 }
 
 async function main() {
@@ -47,6 +74,8 @@ async function main() {
     document.getElementById('f-round').append(el('option', { value: r.id }, r.label));
   }
   form.addEventListener('submit', (event) => { event.preventDefault(); page = 1; load().catch(fail); });
+  for (const [kind, name] of Object.entries(EVENT_NAMES)) document.getElementById('f-kind').append(el('option', { value: kind }, name));
+  eventForm.addEventListener('submit', (event) => { event.preventDefault(); eventPage = 1; loadEvents().catch(fail); });
   document.getElementById('verify').addEventListener('click', () => verify(document.getElementById('verify-result')).catch(fail));
   await load();
 }
