@@ -75,7 +75,7 @@ def task(task_id: Any) -> Any:
 
 @bp.get("/audit/cases/<uuid:instance_id>")
 def case(instance_id: Any) -> Any:
-    return render_template("case.html", title="案件审计", page="audit",
+    return render_template("case.html", title="案件详情", page="audit",
                            instance_id=str(instance_id))
 
 

@@ -97,3 +97,35 @@ def test_the_province_imports_miits_list_into_a_recommendation_round(  # type: i
     page.goto(f"/ui/rounds?round={innovative['id']}")
     page.wait_for_selector("body[data-loaded]")
     assert page.locator("#miit-form").is_hidden()
+
+
+def test_city_registers_an_objection_received_during_the_notice(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
+    case = f.apply(people["ent"], round_id)
+    city = people["city"]
+    city.complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, case)
+    if any(t["bpmn_id"] == "city_spot_check" for t in city.inbox()):
+        city.complete("city_spot_check", {"result": "pass", "findings": "属实"}, case)
+    tab = open_browser(city.token)
+    page = tab.page
+    page.goto(f"/ui/rounds?round={round_id}")
+    link = page.locator(f"tr[data-instance='{case}'] a.objection")  # the case is in 公示
+    link.wait_for()
+    link.click()
+    page.wait_for_selector("#objection:not([hidden])")
+    page.click("#objection-form button[type=submit]")  # empty: each field named, nothing sent
+    page.wait_for_selector("[data-field=submitted_by].invalid")
+    assert page.inner_text("[data-error-for=content]")
+    page.fill("#o-submitted_by", "张三 13800000000")
+    page.fill("#o-content", "研发人员数量与社保缴纳记录不符")
+    page.click("#objection-form button[type=submit]")
+    page.wait_for_selector("#notice.ok >> text=异议已登记")
+    tab.shot("case-objection")
+    page.wait_for_selector("#waiting >> text=异议")  # reloaded: the case waits on its review
+    assert page.locator("#objection").is_hidden()  # no second objection form meanwhile
+    assert city.task("city_objection_review", case)
+    auditor = open_browser(people["auditor"].token).page  # auditors read, never register
+    auditor.goto(f"/ui/audit/cases/{case}")
+    auditor.wait_for_selector("#canvas[data-current]")
+    assert auditor.locator("#objection").is_hidden()

@@ -1,6 +1,6 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { api, download, el, fail, fmtTime, EVENT_NAMES, OUTCOME_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, STATUS_NAMES, table } from './common.js';
+import { api, ApiError, download, el, errorText, fail, fmtTime, notice, EVENT_NAMES, OUTCOME_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, STATUS_NAMES, table } from './common.js';
 
 const ID = document.getElementById('root').dataset.instance;
 const statusBox = document.getElementById('status');
@@ -84,8 +84,42 @@ async function exportHistory(format) {
   status(`已导出 ${format.toUpperCase()}`, 'ok');
 }
 
+const STAFF = ['city', 'province', 'miit'];
+
+/** Staff register an objection received during 公示 while the case can take one (the case
+ *  waits for the message `objection`); the case then moves into its objection review. */
+function objectionForm(me, position) {
+  const open = STAFF.includes(me.role) && position.messages.some((m) => m.name === 'objection');
+  document.getElementById('objection').hidden = !open;
+  if (!open) return;
+  const form = document.getElementById('objection-form');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    for (const box of form.querySelectorAll('[data-error-for]')) box.textContent = '';
+    for (const field of form.querySelectorAll('[data-field]')) field.classList.remove('invalid');
+    const button = form.querySelector('button');
+    button.disabled = true;
+    try {
+      await api(`instances/${ID}/objections`, { method: 'POST', json: Object.fromEntries(new FormData(form)) });
+      notice('异议已登记，案件转入异议核查。', 'ok');
+      setTimeout(() => location.reload(), 800);
+    } catch (error) {
+      button.disabled = false;
+      if (!(error instanceof ApiError) || !error.body.errors) throw error;
+      for (const [name, messages] of Object.entries(error.body.errors)) {
+        const box = form.querySelector(`[data-error-for="${name}"]`);
+        if (!box) continue;
+        box.textContent = [].concat(messages).join('；');
+        box.closest('[data-field]').classList.add('invalid');
+      }
+      notice(errorText(error), 'error');
+    }
+  });
+  if (location.hash === '#objection') document.getElementById('objection').scrollIntoView();
+}
+
 async function main() {
-  await requireLogin();
+  const me = await requireLogin();
   const [instance, position, events, defs, regions, rounds] = await Promise.all([api(`instances/${ID}`), api(`instances/${ID}/position`),
     api(`instances/${ID}/history`), api('definitions').catch(() => []), regionNames(), api('rounds').catch(() => [])]);
   const round = rounds.find((r) => r.id === instance.round_id);
@@ -100,6 +134,7 @@ async function main() {
   await viewer.importXML(xml);
   viewer.get('canvas').zoom('fit-viewport');
   colour(position, events);
+  objectionForm(me, position);
   document.getElementById('waiting').replaceChildren(
     ...instance.open_tasks.map((t) => el('li', {}, `待办：${t.name}（${ROLE_NAMES[t.role] || t.role}${t.region ? ` ${regions[t.region] || t.region}` : ''}）`, t.due_at ? `，截止 ${fmtTime(t.due_at)}` : '')),
     ...position.timers.map((t) => el('li', {}, `等待定时器 ${t.bpmn_id}，到期 ${fmtTime(t.due_at)}`)),

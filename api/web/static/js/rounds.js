@@ -47,6 +47,9 @@ async function exportList(round, kind, query, button) {
   } finally { button.disabled = false; }
 }
 
+/** A stage of 公示 (the notice's wait, in the diagram or its called sub-process). */
+function inNotice(stage) { return /_notice(_wait)?$/.test(stage); }
+
 async function showCases() {
   const round = chosen.round;
   const found = await api(`rounds/${round.id}/cases`, { query: { stage: chosen.stage, page: chosen.page, per_page: 50 } });
@@ -59,7 +62,9 @@ async function showCases() {
     ? table(['企业名称', '统一社会信用代码', '地区', '当前环节', '截止时间', '发起时间', ''], found.items.map((c) => el('tr', { dataset: { instance: c.instance_id, stage: c.stage } },
       el('td', {}, c.enterprise_name || '—'), el('td', {}, c.uscc || '—'), el('td', {}, regionLabel(REGIONS, c.region)),
       el('td', {}, c.stage_name), el('td', {}, c.due_at ? fmtDeadline(c.due_at) : '—'), el('td', {}, fmtTime(c.started_at)),
-      el('td', {}, el('a', { href: `/ui/audit/cases/${c.instance_id}` }, '案件详情')))))
+      el('td', { class: 'nowrap' }, el('a', { href: `/ui/audit/cases/${c.instance_id}` }, '案件详情'),
+        inNotice(c.stage) && ['city', 'province', 'miit'].includes(role)
+          ? [' · ', el('a', { href: `/ui/audit/cases/${c.instance_id}#objection`, class: 'objection' }, '登记异议')] : ''))))
     : el('p', { class: 'hint' }, '没有符合条件的案件。'));
   pager(document.getElementById('round-pager'), found, chosen.page, (to) => { chosen.page = to; return showCases(); }, '件');
   document.body.dataset.loaded = 'true';
