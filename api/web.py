@@ -37,6 +37,7 @@ PAGES = {
     "incidents": ("incidents.html", "异常处理"),
     "qualifications": ("qualifications.html", "资质管理"),
     "complaints": ("complaints.html", "投诉"),
+    "self-check": ("self_check.html", "申报自测"),
 }
 
 
