@@ -128,3 +128,25 @@ def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignor
     city.wait_for_selector("#detail:not([hidden]) #detail-lifecycle")
     assert city.locator("#detail-actions").is_hidden()
     assert city.locator(f"#bans-list tr[data-uscc='{uscc}']").count() == 1  # its region's bans
+
+
+def test_province_makes_another_city_responsible_for_an_enterprise(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser) -> None:
+    uscc = f.uscc(REGION, 1)
+    f.issue_qualification(ctx, uscc_code=uscc, tier="innovative", number="JX-CX-0002",
+                          region=REGION, issued_on=date(2025, 8, 1))
+    page = open_browser(people["province"].token).page
+    page.goto("/ui/qualifications")
+    page.locator("#qualifications tr[data-qualification] button").click()
+    page.wait_for_selector("#region-form")
+    assert "现由南昌市负责" in page.inner_text("#region-form")
+    page.click("#region-form button[type=submit]")  # nothing chosen: both fields named
+    page.wait_for_selector("[data-field=reason].invalid")
+    page.select_option("#r-region", "360700")
+    page.fill("#r-reason", "企业已迁至赣州市，营业执照变更登记")
+    page.click("#region-form button[type=submit]")
+    page.wait_for_selector("#notice.ok >> text=已改由赣州市负责")
+    page.wait_for_selector("#region-form >> text=现由赣州市负责")
+    assert "赣州市" in page.inner_text("#qualifications tr[data-qualification]")
+    city = people["city"].get("/api/v1/qualifications").json  # Nanchang no longer sees it
+    assert city["total"] == 0

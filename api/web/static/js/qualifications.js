@@ -16,6 +16,39 @@ const PROVINCE_CASES = [
   { process_key: 'major_change', label: '登记未报告的重大变化', hint: '发现企业发生更名、合并、重组、跨地区迁移等重大变化而未按期报告的（第十一条）' },
 ];
 
+/** The province corrects which city is responsible for the enterprise (running cases, their
+ *  open tasks and its qualifications move with it; each case's history records the move). */
+function regionForm(q) {
+  const select = el('select', { id: 'r-region', name: 'region' }, el('option', { value: '' }, '请选择'),
+    Object.entries(regions).filter(([code]) => code !== q.region).map(([code, name]) => el('option', { value: code }, name)));
+  const reason = el('input', { type: 'text', id: 'r-reason', name: 'reason', maxlength: 500 });
+  const errors = { region: el('p', { class: 'field-error', dataset: { errorFor: 'region' } }), reason: el('p', { class: 'field-error', dataset: { errorFor: 'reason' } }) };
+  const form = el('form', { id: 'region-form', novalidate: true },
+    el('h2', {}, '变更负责地区'),
+    el('p', { class: 'hint' }, `现由${regions[q.region] || q.region || '（未登记）'}负责。企业在省内迁移而未经重大变化案件处理时，由省工信厅更正；其进行中的案件和待办随之转到新的地区，旧地区不再可见，各案件历史均有记录。`),
+    el('div', { class: 'field', dataset: { field: 'region' } }, el('label', { for: 'r-region', class: 'required' }, '新的负责地区'), select, errors.region),
+    el('div', { class: 'field', dataset: { field: 'reason' } }, el('label', { for: 'r-reason', class: 'required' }, '调整理由'), reason, errors.reason),
+    el('button', { type: 'submit', class: 'secondary' }, '变更'));
+  const submit = async () => {
+    for (const box of Object.values(errors)) { box.textContent = ''; box.parentElement.classList.remove('invalid'); }
+    try {
+      const moved = await api(`enterprises/${q.uscc}/region`, { method: 'POST', json: { region: select.value, reason: reason.value } });
+      notice(`已改由${regions[moved.to_region] || moved.to_region}负责，随之转移的进行中案件 ${moved.cases.length} 件。`, 'ok');
+      await Promise.all([load(), show(q.id)]);
+    } catch (error) {
+      if (!(error instanceof ApiError) || !error.body.errors) throw error;
+      for (const [name, messages] of Object.entries(error.body.errors)) {
+        if (!errors[name]) continue;
+        errors[name].textContent = [].concat(messages).join('；');
+        errors[name].parentElement.classList.add('invalid');
+      }
+      notice(errorText(error), 'error');
+    }
+  };
+  form.addEventListener('submit', (event) => { event.preventDefault(); submit().catch(fail); });
+  return form;
+}
+
 /** The province opens a case about the enterprise and goes to its own first task of it. */
 async function openCase(button, processKey, uscc) {
   button.disabled = true;
@@ -77,7 +110,7 @@ async function show(id) {
   const actions = document.getElementById('detail-actions');
   actions.hidden = role !== 'province';
   if (role === 'province') {
-    actions.replaceChildren(el('h2', {}, '立案'), table(['事项', '适用情形', ''], PROVINCE_CASES.map((c) => el('tr', { dataset: { process: c.process_key } },
+    actions.replaceChildren(regionForm(q), el('h2', {}, '立案'), table(['事项', '适用情形', ''], PROVINCE_CASES.map((c) => el('tr', { dataset: { process: c.process_key } },
       el('td', { class: 'nowrap' }, c.label), el('td', { class: 'hint' }, c.hint),
       el('td', { class: 'nowrap' }, el('button', { type: 'button', class: 'secondary', onclick: (event) => {
         if (window.confirm(`对 ${q.enterprise_name}（${q.uscc}）${c.label}？`)) openCase(event.target, c.process_key, q.uscc).catch(fail);
