@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from api import cli_import, cli_migrate, cli_miit, cli_time
+from api import cli_import, cli_migrate, cli_miit, cli_time, cli_users
 from api.cli_rules import score
 from engine import definitions, history, incidents, migrate
 from engine.context import Actor, EngineContext
@@ -102,6 +102,7 @@ cli_time.register(main)  # scheduler, timers fire-due, rounds open-due, simulate
 cli_miit.register(main)  # import miit-list
 cli_import.register(main)  # import legacy (第二十条)
 cli_migrate.register(main)  # migrate running instances to another version
+cli_users.register(main, lambda: _ctx())  # users add / token / revoke / list
 
 
 @main.group(name="incidents")

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.context import Actor, EngineContext
 from engine.errors import Unauthorized
@@ -85,3 +85,28 @@ def _lookup_token(ctx: EngineContext, token_hash: str) -> Actor:
             uscc=row.uscc,
             display_name=row.display_name,
         )
+
+
+def revoke_tokens(ctx: EngineContext, user_id: str) -> int:
+    """Delete every token of a user; return how many. This process forgets them at once, other
+    processes within `auth_cache_s`."""
+    ctx.caches.pop("tokens", None)
+    with ctx.transaction() as session:
+        rows = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)))
+        for row in rows:
+            session.delete(row)
+        return len(rows)
+
+
+def list_users(ctx: EngineContext, role: str | None = None) -> list[tuple[User, int]]:
+    """Users (of one role) with their number of tokens, by id."""
+    query = (
+        select(User, func.count(ApiToken.token_hash))
+        .outerjoin(ApiToken, ApiToken.user_id == User.id)
+        .group_by(User.id)
+        .order_by(User.id)
+    )
+    if role:
+        query = query.where(User.role == role)
+    with ctx.reading() as session:
+        return [(user, count) for user, count in session.execute(query)]
