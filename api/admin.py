@@ -423,6 +423,24 @@ class Rounds(MethodView):
         return queries.open_round(engine_context(), **body)
 
 
+class ScheduledRoundOut(Schema):
+    process_key = fields.String()
+    label = fields.String()
+    opens_on = fields.Date(metadata={"description": "开放日期（当日 0 时起可申报）"})
+    last_day = fields.Date(metadata={"description": "申报截止日（当日 24 时止）"})
+    window_days = fields.Integer()
+
+
+@rounds_bp.route("/schedule")
+class RoundSchedule(MethodView):
+    @rounds_bp.response(200, ScheduledRoundOut(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """The next two openings of each procedure under `processes/rounds.json`, soonest first
+        (the scheduler opens them by itself)."""
+        current_actor()
+        return rounds.upcoming(engine_context())
+
+
 @files_bp.route("")
 class Files(MethodView):
     @files_bp.response(201, FileOut)

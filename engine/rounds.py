@@ -231,3 +231,25 @@ def next_opening(ctx: EngineContext) -> datetime | None:
         _start_of(s.next_after(today), zone) for s in load_schedules(ctx.settings.processes_dir)
     ]
     return min(found) if found else None
+
+
+def upcoming(ctx: EngineContext, per_procedure: int = 2) -> list[dict[str, Any]]:
+    """The next openings of each scheduled procedure (`processes/rounds.json`), soonest first:
+    label, opening day and the last day of its window."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    today = ctx.now().astimezone(zone).date()
+    out = []
+    for schedule in load_schedules(ctx.settings.processes_dir):
+        day = today
+        for _ in range(per_procedure):
+            day = schedule.next_after(day)
+            out.append(
+                {
+                    "process_key": schedule.process_key,
+                    "label": schedule.label_for(day),
+                    "opens_on": day,
+                    "last_day": day + timedelta(days=schedule.window_days - 1),
+                    "window_days": schedule.window_days,
+                }
+            )
+    return sorted(out, key=lambda r: (r["opens_on"], r["process_key"]))

@@ -23,6 +23,10 @@ def test_province_opens_a_round_and_a_city_exports_its_cases(  # type: ignore[no
     page.goto("/ui/rounds")
     page.wait_for_selector("body[data-loaded]")
     assert page.inner_text("#rounds") == "还没有申报批次。"
+    planned = page.locator("#schedule-list tr[data-opens]").first  # what opens by itself next
+    planned.wait_for()
+    assert "2026年第1批创新型中小企业评价" in planned.inner_text()
+    assert "2026-01-30 24:00" in planned.inner_text()
     page.select_option("#o-process", "innovative_evaluation")
     page.fill("#open-form [name=label]", "2025年下半年创新型中小企业评价")
     page.fill("#open-form [name=opens_on]", "2025-09-01")

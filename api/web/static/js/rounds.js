@@ -107,6 +107,15 @@ async function openRound(form) {
   await showRounds();
 }
 
+/** The next openings of each procedure under processes/rounds.json. */
+async function showSchedule() {
+  const found = await api('rounds/schedule');
+  document.getElementById('schedule-list').replaceChildren(found.length
+    ? table(['批次', '流程', '开放日期', '申报截止'], found.map((r) => el('tr', { dataset: { process: r.process_key, opens: r.opens_on } },
+      el('td', {}, r.label), el('td', {}, NAMES[r.process_key] || r.process_key), el('td', {}, r.opens_on), el('td', {}, `${r.last_day} 24:00`))))
+    : el('p', { class: 'hint' }, '没有计划开放的批次。'));
+}
+
 async function main() {
   const me = await requireLogin();
   canView = VIEWERS.includes(me.role);
@@ -122,7 +131,7 @@ async function main() {
     form.addEventListener('submit', (event) => { event.preventDefault(); openRound(form).catch(fail); });
     document.getElementById('open-round').hidden = false;
   }
-  const rounds = await showRounds();
+  const [rounds] = await Promise.all([showRounds(), showSchedule()]);
   const wanted = Number(new URLSearchParams(location.search).get('round'));
   const round = rounds.find((r) => r.id === wanted);
   if (round && canView) await choose(round);
