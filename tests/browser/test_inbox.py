@@ -110,6 +110,9 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     assert "2025年下半年创新型中小企业评价" in rounds.inner_text()
     assert "2025/9/30 24:00" in rounds.inner_text()  # the window's last day, to its end
     assert page.inner_text("#my-cases-list") == "尚无案件。"
+    nexts = page.inner_text("#next-rounds")  # procedures with no open round: when they open
+    assert "2026年度专精特新“小巨人”企业推荐（2026-04-01 起，2026-04-30 24:00 截止）" in nexts
+    assert "创新型" not in nexts  # its round is open now
     tab.shot("inbox-enterprise-apply")
 
     rounds.locator("button").click()  # apply: straight to the first task, the self-evaluation

@@ -66,12 +66,17 @@ function roundRow(round, names, mine) {
 }
 
 async function showApply(names) {
-  const [rounds, cases] = await Promise.all([api('rounds'), api('instances', { query: { per_page: 100 } })]);
+  const [rounds, cases, planned] = await Promise.all([api('rounds'), api('instances', { query: { per_page: 100 } }),
+    api('rounds/schedule').catch(() => [])]);
   const applied = new Map(cases.items.filter((c) => c.round_id !== null).map((c) => [c.round_id, c]));
   const open = rounds.filter((r) => r.accepting);
+  // the next opening of each procedure with no round open now
+  const next = planned.filter((p, i) => planned.findIndex((q) => q.process_key === p.process_key) === i
+    && !open.some((r) => r.process_key === p.process_key));
   document.getElementById('apply-rounds').replaceChildren(open.length
     ? table(['申报批次', '流程', '申报截止', ''], open.map((r) => roundRow(r, names, applied.get(r.id))))
-    : el('p', { class: 'hint' }, '当前没有开放申报的批次。'));
+    : el('p', { class: 'hint' }, '当前没有开放申报的批次。'),
+  next.length ? el('p', { class: 'hint', id: 'next-rounds' }, `下次开放：${next.map((p) => `${p.label}（${p.opens_on} 起，${p.last_day} 24:00 截止）`).join('；')}`) : '');
   document.getElementById('apply-other').replaceChildren(...UNSCHEDULED.filter((u) => names[u.process_key]).map((u) => el('span', {},
     el('button', { type: 'button', class: 'secondary', dataset: { start: u.process_key }, onclick: (event) => start(event.target, { process_key: u.process_key }).catch(fail) }, u.label),
     ' ', el('span', { class: 'hint' }, u.hint))));
