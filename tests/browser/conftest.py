@@ -107,3 +107,14 @@ def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
         "owner": f.user(ctx, client, role="process_owner", user_id="owner"),
         "auditor": f.user(ctx, client, role="auditor", user_id="auditor"),
     }
+
+
+def fill_self_evaluation(page, data) -> None:  # type: ignore[no-untyped-def]
+    """Type a self-evaluation's figures into the generated form (evidence is uploaded apart)."""
+    for name, value in data.items():
+        if isinstance(value, bool):
+            page.set_checked(f"#f-{name}", value)
+        elif name in ("industry", "ip_class"):
+            page.select_option(f"#f-{name}", f'"{value}"')
+        elif name != "evidence":
+            page.fill(f"#f-{name}", str(value))

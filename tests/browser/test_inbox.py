@@ -8,7 +8,7 @@ import pytest
 
 from engine import instances
 from tests import factories as f
-from tests.browser.conftest import REGION
+from tests.browser.conftest import REGION, fill_self_evaluation
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +43,7 @@ def test_enterprise_fills_its_self_evaluation_with_an_evidence_upload(  # type: 
     assert page.inner_text("[data-error-for=employees]") == "必填"
     assert page.inner_text("[data-error-for=evidence]") == "至少需要 1 项"
 
-    data = f.self_evaluation([])
-    for name, value in data.items():
-        if isinstance(value, bool):
-            page.set_checked(f"#f-{name}", value)
-        elif name in ("industry", "ip_class"):
-            page.select_option(f"#f-{name}", f'"{value}"')
-        elif name != "evidence":
-            page.fill(f"#f-{name}", str(value))
+    fill_self_evaluation(page, f.self_evaluation([]))
     evidence = tmp_path / "审计报告.pdf"
     evidence.write_bytes(b"%PDF-1.4 2024 audit report")
     page.set_input_files("#f-evidence", str(evidence))

@@ -7,18 +7,9 @@ from sqlalchemy import func, select
 
 from engine.store import Instance
 from tests import factories as f
+from tests.browser.conftest import fill_self_evaluation
 
 pytestmark = pytest.mark.browser
-
-
-def fill(page, data) -> None:  # type: ignore[no-untyped-def]
-    for name, value in data.items():
-        if isinstance(value, bool):
-            page.set_checked(f"#f-{name}", value)
-        elif name in ("industry", "ip_class"):
-            page.select_option(f"#f-{name}", f'"{value}"')
-        elif name != "evidence":
-            page.fill(f"#f-{name}", str(value))
 
 
 def test_enterprise_self_checks_its_figures_against_the_standard(  # type: ignore[no-untyped-def]
@@ -30,7 +21,7 @@ def test_enterprise_self_checks_its_figures_against_the_standard(  # type: ignor
     assert page.inner_text("#form-title") == "创新型中小企业自评表"
     assert page.locator("#f-evidence").count() == 0  # no uploads in a self-check
 
-    fill(page, f.self_evaluation([]))
+    fill_self_evaluation(page, f.self_evaluation([]))
     page.click("#check")
     page.wait_for_selector("#result:not([hidden])")
     assert "达到创新型中小企业标准，且符合申报条件" in page.inner_text("#verdict")
