@@ -11,6 +11,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
+from api.schemas import LocalDateTime
+from engine import access, holidays
 from handlers import workdays
 
 bp = Blueprint(
@@ -33,6 +35,43 @@ class CalendarStatusOut(Schema):
     missing = fields.List(fields.Integer(), metadata={"description": "需要但缺失或有误的年份"})
     warning = fields.String(allow_none=True)
     warn_days = fields.Integer(metadata={"description": "提前预警天数（TIDU_CALENDAR_WARN_DAYS）"})
+
+
+class CalendarYearIn(Schema):
+    source = fields.String(
+        load_default="", metadata={"description": "依据，如国务院办公厅当年节假日安排通知的文号"}
+    )
+    holidays = fields.Dict(
+        keys=fields.String(), values=fields.Raw(), required=True,
+        metadata={"description": "放假日期（含落在周末的假日）→ 名称"},
+    )  # fmt: skip
+    workdays = fields.Dict(
+        keys=fields.String(), values=fields.Raw(), load_default=dict,
+        metadata={"description": "调休上班的周末日期 → 说明"},
+    )  # fmt: skip
+    year = fields.Integer(metadata={"description": "可省略；给出时须与路径中的年份相同"})
+
+
+class CalendarYearStoredOut(Schema):
+    year = fields.Integer()
+    source = fields.String()
+    holidays = fields.Dict()
+    workdays = fields.Dict()
+    checksum = fields.String()
+    uploaded_at = LocalDateTime()
+    uploaded_by = fields.String()
+
+
+@bp.route("/<int:year>")
+class CalendarYearView(MethodView):
+    @bp.arguments(CalendarYearIn)
+    @bp.response(200, CalendarYearStoredOut)
+    def put(self, body: dict[str, Any], year: int) -> dict[str, Any]:
+        """Upload (or replace) a year's holidays and make-up workdays from the State Council's
+        notice (process owners, the province); every entry is checked and named if wrong."""
+        actor = current_actor()
+        access.require_role(actor, "process_owner", "province")
+        return holidays.put_year(engine_context(), year=year, data=body, actor=actor)
 
 
 def status_today() -> dict[str, Any]:

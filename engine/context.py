@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock as clocks
+from engine import holidays
 from engine.runtime import HostScriptEngine
 from engine.settings import Settings
 from engine.store import make_engine, make_sessionmaker
@@ -52,6 +53,7 @@ class EngineContext:
         self._read_engine = self.db.execution_options(tidu_read=True)
         self._read_sessions = make_sessionmaker(self._read_engine)
         clocks.install(self.clock)
+        holidays.install(self)  # uploaded holiday calendars of this database
         self.script_engine = HostScriptEngine(self.clock, self.settings.timezone)
 
     @property

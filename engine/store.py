@@ -399,6 +399,18 @@ class Message(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class CalendarYear(Base):
+    """A year's statutory holidays and make-up workdays uploaded by a process owner (for years
+    the chinesecalendar package does not cover); one row per year, replaced on upload."""
+
+    __tablename__ = "calendar_year"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checksum: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
 class MessageDelivery(Base):
     """One delivery of a message to one instance (a message reaches each receiver once)."""
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import chinese_calendar
 
+from engine import holidays
+
 CALENDAR_DIR = Path(__file__).resolve().parents[1] / "processes" / "calendars"
 _LABELS = {  # chinese_calendar.Holiday member name -> Chinese name
     "new_years_day": "元旦",
@@ -46,19 +48,13 @@ def _entry_problems(where: str, field: str, key: str, label: object, year: int) 
     return problems
 
 
-def year_file_problems(path: Path) -> list[str]:
-    """Name every problem of a calendar file ``<year>.json`` (empty: the file is usable)."""
-    name = path.name
-    try:
-        year = int(path.stem)
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        return [f"{name}: 不是有效的 <年份>.json 文件（{error}）"]
+def year_data_problems(data: object, year: int, name: str) -> list[str]:
+    """Name every problem of one year's calendar data (empty: usable); `name` labels them."""
     if not isinstance(data, dict):
         return [f"{name}: 内容须为 JSON 对象"]
     problems = []
     if data.get("year", year) != year:
-        problems.append(f"{name}: year 为 {data.get('year')!r}，与文件名的年份 {year} 不符")
+        problems.append(f"{name}: year 为 {data.get('year')!r}，与年份 {year} 不符")
     seen: dict[str, str] = {}
     for field in ("holidays", "workdays"):
         entries = data.get(field, {})
@@ -76,8 +72,22 @@ def year_file_problems(path: Path) -> list[str]:
     return problems
 
 
+def year_file_problems(path: Path) -> list[str]:
+    """Name every problem of a calendar file ``<year>.json`` (empty: the file is usable)."""
+    try:
+        year = int(path.stem)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        return [f"{path.name}: 不是有效的 <年份>.json 文件（{error}）"]
+    return year_data_problems(data, year, path.name)
+
+
 def _year_file(directory: Path, year: int) -> tuple[dict[str, str], dict[str, str]] | None:
-    """The year's file, read again when it changes: an owner adds or fixes it without a restart."""
+    """The year's uploaded calendar (engine.holidays), else its file, read again when it
+    changes: an owner adds or fixes either without a restart."""
+    stored = holidays.stored_years().get(year)
+    if stored is not None:
+        return dict(stored["holidays"]), dict(stored["workdays"])
     path = directory / f"{year}.json"
     try:
         stamp = path.stat().st_mtime_ns
@@ -105,6 +115,15 @@ def coverage(today: date, warn_days: int, directory: Path | None = None) -> dict
     years: dict[int, dict[str, object]] = {
         y: {"year": y, "source": "chinesecalendar", "problems": []} for y in PACKAGE_YEARS
     }
+    for year, stored in holidays.stored_years().items():  # uploaded: wins over a file
+        if year not in years:
+            at = stored["uploaded_at"]
+            years[year] = {
+                "year": year,
+                "source": f"上传（{stored['uploaded_by']}，{at:%Y-%m-%d}）"
+                + (f"：{stored['source']}" if stored.get("source") else ""),
+                "problems": [],
+            }
     files = sorted(directory.glob("*.json")) if directory.is_dir() else []
     for path in files:  # a file for a year the package covers is not read
         if path.stem.isdigit() and int(path.stem) not in years:
@@ -137,8 +156,8 @@ def _from_file(day: date, directory: Path) -> tuple[bool, str | None]:
     found = _year_file(directory, day.year)
     if found is None:
         raise ValueError(
-            f"无 {day.year} 年工作日历数据：chinesecalendar 不含该年，"
-            f"且未找到 {directory / f'{day.year}.json'}，请流程负责人补充当年节假日安排"
+            f"无 {day.year} 年工作日历数据：chinesecalendar 不含该年，未上传该年日历，"
+            f"也未找到 {directory / f'{day.year}.json'}，请流程负责人补充当年节假日安排"
         )
     holidays, workdays = found
     key = day.isoformat()

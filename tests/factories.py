@@ -34,6 +34,9 @@ class Api:
     def post(self, url: str, json: Any = None, **kw: Any) -> Any:
         return self.client.post(url, json=json, headers=self._headers(), **kw)
 
+    def put(self, url: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.put(url, json=json, headers=self._headers(), **kw)
+
     def inbox(self, **params: Any) -> list[dict[str, Any]]:
         response = self.get("/api/v1/tasks", query_string=params)
         assert response.status_code == 200, response.json

@@ -4,7 +4,7 @@ deadlines reach it (TIDU_CALENDAR_WARN_DAYS), never found out by a failing comma
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -60,3 +60,41 @@ def test_calendar_check_exits_1_naming_the_missing_year(  # type: ignore[no-unty
     result = CliRunner().invoke(cli.main, ["calendar", "check"])
     assert result.exit_code == 0, result.output
     assert f"{LAST + 1}  processes/calendars/{LAST + 1}.json" in result.output
+
+
+def test_an_uploaded_year_serves_working_days_in_every_process(  # type: ignore[no-untyped-def]
+        ctx: EngineContext, clock: SimulatedClock, client: FlaskClient, calendars) -> None:
+    owner = f.user(ctx, client, role="process_owner", user_id="owner")
+    city = f.user(ctx, client, role="city", user_id="city-nc", region="360100")
+    clock.set(datetime(2098, 12, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match="无 2099 年工作日历数据"):
+        workdays.add_working_days(date(2098, 12, 31), 1)
+
+    bad = owner.put("/api/v1/calendars/2099", json={
+        "holidays": {"2099-01-01": "元旦", "2099-13-01": "?"}, "workdays": {"2099-01-05": "调休"}})
+    assert bad.status_code == 422
+    assert bad.json["errors"]["calendar"] == [
+        "2099 年日历: holidays['2099-13-01'] 不是 YYYY-MM-DD 日期",
+        "2099 年日历: workdays['2099-01-05'] 是周一至周五，本来就是工作日（调休上班日只列周末）",
+    ]
+    covered = owner.put(f"/api/v1/calendars/{LAST}", json={"holidays": {f"{LAST}-01-01": "元旦"}})
+    assert covered.status_code == 422
+    assert "chinesecalendar 已含该年" in covered.json["errors"]["year"][0]
+    assert city.put("/api/v1/calendars/2099", json={"holidays": {}}).status_code == 403
+
+    notice = {"source": "国办发明电〔2098〕1号",
+              "holidays": {"2099-01-01": "元旦", "2099-01-02": "元旦"},
+              "workdays": {"2099-01-04": "元旦调休上班"}}
+    stored = owner.put("/api/v1/calendars/2099", json=notice)
+    assert stored.status_code == 200, stored.json
+    assert (stored.json["uploaded_by"], len(stored.json["checksum"])) == ("owner", 64)
+    # 2098-12-31 is a Wednesday; 1 and 2 January off, Sunday the 4th a working day
+    assert workdays.add_working_days(date(2098, 12, 31), 1) == date(2099, 1, 4)
+    found = owner.get("/api/v1/calendars").json
+    assert found["missing"] == [2098]  # this year still lacks data; the next one is there
+    assert found["years"][-1]["source"].startswith("上传（owner，")
+    events = owner.get("/api/v1/audit/events", query_string={"kind": "calendar.changed"})
+    assert events.status_code == 403  # owners upload; auditors and the province read the trail
+    [event] = f.user(ctx, client, role="auditor", user_id="aud").get(
+        "/api/v1/audit/events", query_string={"kind": "calendar.changed"}).json["items"]
+    assert (event["actor"], event["data"]["year"], event["data"]["holidays"]) == ("owner", 2099, 2)

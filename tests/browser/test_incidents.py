@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -64,3 +65,39 @@ def incidents_history(ctx):  # type: ignore[no-untyped-def]
     with ctx.reading() as session:
         return list(session.scalars(select(HistoryEvent).where(
             HistoryEvent.kind == "incident.resolved")))
+
+
+def test_owner_uploads_a_missing_year_and_the_failed_command_then_runs(  # type: ignore[no-untyped-def]
+        ctx, clock, people, open_browser, tmp_path) -> None:
+    ts.deploy_fixture(ctx, "timer_deadline")
+    clock.set(datetime(2031, 3, 3, 1, 0, tzinfo=UTC))  # no working-day calendar for 2031
+    with pytest.raises(ProcessingFailed):
+        ts.start(ctx, "timer_deadline")
+    [failed] = incidents.list_incidents(ctx)
+    tab = open_browser(people["owner"].token)
+    page = tab.page
+    page.goto("/ui/incidents")
+    page.wait_for_selector("#calendar-warning")
+
+    bad = tmp_path / "2031.json"
+    bad.write_text(json.dumps({"holidays": {"2031-01-01": "元旦"},
+                               "workdays": {"2031-03-04": "调休"}}), encoding="utf-8")  # a Tuesday
+    page.fill("#cal-year", "2031")
+    page.set_input_files("#cal-file", str(bad))
+    page.click("#calendar-form button[type=submit]")
+    page.wait_for_selector("#calendar-errors li")
+    assert "workdays['2031-03-04'] 是周一至周五" in page.inner_text("#calendar-errors")
+
+    good = tmp_path / "2031-fixed.json"
+    good.write_text(json.dumps({"source": "国办发明电〔2030〕7号",
+                                "holidays": {"2031-01-01": "元旦"}}), encoding="utf-8")
+    page.fill("#cal-year", "2031")
+    page.set_input_files("#cal-file", str(good))
+    page.click("#calendar-form button[type=submit]")
+    page.wait_for_selector("#notice.ok >> text=2031 年工作日历已上传")
+    page.wait_for_selector("#calendar-status .status.ok")  # no warning any more
+    assert "上传（owner" in page.inner_text("#calendar-status")
+    tab.shot("incidents-calendar-uploaded")
+
+    page.click(f"tr[data-incident='{failed.id}'] button.retry")  # the same day, now computable
+    page.wait_for_selector("#notice.ok >> text=重试成功")

@@ -86,7 +86,7 @@ def test_a_bad_calendar_file_is_refused_naming_each_entry(tmp_path):
     })
     problems = workdays.year_file_problems(tmp_path / "2099.json")
     assert problems == [
-        "2099.json: year 为 2098，与文件名的年份 2099 不符",
+        "2099.json: year 为 2098，与年份 2099 不符",
         "2099.json: holidays['2099-02-30'] 不是 YYYY-MM-DD 日期",
         "2099.json: holidays['2098-12-31'] 不在 2099 年",
         "2099.json: holidays['2099-01-05'] 的名称须为文字",

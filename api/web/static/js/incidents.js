@@ -1,6 +1,6 @@
 // Process owners and the province: failed commands (incidents) — retry or close by hand —
 // and whether the working-day calendar covers the years deadlines are about to reach.
-import { api, el, fail, fmtTime, notice, requireLogin, table } from './common.js';
+import { api, ApiError, el, errorText, fail, fmtTime, notice, requireLogin, table } from './common.js';
 
 const COMMANDS = {
   start_instance: '发起案件', complete_task: '办理任务', claim_task: '认领任务', fire_timers: '定时器触发',
@@ -69,15 +69,43 @@ async function showCalendar() {
     found.warning ? el('p', { class: 'status error', id: 'calendar-warning' }, found.warning)
       : el('p', { class: 'status ok' }, `已有 ${found.needed.join('、')} 年节假日安排（提前 ${found.warn_days} 天检查下一年）。`),
     el('p', { class: 'hint' }, packaged.length ? `${packaged[0]}–${packaged[packaged.length - 1]} 年：chinesecalendar 软件包。` : '',
-      files.length ? '' : '没有补充的年份文件。'),
-    files.length ? table(['年份', '文件', '问题'], files.map((y) => el('tr', { dataset: { year: y.year } },
+      files.length ? '' : '没有上传或补充的年份。'),
+    files.length ? table(['年份', '来源', '问题'], files.map((y) => el('tr', { dataset: { year: y.year } },
       el('td', {}, String(y.year)), el('td', {}, el('code', {}, y.source)), el('td', {}, y.problems.length ? y.problems.join('；') : '无')))) : '');
+}
+
+/** Process owners and the province upload a year's holiday notice (JSON), checked entry by entry. */
+async function uploadCalendar(form) {
+  const box = document.getElementById('calendar-problems');
+  box.replaceChildren();
+  const year = document.getElementById('cal-year').value;
+  const file = document.getElementById('cal-file').files[0];
+  let data;
+  try { data = JSON.parse(await file.text()); } catch (error) {
+    box.replaceChildren(el('p', { class: 'status error' }, `${file.name} 不是有效的 JSON：${error.message}`));
+    return;
+  }
+  try {
+    await api(`calendars/${year}`, { method: 'PUT', json: data });
+    notice(`${year} 年工作日历已上传，所有服务进程 30 秒内生效。`, 'ok');
+    form.reset();
+    await showCalendar();
+  } catch (error) {
+    if (!(error instanceof ApiError) || !error.body.errors) throw error;
+    box.replaceChildren(el('p', { class: 'status error' }, errorText(error)),
+      el('ul', { id: 'calendar-errors' }, Object.values(error.body.errors).flat().map((p) => el('li', {}, p))));
+  }
 }
 
 async function main() {
   const me = await requireLogin();
   canHandle = HANDLERS.includes(me.role);
   form.addEventListener('submit', (event) => { event.preventDefault(); load().catch(fail); });
+  if (canHandle) {
+    const calendarForm = document.getElementById('calendar-form');
+    calendarForm.hidden = false;
+    calendarForm.addEventListener('submit', (event) => { event.preventDefault(); uploadCalendar(calendarForm).catch(fail); });
+  }
   await Promise.all([load(), showCalendar()]);
 }
 
