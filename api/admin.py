@@ -136,6 +136,26 @@ class DefinitionXml(MethodView):
             return Response(row.files[row.bpmn_file], mimetype="application/xml")
 
 
+class SettingOut(Schema):
+    element_id = fields.String(metadata={"description": "“流程参数”脚本任务的元素编号"})
+    name = fields.String()
+    value = fields.Raw()
+    note = fields.String(metadata={"description": "行尾注释：参数的含义和单位"})
+
+
+@definitions_bp.route("/<string:process_key>/<int:version>/settings")
+class DefinitionSettings(MethodView):
+    @definitions_bp.response(200, SettingOut(many=True))
+    def get(self, process_key: str, version: int) -> list[dict[str, Any]]:
+        """The defaults of one version a process owner may change: each `name = value  # note`
+        line of its 流程参数 script tasks (edit them in the diagram and deploy a new version)."""
+        current_actor()
+        ctx = engine_context()
+        with ctx.reading() as session:
+            row = definitions.get(session, process_key, version, ctx)
+            return definitions.settings_of(row.files[row.bpmn_file])
+
+
 @definitions_bp.route("/<string:process_key>/<int:version>/files/<path:name>")
 class DefinitionFile(MethodView):
     def get(self, process_key: str, version: int, name: str) -> Response:

@@ -389,3 +389,43 @@ def max_version(session: Session, process_key: str) -> int:
 
 def form_schema(definition: Definition, form: str | None) -> dict[str, Any] | None:
     return json.loads(definition.files[form]) if form and form in definition.files else None
+
+
+SETTINGS_NAME = "流程参数"  # the script task holding a diagram's defaults (docs/modelling.md)
+
+
+def _literal_line(line: str) -> tuple[str, Any, str] | None:
+    """`name = literal  # note` -> (name, value, note); None for any other line."""
+    import ast
+
+    match = re.match(r"^([A-Za-z_]\w*)\s*=\s*(.+)$", line.strip())
+    if not match:
+        return None
+    rest = match.group(2)
+    cuts = [i for i, ch in enumerate(rest) if ch == "#"] + [len(rest)]
+    for cut in cuts:  # the first '#' outside the literal starts the note
+        try:
+            value = ast.literal_eval(rest[:cut].strip())
+        except (ValueError, SyntaxError):
+            continue
+        return match.group(1), value, rest[cut + 1 :].strip()
+    return None
+
+
+def settings_of(xml: str) -> list[dict[str, Any]]:
+    """The defaults a process owner may change: every `name = literal  # note` line of the
+    diagram's 流程参数 script tasks, with the task's id (lines computed from others are left
+    out: they follow the literals)."""
+    root = etree.fromstring(xml.encode())
+    out = []
+    for task in root.iterfind(".//bpmn:scriptTask", NS):
+        if task.get("name") != SETTINGS_NAME:
+            continue
+        script = task.findtext("bpmn:script", default="", namespaces=NS)
+        for line in script.splitlines():
+            found = _literal_line(line)
+            if found is not None:
+                name, value, note = found
+                out.append({"element_id": task.get("id"), "name": name, "value": value,
+                            "note": note})  # fmt: skip
+    return out

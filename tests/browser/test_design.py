@@ -8,6 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from engine import definitions
+from engine.context import Actor
 from engine.store import Definition, Instance
 from tests import factories as f
 from tests.browser.conftest import REGION
@@ -145,3 +147,26 @@ def test_owner_previews_a_migration_and_moves_the_instances_that_can_move(  # ty
     with ctx.transaction() as session:
         versions = dict(session.execute(select(Instance.id, Instance.definition_version)).all())
     assert (versions[drafting], versions[reviewing]) == (2, 1)
+
+
+def test_owner_sees_each_procedures_defaults_of_its_latest_version(  # type: ignore[no-untyped-def]
+        ctx, people, open_browser) -> None:
+    files = definitions.read_directory(f.ROOT_PROCESSES)
+    old = "notice_working_days = 5        # 公示期（工作日）"
+    assert old in files["innovative_evaluation.bpmn"]
+    files["innovative_evaluation.bpmn"] = files["innovative_evaluation.bpmn"].replace(
+        old, "notice_working_days = 7        # 公示期（工作日）")
+    definitions.deploy(ctx, files=files, actor=Actor(id="owner", role="process_owner"))
+    answer = people["owner"].get(f"/api/v1/definitions/{KEY}/1/settings").json
+    assert {"element_id": "settings", "name": "notice_working_days", "value": 5,
+            "note": "公示期（工作日）"} in answer
+
+    page = open_browser(people["owner"].token).page
+    page.goto("/ui/design")
+    page.wait_for_selector("body[data-loaded]")
+    box = page.locator(f"section[data-key={KEY}] details.settings")
+    box.locator("summary").click()
+    assert "流程参数（第 2 版）" in box.inner_text()
+    row = box.locator("tr[data-setting=notice_working_days]")
+    assert row.inner_text().split("\t")[1:] == ["7", "公示期（工作日）"]
+    assert box.locator("tr[data-setting=spot_check_rate]").count() == 1

@@ -1,4 +1,5 @@
-// Process owners: deployed definitions, versions and running instances per version.
+// Process owners: deployed definitions, versions and running instances per version, and the
+// defaults of each procedure's latest version (its 流程参数 script task).
 import { api, el, fail, fmtTime, requireLogin, table } from './common.js';
 
 async function main() {
@@ -8,6 +9,11 @@ async function main() {
   for (const row of rows) (byKey[row.process_key] ||= []).push(row);
   const box = document.getElementById('definitions');
   if (!rows.length) { box.append(el('p', { class: 'hint' }, '尚未部署任何流程。可用 tidu deploy processes/ 部署。')); return; }
+  const settings = {};
+  await Promise.all(Object.entries(byKey).map(async ([key, versions]) => {
+    const latest = Math.max(...versions.map((v) => v.version));
+    settings[key] = await api(`definitions/${key}/${latest}/settings`).catch(() => []);
+  }));
   for (const [key, versions] of Object.entries(byKey)) {
     versions.sort((a, b) => b.version - a.version);
     const running = versions.reduce((n, v) => n + v.running_instances, 0);
@@ -24,8 +30,14 @@ async function main() {
         el('td', {}, v.files.join('、')),
         el('td', {}, el('code', {}, v.checksum.slice(0, 12))),
         el('td', {}, el('a', { class: 'button', href: `/ui/design/${key}/${v.version}` }, '打开编辑')),
-      )))));
+      ))),
+      settings[key].length ? el('details', { class: 'settings' },
+        el('summary', {}, `流程参数（第 ${versions[0].version} 版）：${settings[key].length} 项`),
+        el('p', { class: 'hint' }, '法规未作规定、可由流程负责人调整的默认值。打开编辑，修改流程图中“流程参数”脚本任务的相应行，校验后部署为新版本；新发起的案件使用新值。'),
+        table(['参数', '值', '说明'], settings[key].map((p) => el('tr', { dataset: { setting: p.name } },
+          el('td', {}, el('code', {}, p.name)), el('td', {}, el('code', {}, JSON.stringify(p.value))), el('td', {}, p.note || '—'))))) : ''));
   }
+  document.body.dataset.loaded = 'true';
 }
 
 main().catch(fail);
