@@ -76,6 +76,9 @@ class TaskOut(Schema):
 
 class TaskDetailOut(TaskOut):
     form = fields.Dict(allow_none=True, metadata={"description": "表单 JSON Schema"})
+    instructions = fields.String(
+        allow_none=True, metadata={"description": "流程图写给办理人的办理说明"}
+    )
     data = fields.Dict(metadata={"description": "任务创建时的案件数据"})
     version = fields.Integer()
 

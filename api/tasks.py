@@ -65,6 +65,7 @@ class TaskDetail(MethodView):
         found = queries.task(ctx, current_actor(), str(task_id))
         return task_json(found["task"], ctx.now()) | {
             "form": found["form"],
+            "instructions": found["instructions"],
             "data": found["task"].data,
             "version": found["version"],
         }

@@ -391,6 +391,28 @@ def form_schema(definition: Definition, form: str | None) -> dict[str, Any] | No
     return json.loads(definition.files[form]) if form and form in definition.files else None
 
 
+_INSTRUCTIONS: dict[str, dict[str, str]] = {}  # definition checksum -> {task id: text}
+
+
+def instructions(definition: Definition, bpmn_id: str) -> str | None:
+    """What the diagram tells the person doing a task (spiffworkflow:instructionsForEndUser),
+    looked up in every BPMN file of the version (a task may sit in a called sub-process)."""
+    found = _INSTRUCTIONS.get(definition.checksum)
+    if found is None:
+        found = {}
+        for name, text in definition.files.items():
+            if not name.endswith(".bpmn"):
+                continue
+            for task in etree.fromstring(text.encode()).iter(f"{{{bpmnlint.BPMN_NS}}}userTask"):
+                note = task.findtext(f".//{SPIFF}instructionsForEndUser")
+                if note and note.strip():
+                    found[task.get("id")] = note.strip()
+        if len(_INSTRUCTIONS) > 256:
+            _INSTRUCTIONS.clear()
+        _INSTRUCTIONS[definition.checksum] = found
+    return found.get(bpmn_id)
+
+
 SETTINGS_NAME = "流程参数"  # the script task holding a diagram's defaults (docs/modelling.md)
 
 

@@ -149,6 +149,7 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         return {
             "task": row,
             "form": definitions.form_schema(definition, row.form),
+            "instructions": definitions.instructions(definition, row.bpmn_id),
             "version": definition.version,
         }
 

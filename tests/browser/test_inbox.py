@@ -71,6 +71,7 @@ def test_city_completes_its_review_from_the_inbox(  # type: ignore[no-untyped-de
     page.click("#claim")
     page.wait_for_selector("#unclaim:not([hidden])")
     assert "city-360100" in page.inner_text("#task-meta")
+    assert page.inner_text("#instructions").startswith("请审核企业自评表、自动核验结果")
     assert "南昌市（360100）" in page.inner_text("#task-meta")  # regions by name, code kept
 
     page.select_option("#f-decision", '"reject"')  # 不予通过 needs a reason: 422 names the field

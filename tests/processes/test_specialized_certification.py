@@ -149,6 +149,8 @@ def test_objection_during_province_notice_is_reviewed_by_the_province(
     assert sent.status_code == 200, sent.json
     review = people["province"].task("province_objection_review", instance_id)
     assert review["role"] == "province"  # lane of the called diagram
+    detail = people["province"].get(f"/api/v1/tasks/{review['id']}").json  # its instructions too
+    assert detail["instructions"].startswith("省级公示期间收到异议（见 objection：提出人与内容）")
     people["province"].complete(
         "province_objection_review", {"decision": "dismissed", "reason": "经核查属实"}, instance_id
     )

@@ -32,6 +32,9 @@ async function load() {
   const schema = task.form || { title: '确认办理', properties: {} };
   document.getElementById('form-title').textContent = schema.title || '表单';
   document.getElementById('form-desc').textContent = schema.description || '';
+  const instructions = document.getElementById('instructions'); // the diagram's words to the doer
+  instructions.textContent = task.instructions || '';
+  instructions.hidden = !task.instructions;
   const box = document.getElementById('form-fields');
   box.replaceChildren();
   // not prefilled from the case data: an earlier step's `decision` must never preselect this one's
