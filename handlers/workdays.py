@@ -141,7 +141,8 @@ def coverage(today: date, warn_days: int, directory: Path | None = None) -> dict
         warning = (
             "、".join(str(y) for y in missing)
             + " 年工作日历数据缺失或有误：按工作日计算的期限（公示、审核等）到该年时将无法计算。"
-            "请流程负责人按国务院办公厅当年节假日安排添加 processes/calendars/<年份>.json"
+            "请流程负责人在“异常”页面上传国务院办公厅公布的当年节假日安排"
+            "（或添加 processes/calendars/<年份>.json）"
         )
     return {
         "today": today.isoformat(),
