@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -13,7 +11,6 @@ from marshmallow import Schema, fields
 from api.auth import current_actor, engine_context
 from api.schemas import LocalDateTime
 from engine import access, holidays
-from handlers import workdays
 
 bp = Blueprint(
     "calendars", __name__, url_prefix="/api/v1/calendars", description="工作日历（节假日安排）"
@@ -74,17 +71,10 @@ class CalendarYearView(MethodView):
         return holidays.put_year(engine_context(), year=year, data=body, actor=actor)
 
 
-def status_today() -> dict[str, Any]:
-    ctx = engine_context()
-    today: date = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    days = ctx.settings.calendar_warn_days
-    return workdays.coverage(today, days) | {"warn_days": days}
-
-
 @bp.route("")
 class Calendars(MethodView):
     @bp.response(200, CalendarStatusOut)
     def get(self) -> dict[str, Any]:
         """Years with working-day data; the years needed soon that lack it (any signed-in user)."""
         current_actor()
-        return status_today()
+        return holidays.coverage(engine_context())

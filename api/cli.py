@@ -216,13 +216,9 @@ def calendar() -> None:
 @calendar.command("check")
 def calendar_check() -> None:
     """List the years with holiday data; exit 1 if a year needed soon lacks it or is bad."""
-    from zoneinfo import ZoneInfo
+    from engine import holidays
 
-    from handlers import workdays
-
-    ctx = _ctx()
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    found = workdays.coverage(today, ctx.settings.calendar_warn_days)
+    found = holidays.coverage(_ctx())
     years = found["years"]
     assert isinstance(years, list)
     package = [row["year"] for row in years if row["source"] == "chinesecalendar"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -108,7 +107,7 @@ class Bans(MethodView):
         """Re-application bans (第十二条): province, MIIT and auditors all; a city its region's
         enterprises; an enterprise its own."""
         ctx = engine_context()
-        today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+        today = ctx.today()
         if args.pop("active", False) and "active_on" not in args:
             args["active_on"] = today
         rows, total = enterprises.bans(ctx, current_actor(), **args)

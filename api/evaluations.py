@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -75,7 +74,7 @@ def _rules(ctx: EngineContext) -> tuple[registry.RuleSet, dict[str, Any]]:
 
 
 def _today(ctx: EngineContext) -> date:
-    return ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    return ctx.today()
 
 
 @bp.route("/preview")

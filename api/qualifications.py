@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, request
 from flask.views import MethodView
@@ -223,7 +222,7 @@ class QualificationExport(MethodView):
         ctx = engine_context()
         regions = ctx.settings.region_names()
         rows = (_export_row(q, regions) for q in lifecycle.export(ctx, current_actor(), **args))
-        today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+        today = ctx.today()
         return csv_response(EXPORT_HEADER, rows, f"qualifications-{today:%Y%m%d}")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -107,7 +106,7 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
     with ctx.transaction() as session:
         uscc = _text(body["uscc"])
         enterprise = session.get(Enterprise, uscc)
-        today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+        today = ctx.today()
         held = enterprises.valid_qualifications(session, uscc, today)
         if enterprise is None or not held:
             raise ComplaintRefused(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -55,6 +56,10 @@ class EngineContext:
         clocks.install(self.clock)
         holidays.install(self)  # uploaded holiday calendars of this database
         self.script_engine = HostScriptEngine(self.clock, self.settings.timezone)
+
+    def today(self) -> date:
+        """Today's date in the configured time zone (deadlines, rounds and bans are local days)."""
+        return clocks.local_today(self.clock, self.settings.timezone)
 
     @property
     def is_postgres(self) -> bool:

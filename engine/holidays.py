@@ -72,6 +72,15 @@ def stored_years() -> dict[int, dict[str, Any]]:
     return _CURRENT[0].years() if _CURRENT else {}
 
 
+def coverage(ctx: Any) -> dict[str, Any]:
+    """Which years have working-day data today, and the warning of a needed one that lacks it
+    (handlers.workdays.coverage with this context's day and TIDU_CALENDAR_WARN_DAYS)."""
+    from handlers import workdays
+
+    days = ctx.settings.calendar_warn_days
+    return workdays.coverage(ctx.today(), days) | {"warn_days": days}
+
+
 def put_year(ctx: Any, *, year: int, data: dict[str, Any], actor: Any) -> dict[str, Any]:
     """Store (or replace) a year's calendar after checking every entry; one history event."""
     from engine import history

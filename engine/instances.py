@@ -368,7 +368,7 @@ def _start_data(
         "ban_until": None,
         "round_opens_on": None,
     }  # None: the rule set in force today
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.today()
     data |= enterprises.start_facts(session, uscc, today, actor.role)  # 第十二条 ban, tiers held
     if round_row is not None:
         zone = ZoneInfo(ctx.settings.timezone)
@@ -406,7 +406,7 @@ def _prerequisite(
     tier = (definition.lanes or {}).get(definitions.REQUIRES_KEY)
     if not tier:
         return None
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.today()
     held = session.scalars(_HELD, {"uscc": uscc or "-", "tier": tier, "today": today}).first()
     if held is None:
         label = TIER_LABELS.get(tier, tier)

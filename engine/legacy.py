@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -169,7 +168,7 @@ def import_legacy(
                 rule="lifecycle-deployed",
             ) from None
         rules = instances.workflow_for(ctx, definition)[2].rules
-        today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date().isoformat()
+        today = ctx.today().isoformat()
         errors, fresh, skipped = _check(session, rows, today, rules)
         if errors:
             bad = len({e["line"] for e in errors})

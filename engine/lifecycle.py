@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine import access, definitions, history, instances, outbox, records
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
-from engine.store import HistoryEvent, HumanTask, Instance, Qualification, new_id
+from engine.store import TIER_LABELS, HistoryEvent, HumanTask, Instance, Qualification, new_id
 from engine.walks import TiduWorkflow
 
 PROCESS_KEY = "qualification_lifecycle"
@@ -355,14 +354,11 @@ def detail(ctx: EngineContext, actor: Actor, qualification_id: str) -> dict[str,
         return {"qualification": q, "instance": instance, "history": events, "open_tasks": tasks}
 
 
-TIERS = ("innovative", "specialized", "little_giant")
-
-
 def summary(ctx: EngineContext, actor: Actor, *, expiring_days: int = 90) -> dict[str, Any]:
     """Qualifications valid today by region and tier, with those expiring within
     `expiring_days`, those without renewal eligibility (第十条) and those revoked (cities:
     their region; enterprises: their own)."""
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.today()
     valid = Qualification.status.in_(VALID) & (Qualification.expires_on >= today)
     soon = valid & (Qualification.expires_on < today + timedelta(days=expiring_days))
 
@@ -386,13 +382,13 @@ def summary(ctx: EngineContext, actor: Actor, *, expiring_days: int = 90) -> dic
         for region, tier, *counts in session.execute(query):
             row = rows.setdefault(
                 region,
-                {"region": region, **{t: 0 for t in TIERS}} | dict.fromkeys(keys, 0),
+                {"region": region, **dict.fromkeys(TIER_LABELS, 0)} | dict.fromkeys(keys, 0),
             )
             row[tier] = row.get(tier, 0) + counts[0]
             for key, value in zip(keys, counts, strict=True):
                 row[key] += value
     ordered = [rows[r] for r in sorted(rows, key=lambda r: (r is None, r or ""))]
-    totals = {k: sum(r[k] for r in ordered) for k in (*TIERS, *keys)}
+    totals = {k: sum(r[k] for r in ordered) for k in (*TIER_LABELS, *keys)}
     return {"as_of": today, "expiring_days": expiring_days, "rows": ordered, "totals": totals}
 
 
@@ -407,7 +403,7 @@ def public_list(
 ) -> tuple[list[Qualification], int]:
     """Qualifications valid today (the public list): no status reasons, no actors. `keyword`
     finds a part of the enterprise's name or a whole certificate number."""
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.today()
     query = select(Qualification).where(
         Qualification.status.in_(VALID), Qualification.expires_on >= today
     )

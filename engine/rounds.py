@@ -137,7 +137,7 @@ def window_state(ctx: EngineContext, row: Round) -> str:
     `opens_on` until `closes_at`, 24:00 local time of its last day) or "closed"."""
     if ctx.now() >= row.closes_at:
         return "closed"
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    today = ctx.today()
     return "open" if row.opens_on <= today else "upcoming"
 
 

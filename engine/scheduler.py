@@ -26,12 +26,11 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event
 
-from engine import rounds, timers
+from engine import holidays, rounds, timers
 from engine.context import EngineContext
 from engine.projections import TIMER_CHANNEL
 
@@ -56,10 +55,7 @@ def work(ctx: EngineContext, *, owner: str, policy: timers.TimerPolicy) -> timer
 
 def calendar_warning(ctx: EngineContext) -> str | None:
     """The warning of a year without working-day data that deadlines are about to reach."""
-    from handlers import workdays
-
-    today = ctx.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    warning = workdays.coverage(today, ctx.settings.calendar_warn_days)["warning"]
+    warning = holidays.coverage(ctx)["warning"]
     return str(warning) if warning else None
 
 
