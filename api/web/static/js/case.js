@@ -1,6 +1,6 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { api, ApiError, download, el, errorText, fail, fmtTime, notice, EVENT_NAMES, OUTCOME_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, STATUS_NAMES, table } from './common.js';
+import { api, ApiError, download, el, errorText, fail, fmtTime, notice, EVENT_NAMES, OUTCOME_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, STATUS_NAMES, table } from './common.js';
 
 const ID = document.getElementById('root').dataset.instance;
 const statusBox = document.getElementById('status');
@@ -95,8 +95,7 @@ function objectionForm(me, position) {
   const form = document.getElementById('objection-form');
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    for (const box of form.querySelectorAll('[data-error-for]')) box.textContent = '';
-    for (const field of form.querySelectorAll('[data-field]')) field.classList.remove('invalid');
+    showFieldErrors(form, {});
     const button = form.querySelector('button');
     button.disabled = true;
     try {
@@ -106,12 +105,7 @@ function objectionForm(me, position) {
     } catch (error) {
       button.disabled = false;
       if (!(error instanceof ApiError) || !error.body.errors) throw error;
-      for (const [name, messages] of Object.entries(error.body.errors)) {
-        const box = form.querySelector(`[data-error-for="${name}"]`);
-        if (!box) continue;
-        box.textContent = [].concat(messages).join('；');
-        box.closest('[data-field]').classList.add('invalid');
-      }
+      showFieldErrors(form, error.body.errors);
       notice(errorText(error), 'error');
     }
   });

@@ -125,6 +125,21 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Show a 422 body's `errors` next to the fields of a hand-written form (each field a
+ *  [data-field] holding a [data-error-for] box; "evidence.0" belongs to "evidence"); clears
+ *  earlier messages. `errors` of {} clears only. */
+export function showFieldErrors(form, errors) {
+  for (const box of form.querySelectorAll('[data-error-for]')) box.textContent = '';
+  for (const field of form.querySelectorAll('[data-field]')) field.classList.remove('invalid');
+  for (const [key, messages] of Object.entries(errors || {})) {
+    const name = form.querySelector(`[data-error-for="${key}"]`) ? key : key.split('.')[0];
+    const box = form.querySelector(`[data-error-for="${name}"]`);
+    if (box) box.textContent = [].concat(messages).join('；');
+    const field = form.querySelector(`[data-field="${name}"]`);
+    if (field) field.classList.add('invalid');
+  }
+}
+
 /** Previous / next page buttons for a paginated answer; `goTo(page)` loads that page. */
 export function pager(box, found, page, goTo, unit = '项') {
   const pages = Math.max(1, Math.ceil(found.total / found.per_page));

@@ -1,23 +1,11 @@
 // The public (and city or province staff on a complainant's behalf): file a real-name complaint
 // (第十三条) with its evidence, every missing element named; follow the complaints filed.
-import { api, ApiError, el, errorText, fail, fmtTime, notice, requireLogin, STATUS_NAMES, table } from './common.js';
+import { api, ApiError, el, errorText, fail, fmtTime, notice, requireLogin, showFieldErrors, STATUS_NAMES, table } from './common.js';
 
 const OUTCOMES = { not_accepted: '不予受理', dismissed: '投诉不成立', rectified: '责令整改', revoked: '撤销资格' };
 const AUTHORITIES = { city: '所在地市级中小企业主管部门', province: '省工业和信息化厅' };
 const form = document.getElementById('complaint-form');
 const evidence = [];
-
-function showErrors(errors) {
-  for (const box of form.querySelectorAll('[data-error-for]')) box.textContent = '';
-  for (const field of form.querySelectorAll('.field')) field.classList.remove('invalid');
-  for (const [key, messages] of Object.entries(errors || {})) {
-    const name = key.startsWith('evidence.') ? 'evidence' : key;
-    const box = form.querySelector(`[data-error-for="${name}"]`);
-    if (box) box.textContent = [].concat(messages).join('；');
-    const field = form.querySelector(`[data-field="${name}"]`);
-    if (field) field.classList.add('invalid');
-  }
-}
 
 async function upload(input) {
   for (const file of input.files) {
@@ -38,7 +26,7 @@ async function file() {
   };
   try {
     const filed = await api('complaints', { method: 'POST', json: body });
-    showErrors({});
+    showFieldErrors(form, {});
     notice(`投诉已登记（编号 ${filed.id.slice(0, 8)}），由${AUTHORITIES[filed.authority] || filed.authority}办理。`, 'ok');
     form.reset();
     evidence.length = 0;
@@ -46,7 +34,7 @@ async function file() {
     await load();
   } catch (error) {
     if (!(error instanceof ApiError) || !error.body.errors) throw error;
-    showErrors(error.body.errors);
+    showFieldErrors(form, error.body.errors);
     notice(errorText(error), 'error');
   }
 }

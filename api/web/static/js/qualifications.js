@@ -2,7 +2,7 @@
 // renewal, status changes with who and why), and the province's legacy import (第二十条).
 // The province also opens a case about the enterprise from here: a 第十二条 incident, or a
 // major change found without a report (第十一条).
-import { api, ApiError, download, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, ApiError, download, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, showFieldErrors, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
 const form = document.getElementById('filters');
@@ -22,26 +22,22 @@ function regionForm(q) {
   const select = el('select', { id: 'r-region', name: 'region' }, el('option', { value: '' }, '请选择'),
     Object.entries(regions).filter(([code]) => code !== q.region).map(([code, name]) => el('option', { value: code }, name)));
   const reason = el('input', { type: 'text', id: 'r-reason', name: 'reason', maxlength: 500 });
-  const errors = { region: el('p', { class: 'field-error', dataset: { errorFor: 'region' } }), reason: el('p', { class: 'field-error', dataset: { errorFor: 'reason' } }) };
+  const errorBox = (name) => el('p', { class: 'field-error', dataset: { errorFor: name } });
   const form = el('form', { id: 'region-form', novalidate: true },
     el('h2', {}, '变更负责地区'),
     el('p', { class: 'hint' }, `现由${regions[q.region] || q.region || '（未登记）'}负责。企业在省内迁移而未经重大变化案件处理时，由省工信厅更正；其进行中的案件和待办随之转到新的地区，旧地区不再可见，各案件历史均有记录。`),
-    el('div', { class: 'field', dataset: { field: 'region' } }, el('label', { for: 'r-region', class: 'required' }, '新的负责地区'), select, errors.region),
-    el('div', { class: 'field', dataset: { field: 'reason' } }, el('label', { for: 'r-reason', class: 'required' }, '调整理由'), reason, errors.reason),
+    el('div', { class: 'field', dataset: { field: 'region' } }, el('label', { for: 'r-region', class: 'required' }, '新的负责地区'), select, errorBox('region')),
+    el('div', { class: 'field', dataset: { field: 'reason' } }, el('label', { for: 'r-reason', class: 'required' }, '调整理由'), reason, errorBox('reason')),
     el('button', { type: 'submit', class: 'secondary' }, '变更'));
   const submit = async () => {
-    for (const box of Object.values(errors)) { box.textContent = ''; box.parentElement.classList.remove('invalid'); }
+    showFieldErrors(form, {});
     try {
       const moved = await api(`enterprises/${q.uscc}/region`, { method: 'POST', json: { region: select.value, reason: reason.value } });
       notice(`已改由${regions[moved.to_region] || moved.to_region}负责，随之转移的进行中案件 ${moved.cases.length} 件。`, 'ok');
       await Promise.all([load(), show(q.id)]);
     } catch (error) {
       if (!(error instanceof ApiError) || !error.body.errors) throw error;
-      for (const [name, messages] of Object.entries(error.body.errors)) {
-        if (!errors[name]) continue;
-        errors[name].textContent = [].concat(messages).join('；');
-        errors[name].parentElement.classList.add('invalid');
-      }
+      showFieldErrors(form, error.body.errors);
       notice(errorText(error), 'error');
     }
   };
