@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
+from engine import writes
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps naive text)."""
@@ -370,7 +372,11 @@ def make_engine(
             # commands take the write lock up front (one writer at a time, no upgrade deadlocks);
             # read-only queries (ctx.reading()) use a deferred BEGIN and run beside them under WAL
             read_only = conn.get_execution_options().get("tidu_read", False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+            # on the driver's cursor, as the hot writes run: SQLAlchemy's statement setup cost
+            # more than the BEGIN; a driver error (a lock not granted in time) is raised as
+            # SQLAlchemy raises it
+            writes.on_driver(conn, sql, None, lambda cursor: cursor.execute(sql))
 
         return engine
     return create_engine(

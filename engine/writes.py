@@ -65,7 +65,7 @@ def _compiled(dialect: Any, stmt: Any, keys: tuple[str, ...]) -> tuple[str, Any,
     return found
 
 
-def _run(conn: Any, sql: str, params: Any, work: Any) -> Any:
+def on_driver(conn: Any, sql: str, params: Any, work: Any) -> Any:
     """Run `work(cursor)` on the connection's driver cursor; a driver error is raised as
     SQLAlchemy raises it (a lost connection invalidated, as SQLAlchemy would)."""
     raw = conn.connection.dbapi_connection
@@ -114,7 +114,7 @@ def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str,
             cursor.execute(sql, _driver_params(names, plan, params))
         return cursor.rowcount
 
-    return _run(conn, sql, params, work)
+    return on_driver(conn, sql, params, work)
 
 
 _RESULTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -155,7 +155,7 @@ def fetch(
             return [build(r) for r in found]
         return [build(f(v) if f else v for f, v in zip(convert, r, strict=True)) for r in found]
 
-    return _run(conn, sql, params, work)
+    return on_driver(conn, sql, params, work)
 
 
 def _update_statement(mapper: Any, columns: tuple[str, ...], versioned: bool) -> Any:

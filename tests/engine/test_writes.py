@@ -137,3 +137,30 @@ def test_rows_become_the_sessions_objects_as_an_orm_query_would(ctx: EngineConte
         writes.update_row(session, case, {"updated_at": ctx.now()})  # versioned: still matches
     with ctx.reading() as session:
         assert session.get(Instance, row.id).version == row.version + 1
+
+
+def test_a_write_lock_not_granted_is_sqlalchemys_operational_error(ctx: EngineContext) -> None:
+    """SQLite: BEGIN IMMEDIATE runs on the driver's cursor; waiting in vain for another
+    writer's lock is SQLAlchemy's OperationalError, as when SQLAlchemy ran the BEGIN."""
+    if ctx.is_postgres:
+        pytest.skip("SQLite's write lock")
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from engine.store import make_engine
+
+    holder = create_engine(ctx.settings.database_url).raw_connection()
+    holder.driver_connection.isolation_level = None
+    holder.driver_connection.execute("BEGIN IMMEDIATE")
+    waiter = make_engine(ctx.settings.database_url)
+    try:
+        with waiter.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA busy_timeout=50")
+            with pytest.raises(OperationalError, match="database is locked"):
+                conn.execute(text("SELECT 1"))
+        holder.driver_connection.execute("ROLLBACK")
+        with waiter.connect() as conn:  # granted once the other writer is done
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        holder.close()
+        waiter.dispose()
