@@ -70,8 +70,11 @@ _BAN_IN_FORCE = (
     .order_by(_BAN.ends_on.desc())
     .limit(1)
 )
+# the statuses as constant binds, not an expanding IN: `writes.fetch` runs it on the cursor
 _HELD = select(_QUALIFICATION.tier, _QUALIFICATION.number, _QUALIFICATION.expires_on).where(
-    *_VALID_ON
+    _QUALIFICATION.uscc == bindparam("uscc"),
+    _QUALIFICATION.status.in_([bindparam(f"valid_{i}", v) for i, v in enumerate(VALID)]),
+    _QUALIFICATION.expires_on >= bindparam("today"),
 )
 
 
@@ -83,7 +86,7 @@ def start_facts(session: Session, uscc: str | None, today: date, role: str) -> d
         params = {"uscc": uscc, "today": today}
         bans = writes.fetch(session, _BAN_IN_FORCE, params, 1, named=True)
         ban = bans[0] if bans else None
-        held = sorted(session.execute(_HELD, params).all(), key=_tier_first)  # IN: not `fetch`
+        held = sorted(writes.fetch(session, _HELD, params, named=True), key=_tier_first)
     numbers = held_numbers(held)
     return {
         "ban_until": ban.ends_on.isoformat() if ban else None,
