@@ -28,7 +28,8 @@ _ACTOR = "tidu_enterprises_actor"
 _QUALIFICATION = Qualification.__table__.c
 _VALID_ON = (  # an enterprise's qualifications valid on a day
     _QUALIFICATION.uscc == bindparam("uscc"),
-    _QUALIFICATION.status.in_(VALID),
+    # the statuses as constant binds, not an expanding IN, so `writes.fetch` can run it
+    _QUALIFICATION.status.in_([bindparam(f"valid_{i}", v) for i, v in enumerate(VALID)]),
     _QUALIFICATION.expires_on >= bindparam("today"),
 )
 _VALID_QUALIFICATIONS = select(Qualification).where(*_VALID_ON)
@@ -70,11 +71,8 @@ _BAN_IN_FORCE = (
     .order_by(_BAN.ends_on.desc())
     .limit(1)
 )
-# the statuses as constant binds, not an expanding IN: `writes.fetch` runs it on the cursor
 _HELD = select(_QUALIFICATION.tier, _QUALIFICATION.number, _QUALIFICATION.expires_on).where(
-    _QUALIFICATION.uscc == bindparam("uscc"),
-    _QUALIFICATION.status.in_([bindparam(f"valid_{i}", v) for i, v in enumerate(VALID)]),
-    _QUALIFICATION.expires_on >= bindparam("today"),
+    *_VALID_ON
 )
 
 

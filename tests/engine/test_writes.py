@@ -149,7 +149,8 @@ def test_a_write_lock_not_granted_is_sqlalchemys_operational_error(ctx: EngineCo
 
     from engine.store import make_engine
 
-    holder = create_engine(ctx.settings.database_url).raw_connection()
+    other = create_engine(ctx.settings.database_url)
+    holder = other.raw_connection()
     holder.driver_connection.isolation_level = None
     holder.driver_connection.execute("BEGIN IMMEDIATE")
     waiter = make_engine(ctx.settings.database_url)
@@ -163,4 +164,5 @@ def test_a_write_lock_not_granted_is_sqlalchemys_operational_error(ctx: EngineCo
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         holder.close()
+        other.dispose()
         waiter.dispose()
