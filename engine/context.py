@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import checkpoint, holidays
 from engine import clock as clocks
-from engine import holidays
 from engine.runtime import HostScriptEngine
 from engine.settings import Settings
 from engine.store import make_engine, make_sessionmaker
@@ -42,6 +42,7 @@ class EngineContext:
     script_engine: HostScriptEngine | None = None
     # per-process caches of immutable or short-lived lookups (resolved tokens, definitions)
     caches: dict[str, Any] = field(default_factory=dict)
+    checkpointer: checkpoint.WalCheckpointer | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.db = self.db or make_engine(
@@ -51,6 +52,9 @@ class EngineContext:
             wal_autocheckpoint=self.settings.sqlite_wal_autocheckpoint,
         )
         self.sessions = self.sessions or make_sessionmaker(self.db)
+        self.checkpointer = checkpoint.for_engine(
+            self.db.url, self.settings.sqlite_checkpoint_interval_s
+        )
         self._read_engine = self.db.execution_options(tidu_read=True)
         self._read_sessions = make_sessionmaker(self._read_engine)
         clocks.install(self.clock)
@@ -70,6 +74,8 @@ class EngineContext:
         """One command = one transaction: commit on success, roll back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+        if self.checkpointer is not None:
+            self.checkpointer.wrote()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

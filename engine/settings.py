@@ -63,6 +63,9 @@ class Settings:
     # SQLite only: WAL pages written before a checkpoint copies them into the database file
     # (engine/store.make_engine)
     sqlite_wal_autocheckpoint: int = 10_000
+    # SQLite only: seconds a process gathers its commits before a thread of its own checkpoints
+    # them (engine/checkpoint.py); 0 leaves checkpoints to the commits (wal_autocheckpoint)
+    sqlite_checkpoint_interval_s: float = 0.2
     # serving processes freeze their startup heap for the garbage collector (api.settle_heap)
     gc_freeze: bool = True
     # warn (GET /calendars, the incidents page, `tidu calendar check`) this many days before a
@@ -93,6 +96,9 @@ class Settings:
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
             "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),
+            "sqlite_checkpoint_interval_s": float(
+                env.get("TIDU_SQLITE_CHECKPOINT_INTERVAL_SECONDS", "0.2")
+            ),
             "gc_freeze": env.get("TIDU_GC_FREEZE", "1") not in ("0", "false", ""),
             "calendar_warn_days": int(env.get("TIDU_CALENDAR_WARN_DAYS", "60")),
         }

@@ -1,0 +1,138 @@
+"""SQLite WAL checkpoints run on a thread of their own after commands (engine/checkpoint.py)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from engine import migrate
+from engine.clock import SimulatedClock
+from engine.context import EngineContext
+from engine.settings import Settings
+
+
+def _ctx(tmp_path: Path, clock: SimulatedClock, **settings: object) -> EngineContext:
+    url = f"sqlite:///{tmp_path}/c.db"
+    migrate.upgrade(url)
+    return EngineContext(
+        Settings(database_url=url, embedded_scheduler=False, **settings),  # type: ignore[arg-type]
+        clock=clock,
+    )
+
+
+def _rows_in_the_database_file(tmp_path: Path) -> int:
+    """Users in a copy of the database file alone: what checkpoints copied out of the WAL."""
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(tmp_path / "c.db", copy)
+    conn = sqlite3.connect(copy)
+    try:
+        return conn.execute("SELECT count(*) FROM app_user").fetchone()[0]
+    except sqlite3.DatabaseError:  # copied halfway through a checkpoint
+        return -1
+    finally:
+        conn.close()
+        copy.unlink()
+
+
+def _wait_for(check, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_commands_wake_a_thread_that_copies_the_wal_into_the_database(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    # the commits' own checkpoint is out of reach, so only the thread can copy frames
+    ctx = _ctx(
+        tmp_path, clock, sqlite_wal_autocheckpoint=1_000_000, sqlite_checkpoint_interval_s=0.01
+    )
+    checkpointer = ctx.checkpointer
+    assert checkpointer is not None
+    assert checkpointer._thread is None  # started by the first write, not before
+    assert _rows_in_the_database_file(tmp_path) == 0
+    for i in range(50):
+        with ctx.transaction() as session:
+            session.execute(
+                text("INSERT INTO app_user (id, display_name, role) VALUES (:id, '张三', 'city')"),
+                {"id": f"u{i}"},
+            )
+    # the rows reach the database file itself, not only the WAL
+    assert _wait_for(lambda: _rows_in_the_database_file(tmp_path) == 50)
+    assert checkpointer.runs >= 1
+    assert checkpointer.frames > 0
+
+
+def test_a_read_does_not_wake_the_thread(tmp_path: Path, clock: SimulatedClock) -> None:
+    ctx = _ctx(tmp_path, clock, sqlite_checkpoint_interval_s=0.01)
+    with ctx.reading() as session:
+        session.execute(text("SELECT 1"))
+    with ctx.reading_rows() as conn:
+        conn.execute(text("SELECT 1"))
+    assert ctx.checkpointer is not None
+    assert ctx.checkpointer._thread is None
+
+
+def test_a_failed_command_does_not_wake_the_thread(tmp_path: Path, clock: SimulatedClock) -> None:
+    ctx = _ctx(tmp_path, clock, sqlite_checkpoint_interval_s=0.01)
+    with pytest.raises(RuntimeError), ctx.transaction():
+        raise RuntimeError("boom")
+    assert ctx.checkpointer is not None
+    assert ctx.checkpointer._thread is None
+
+
+def test_an_idle_thread_ends_and_the_next_write_starts_another(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    ctx = _ctx(tmp_path, clock, sqlite_checkpoint_interval_s=0.01)
+    checkpointer = ctx.checkpointer
+    assert checkpointer is not None
+    checkpointer.idle_s = 0.05
+    with ctx.transaction() as session:
+        session.execute(text("SELECT 1"))
+    first = checkpointer._thread
+    assert first is not None
+    first.join(timeout=5)
+    assert not first.is_alive()
+    assert checkpointer._thread is None
+    runs = checkpointer.runs
+    with ctx.transaction() as session:
+        session.execute(text("SELECT 1"))
+    assert checkpointer._thread is not None
+    assert checkpointer._thread is not first
+    assert _wait_for(lambda: checkpointer.runs > runs)
+
+
+def test_contexts_on_one_file_share_its_checkpointer(tmp_path: Path, clock: SimulatedClock) -> None:
+    one = _ctx(tmp_path, clock)
+    other = EngineContext(one.settings, clock=clock)
+    assert one.checkpointer is other.checkpointer is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "interval"),
+    [("sqlite:///{tmp}/c.db", 0.0), ("sqlite://", 0.2), ("postgresql+psycopg://x@h/db", 0.2)],
+)
+def test_no_thread_without_a_database_file_or_when_turned_off(
+    tmp_path: Path, url: str, interval: float
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from engine.checkpoint import for_engine
+
+    assert for_engine(make_url(url.format(tmp=tmp_path)), interval) is None
+
+
+def test_the_interval_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIDU_SQLITE_CHECKPOINT_INTERVAL_SECONDS", "0")
+    assert Settings.from_env().sqlite_checkpoint_interval_s == 0.0
+    monkeypatch.delenv("TIDU_SQLITE_CHECKPOINT_INTERVAL_SECONDS")
+    assert Settings.from_env().sqlite_checkpoint_interval_s == 0.2
