@@ -56,23 +56,31 @@ class WalCheckpointer:
                 self._thread.start()
 
     def _loop(self) -> None:
+        me = threading.current_thread()
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
-            while self._wake.wait(self.idle_s) or not self._end():
+            while self._thread is me and (self._wake.wait(self.idle_s) or not self._end(me)):
                 time.sleep(self.interval_s)  # gather the commits of the next moment into one
                 self._wake.clear()
                 self._checkpoint(conn)
         finally:
             conn.close()
-        if self._wake.is_set():  # a commit came while it was ending
+        if self._thread is None and self._wake.is_set():  # a commit came while it was ending
             self._start()
 
-    def _end(self) -> bool:
+    def _forked(self) -> None:
+        """In a forked child: the parent's thread did not come along (gunicorn --preload)."""
+        self._thread = None
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+
+    def _end(self, me: threading.Thread) -> bool:
         """End the thread unless a commit woke it meanwhile."""
         with self._lock:
             if self._wake.is_set():
                 return False
-            self._thread = None
+            if self._thread is me:
+                self._thread = None
             return True
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
@@ -104,3 +112,13 @@ def for_engine(url: Any, interval_s: float) -> WalCheckpointer | None:
         if found is None:
             found = _BY_FILE[key] = WalCheckpointer(key[0], interval_s)
         return found
+
+
+def _after_fork_in_child() -> None:
+    global _BY_FILE_LOCK
+    _BY_FILE_LOCK = threading.Lock()
+    for checkpointer in _BY_FILE.values():
+        checkpointer._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

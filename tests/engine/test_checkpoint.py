@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine import migrate
+from engine import checkpoint, migrate
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from engine.settings import Settings
@@ -109,6 +109,32 @@ def test_an_idle_thread_ends_and_the_next_write_starts_another(
     assert checkpointer._thread is not None
     assert checkpointer._thread is not first
     assert _wait_for(lambda: checkpointer.runs > runs)
+
+
+def test_after_a_fork_the_next_write_starts_a_thread_of_the_childs_own(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    ctx = _ctx(tmp_path, clock, sqlite_checkpoint_interval_s=0.01)
+    checkpointer = ctx.checkpointer
+    assert checkpointer is not None
+    checkpointer.idle_s = 0.05
+    with ctx.transaction() as session:
+        session.execute(text("SELECT 1"))
+    parents = checkpointer._thread
+    assert parents is not None
+    # what os.fork runs in the child (a real fork would carry the parent's SQLite connections)
+    checkpoint._after_fork_in_child()
+    assert checkpointer._thread is None
+    runs = checkpointer.runs
+    with ctx.transaction() as session:
+        session.execute(text("SELECT 1"))
+    childs = checkpointer._thread
+    assert childs is not None
+    assert childs is not parents
+    assert _wait_for(lambda: checkpointer.runs > runs)
+    parents.join(timeout=5)  # the thread that is no longer its checkpointer's ends
+    assert not parents.is_alive()
+    assert checkpointer._thread is childs or checkpointer._thread is None
 
 
 def test_contexts_on_one_file_share_its_checkpointer(tmp_path: Path, clock: SimulatedClock) -> None:
