@@ -81,24 +81,21 @@ def child(what: str, n: int) -> None:
             sme_eval.raw_loop(found["ctx"], n)
 
 
-def count(what: str, n: int) -> int:
+def _under_valgrind(tool: list[str], what: str, n: int) -> str:
+    """Run a child workload under valgrind with `tool` options; valgrind's report (stderr)."""
     run = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-m",
-            "bench.instructions",
-            "--child",
-            what,
-            str(n),
-        ],
+        ["valgrind", *tool, sys.executable, "-m", "bench.instructions", "--child", what, str(n)],
         capture_output=True,
         text=True,
         check=True,
     )
-    return collected(run.stderr)
+    return run.stderr
+
+
+def count(what: str, n: int) -> int:
+    return collected(
+        _under_valgrind(["--tool=callgrind", "--callgrind-out-file=/dev/null"], what, n)
+    )
 
 
 def per_unit(what: str, small: int, large: int) -> float:
@@ -106,25 +103,8 @@ def per_unit(what: str, small: int, large: int) -> float:
 
 
 def caches(what: str, n: int, l2: str) -> dict[str, int]:
-    run = subprocess.run(
-        [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=yes",
-            f"--LL={l2}",
-            "--cachegrind-out-file=/dev/null",
-            sys.executable,
-            "-m",
-            "bench.instructions",
-            "--child",
-            what,
-            str(n),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return cache_events(run.stderr)
+    tool = ["--tool=cachegrind", "--cache-sim=yes", f"--LL={l2}", "--cachegrind-out-file=/dev/null"]
+    return cache_events(_under_valgrind(tool, what, n))
 
 
 def caches_per_unit(what: str, small: int, large: int, l2: str) -> dict[str, float]:

@@ -33,9 +33,10 @@ class WalCheckpointer:
         self.path = path
         self.interval_s = interval_s
         self.idle_s = IDLE_S
-        self.runs = 0  # checkpoints run, and WAL frames they found copied (for tests and ops)
-        self.frames = 0
-        self.busy = 0  # checkpoints that found another one running
+        self.runs = 0  # checkpoints run, and how many found another one running
+        self.busy = 0
+        # what the last one reported: (busy, frames in the WAL, frames copied into the file)
+        self.last: tuple[int, int, int] | None = None
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -85,13 +86,13 @@ class WalCheckpointer:
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            busy, _log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error:  # the next commit wakes it again; the backstop still holds
             logger.exception("WAL checkpoint of %s failed", self.path)
             return
         self.runs += 1
         self.busy += int(busy)
-        self.frames += max(int(copied), 0)
+        self.last = (int(busy), int(frames), int(copied))
 
 
 _BY_FILE: dict[tuple[str, float], WalCheckpointer] = {}
