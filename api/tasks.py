@@ -15,6 +15,9 @@ from api.schemas import (
     TaskDetailOut,
     TaskListArgs,
     TaskOut,
+    fast_complete_task_in,
+    fast_task_list_args,
+    hot_arguments,
     page_schema,
     plain_json,
 )
@@ -39,7 +42,7 @@ def instance_json(row: Any) -> dict[str, Any]:
 
 @bp.route("")
 class Inbox(MethodView):
-    @bp.arguments(TaskListArgs(), location="query")  # one instance, not one per request
+    @hot_arguments(bp, TaskListArgs(), fast_task_list_args, location="query")
     @bp.response(200, page_schema(TaskOut))
     def get(self, args: dict[str, Any]) -> Any:
         """List my tasks: my role and region (or mine=true: claimed by me), overdue first."""
@@ -94,7 +97,7 @@ class Unclaim(MethodView):
 
 @bp.route("/<uuid:task_id>/complete")
 class Complete(MethodView):
-    @bp.arguments(CompleteTaskIn())
+    @hot_arguments(bp, CompleteTaskIn(), fast_complete_task_in)
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], task_id: Any) -> Any:
         """Complete a task with form data (422 per field; 409 if done or claimed by another)."""
