@@ -16,6 +16,8 @@ from api.schemas import (
     MessageIn,
     ObjectionIn,
     StartInstanceIn,
+    fast_start_instance_in,
+    hot_arguments,
     page_schema,
     plain_json,
 )
@@ -41,7 +43,7 @@ class Instances(MethodView):
             "per_page": args["per_page"],
         }
 
-    @bp.arguments(StartInstanceIn())
+    @hot_arguments(bp, StartInstanceIn(), fast_start_instance_in)
     @bp.response(201, InstanceOut)
     def post(self, body: dict[str, Any]) -> Any:
         """Start a case (an enterprise applies in an open round)."""

@@ -297,3 +297,21 @@ def fast_complete_task_in(req: Any) -> dict[str, Any] | None:
     if type(body) is not dict or len(body) != 1 or type(body.get("data")) is not dict:
         return None
     return {"data": dict(body["data"])}
+
+
+def fast_start_instance_in(req: Any) -> dict[str, Any] | None:
+    """StartInstanceIn for a JSON body of a text process_key and, if given, an integer (or
+    null) round_id and a text (or null) uscc."""
+    body = req.get_json(silent=True)
+    if type(body) is not dict or type(body.get("process_key")) is not str:
+        return None
+    for name, value in body.items():
+        if name == "round_id":
+            if value is not None and type(value) is not int:
+                return None
+        elif name == "uscc":
+            if value is not None and type(value) is not str:
+                return None
+        elif name != "process_key":
+            return None
+    return dict(body)

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from flask import Flask, request
 
-from api import tasks
+from api import TiduFlask, tasks
 from api.schemas import (
     CompleteTaskIn,
+    StartInstanceIn,
     TaskListArgs,
     fast_complete_task_in,
+    fast_start_instance_in,
     fast_task_list_args,
 )
 from tests import factories as f
@@ -54,6 +56,28 @@ LEFT_BODIES: list[Any] = [
 ]
 
 
+FAST_STARTS: list[Any] = [
+    {"process_key": "innovative_evaluation"},
+    {"process_key": "innovative_evaluation", "round_id": 3},
+    {"process_key": "innovative_evaluation", "round_id": None, "uscc": None},
+    {"process_key": "specialized_certification", "uscc": "91360102MA0000001Q", "round_id": 7},
+    {"process_key": ""},
+]
+# webargs reads these: wrong types (some it converts, such as "3" or 3.0), unknown or missing
+# fields, not an object
+LEFT_STARTS: list[Any] = [
+    {"process_key": 1},
+    {"process_key": None},
+    {"round_id": 1},
+    {"process_key": "p", "round_id": "3"},
+    {"process_key": "p", "round_id": 3.0},
+    {"process_key": "p", "round_id": True},
+    {"process_key": "p", "uscc": 5},
+    {"process_key": "p", "extra": 1},
+    [],
+]
+
+
 def _webargs(app: Flask, schema: Any, location: str, **sent: Any) -> Any:
     """What the blueprint's webargs parser gives for the request, or the error it raises."""
     with app.test_request_context(**sent):
@@ -68,12 +92,13 @@ def _fast_query(app: Flask, query: str) -> Any:
         return fast_task_list_args(request)
 
 
-def _fast_body(app: Flask, body: Any) -> tuple[Any, Any]:
+def _fast_body(app: Flask, body: Any, fast: Any = fast_complete_task_in) -> tuple[Any, Any]:
     """The fast reading of a JSON body, and webargs' reading of it."""
     sent = {"data": json.dumps(body), "content_type": "application/json", "method": "POST"}
     with app.test_request_context(**sent):
-        found = fast_complete_task_in(request)
-    return found, _webargs(app, CompleteTaskIn(), "json", **sent)
+        found = fast(request)
+    schema = StartInstanceIn() if fast is fast_start_instance_in else CompleteTaskIn()
+    return found, _webargs(app, schema, "json", **sent)
 
 
 @pytest.mark.parametrize("query", FAST_QUERIES)
@@ -102,6 +127,19 @@ def test_other_complete_bodies_are_left_to_webargs(app: Flask, body: Any) -> Non
     assert not isinstance(expected, dict)  # webargs answers them with an error
 
 
+@pytest.mark.parametrize("body", FAST_STARTS, ids=lambda b: json.dumps(b, ensure_ascii=False))
+def test_plain_start_bodies_are_read_as_webargs_reads_them(app: Flask, body: Any) -> None:
+    found, expected = _fast_body(app, body, fast_start_instance_in)
+    assert isinstance(expected, dict)
+    assert found == expected
+
+
+@pytest.mark.parametrize("body", LEFT_STARTS, ids=lambda b: json.dumps(b, ensure_ascii=False))
+def test_other_start_bodies_are_left_to_webargs(app: Flask, body: Any) -> None:
+    found, _ = _fast_body(app, body, fast_start_instance_in)
+    assert found is None
+
+
 def test_a_body_not_sent_as_json_is_left_to_webargs(app: Flask) -> None:
     sent = {"data": json.dumps({"data": {}}), "content_type": "text/plain", "method": "POST"}
     with app.test_request_context(**sent):
@@ -128,3 +166,25 @@ def test_the_fast_and_the_webargs_reading_answer_alike(p1: f.People, p1_round: i
     assert fast.status_code == slow.status_code == 200
     assert fast.json == slow.json
     assert fast.json["total"] == 1
+
+
+def test_the_app_asks_once_per_function_whether_it_is_a_coroutine() -> None:
+    app = TiduFlask(__name__)
+    app.async_to_sync = lambda func: ("wrapped", func)  # type: ignore[method-assign]
+
+    class View:
+        def get(self) -> str:
+            return "ok"
+
+    def plain() -> str:
+        return "ok"
+
+    async def coroutine() -> str:
+        return "ok"
+
+    views = [View() for _ in range(50)]
+    assert all(app.ensure_sync(v.get) == v.get for v in views)  # each its own bound method
+    assert app.ensure_sync(plain) is plain
+    assert app.ensure_sync(coroutine) == ("wrapped", coroutine)
+    assert app.ensure_sync(coroutine) == ("wrapped", coroutine)
+    assert len(app._coroutines) == 3  # View.get, plain, coroutine: not one per view object
