@@ -246,11 +246,11 @@ def plain_json(payload: Any, status: int = 200) -> Any:
 def hot_arguments(
     bp: Any, schema: Schema, fast: Callable[[Any], dict[str, Any] | None], **kwargs: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`bp.arguments(schema, **kwargs)` for the hot endpoints (inbox, complete), with `fast`
-    trying first: it reads the common well-formed request without webargs and marshmallow and
-    returns what they would, or None to leave the request to them (so every error, and every
-    rarer filter, is theirs). The OpenAPI document is bp.arguments' own;
-    tests/api/test_plain_json.py holds `fast` to the schema's result."""
+    """`bp.arguments(schema, **kwargs)` for the hot endpoints (start, inbox, complete), with
+    `fast` trying first: it reads the common well-formed request without webargs and
+    marshmallow and returns what they would, or None to leave the request to them (so every
+    error, and every rarer filter, is theirs). The OpenAPI document is bp.arguments' own;
+    tests/api/test_hot_arguments.py holds each `fast` to the schema's result."""
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         parsed_by_webargs = bp.arguments(schema, **kwargs)(func)
