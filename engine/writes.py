@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, inspect, update
+from sqlalchemy import Table, bindparam, event, insert, inspect, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -65,6 +65,24 @@ def _compiled(dialect: Any, stmt: Any, keys: tuple[str, ...]) -> tuple[str, Any,
     return found
 
 
+def connection_of(session: Session) -> Any:
+    """The session's connection in its current transaction. Session.connection() walks the
+    session's transaction state each time; a command asks ~6 times, so the answer is kept
+    until the transaction ends (_forget_connection)."""
+    found = session.info.get(_CONNECTION)
+    if found is None:
+        found = session.info[_CONNECTION] = session.connection()
+    return found
+
+
+_CONNECTION = "tidu_connection"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, _transaction: Any) -> None:
+    session.info.pop(_CONNECTION, None)
+
+
 def on_driver(conn: Any, sql: str, params: Any, work: Any) -> Any:
     """Run `work(cursor)` on the connection's driver cursor; a driver error is raised as
     SQLAlchemy raises it (a lost connection invalidated, as SQLAlchemy would)."""
@@ -103,7 +121,7 @@ def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str,
     many = isinstance(params, list)
     if many and not params:
         return 0
-    conn = session.connection()
+    conn = connection_of(session)
     first = params[0] if many else params
     sql, names, plan = _compiled(conn.dialect, stmt, tuple(first))
 
@@ -142,7 +160,7 @@ def fetch(
     and return its rows (at most `limit`) as tuples of the values SQLAlchemy would give
     (`named`: with the columns' names as attributes, as SQLAlchemy's rows have)."""
     if isinstance(conn, Session):
-        conn = conn.connection()
+        conn = connection_of(conn)
     dialect = conn.dialect
     sql, names, plan = _compiled(dialect, stmt, tuple(params))
     convert, make = _results(dialect, stmt)

@@ -4,6 +4,7 @@ SQLAlchemy converts them, and driver errors reach the commands as SQLAlchemy's e
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, inspect, select, text, update
@@ -166,3 +167,31 @@ def test_a_write_lock_not_granted_is_sqlalchemys_operational_error(ctx: EngineCo
         holder.close()
         other.dispose()
         waiter.dispose()
+
+
+def _fails_after_asking(session: Any) -> None:
+    with session.begin():
+        writes.connection_of(session)
+        raise RuntimeError("rolled back")
+
+
+def test_a_sessions_connection_is_kept_only_while_its_transaction_lasts(
+    ctx: EngineContext,
+) -> None:
+    session = ctx.sessions()
+    try:
+        with session.begin():
+            first = writes.connection_of(session)
+            assert first is session.connection()
+            assert writes.connection_of(session) is first
+        assert "tidu_connection" not in session.info
+        with session.begin():
+            again = writes.connection_of(session)
+            assert again is session.connection()
+            nothing = select(TABLE.c.seq).where(TABLE.c.stream == "x")
+            assert writes.fetch(session, nothing, {}) == []
+        with pytest.raises(RuntimeError):
+            _fails_after_asking(session)
+        assert "tidu_connection" not in session.info
+    finally:
+        session.close()
