@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -106,6 +107,19 @@ def _written_once(tmp_path: Path, clock: SimulatedClock) -> tuple[EngineContext,
     return ctx, checkpointer
 
 
+def _next_write_starts_a_new_thread(
+    ctx: EngineContext, checkpointer: WalCheckpointer, old: Any
+) -> Any:
+    """Write once more: a thread other than `old` starts, and it checkpoints."""
+    runs = checkpointer.runs
+    _write(ctx)
+    started = checkpointer._thread
+    assert started is not None
+    assert started is not old
+    assert _wait_for(lambda: checkpointer.runs > runs)
+    return started
+
+
 def test_an_idle_thread_ends_and_the_next_write_starts_another(
     tmp_path: Path, clock: SimulatedClock
 ) -> None:
@@ -115,11 +129,7 @@ def test_an_idle_thread_ends_and_the_next_write_starts_another(
     first.join(timeout=5)
     assert not first.is_alive()
     assert checkpointer._thread is None
-    runs = checkpointer.runs
-    _write(ctx)
-    assert checkpointer._thread is not None
-    assert checkpointer._thread is not first
-    assert _wait_for(lambda: checkpointer.runs > runs)
+    _next_write_starts_a_new_thread(ctx, checkpointer, first)
 
 
 def test_after_a_fork_the_next_write_starts_a_thread_of_the_childs_own(
@@ -131,12 +141,7 @@ def test_after_a_fork_the_next_write_starts_a_thread_of_the_childs_own(
     # what os.fork runs in the child (a real fork would carry the parent's SQLite connections)
     checkpoint._after_fork_in_child()
     assert checkpointer._thread is None
-    runs = checkpointer.runs
-    _write(ctx)
-    childs = checkpointer._thread
-    assert childs is not None
-    assert childs is not parents
-    assert _wait_for(lambda: checkpointer.runs > runs)
+    childs = _next_write_starts_a_new_thread(ctx, checkpointer, parents)
     parents.join(timeout=5)  # the thread that is no longer its checkpointer's ends
     assert not parents.is_alive()
     assert checkpointer._thread is childs or checkpointer._thread is None
