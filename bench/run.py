@@ -32,6 +32,10 @@ def scenarios(tiny: bool, pg: str) -> list[tuple[str, list[str]]]:
             [*py, "bench.sme_eval", "--instances", n(300, 5), "--pg-url", pg],
         ),
         (
+            "where an sme_eval instance's time goes (SQLite), beside the raw loop and bare Flask",
+            [*py, "bench.breakdown", "--instances", n(500, 3)],
+        ),
+        (
             "sme_eval over HTTP (gunicorn, PostgreSQL), 1 and 8 clients",
             [*py, "bench.http", "--instances", n(400, 8), "--pg-url", pg],
         ),
