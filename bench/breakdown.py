@@ -4,7 +4,7 @@
 
 The in-process workload (bench.sme_eval.run_in_process) runs twice on a fresh database: once as
 it is, for the time per instance, and once with a timer around each layer's entry points
-(LAYERS), for each layer's share. A timer counts only its own time: what a nested layer spends
+(`_layers`), for each layer's share. A timer counts only its own time: what a nested layer spends
 counts there, so the layers add up to the instrumented run. In the same process and run it
 measures the raw SpiffWorkflow loop, and a bare Flask app answering an instance's eight
 requests (same methods, bodies and headers) through the same test client: the floor under any
@@ -13,7 +13,7 @@ Flask service's requests. The gap to a third of the raw loop is read against the
 
 A profiler would count the same layers, but its own cost per call (several times that of a
 small Python function) inflates the layers made of many small calls; these timers sit only on
-~60 entry points per instance.
+the layers' entry points, and the timed run is within a few per cent of the plain one.
 """
 
 from __future__ import annotations
