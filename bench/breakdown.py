@@ -2,14 +2,14 @@
 
     .venv/bin/python -m bench.breakdown [--instances 500] [--pg-url URL]
 
-The in-process workload (bench.sme_eval.run_in_process) runs twice on a fresh database: once as
-it is, for the time per instance, and once with a timer around each layer's entry points
-(`_layers`), for each layer's share. A timer counts only its own time: what a nested layer spends
-counts there, so the layers add up to the instrumented run. In the same process and run it
-measures the raw SpiffWorkflow loop, and a bare Flask app answering an instance's eight
-requests (same methods, bodies and headers) through the same test client: the floor under any
-Flask service's requests. The gap to a third of the raw loop is read against these lines
-(docs/scaling.md, "What bounds throughput today").
+The in-process workload (bench.sme_eval.run_in_process) runs after a warm-up, twice, each time
+on a fresh database: once as it is, for the time per instance, and once with a timer around
+each layer's entry points (`_layers`), for each layer's share. A timer counts only its own
+time: what a nested layer spends counts there, so the layers add up to the instrumented run.
+In the same process and run it measures the raw SpiffWorkflow loop, and a bare Flask app
+answering an instance's eight requests (same methods, bodies and headers) through the same
+test client: the floor under any Flask service's requests. The gap to a third of the raw loop
+is read against these lines (docs/scaling.md, "What bounds throughput today").
 
 A profiler would count the same layers, but its own cost per call (several times that of a
 small Python function) inflates the layers made of many small calls; these timers sit only on
@@ -148,6 +148,8 @@ def flask_floor(n: int) -> float:
 
 def measure(n: int, pg_url: str | None = None) -> dict[str, Any]:
     """Per-instance seconds: plain run, instrumented run and its layers, raw loop, Flask floor."""
+    with scratch_db(pg_url) as url:  # first parses, compiles and imports: left out of both runs
+        sme_eval.run_in_process(url, max(1, n // 10))
     with scratch_db(pg_url) as url:
         plain = sme_eval.run_in_process(url, n)
         raw = sme_eval.raw_loop(plain["ctx"], n)

@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from click.testing import CliRunner, Result
-from flask.testing import FlaskClient
 
 from api import cli
 from engine import clock as clocks
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
-from tests import factories as f
+from tests.fixtures.cast import p1, p1_round, people, round_id  # noqa: F401 - fixtures
 from tests.fixtures.codec_check import cache_check, codec_check, walk_check  # noqa: F401
 from tests.fixtures.connections import private  # noqa: F401 - a fixture
 
 Tidu = Callable[..., Result]
-
-
-@pytest.fixture
-def people(ctx: EngineContext, client: FlaskClient) -> f.People:
-    """The P1 cast, with every diagram of processes/ deployed."""
-    return f.p1_cast(ctx, client)
-
-
-@pytest.fixture
-def round_id(people: f.People) -> int:
-    return f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
-
-
-@pytest.fixture
-def p1(ctx: EngineContext, client: FlaskClient) -> f.People:
-    """The P1 cast with only P1 (and all rules and forms) deployed: faster, and no other
-    diagram's state can break these tests."""
-    return f.p1_cast(ctx, client, files=f.process_files())
-
-
-@pytest.fixture
-def p1_round(p1: f.People) -> int:
-    """An application round of P1 opening on the clock's first day."""
-    return f.open_round(p1["province"], opens_on=date(2025, 9, 1))["id"]
 
 
 @pytest.fixture
