@@ -148,14 +148,13 @@ def flask_floor(n: int) -> float:
 
 def measure(n: int, pg_url: str | None = None) -> dict[str, Any]:
     """Per-instance seconds: plain run, instrumented run and its layers, raw loop, Flask floor."""
-    with scratch_db(pg_url) as url:  # first parses, compiles and imports: left out of both runs
-        sme_eval.run_in_process(url, max(1, n // 10))
+    warmup = max(1, n // 10)  # untimed, as in bench.sme_eval
     with scratch_db(pg_url) as url:
-        plain = sme_eval.run_in_process(url, n)
-        raw = sme_eval.raw_loop(plain["ctx"], n)
+        plain = sme_eval.run_in_process(url, n, warmup)
+        raw = sme_eval.raw_loop(plain["ctx"], n, warmup)
     timers = Timers()
     with scratch_db(pg_url) as url, timers.installed(_layers()):
-        timed = sme_eval.run_in_process(url, n)
+        timed = sme_eval.run_in_process(url, n, warmup, on_start=timers.spent.clear)
     total = n / timed["instances_per_s"]
     layers = {layer: s / n for layer, s in timers.spent.items()}
     layers["benchmark loop: reading the responses"] = max(

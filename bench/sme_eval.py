@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -33,7 +34,12 @@ BODIES = [
 ]
 
 
-def run_in_process(url: str, n: int) -> dict[str, Any]:
+def run_in_process(
+    url: str, n: int, warmup: int = 0, on_start: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """`n` timed instances through the Flask test client, after `warmup` untimed ones (the
+    first instance of a process parses the spec and builds its statements); `on_start` is
+    called when the timed ones begin."""
     ctx = context(url)
     deploy_sme_eval(ctx)
     uscc = make_uscc("91360102MC0000001")
@@ -50,9 +56,8 @@ def run_in_process(url: str, n: int) -> dict[str, Any]:
     client = create_app(ctx=ctx).test_client(use_cookies=False)
     settle_heap()  # as `tidu serve` and the gunicorn workers do once started
     lanes = ["enterprise", "city", "province"]
-    completes: list[float] = []
-    started = time.perf_counter()
-    for _ in range(n):
+
+    def instance(completes: list[float]) -> None:
         r = client.post(
             "/api/v1/instances", headers=headers["enterprise"], json={"process_key": "sme_eval"}
         )
@@ -72,6 +77,15 @@ def run_in_process(url: str, n: int) -> dict[str, Any]:
             "status"
         ]
         assert status == "completed"
+
+    for _ in range(warmup):
+        instance([])
+    if on_start is not None:
+        on_start()
+    completes: list[float] = []
+    started = time.perf_counter()
+    for _ in range(n):
+        instance(completes)
     elapsed = time.perf_counter() - started
     with ctx.reading() as session:
         state = session.scalar(select(func.avg(func.length(Instance.state_json))))
@@ -85,16 +99,16 @@ def run_in_process(url: str, n: int) -> dict[str, Any]:
     }
 
 
-def raw_loop(ctx: Any, n: int) -> dict[str, float]:
-    """Per instance: create + run + 3 x (deserialize, complete, engine steps, serialize)."""
+def raw_loop(ctx: Any, n: int, warmup: int = 0) -> dict[str, float]:
+    """Per instance: create + run + 3 x (deserialize, complete, engine steps, serialize);
+    `n` timed instances after `warmup` untimed ones."""
     with ctx.transaction() as session:
         definition = session.query(Definition).filter_by(process_key="sme_eval").one()
         spec, subs = cached_spec(
             f"{definition.id}:{definition.checksum[:16]}", lambda: definition.spec_json
         )
-    completes = 0
-    started = time.perf_counter()
-    for _ in range(n):
+
+    def instance() -> None:
         wf = BpmnWorkflow(spec, subs, script_engine=ctx.script_engine)
         wf.do_engine_steps()
         state = BASELINE_SERIALIZER.serialize_json(wf)
@@ -110,10 +124,15 @@ def raw_loop(ctx: Any, n: int) -> dict[str, float]:
             task.run()
             wf.do_engine_steps()
             state = BASELINE_SERIALIZER.serialize_json(wf)
-            completes += 1
         assert wf.is_completed()
+
+    for _ in range(warmup):
+        instance()
+    started = time.perf_counter()
+    for _ in range(n):
+        instance()
     elapsed = time.perf_counter() - started
-    return {"instances_per_s": n / elapsed, "completions_per_s": completes / elapsed}
+    return {"instances_per_s": n / elapsed, "completions_per_s": n * len(BODIES) / elapsed}
 
 
 def main() -> None:
@@ -129,8 +148,9 @@ def main() -> None:
         if label == "postgresql" and not pg:
             continue
         with scratch_db(pg) as url:
-            found = run_in_process(url, args.instances)
-            raw = raw_loop(found.pop("ctx"), args.instances)
+            warmup = max(1, args.instances // 10)  # untimed, as bench.http warms its workers
+            found = run_in_process(url, args.instances, warmup)
+            raw = raw_loop(found.pop("ctx"), args.instances, warmup)
             found |= {
                 "scenario": f"sme_eval in-process {label}",
                 "raw_instances_per_s": raw["instances_per_s"],
