@@ -379,9 +379,12 @@ def make_engine(
             writes.on_driver(conn, sql, None, lambda cursor: cursor.execute(sql))
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url, pool_size=10, max_overflow=20, pool_pre_ping=pre_ping, pool_recycle=recycle_s
     )
+    if engine.dialect.name == "postgresql":
+        writes.defer_writes(engine)  # a command's writes go in one pipelined round trip
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

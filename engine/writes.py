@@ -14,10 +14,20 @@ SQL and the parameter conversions SQLAlchemy compiled for them once per process:
 per-call setup of an execution (context, events, result) costs several times what SQLite
 spends on such a statement. A driver error is raised as SQLAlchemy raises it (IntegrityError,
 OperationalError... with `connection_invalidated` when the connection was lost).
+
+On PostgreSQL (`defer_writes`) these writes do not go to the server one by one: each waits on
+its connection until the next statement that needs an answer — a read on the cursor, any
+statement SQLAlchemy runs (the unit of work's among them) or the commit — and then all of them
+go in one pipelined round trip before it (`flush_writes`), in the order they were made. A
+command that used to wait for ~6 round trips of writes waits for one. What a write must match
+(`expect`: an optimistic version check) is checked when its count comes back, and a failed
+write is raised there, as SQLAlchemy raises it; either way the transaction is rolled back, so
+no command keeps a part of its writes. SQLite runs each write at once.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 from typing import Any
 
@@ -86,6 +96,8 @@ def _forget_connection(session: Session, _transaction: Any) -> None:
 def on_driver(conn: Any, sql: str, params: Any, work: Any) -> Any:
     """Run `work(cursor)` on the connection's driver cursor; a driver error is raised as
     SQLAlchemy raises it (a lost connection invalidated, as SQLAlchemy would)."""
+    if conn.dialect in _DEFERRING and conn.info.get(_PENDING):  # after the writes made before it
+        flush_writes(conn)
     raw = conn.connection.dbapi_connection
     cursor = raw.cursor()
     try:
@@ -114,25 +126,102 @@ def _driver_params(names: Any, plan: Any, values: dict[str, Any]) -> Any:
     return tuple(out) if names is None else dict(zip(names, out, strict=True))
 
 
-def execute(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+def execute(
+    session: Session,
+    stmt: Any,
+    params: dict[str, Any] | list[dict[str, Any]],
+    expect: int | None = None,
+    stale: str = "",
+) -> None:
     """Run an INSERT, UPDATE or DELETE (one parameter set, or many with the same keys) in the
-    session's transaction and return the rows it matched. Its compiled form is kept per
-    statement object: pass statements built once (module level or cached), not new ones."""
+    session's transaction; where it must match `expect` rows and does not, StaleDataError
+    (`stale`) is raised, at once on SQLite and when the write is sent on PostgreSQL. Its
+    compiled form is kept per statement object: pass statements built once (module level or
+    cached), not new ones."""
     many = isinstance(params, list)
     if many and not params:
-        return 0
+        return
     conn = connection_of(session)
     first = params[0] if many else params
     sql, names, plan = _compiled(conn.dialect, stmt, tuple(first))
+    driver = (
+        [_driver_params(names, plan, v) for v in params]
+        if many
+        else _driver_params(names, plan, params)
+    )
+    if conn.dialect in _DEFERRING:  # PostgreSQL: sent with the writes around it (flush_writes)
+        conn.info[_PENDING].append((sql, driver, many, expect, stale))
+        return
 
     def work(cursor: Any) -> int:
-        if many:
-            cursor.executemany(sql, [_driver_params(names, plan, v) for v in params])
-        else:
-            cursor.execute(sql, _driver_params(names, plan, params))
+        (cursor.executemany if many else cursor.execute)(sql, driver)
         return cursor.rowcount
 
-    return on_driver(conn, sql, params, work)
+    _check(on_driver(conn, sql, params, work), expect, stale)
+
+
+def _check(count: int, expect: int | None, stale: str) -> None:
+    if expect is not None and count != expect:
+        raise StaleDataError(stale)
+
+
+_PENDING = "tidu_pending_writes"  # in a pooled connection's info: its writes not yet sent
+_DEFERRING: weakref.WeakSet[Any] = weakref.WeakSet()  # the dialects of engines that defer
+
+
+def defer_writes(engine: Any) -> None:
+    """Let `execute` hold an engine's writes until the next statement needs the server (see the
+    module's text): each pooled connection gets its list of pending writes, sent before any
+    statement SQLAlchemy runs and before the commit, and dropped by a rollback."""
+    _DEFERRING.add(engine.dialect)
+
+    @event.listens_for(engine.pool, "connect")
+    def _pending_list(_dbapi: Any, record: Any) -> None:
+        record.info[_PENDING] = []
+
+    @event.listens_for(engine.pool, "reset")
+    def _drop_on_reset(_dbapi: Any, record: Any, _reset_state: Any) -> None:
+        record.info.get(_PENDING, []).clear()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(conn: Any, *_: Any) -> None:
+        if conn.info.get(_PENDING):
+            flush_writes(conn)
+
+    @event.listens_for(engine, "commit")
+    def _before_commit(conn: Any) -> None:
+        if conn.info.get(_PENDING):
+            flush_writes(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _drop_on_rollback(conn: Any) -> None:
+        if not conn.invalidated:  # an invalidated one's list went with its DBAPI connection
+            conn.info.get(_PENDING, []).clear()
+
+
+def flush_writes(conn: Any) -> None:
+    """Send a connection's pending writes in one pipelined round trip, in order; check what
+    each had to match."""
+    pending = conn.info[_PENDING]
+    batch = pending[:]
+    pending.clear()  # before on_driver, which would otherwise send them again
+    cursors: list[Any] = []
+
+    def work(_cursor: Any) -> list[int]:
+        raw = conn.connection.dbapi_connection
+        with raw.pipeline():
+            for sql, driver, many, _, _ in batch:
+                cursors.append(cursor := raw.cursor())
+                (cursor.executemany if many else cursor.execute)(sql, driver)
+        return [cursor.rowcount for cursor in cursors]
+
+    try:
+        counts = on_driver(conn, "; ".join(dict.fromkeys(w[0] for w in batch)), None, work)
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    for (_, _, _, expect, stale), count in zip(batch, counts, strict=True):
+        _check(count, expect, stale)
 
 
 _RESULTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -209,8 +298,8 @@ def update_row(session: Session, obj: Any, values: dict[str, Any]) -> None:
     if versioned:
         old = getattr(obj, mapper.version_id_col.key)
         params["w_old_version"], params["w_new_version"] = old, old + 1
-    if execute(session, _update_statement(mapper, columns, versioned), params) != 1:
-        raise StaleDataError(f"{mapper.class_.__name__} {state.identity[0]} changed meanwhile")
+    stale = f"{mapper.class_.__name__} {state.identity[0]} changed meanwhile"
+    execute(session, _update_statement(mapper, columns, versioned), params, 1, stale)
     for name, value in values.items():
         set_committed_value(obj, name, value)
     if versioned:

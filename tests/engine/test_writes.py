@@ -26,9 +26,8 @@ def test_rows_written_on_the_cursor_read_back_through_the_orm(ctx: EngineContext
     heads = [{"stream": f"s{i}", "seq": i, "head_hash": "h" * 64} for i in range(3)]
     with ctx.transaction() as session:
         writes.insert_rows(session, HistoryStream.__table__, heads)
-        moved = writes.execute(session, MOVE, [{"name": "s1"}, {"name": "s2"}])
-        assert moved == 2
-        assert writes.execute(session, MOVE, []) == 0
+        writes.execute(session, MOVE, [{"name": "s1"}, {"name": "s2"}], expect=2)
+        writes.execute(session, MOVE, [])
         with pytest.raises(ValueError, match="IN list"):
             writes.execute(session, update(TABLE).where(TABLE.c.stream.in_(["s0"])), {})
     with ctx.reading() as session:
@@ -195,3 +194,75 @@ def test_a_sessions_connection_is_kept_only_while_its_transaction_lasts(
         assert "tidu_connection" not in session.info
     finally:
         session.close()
+
+
+# PostgreSQL: a command's writes wait on the connection and go in one pipelined round trip
+
+
+def _pending(session: Any) -> list[Any]:
+    return writes.connection_of(session).info[writes._PENDING]
+
+
+def _heads(n: int, prefix: str = "s") -> list[dict[str, Any]]:
+    return [{"stream": f"{prefix}{i}", "seq": i, "head_hash": "h" * 64} for i in range(n)]
+
+
+def test_writes_wait_for_the_next_read_and_the_read_sees_them(
+    ctx: EngineContext, requires_postgres: None
+) -> None:
+    seqs = select(TABLE.c.stream, TABLE.c.seq).order_by(TABLE.c.stream)
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(2))
+        writes.execute(session, MOVE, {"name": "s1"}, expect=1)
+        assert len(_pending(session)) == 2  # nothing sent yet
+        assert writes.fetch(session, seqs, {}) == [("s0", 0), ("s1", 9)]  # in order, before it
+        assert _pending(session) == []
+        writes.execute(session, MOVE, {"name": "s0"})
+        assert session.execute(seqs).all() == [("s0", 9), ("s1", 9)]  # so do SQLAlchemy's
+        writes.insert_rows(session, TABLE, _heads(1, "t"))
+        assert len(_pending(session)) == 1
+    with ctx.reading() as session:  # and the commit sends what is left before it commits
+        assert session.execute(seqs).all() == [("s0", 9), ("s1", 9), ("t0", 0)]
+
+
+def _write_then_fail(ctx: EngineContext, kept: list[Any]) -> None:
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(3))
+        kept.append(_pending(session))  # the pooled connection's own list
+        raise RuntimeError("the command failed")
+
+
+def test_a_rolled_back_transaction_leaves_no_pending_write_behind(
+    ctx: EngineContext, requires_postgres: None
+) -> None:
+    kept: list[Any] = []
+    with pytest.raises(RuntimeError):
+        _write_then_fail(ctx, kept)
+    assert kept == [[]]  # the rollback dropped them from the connection
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(1, "u"))
+    with ctx.reading() as session:
+        assert session.scalars(select(TABLE.c.stream)).all() == ["u0"]
+
+
+def _move_nobody(ctx: EngineContext) -> None:
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(1))
+        writes.execute(session, MOVE, {"name": "nobody"}, expect=1, stale="gone")
+
+
+def _insert_twice(ctx: EngineContext) -> None:
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(2, "v"))
+        writes.insert_rows(session, TABLE, _heads(1, "v"))  # v0 again: fails when sent
+
+
+def test_a_write_that_misses_its_count_or_fails_fails_the_commit_and_keeps_nothing(
+    ctx: EngineContext, requires_postgres: None
+) -> None:
+    with pytest.raises(StaleDataError, match="gone"):
+        _move_nobody(ctx)
+    with pytest.raises(IntegrityError):
+        _insert_twice(ctx)
+    with ctx.reading() as session:
+        assert session.scalars(select(TABLE.c.stream)).all() == []
