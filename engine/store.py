@@ -382,8 +382,7 @@ def make_engine(
     engine = create_engine(
         url, pool_size=10, max_overflow=20, pool_pre_ping=pre_ping, pool_recycle=recycle_s
     )
-    if engine.dialect.name == "postgresql":
-        writes.defer_writes(engine)  # a command's writes go in one pipelined round trip
+    writes.defer_writes(engine)  # PostgreSQL: a command's writes go in one pipelined round trip
     return engine
 
 

@@ -172,7 +172,12 @@ _DEFERRING: weakref.WeakSet[Any] = weakref.WeakSet()  # the dialects of engines 
 def defer_writes(engine: Any) -> None:
     """Let `execute` hold an engine's writes until the next statement needs the server (see the
     module's text): each pooled connection gets its list of pending writes, sent before any
-    statement SQLAlchemy runs and before the commit, and dropped by a rollback."""
+    statement SQLAlchemy runs and before the commit, and dropped by a rollback. Needs psycopg 3
+    on a libpq with pipeline mode (14 or later, as its binary wheels bring); with another
+    driver or an older libpq each write runs at once, as on SQLite."""
+    pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
+    if engine.dialect.driver != "psycopg" or pipeline is None or not pipeline.is_supported():
+        return
     _DEFERRING.add(engine.dialect)
 
     @event.listens_for(engine.pool, "connect")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, inspect, select, text, update
+from sqlalchemy import bindparam, create_engine, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -266,3 +266,10 @@ def test_a_write_that_misses_its_count_or_fails_fails_the_commit_and_keeps_nothi
         _insert_twice(ctx)
     with ctx.reading() as session:
         assert session.scalars(select(TABLE.c.stream)).all() == []
+
+
+def test_only_psycopg_with_pipeline_mode_defers_writes(ctx: EngineContext) -> None:
+    assert (ctx.db.dialect in writes._DEFERRING) is ctx.is_postgres  # the suite's engine
+    sqlite = create_engine("sqlite://")
+    writes.defer_writes(sqlite)
+    assert sqlite.dialect not in writes._DEFERRING
