@@ -50,6 +50,7 @@ class EngineContext:
             pre_ping=self.settings.db_pre_ping,
             recycle_s=self.settings.db_pool_recycle_s,
             wal_autocheckpoint=self.settings.sqlite_wal_autocheckpoint,
+            pipeline_writes=self.settings.db_pipeline_writes,
         )
         self.sessions = self.sessions or make_sessionmaker(self.db)
         self.checkpointer = checkpoint.for_engine(

@@ -57,6 +57,10 @@ class Settings:
     # recycled after db_pool_recycle_s
     db_pre_ping: bool = False
     db_pool_recycle_s: int = 600
+    # PostgreSQL (psycopg): a command's writes wait and go in one pipelined round trip
+    # (engine/writes.py); off: each write is its own round trip, for a proxy that cannot
+    # carry pipelined statements
+    db_pipeline_writes: bool = True
     # cases whose workflow a process keeps in memory between commands (engine/case_cache.py);
     # 0 turns the cache off
     case_cache_size: int = 256
@@ -94,6 +98,7 @@ class Settings:
             "auth_cache_s": float(env.get("TIDU_AUTH_CACHE_SECONDS", "30")),
             "db_pre_ping": env.get("TIDU_DB_PRE_PING", "0") not in ("0", "false", ""),
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
+            "db_pipeline_writes": env.get("TIDU_DB_PIPELINE_WRITES", "1") not in ("0", "false", ""),
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
             "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),
             "sqlite_checkpoint_interval_s": float(

@@ -346,7 +346,12 @@ class Qualification(Base):
 
 
 def make_engine(
-    url: str, *, pre_ping: bool = False, recycle_s: int = 600, wal_autocheckpoint: int = 10_000
+    url: str,
+    *,
+    pre_ping: bool = False,
+    recycle_s: int = 600,
+    wal_autocheckpoint: int = 10_000,
+    pipeline_writes: bool = True,
 ) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
 
@@ -382,7 +387,8 @@ def make_engine(
     engine = create_engine(
         url, pool_size=10, max_overflow=20, pool_pre_ping=pre_ping, pool_recycle=recycle_s
     )
-    writes.defer_writes(engine)  # PostgreSQL: a command's writes go in one pipelined round trip
+    if pipeline_writes:  # PostgreSQL: a command's writes go in one pipelined round trip
+        writes.defer_writes(engine)
     return engine
 
 

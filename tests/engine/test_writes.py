@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, create_engine, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import writes
 from engine.context import EngineContext
-from engine.store import HistoryStream, Instance
+from engine.settings import Settings
+from engine.store import HistoryStream, Instance, make_engine
 from tests.fixtures import timer_support as ts
 from tests.fixtures.connections import drop_pooled_connection
 
@@ -147,8 +149,6 @@ def test_a_write_lock_not_granted_is_sqlalchemys_operational_error(ctx: EngineCo
     from sqlalchemy import create_engine
     from sqlalchemy.exc import OperationalError
 
-    from engine.store import make_engine
-
     other = create_engine(ctx.settings.database_url)
     holder = other.raw_connection()
     holder.driver_connection.isolation_level = None
@@ -273,3 +273,26 @@ def test_only_psycopg_with_pipeline_mode_defers_writes(ctx: EngineContext) -> No
     sqlite = create_engine("sqlite://")
     writes.defer_writes(sqlite)
     assert sqlite.dialect not in writes._DEFERRING
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", False), ("false", False), ("1", True)])
+def test_pipelined_writes_are_a_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("TIDU_DB_PIPELINE_WRITES", value)
+    assert Settings.from_env().db_pipeline_writes is expected
+
+
+def test_with_the_setting_off_each_write_runs_at_once(
+    ctx: EngineContext, requires_postgres: None
+) -> None:
+    engine = make_engine(ctx.settings.database_url, pipeline_writes=False)
+    try:
+        assert engine.dialect not in writes._DEFERRING
+        with Session(engine) as session, session.begin():
+            writes.insert_rows(session, TABLE, _heads(1))
+            assert writes.connection_of(session).info.get(writes._PENDING) is None
+            with pytest.raises(StaleDataError):  # checked at once, not at the commit
+                writes.execute(session, MOVE, {"name": "nobody"}, expect=1)
+    finally:
+        engine.dispose()
