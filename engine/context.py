@@ -57,6 +57,14 @@ class EngineContext:
             self.db.url, self.settings.sqlite_checkpoint_interval_s
         )
         self._read_engine = self.db.execution_options(tidu_read=True)
+        # the bare-connection reads: PostgreSQL gives each statement of a READ COMMITTED
+        # transaction a snapshot of its own, so they need no BEGIN and COMMIT round trips
+        # there; SQLite's deferred transaction keeps one snapshot for all of a read's statements
+        self._rows_engine = (
+            self.db.execution_options(tidu_read=True, isolation_level="AUTOCOMMIT")
+            if self.is_postgres
+            else self._read_engine
+        )
         self._read_sessions = make_sessionmaker(self._read_engine)
         clocks.install(self.clock)
         holidays.install(self)  # uploaded holiday calendars of this database
@@ -87,8 +95,9 @@ class EngineContext:
     @contextmanager
     def reading_rows(self) -> Iterator[Connection]:
         """A read-only transaction on a bare connection, for the hot reads of plain rows
-        (inbox, case status): no session to set up, flush or close."""
-        with self._read_engine.connect() as conn, conn.begin():
+        (inbox, case status): no session to set up, flush or close; on PostgreSQL in autocommit,
+        which reads as its READ COMMITTED transaction would."""
+        with self._rows_engine.connect() as conn, conn.begin():
             yield conn
 
     def now(self) -> Any:

@@ -296,3 +296,18 @@ def test_with_the_setting_off_each_write_runs_at_once(
                 writes.execute(session, MOVE, {"name": "nobody"}, expect=1)
     finally:
         engine.dispose()
+
+
+def test_hot_reads_on_postgresql_open_no_transaction(
+    ctx: EngineContext, requires_postgres: None
+) -> None:
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(2))
+    with ctx.reading_rows() as conn:
+        rows = writes.fetch(conn, select(TABLE.c.stream).order_by(TABLE.c.stream), {})
+        assert rows == [("s0",), ("s1",)]
+        raw = conn.connection.dbapi_connection
+        assert raw.autocommit
+        assert raw.info.transaction_status == 0  # IDLE: no BEGIN was sent
+    with ctx.transaction() as session:  # the pooled connection is back in its own mode
+        assert not writes.connection_of(session).connection.dbapi_connection.autocommit
