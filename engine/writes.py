@@ -188,15 +188,12 @@ def defer_writes(engine: Any) -> None:
     def _drop_on_reset(_dbapi: Any, record: Any, _reset_state: Any) -> None:
         record.info.get(_PENDING, []).clear()
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before_statement(conn: Any, *_: Any) -> None:
+    def _send_pending(conn: Any, *_: Any) -> None:
         if conn.info.get(_PENDING):
             flush_writes(conn)
 
-    @event.listens_for(engine, "commit")
-    def _before_commit(conn: Any) -> None:
-        if conn.info.get(_PENDING):
-            flush_writes(conn)
+    event.listen(engine, "before_cursor_execute", _send_pending)  # before SQLAlchemy's own
+    event.listen(engine, "commit", _send_pending)  # before the DBAPI commit
 
     @event.listens_for(engine, "rollback")
     def _drop_on_rollback(conn: Any) -> None:
