@@ -1,4 +1,4 @@
-"""bench.sme_eval: warm-up instances run before the timed ones and are not counted."""
+"""bench.sme_eval: warm-up instances are not counted; tidu and the raw loop alternate in rounds."""
 
 from __future__ import annotations
 
@@ -31,3 +31,26 @@ def test_warm_up_runs_before_the_timed_instances_and_is_left_out(
         assert seen == [2]  # called once, when the two warm-up cases are done
         assert _cases(found["ctx"]) == 5
         assert sme_eval.raw_loop(found["ctx"], 2, warmup=1)["completions_per_s"] > 0
+
+
+def test_interleaved_rounds_alternate_which_workload_goes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order: list[str] = []
+    for cls, tag in ((sme_eval.Service, "S"), (sme_eval.RawLoop, "R")):
+        run = cls.instance
+
+        def logged(self: Any, timed: bool = True, run: Any = run, tag: str = tag) -> None:
+            order.append(tag if timed else tag.lower())
+            run(self, timed)
+
+        monkeypatch.setattr(cls, "instance", logged)
+    with scratch_db(None) as url:
+        found = sme_eval.interleaved(url, 5, warmup=1, rounds=2)
+    # warm-up untimed, then rounds of 3 and 2: ours first, then the raw loop first
+    assert "".join(order) == "sr" + "SSSRRR" + "RRSS"
+    assert found["rounds"] == 2
+    assert found["round_ratio_min"] <= found["round_ratio_median"] <= found["round_ratio_max"]
+    assert found["ratio"] == pytest.approx(found["instances_per_s"] / found["raw_instances_per_s"])
+    assert found["state_bytes"] > 0
+    assert found["complete_mean_ms"] > 0
