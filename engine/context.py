@@ -51,6 +51,7 @@ class EngineContext:
             recycle_s=self.settings.db_pool_recycle_s,
             wal_autocheckpoint=self.settings.sqlite_wal_autocheckpoint,
             pipeline_writes=self.settings.db_pipeline_writes,
+            prepare_threshold=self.settings.db_prepare_threshold,
         )
         self.sessions = self.sessions or make_sessionmaker(self.db)
         self.checkpointer = checkpoint.for_engine(

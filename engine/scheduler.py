@@ -22,13 +22,14 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import event
+from sqlalchemy import event, make_url, text
 
 from engine import holidays, rounds, timers
 from engine.context import EngineContext
@@ -37,6 +38,9 @@ from engine.projections import TIMER_CHANNEL
 log = logging.getLogger("tidu.scheduler")
 JOB_ID = "tidu-timers"
 NUDGE = timedelta(milliseconds=5)  # run just after the due time (Spiff fires on due < now)
+# a listener checks once per connection that it hears what another connection sends
+PROBE_CHANNEL = "tidu_listen_probe"
+LISTEN_PROBE_S = 5.0
 
 
 class SchedulerBusy(RuntimeError):
@@ -93,6 +97,8 @@ class Scheduler:
         self._job_id: str | None = None
         self._seq = itertools.count(1)
         self._calendar_checked: date | None = None
+        # PostgreSQL: whether the timer listener heard its probe (None: not known yet)
+        self.listener_hears: bool | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> Scheduler:
@@ -216,19 +222,52 @@ class Scheduler:
     def _listen(self) -> None:
         import psycopg
 
-        conninfo = self.ctx.db.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
+        configured = self.ctx.settings.database_listen_url
+        url = make_url(configured) if configured else self.ctx.db.url
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         while not self._stop.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {TIMER_CHANNEL}")
+                    conn.execute(f"LISTEN {PROBE_CHANNEL}")
+                    self._probe(conn)
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
-                            self.wake(datetime.fromisoformat(note.payload))
+                            self._heard(note)
             except Exception:
                 log.warning("timer listener lost its connection; reconnecting", exc_info=True)
                 self._stop.wait(2.0)
+
+    def _heard(self, note: Any) -> None:
+        if note.channel == TIMER_CHANNEL:
+            self.wake(datetime.fromisoformat(note.payload))
+
+    def _probe(self, conn: Any) -> None:
+        """Check that the listening connection hears a notification sent on another one.
+
+        Behind a proxy that pools server connections per transaction (PgBouncer's transaction
+        mode) LISTEN registers on a server connection the proxy hands to someone else at once,
+        and nothing is ever heard: timers that other processes write then wait for the idle
+        re-check. That is logged, naming the setting that fixes it."""
+        token = uuid.uuid4().hex
+        with self.ctx.db.begin() as sender:
+            sender.execute(text("SELECT pg_notify(:c, :t)"), {"c": PROBE_CHANNEL, "t": token})
+        deadline = time.monotonic() + LISTEN_PROBE_S
+        while time.monotonic() < deadline and not self._stop.is_set():
+            for note in conn.notifies(timeout=max(0.0, deadline - time.monotonic()), stop_after=1):
+                if note.channel == PROBE_CHANNEL and note.payload == token:
+                    self.listener_hears = True
+                    return
+                self._heard(note)
+        self.listener_hears = False
+        log.warning(
+            "the timer listener heard nothing within %.0f s of a notification sent to it: a "
+            "proxy that pools connections per transaction (PgBouncer) cannot carry LISTEN. "
+            "Timers that other processes write now wait for the idle re-check (%s s); set "
+            "TIDU_DATABASE_LISTEN_URL to a direct connection to PostgreSQL",
+            LISTEN_PROBE_S,
+            self.policy.idle_recheck_s,
+        )
 
 
 def start_background(

@@ -38,6 +38,21 @@ def _pairs(text: str) -> dict[str, str]:
     return out
 
 
+def _threshold(text: str) -> int | None:
+    """TIDU_DB_PREPARE_THRESHOLD: a count of executions, or off ("off", "none", "")."""
+    if text.strip().lower() in ("off", "none", ""):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(
+            f"TIDU_DB_PREPARE_THRESHOLD: {text!r} is neither a number of executions nor off"
+        ) from None
+    if value < 0:
+        raise ValueError(f"TIDU_DB_PREPARE_THRESHOLD: {text!r} is negative")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of one tidu process."""
@@ -61,6 +76,15 @@ class Settings:
     # (engine/writes.py); off: each write is its own round trip, for a proxy that cannot
     # carry pipelined statements
     db_pipeline_writes: bool = True
+    # PostgreSQL (psycopg): executions of a statement on a connection after which psycopg
+    # prepares it on the server (psycopg's prepare_threshold); None: never. A proxy that pools
+    # server connections per transaction (PgBouncer before 1.21, or without
+    # max_prepared_statements) hands one client's prepared statements to the next: set None
+    # behind one (docs/scaling.md, "Behind PgBouncer")
+    db_prepare_threshold: int | None = 5
+    # PostgreSQL: where the scheduler LISTENs for timers that other processes write (None: the
+    # database_url). A proxy that pools per transaction cannot carry LISTEN: point this past it
+    database_listen_url: str | None = None
     # cases whose workflow a process keeps in memory between commands (engine/case_cache.py);
     # 0 turns the cache off
     case_cache_size: int = 256
@@ -99,6 +123,8 @@ class Settings:
             "db_pre_ping": env.get("TIDU_DB_PRE_PING", "0") not in ("0", "false", ""),
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
             "db_pipeline_writes": env.get("TIDU_DB_PIPELINE_WRITES", "1") not in ("0", "false", ""),
+            "db_prepare_threshold": _threshold(env.get("TIDU_DB_PREPARE_THRESHOLD", "5")),
+            "database_listen_url": env.get("TIDU_DATABASE_LISTEN_URL") or None,
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
             "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),
             "sqlite_checkpoint_interval_s": float(

@@ -22,7 +22,7 @@ from sqlalchemy import (
     event,
     true,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 from engine import writes
@@ -352,6 +352,7 @@ def make_engine(
     recycle_s: int = 600,
     wal_autocheckpoint: int = 10_000,
     pipeline_writes: bool = True,
+    prepare_threshold: int | None = 5,
 ) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
 
@@ -384,8 +385,15 @@ def make_engine(
             writes.on_driver(conn, sql, None, lambda cursor: cursor.execute(sql))
 
         return engine
+    psycopg = make_url(url).get_driver_name() == "psycopg"
     engine = create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=pre_ping, pool_recycle=recycle_s
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=pre_ping,
+        pool_recycle=recycle_s,
+        # psycopg prepares a statement on the server once a connection has run it this often
+        **({"connect_args": {"prepare_threshold": prepare_threshold}} if psycopg else {}),
     )
     if pipeline_writes:  # PostgreSQL: a command's writes go in one pipelined round trip
         writes.defer_writes(engine)

@@ -3,7 +3,7 @@
 import os
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
 from engine.store import Base
 
@@ -16,7 +16,11 @@ def run() -> None:
     if connectable is not None:
         _migrate(connectable)
         return
-    engine = create_engine(url)
+    # psycopg prepares nothing for a migration: it runs each statement about once, and a
+    # prepared statement left on a server connection that a pooling proxy hands on (PgBouncer
+    # in transaction mode) collides with the next client's
+    unprepared = {"prepare_threshold": None} if make_url(url).get_driver_name() == "psycopg" else {}
+    engine = create_engine(url, connect_args=unprepared)
     with engine.begin() as connection:
         _migrate(connection)
     engine.dispose()

@@ -27,6 +27,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("TIDU_TEST_DATABASE_URL"),
         help="PostgreSQL URL for the suite (default: a temporary SQLite file)",
     )
+    parser.addoption(
+        "--pgbouncer-url",
+        default=os.environ.get("TIDU_TEST_PGBOUNCER_URL"),
+        help="a PgBouncer in transaction mode in front of the --db-url database "
+        "(tests/engine/test_pgbouncer.py; skipped without it)",
+    )
 
 
 @pytest.fixture(scope="session")

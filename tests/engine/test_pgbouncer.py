@@ -1,0 +1,210 @@
+"""tidu behind PgBouncer in transaction mode (docs/scaling.md, "Behind PgBouncer").
+
+The proxy hands each transaction whichever server connection is free, so nothing a client
+leaves on a server connection may outlive its transaction: no prepared statements
+(`TIDU_DB_PREPARE_THRESHOLD=off`) and no LISTEN (`TIDU_DATABASE_LISTEN_URL` points the
+scheduler's listener past the proxy). The tests that need the proxy take `--pgbouncer-url`
+(`TIDU_TEST_PGBOUNCER_URL`): a PgBouncer in transaction mode in front of the `--db-url`
+database with fewer server connections than clients (.ci/run starts one with two).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from bench.common import SME_ALIASES, deploy_sme_eval
+from engine import history, instances, scheduler, users
+from engine.clock import SimulatedClock
+from engine.context import Actor, EngineContext
+from engine.settings import Settings
+from engine.store import HumanTask, Instance, make_engine
+from handlers.uscc import make_uscc
+
+ROLES = (("city", "360100"), ("province", None))
+BODIES = ({"name": "acme"}, {"city_ok": True}, {"prov_ok": True})
+
+
+@pytest.fixture
+def bouncer_url(request: pytest.FixtureRequest, ctx: EngineContext) -> str:
+    """The proxy's URL; `ctx` has emptied the database behind it."""
+    url = request.config.getoption("--pgbouncer-url")
+    if not url:
+        pytest.skip("needs --pgbouncer-url: a PgBouncer in transaction mode")
+    return str(url)
+
+
+def _context(url: str, clock: SimulatedClock, **settings: Any) -> EngineContext:
+    return EngineContext(
+        Settings(database_url=url, embedded_scheduler=False, lane_aliases=SME_ALIASES, **settings),
+        clock=clock,
+    )
+
+
+def test_prepared_statements_of_one_client_reach_the_next_behind_the_proxy(
+    bouncer_url: str,
+) -> None:
+    """Why the setting exists: a statement psycopg prepared on a server connection is still
+    there when the proxy hands that connection to another client, which prepares its own
+    under the same name."""
+    engine = make_engine(bouncer_url, prepare_threshold=0)  # prepare at the first execution
+    clients = [engine.connect() for _ in range(3)]
+
+    def take_turns() -> None:
+        for i in range(30):
+            client = clients[i % 3]
+            with client.begin():
+                client.execute(text("SELECT CAST(:x AS integer) + 1"), {"x": i})
+
+    try:
+        with pytest.raises(DBAPIError, match="prepared statement"):
+            take_turns()
+    finally:
+        for client in clients:
+            client.close()
+        engine.dispose()
+
+
+def _run_cases(ctx: EngineContext, uscc: str, count: int, failures: list[BaseException]) -> None:
+    enterprise = Actor(id=f"e-{uscc}", role="enterprise", region="360100", uscc=uscc)
+    staff = [Actor(id=role, role=role, region=region) for role, region in ROLES]
+    try:
+        for _ in range(count):
+            case = instances.start_instance(ctx, process_key="sme_eval", actor=enterprise)
+            for actor, body in zip((enterprise, *staff), BODIES, strict=True):
+                with ctx.reading() as session:
+                    task_id = session.scalar(
+                        select(HumanTask.id).where(
+                            HumanTask.instance_id == case.id, HumanTask.state == "open"
+                        )
+                    )
+                instances.complete_task(ctx, task_id=task_id, actor=actor, data=body)
+    except BaseException as error:  # reported by the test
+        failures.append(error)
+
+
+def test_commands_from_several_threads_run_behind_the_proxy_with_prepares_off(
+    bouncer_url: str, clock: SimulatedClock
+) -> None:
+    """Four threads, more clients than server connections: every transaction may land on
+    another server connection. Statements run far more often than psycopg's threshold, and a
+    command's writes go pipelined (the default)."""
+    bctx = _context(bouncer_url, clock, db_prepare_threshold=None)
+    try:
+        assert bctx.settings.db_pipeline_writes
+        deploy_sme_eval(bctx)
+        usccs = [make_uscc(f"91360102MC{i:07d}") for i in range(4)]
+        for uscc in usccs:
+            users.ensure_enterprise(bctx, uscc=uscc, name=f"企业{uscc[-6:]}", region="360100")
+        failures: list[BaseException] = []
+        threads = [
+            threading.Thread(target=_run_cases, args=(bctx, uscc, 5, failures)) for uscc in usccs
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        with bctx.reading() as session:
+            done = session.scalar(
+                select(func.count()).select_from(Instance).where(Instance.status == "completed")
+            )
+            assert done == 20
+            assert history.verify(session) == []
+    finally:
+        bctx.db.dispose()
+
+
+def _probe_result(sched: scheduler.Scheduler) -> bool | None:
+    deadline = time.monotonic() + 10
+    while sched.listener_hears is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sched.listener_hears
+
+
+def test_the_scheduler_says_when_its_listener_hears_nothing_behind_the_proxy(
+    bouncer_url: str,
+    clock: SimulatedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(scheduler, "LISTEN_PROBE_S", 1.0)
+    bctx = _context(bouncer_url, clock, db_prepare_threshold=None)
+    sched = scheduler.Scheduler(bctx).start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="tidu.scheduler"):
+            assert _probe_result(sched) is False
+        assert "TIDU_DATABASE_LISTEN_URL" in caplog.text
+    finally:
+        sched.shutdown()
+        bctx.db.dispose()
+
+
+def test_a_listen_url_past_the_proxy_hears_other_processes(
+    bouncer_url: str, ctx: EngineContext, clock: SimulatedClock
+) -> None:
+    bctx = _context(
+        bouncer_url,
+        clock,
+        db_prepare_threshold=None,
+        database_listen_url=ctx.settings.database_url,
+    )
+    sched = scheduler.Scheduler(bctx).start()
+    try:
+        assert _probe_result(sched) is True
+    finally:
+        sched.shutdown()
+        bctx.db.dispose()
+
+
+def test_a_listener_on_the_database_itself_hears_its_probe(ctx: EngineContext) -> None:
+    if not ctx.is_postgres:
+        pytest.skip("LISTEN is PostgreSQL's")
+    sched = scheduler.Scheduler(ctx).start()
+    try:
+        assert _probe_result(sched) is True
+    finally:
+        sched.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("5", 5), ("0", 0), ("off", None), ("none", None), ("", None)]
+)
+def test_the_prepare_threshold_is_a_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: int | None
+) -> None:
+    monkeypatch.setenv("TIDU_DB_PREPARE_THRESHOLD", value)
+    assert Settings.from_env().db_prepare_threshold == expected
+
+
+@pytest.mark.parametrize("value", ["soon", "-1"])
+def test_a_prepare_threshold_that_is_no_count_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TIDU_DB_PREPARE_THRESHOLD", value)
+    with pytest.raises(ValueError, match="TIDU_DB_PREPARE_THRESHOLD"):
+        Settings.from_env()
+
+
+def test_the_listen_url_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().database_listen_url is None
+    monkeypatch.setenv("TIDU_DATABASE_LISTEN_URL", "postgresql+psycopg://db:5432/tidu")
+    assert Settings.from_env().database_listen_url == "postgresql+psycopg://db:5432/tidu"
+
+
+def test_psycopg_connections_take_the_threshold(ctx: EngineContext) -> None:
+    if ctx.db.dialect.driver != "psycopg":
+        pytest.skip("a psycopg setting")
+    for threshold in (None, 3):
+        engine = make_engine(ctx.settings.database_url, prepare_threshold=threshold)
+        try:
+            with engine.connect() as conn:
+                assert conn.connection.driver_connection.prepare_threshold == threshold
+        finally:
+            engine.dispose()
