@@ -57,16 +57,13 @@ class EngineContext:
         self.checkpointer = checkpoint.for_engine(
             self.db.url, self.settings.sqlite_checkpoint_interval_s
         )
-        self._read_engine = self.db.execution_options(tidu_read=True)
-        # the bare-connection reads: PostgreSQL gives each statement of a READ COMMITTED
-        # transaction a snapshot of its own, so they need no BEGIN and COMMIT round trips
-        # there; SQLite's deferred transaction keeps one snapshot for all of a read's statements
-        self._rows_engine = (
-            self.db.execution_options(tidu_read=True, isolation_level="AUTOCOMMIT")
-            if self.is_postgres
-            else self._read_engine
+        # reads: PostgreSQL gives each statement of a READ COMMITTED transaction a snapshot of
+        # its own, so they run in autocommit there, without BEGIN and COMMIT round trips;
+        # SQLite's deferred transaction keeps one snapshot for all of a read's statements
+        self._rows_engine = self.db.execution_options(
+            tidu_read=True, **({"isolation_level": "AUTOCOMMIT"} if self.is_postgres else {})
         )
-        self._read_sessions = make_sessionmaker(self._read_engine)
+        self._read_sessions = make_sessionmaker(self._rows_engine)
         clocks.install(self.clock)
         holidays.install(self)  # uploaded holiday calendars of this database
         self.script_engine = HostScriptEngine(self.clock, self.settings.timezone)
@@ -89,7 +86,8 @@ class EngineContext:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only unit of work (queries of projections): never takes SQLite's write lock."""
+        """A read-only unit of work (queries of projections): never takes SQLite's write lock;
+        on PostgreSQL in autocommit, which reads as its READ COMMITTED transaction would."""
         with self._read_sessions() as session, session.begin():
             yield session
 

@@ -311,3 +311,18 @@ def test_hot_reads_on_postgresql_open_no_transaction(
         assert raw.info.transaction_status == 0  # IDLE: no BEGIN was sent
     with ctx.transaction() as session:  # the pooled connection is back in its own mode
         assert not writes.connection_of(session).connection.dbapi_connection.autocommit
+
+
+def test_orm_reads_on_postgresql_open_no_transaction(
+    ctx: EngineContext, requires_postgres: None
+) -> None:
+    with ctx.transaction() as session:
+        writes.insert_rows(session, TABLE, _heads(2))
+    with ctx.reading() as session:
+        heads = session.scalars(select(HistoryStream).order_by(HistoryStream.stream)).all()
+        assert [h.stream for h in heads] == ["s0", "s1"]
+        raw = session.connection().connection.dbapi_connection
+        assert raw.autocommit
+        assert raw.info.transaction_status == 0  # IDLE: no BEGIN was sent
+    with ctx.transaction() as session:  # the pooled connection is back in its own mode
+        assert not writes.connection_of(session).connection.dbapi_connection.autocommit
