@@ -85,10 +85,18 @@ class Service:
         ]
         assert status == "completed"
 
-    def state_bytes(self) -> float:
+    def figures(self, n: int, elapsed: float) -> dict[str, Any]:
+        """Throughput of `n` timed instances that took `elapsed` seconds, the completions'
+        latency, and the stored state per case."""
         with self.ctx.reading() as session:
-            found = session.scalar(select(func.avg(func.length(Instance.state_json))))
-        return float(found or 0)
+            state = session.scalar(select(func.avg(func.length(Instance.state_json))))
+        return {
+            "state_bytes": float(state or 0),
+            "instances_per_s": n / elapsed,
+            "complete_mean_ms": mean(self.completes) * 1e3,
+            "complete_p95_ms": pct(self.completes, 0.95) * 1e3,
+            "dialect": self.ctx.db.dialect.name,
+        }
 
 
 class RawLoop:
@@ -140,15 +148,7 @@ def run_in_process(
         service.instance(timed=False)
     if on_start is not None:
         on_start()
-    elapsed = _timed(service, n)
-    return {
-        "state_bytes": service.state_bytes(),
-        "instances_per_s": n / elapsed,
-        "complete_mean_ms": mean(service.completes) * 1e3,
-        "complete_p95_ms": pct(service.completes, 0.95) * 1e3,
-        "dialect": service.ctx.db.dialect.name,
-        "ctx": service.ctx,
-    }
+    return service.figures(n, _timed(service, n)) | {"ctx": service.ctx}
 
 
 def raw_loop(ctx: Any, n: int, warmup: int = 0) -> dict[str, float]:
@@ -182,12 +182,7 @@ def interleaved(url: str, n: int, warmup: int = 0, rounds: int = 10) -> dict[str
             theirs, ours = _timed(raw, size), _timed(service, size)
         ours_s, raw_s = ours_s + ours, raw_s + theirs
         ratios.append(theirs / ours)
-    return {
-        "state_bytes": service.state_bytes(),
-        "instances_per_s": n / ours_s,
-        "complete_mean_ms": mean(service.completes) * 1e3,
-        "complete_p95_ms": pct(service.completes, 0.95) * 1e3,
-        "dialect": service.ctx.db.dialect.name,
+    return service.figures(n, ours_s) | {
         "raw_instances_per_s": n / raw_s,
         "raw_completions_per_s": n * len(BODIES) / raw_s,
         "ratio": raw_s / ours_s,
