@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import history, outbox
 from engine.context import Actor, EngineContext
 from engine.errors import (
+    Busy,
     Conflict,
     DatabaseUnavailable,
     EngineError,
@@ -94,6 +95,21 @@ def record_incident(
         return row.id
 
 
+# PostgreSQL: lock_not_available (lock_timeout), deadlock_detected, serialization_failure
+_BUSY_STATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def is_busy(error: DBAPIError) -> bool:
+    """Whether a database error says another transaction held what this one needed: a lock
+    not granted within the lock timeout (PostgreSQL's lock_timeout, SQLite's busy timeout), a
+    deadlock or a serialization failure. The transaction was rolled back; repeating it may
+    succeed."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in _BUSY_STATES:
+        return True
+    return getattr(orig, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+
+
 def _run_once_more_if_disconnected(
     fn: Callable[..., Any], ctx: EngineContext, kwargs: dict[str, Any], top: bool
 ) -> Any:
@@ -113,6 +129,24 @@ def _run_once_more_if_disconnected(
         raise
 
 
+def _answer(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: Exception) -> Exception:
+    """What a failed command is answered with: a domain error as it is; a conflict with
+    another transaction (a stale version, a row created at the same time, a lock not granted
+    in time) as a conflict; anything else as a new incident."""
+    if isinstance(error, EngineError):
+        return error
+    if isinstance(error, StaleDataError):
+        return StaleInstance()
+    if isinstance(error, IntegrityError):  # a concurrent command created the same row first
+        return Conflict("数据已被同时提交，请刷新后重试", rule="unique")
+    if isinstance(error, DBAPIError) and is_busy(error):
+        return Busy(
+            "所需数据被其他操作占用，等待超时；本次操作未生效，请稍后重试", rule="lock-timeout"
+        )
+    incident_id = record_incident(ctx, name, kwargs, error)
+    return ProcessingFailed(f"事件编号 {incident_id}", incident_id=incident_id)
+
+
 def command(name: str) -> Callable[[F], F]:
     """Register an engine command; non-domain failures become incidents (nothing else is kept)."""
 
@@ -124,17 +158,11 @@ def command(name: str) -> Callable[[F], F]:
             dispatch_token = outbox.DISPATCH_NEEDED.set(False) if top else None
             try:
                 result = _run_once_more_if_disconnected(fn, ctx, kwargs, top)
-            except StaleDataError as error:
-                raise StaleInstance() from error
-            except IntegrityError as error:  # a concurrent command created the same row first
-                raise Conflict("数据已被同时提交，请刷新后重试", rule="unique") from error
-            except EngineError:
-                raise
             except Exception as error:
-                incident_id = record_incident(ctx, name, kwargs, error)
-                raise ProcessingFailed(
-                    f"事件编号 {incident_id}", incident_id=incident_id
-                ) from error
+                answer = _answer(ctx, name, kwargs, error)
+                if answer is error:
+                    raise
+                raise answer from error
             finally:
                 _IN_COMMAND.reset(token)
                 dispatch = top and outbox.DISPATCH_NEEDED.get()

@@ -52,6 +52,7 @@ class EngineContext:
             wal_autocheckpoint=self.settings.sqlite_wal_autocheckpoint,
             pipeline_writes=self.settings.db_pipeline_writes,
             prepare_threshold=self.settings.db_prepare_threshold,
+            lock_timeout_s=self.settings.db_lock_timeout_s,
         )
         self.sessions = self.sessions or make_sessionmaker(self.db)
         self.checkpointer = checkpoint.for_engine(

@@ -51,6 +51,14 @@ class StaleInstance(Conflict):
     title = "案件已被他人同时修改，请刷新后重试"
 
 
+class Busy(Conflict):
+    """A row the command needs stayed locked by another transaction past the lock timeout, or
+    two transactions deadlocked: nothing was kept, and the request can be repeated."""
+
+    code = "busy"
+    title = "数据正被其他操作占用，请稍后重试"
+
+
 class InvalidInput(EngineError):
     code = "invalid-input"
     title = "提交的数据不合法"

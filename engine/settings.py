@@ -82,6 +82,10 @@ class Settings:
     # max_prepared_statements) hands one client's prepared statements to the next: set None
     # behind one (docs/scaling.md, "Behind PgBouncer")
     db_prepare_threshold: int | None = 5
+    # how long a command waits for a row another transaction holds (PostgreSQL's lock_timeout)
+    # or for SQLite's write lock (its busy timeout) before it answers 409 `busy`, nothing kept;
+    # 0: no limit. Below the HTTP worker's own timeout, so that the client hears why
+    db_lock_timeout_s: float = 10.0
     # PostgreSQL: where the scheduler LISTENs for timers that other processes write (None: the
     # database_url). A proxy that pools per transaction cannot carry LISTEN: point this past it
     database_listen_url: str | None = None
@@ -124,6 +128,7 @@ class Settings:
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
             "db_pipeline_writes": env.get("TIDU_DB_PIPELINE_WRITES", "1") not in ("0", "false", ""),
             "db_prepare_threshold": _threshold(env.get("TIDU_DB_PREPARE_THRESHOLD", "5")),
+            "db_lock_timeout_s": float(env.get("TIDU_DB_LOCK_TIMEOUT_SECONDS", "10")),
             "database_listen_url": env.get("TIDU_DATABASE_LISTEN_URL") or None,
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
             "sqlite_wal_autocheckpoint": int(env.get("TIDU_SQLITE_WAL_AUTOCHECKPOINT", "10000")),

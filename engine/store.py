@@ -353,15 +353,20 @@ def make_engine(
     wal_autocheckpoint: int = 10_000,
     pipeline_writes: bool = True,
     prepare_threshold: int | None = 5,
+    lock_timeout_s: float = 10.0,
 ) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
 
     `wal_autocheckpoint`: WAL pages after which SQLite copies them into the database file
     (SQLite's default is 1,000: ~4 MB). Each checkpoint syncs both files; a command writes
     15-30 pages, so the default syncs every ~50 commands and that cost every command's commit
-    ~15%. 10,000 pages (~40 MB of WAL) syncs a tenth as often."""
+    ~15%. 10,000 pages (~40 MB of WAL) syncs a tenth as often.
+
+    `lock_timeout_s`: how long a statement waits for a lock another transaction holds (SQLite's
+    busy timeout, PostgreSQL's lock_timeout, given at connect); 0: no limit."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        busy_s = lock_timeout_s if lock_timeout_s > 0 else 86_400.0
+        engine = create_engine(url, connect_args={"timeout": busy_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -385,15 +390,19 @@ def make_engine(
             writes.on_driver(conn, sql, None, lambda cursor: cursor.execute(sql))
 
         return engine
-    psycopg = make_url(url).get_driver_name() == "psycopg"
+    connect_args: dict[str, Any] = {}
+    if make_url(url).get_driver_name() == "psycopg":
+        # psycopg prepares a statement on the server once a connection has run it this often
+        connect_args["prepare_threshold"] = prepare_threshold
+    if lock_timeout_s > 0:  # a startup parameter: no statement, no round trip
+        connect_args["options"] = f"-c lock_timeout={max(1, round(lock_timeout_s * 1000))}"
     engine = create_engine(
         url,
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=pre_ping,
         pool_recycle=recycle_s,
-        # psycopg prepares a statement on the server once a connection has run it this often
-        **({"connect_args": {"prepare_threshold": prepare_threshold}} if psycopg else {}),
+        connect_args=connect_args,
     )
     if pipeline_writes:  # PostgreSQL: a command's writes go in one pipelined round trip
         writes.defer_writes(engine)

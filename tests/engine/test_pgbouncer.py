@@ -2,7 +2,8 @@
 
 The proxy hands each transaction whichever server connection is free, so nothing a client
 leaves on a server connection may outlive its transaction: no prepared statements
-(`TIDU_DB_PREPARE_THRESHOLD=off`) and no LISTEN (`TIDU_DATABASE_LISTEN_URL` points the
+(`TIDU_DB_PREPARE_THRESHOLD=off`), no startup parameters it does not know (the lock timeout:
+`TIDU_DB_LOCK_TIMEOUT_SECONDS=0`, set on the server instead) and no LISTEN (`TIDU_DATABASE_LISTEN_URL` points the
 scheduler's listener past the proxy). The tests that need the proxy take `--pgbouncer-url`
 (`TIDU_TEST_PGBOUNCER_URL`): a PgBouncer in transaction mode in front of the `--db-url`
 database with fewer server connections than clients (.ci/run starts one with two).
@@ -41,10 +42,28 @@ def bouncer_url(request: pytest.FixtureRequest, ctx: EngineContext) -> str:
 
 
 def _context(url: str, clock: SimulatedClock, **settings: Any) -> EngineContext:
+    """Settings for the proxy: prepared statements and the startup lock timeout off."""
+    defaults = {"db_prepare_threshold": None, "db_lock_timeout_s": 0}
     return EngineContext(
-        Settings(database_url=url, embedded_scheduler=False, lane_aliases=SME_ALIASES, **settings),
+        Settings(
+            database_url=url,
+            embedded_scheduler=False,
+            lane_aliases=SME_ALIASES,
+            **(defaults | settings),
+        ),
         clock=clock,
     )
+
+
+def test_the_proxy_refuses_the_lock_timeout_given_at_connect(bouncer_url: str) -> None:
+    """Why behind PgBouncer 1.18 the lock timeout is set on the server instead: it refuses
+    the startup parameter that carries it."""
+    engine = make_engine(bouncer_url, prepare_threshold=None, lock_timeout_s=5)
+    try:
+        with pytest.raises(DBAPIError, match="options"), engine.connect():
+            pass
+    finally:
+        engine.dispose()
 
 
 def test_prepared_statements_of_one_client_reach_the_next_behind_the_proxy(
@@ -53,7 +72,8 @@ def test_prepared_statements_of_one_client_reach_the_next_behind_the_proxy(
     """Why the setting exists: a statement psycopg prepared on a server connection is still
     there when the proxy hands that connection to another client, which prepares its own
     under the same name."""
-    engine = make_engine(bouncer_url, prepare_threshold=0)  # prepare at the first execution
+    # prepare at the first execution
+    engine = make_engine(bouncer_url, prepare_threshold=0, lock_timeout_s=0)
     clients = [engine.connect() for _ in range(3)]
 
     def take_turns() -> None:
@@ -95,7 +115,7 @@ def test_commands_from_several_threads_run_behind_the_proxy_with_prepares_off(
     """Four threads, more clients than server connections: every transaction may land on
     another server connection. Statements run far more often than psycopg's threshold, and a
     command's writes go pipelined (the default)."""
-    bctx = _context(bouncer_url, clock, db_prepare_threshold=None)
+    bctx = _context(bouncer_url, clock)
     try:
         assert bctx.settings.db_pipeline_writes
         deploy_sme_eval(bctx)
@@ -135,7 +155,7 @@ def test_the_scheduler_says_when_its_listener_hears_nothing_behind_the_proxy(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(scheduler, "LISTEN_PROBE_S", 1.0)
-    bctx = _context(bouncer_url, clock, db_prepare_threshold=None)
+    bctx = _context(bouncer_url, clock)
     sched = scheduler.Scheduler(bctx).start()
     try:
         with caplog.at_level(logging.WARNING, logger="tidu.scheduler"):
@@ -149,12 +169,7 @@ def test_the_scheduler_says_when_its_listener_hears_nothing_behind_the_proxy(
 def test_a_listen_url_past_the_proxy_hears_other_processes(
     bouncer_url: str, ctx: EngineContext, clock: SimulatedClock
 ) -> None:
-    bctx = _context(
-        bouncer_url,
-        clock,
-        db_prepare_threshold=None,
-        database_listen_url=ctx.settings.database_url,
-    )
+    bctx = _context(bouncer_url, clock, database_listen_url=ctx.settings.database_url)
     sched = scheduler.Scheduler(bctx).start()
     try:
         assert _probe_result(sched) is True
