@@ -2,11 +2,12 @@
 
 The proxy hands each transaction whichever server connection is free, so nothing a client
 leaves on a server connection may outlive its transaction: no prepared statements
-(`TIDU_DB_PREPARE_THRESHOLD=off`), no startup parameters it does not know (the lock timeout:
-`TIDU_DB_LOCK_TIMEOUT_SECONDS=0`, set on the server instead) and no LISTEN (`TIDU_DATABASE_LISTEN_URL` points the
-scheduler's listener past the proxy). The tests that need the proxy take `--pgbouncer-url`
-(`TIDU_TEST_PGBOUNCER_URL`): a PgBouncer in transaction mode in front of the `--db-url`
-database with fewer server connections than clients (.ci/run starts one with two).
+(`TIDU_DB_PREPARE_THRESHOLD=off`), no startup parameter it does not know (the lock timeout:
+`TIDU_DB_LOCK_TIMEOUT_SECONDS=0`, set on the server instead) and no LISTEN
+(`TIDU_DATABASE_LISTEN_URL` points the scheduler's listener past the proxy). The tests that
+need the proxy take `--pgbouncer-url` (`TIDU_TEST_PGBOUNCER_URL`): a PgBouncer in transaction
+mode in front of the `--db-url` database with fewer server connections than clients (.ci/run
+starts one with two).
 """
 
 from __future__ import annotations
