@@ -391,11 +391,15 @@ def make_engine(
 
         return engine
     connect_args: dict[str, Any] = {}
-    if make_url(url).get_driver_name() == "psycopg":
+    parsed = make_url(url)
+    if parsed.get_driver_name() == "psycopg":
         # psycopg prepares a statement on the server once a connection has run it this often
         connect_args["prepare_threshold"] = prepare_threshold
     if lock_timeout_s > 0:  # a startup parameter: no statement, no round trip
-        connect_args["options"] = f"-c lock_timeout={max(1, round(lock_timeout_s * 1000))}"
+        given = parsed.query.get("options")  # the URL's own (?options=-c ...) are kept
+        options = [given] if isinstance(given, str) else list(given or ())
+        options.append(f"-c lock_timeout={max(1, round(lock_timeout_s * 1000))}")
+        connect_args["options"] = " ".join(options)
     engine = create_engine(
         url,
         pool_size=10,

@@ -161,3 +161,16 @@ def test_postgresql_connections_take_the_lock_timeout(ctx: EngineContext) -> Non
     assert found[10.0] == "10s"
     assert found[0.25] == "250ms"
     assert found[0] == "0"  # no limit: the server's default
+
+
+def test_options_in_the_database_url_are_kept_beside_the_lock_timeout(ctx: EngineContext) -> None:
+    if not ctx.is_postgres:
+        pytest.skip("PostgreSQL's connection options")
+    url = f"{ctx.settings.database_url}?options=-c%20statement_timeout%3D7000"
+    engine = make_engine(url, lock_timeout_s=2)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == "7s"
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "2s"
+    finally:
+        engine.dispose()
