@@ -25,8 +25,9 @@ from engine.commands import is_busy
 from engine.context import Actor, EngineContext
 from engine.errors import Busy
 from engine.settings import Settings
-from engine.store import HumanTask, Incident, make_engine
+from engine.store import Incident, make_engine
 from handlers.uscc import make_uscc
+from tests.fixtures.tasks import open_task
 
 USCC = make_uscc("91360102MC0000001")
 ENTERPRISE = Actor(id="e-1", role="enterprise", region="360100", uscc=USCC)
@@ -46,17 +47,6 @@ def quick(ctx: EngineContext, clock: SimulatedClock) -> Iterator[EngineContext]:
     users.ensure_enterprise(quick, uscc=USCC, name="企业甲", region="360100")
     yield quick
     quick.db.dispose()
-
-
-def _open_task(ctx: EngineContext, instance_id: str) -> str:
-    with ctx.reading() as session:
-        return str(
-            session.scalar(
-                select(HumanTask.id).where(
-                    HumanTask.instance_id == instance_id, HumanTask.state == "open"
-                )
-            )
-        )
 
 
 @contextmanager
@@ -90,14 +80,14 @@ def test_a_command_that_waits_too_long_for_a_lock_is_busy_and_keeps_nothing(
     quick: EngineContext,
 ) -> None:
     case = instances.start_instance(quick, process_key="sme_eval", actor=ENTERPRISE)
-    task_id = _open_task(quick, case.id)
+    task_id = open_task(quick, case.id)
     with _held(quick, case.id), pytest.raises(Busy) as raised:
         instances.complete_task(quick, task_id=task_id, actor=ENTERPRISE, data={"name": "a"})
     assert raised.value.extra["rule"] == "lock-timeout"
     assert _incidents(quick) == 0  # a conflict to repeat, not a failure to look into
-    assert _open_task(quick, case.id) == task_id  # nothing of the command was kept
+    assert open_task(quick, case.id) == task_id  # nothing of the command was kept
     instances.complete_task(quick, task_id=task_id, actor=ENTERPRISE, data={"name": "a"})
-    assert _open_task(quick, case.id) != task_id  # repeated once the lock is gone: done
+    assert open_task(quick, case.id) != task_id  # repeated once the lock is gone: done
 
 
 def test_the_api_answers_busy_with_409(quick: EngineContext) -> None:
@@ -105,7 +95,7 @@ def test_the_api_answers_busy_with_409(quick: EngineContext) -> None:
     token = token_for(quick, "e-1", "enterprise", "360100", USCC)
     headers = {"Authorization": f"Bearer {token}"}
     case = client.post("/api/v1/instances", headers=headers, json={"process_key": "sme_eval"})
-    task_id = _open_task(quick, case.json["id"])
+    task_id = open_task(quick, case.json["id"])
     with _held(quick, case.json["id"]):
         answer = client.post(
             f"/api/v1/tasks/{task_id}/complete", headers=headers, json={"data": {"name": "a"}}

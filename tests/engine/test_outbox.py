@@ -10,6 +10,7 @@ import pytest
 from engine import definitions, instances
 from engine.context import Actor, EngineContext
 from engine.store import Instance, Message
+from tests.fixtures.tasks import open_task
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "messages"
 PROVINCE = Actor(id="prov", role="province")
@@ -19,21 +20,6 @@ PROVINCE = Actor(id="prov", role="province")
 def deployed(ctx: EngineContext) -> None:
     files = {p.name: p.read_text() for p in FIXTURES.glob("*.bpmn")}
     definitions.deploy(ctx, files=files, actor=Actor(id="owner", role="process_owner"))
-
-
-def open_task(ctx: EngineContext, instance_id: str, bpmn_id: str) -> str:
-    from sqlalchemy import select
-
-    from engine.store import HumanTask
-
-    with ctx.reading() as session:
-        return session.scalars(
-            select(HumanTask.id).where(
-                HumanTask.instance_id == instance_id,
-                HumanTask.bpmn_id == bpmn_id,
-                HumanTask.state == "open",
-            )
-        ).one()
 
 
 def status(ctx: EngineContext, instance_id: str) -> tuple[str, str | None]:

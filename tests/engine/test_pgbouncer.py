@@ -22,15 +22,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bench.common import SME_ALIASES, deploy_sme_eval
+from bench.sme_eval import BODIES
 from engine import history, instances, scheduler, users
 from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
 from engine.settings import Settings
-from engine.store import HumanTask, Instance, make_engine
+from engine.store import Instance, make_engine
 from handlers.uscc import make_uscc
+from tests.fixtures.tasks import open_task
 
 ROLES = (("city", "360100"), ("province", None))
-BODIES = ({"name": "acme"}, {"city_ok": True}, {"prov_ok": True})
 
 
 @pytest.fixture
@@ -98,13 +99,8 @@ def _run_cases(ctx: EngineContext, uscc: str, count: int, failures: list[BaseExc
     try:
         for _ in range(count):
             case = instances.start_instance(ctx, process_key="sme_eval", actor=enterprise)
-            for actor, body in zip((enterprise, *staff), BODIES, strict=True):
-                with ctx.reading() as session:
-                    task_id = session.scalar(
-                        select(HumanTask.id).where(
-                            HumanTask.instance_id == case.id, HumanTask.state == "open"
-                        )
-                    )
+            for actor, (bpmn_id, body) in zip((enterprise, *staff), BODIES, strict=True):
+                task_id = open_task(ctx, case.id, bpmn_id)
                 instances.complete_task(ctx, task_id=task_id, actor=actor, data=body)
     except BaseException as error:  # reported by the test
         failures.append(error)
