@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 from flask import Response, request
@@ -170,6 +172,12 @@ def _export_row(q: Any, regions: dict[str, str]) -> tuple[Any, ...]:
     )
 
 
+def _export_rows(found: Iterator[Any], regions: dict[str, str]) -> Iterator[tuple[Any, ...]]:
+    with closing(found):  # a download cut short ends the export's read here
+        for q in found:
+            yield _export_row(q, regions)
+
+
 class SummaryArgs(Schema):
     expiring_days = fields.Integer(
         load_default=90,
@@ -221,7 +229,7 @@ class QualificationExport(MethodView):
         gets its region, an enterprise its own certificates."""
         ctx = engine_context()
         regions = ctx.settings.region_names()
-        rows = (_export_row(q, regions) for q in lifecycle.export(ctx, current_actor(), **args))
+        rows = _export_rows(lifecycle.export(ctx, current_actor(), **args), regions)
         today = ctx.today()
         return csv_response(EXPORT_HEADER, rows, f"qualifications-{today:%Y%m%d}")
 

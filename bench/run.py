@@ -53,6 +53,10 @@ def scenarios(tiny: bool, pg: str) -> list[tuple[str, list[str]]]:
             ],
         ),
         (
+            "the qualification registry's CSV export at national size (PostgreSQL)",
+            [*py, "bench.export", "--qualifications", n(500_000, 50), "--pg-url", pg],
+        ),
+        (
             "timers due at once, 1 and 2 scheduler processes (PostgreSQL)",
             [sys.executable, "bench/timers.py", "--timers", n(10_000, 100)],
         ),

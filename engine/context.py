@@ -100,5 +100,15 @@ class EngineContext:
         with self._rows_engine.connect() as conn, conn.begin():
             yield conn
 
+    @contextmanager
+    def streaming_rows(self, batch: int) -> Iterator[Connection]:
+        """A read-only transaction whose rows arrive `batch` at a time as the caller iterates
+        them, for exports of any size in flat memory: on PostgreSQL a server-side cursor, which
+        needs a transaction (so not the autocommit reads), and the one statement's snapshot
+        holds for all its rows; SQLite's cursor steps through the rows itself."""
+        engine = self.db if self.is_postgres else self._rows_engine
+        with engine.connect() as conn, conn.begin():
+            yield conn.execution_options(yield_per=batch)
+
     def now(self) -> Any:
         return self.clock.now()

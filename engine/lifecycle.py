@@ -14,10 +14,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access, definitions, history, instances, outbox, records
@@ -310,13 +311,31 @@ def search(
         return list(session.scalars(query.limit(per_page).offset((page - 1) * per_page))), total
 
 
-EXPORT_LIMIT = 200_000  # rows in one registry export (Jiangxi holds tens of thousands)
+EXPORT_BATCH = 1000  # rows read from the database at a time by a registry export
 
 
-def export(ctx: EngineContext, actor: Actor, **filters: Any) -> list[Qualification]:
-    """Every qualification the actor may see that matches the filters (for a CSV list)."""
-    with ctx.reading() as session:
-        return list(session.scalars(_filtered(actor, **filters).limit(EXPORT_LIMIT)))
+def export(ctx: EngineContext, actor: Actor, **filters: Any) -> Iterator[Row[Any]]:
+    """Every qualification the actor may see that matches the filters, for a CSV list, as plain
+    rows with the table's column names, however many there are (a national registry holds
+    hundreds of thousands): read `EXPORT_BATCH` at a time in one read transaction as the
+    returned iterator is read, so memory stays flat. The statement runs before this returns, so
+    a failure to read is raised here, before an answer has begun; the transaction ends when the
+    iterator is exhausted or closed (a client that stops downloading)."""
+    query = _filtered(actor, **filters).with_only_columns(*Qualification.__table__.columns)
+    rows = _streamed(ctx, query)
+    next(rows)  # runs the statement
+    return rows
+
+
+def _streamed(ctx: EngineContext, query: Select) -> Iterator[Any]:
+    """None once the statement has run, then its rows."""
+    with ctx.streaming_rows(EXPORT_BATCH) as conn:
+        result = conn.execute(query)
+        try:
+            yield None
+            yield from result
+        finally:
+            result.close()  # PostgreSQL's server-side cursor, when the reader stops early
 
 
 def detail(ctx: EngineContext, actor: Actor, qualification_id: str) -> dict[str, Any]:
