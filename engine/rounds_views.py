@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from engine import access
 from engine.context import Actor, EngineContext
@@ -84,10 +84,32 @@ def _waiting_stage(bpmn_ids: list[str]) -> str | None:
     return scoped[0].split("/")[0] if scoped else None
 
 
+def _of_round(query: Select, instance_id: Any, round_id: int, region: str | None) -> Select:
+    """`query` limited to the cases of a round (in a region) by a join on the case's row: a
+    round of any size stays one statement, where a list of its case ids would pass the
+    database's limit on bound parameters (65,535 on PostgreSQL) in a national round."""
+    return _in_round(query.join(Instance, Instance.id == instance_id), round_id, region)
+
+
+def _in_round(query: Select, round_id: int, region: str | None) -> Select:
+    query = query.where(Instance.round_id == round_id)
+    return query.where(Instance.region == region) if region else query
+
+
 def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, Any]]:
-    """Every case of a round (in a region) with its stage, stage label and enterprise name."""
+    """Every case of a round (in a region) with its stage, stage label and enterprise name, read
+    as plain columns (never the cases' state nor the tasks' data)."""
     query = (
-        select(Instance, Enterprise.name)
+        select(
+            Instance.id,
+            Instance.uscc,
+            Instance.region,
+            Instance.status,
+            Instance.outcome,
+            Instance.started_at,
+            Instance.definition_id,
+            Enterprise.name,
+        )
         .outerjoin(Enterprise, Enterprise.uscc == Instance.uscc)
         .where(Instance.round_id == round_id)
         .order_by(Instance.started_at, Instance.uscc, Instance.id)
@@ -95,39 +117,41 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
     if region:
         query = query.where(Instance.region == region)
     rows = session.execute(query).all()
-    ids = [r[0].id for r in rows]
-    tasks: dict[str, HumanTask] = {}
-    for task in session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id.in_(ids), HumanTask.state == "open")
-        .order_by(HumanTask.created_at)
+    tasks: dict[str, tuple[str, str, datetime | None]] = {}
+    open_tasks = select(
+        HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.due_at
+    ).where(HumanTask.state == "open")
+    for instance_id, bpmn_id, name, due_at in session.execute(
+        _of_round(open_tasks, HumanTask.instance_id, round_id, region).order_by(
+            HumanTask.created_at
+        )
     ):
-        tasks.setdefault(task.instance_id, task)
+        tasks.setdefault(instance_id, (bpmn_id, name, due_at))
     waits: dict[str, list[str]] = {}
     due: dict[str, datetime] = {}
+    timers = select(Timer.instance_id, Timer.bpmn_id, Timer.due_at)
     for instance_id, bpmn_id, due_at in session.execute(
-        select(Timer.instance_id, Timer.bpmn_id, Timer.due_at).where(Timer.instance_id.in_(ids))
+        _of_round(timers, Timer.instance_id, round_id, region)
     ):
         waits.setdefault(instance_id, []).append(bpmn_id)
         due[instance_id] = min(due_at, due.get(instance_id, due_at))
+    subscriptions = select(MessageSubscription.instance_id, MessageSubscription.bpmn_id)
     for instance_id, bpmn_id in session.execute(
-        select(MessageSubscription.instance_id, MessageSubscription.bpmn_id).where(
-            MessageSubscription.instance_id.in_(ids)
-        )
+        _of_round(subscriptions, MessageSubscription.instance_id, round_id, region)
     ):
         waits.setdefault(instance_id, []).append(bpmn_id)
     definitions = {
         d.id: d
         for d in session.scalars(
-            select(Definition).where(Definition.id.in_({r[0].definition_id for r in rows}))
+            select(Definition).where(Definition.id.in_({r.definition_id for r in rows}))
         )
     }
     out = []
-    for instance, name in rows:
+    for instance in rows:
         names = _names(definitions[instance.definition_id])
         task = tasks.get(instance.id)
         if task is not None:
-            stage, label, due_at = task.bpmn_id, task.name, task.due_at
+            stage, label, due_at = task
         elif instance.status == "running" and (stage := _waiting_stage(waits.get(instance.id, []))):
             label, due_at = names.get(stage, stage), due.get(instance.id)
         else:
@@ -137,7 +161,7 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
             {
                 "instance_id": instance.id,
                 "uscc": instance.uscc,
-                "enterprise_name": name,
+                "enterprise_name": instance.name,
                 "region": instance.region,
                 "status": instance.status,
                 "outcome": instance.outcome,
@@ -145,7 +169,6 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
                 "stage_name": label,
                 "due_at": due_at,
                 "started_at": instance.started_at,
-                "task": task,
             }
         )
     return out
@@ -198,70 +221,64 @@ def _spot(data: dict[str, Any]) -> str:
     return {"pass": "合格", "not_selected": "未抽中"}.get(str(data.get("spot_check_result")), "")
 
 
-def _reported(
-    session: Any, round_id: int, region: str | None, bpmn_id: str
-) -> list[tuple[HumanTask, Instance]]:
+def _reported(session: Any, round_id: int, region: str | None, bpmn_id: str) -> list[Any]:
+    """A round's tasks `bpmn_id` (open or completed) as plain rows: the task's state, data and
+    completion with its case's uscc, region, outcome and id, and the enterprise's name."""
     query = (
-        select(HumanTask, Instance)
-        .join(Instance, Instance.id == HumanTask.instance_id)
-        .where(
-            Instance.round_id == round_id,
-            HumanTask.bpmn_id == bpmn_id,
-            HumanTask.state.in_(("open", "completed")),
+        select(
+            HumanTask.state,
+            HumanTask.data,
+            HumanTask.completed_at,
+            Instance.uscc,
+            Instance.region,
+            Instance.outcome,
+            Instance.id,
+            Enterprise.name,
         )
+        .select_from(HumanTask)
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .outerjoin(Enterprise, Enterprise.uscc == Instance.uscc)
+        .where(HumanTask.bpmn_id == bpmn_id, HumanTask.state.in_(("open", "completed")))
         .order_by(HumanTask.created_at, Instance.uscc, HumanTask.id)
     )
-    if region:
-        query = query.where(Instance.region == region)
-    return list(session.execute(query).tuples())
-
-
-def _enterprise_names(session: Any, usccs: set[str | None]) -> dict[str, str]:
-    return dict(
-        session.execute(
-            select(Enterprise.uscc, Enterprise.name).where(Enterprise.uscc.in_(usccs))
-        ).all()
-    )
+    return list(session.execute(_in_round(query, round_id, region)))
 
 
 def _city_report(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
-    found = _reported(session, round_id, region, "city_report")
-    names = _enterprise_names(session, {i.uscc for _, i in found})
     return [
         [
             n,
-            i.uscc,
-            names.get(i.uscc or "", ""),
-            i.region,
-            _score(t.data),
-            _spot(t.data),
-            "已上报" if t.state == "completed" else "待上报",
-            t.completed_at,
-            i.id,
+            r.uscc,
+            r.name or "",
+            r.region,
+            _score(r.data),
+            _spot(r.data),
+            "已上报" if r.state == "completed" else "待上报",
+            r.completed_at,
+            r.id,
         ]
-        for n, (t, i) in enumerate(found, 1)
+        for n, r in enumerate(_reported(session, round_id, region, "city_report"), 1)
     ]
 
 
 def _recommendation_list(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
     found = [
-        (t, i)
-        for t, i in _reported(session, round_id, region, "province_recommend")
-        if t.state == "completed"
+        r
+        for r in _reported(session, round_id, region, "province_recommend")
+        if r.state == "completed"
     ]
-    names = _enterprise_names(session, {i.uscc for _, i in found})
     status = {None: "待工信部认定", "qualified": "已认定", "rejected_by_miit": "工信部未予认定"}
     return [
         [
             n,
-            i.uscc,
-            names.get(i.uscc or "", ""),
-            i.region,
-            _score(t.data),
-            status.get(i.outcome, OUTCOME_LABELS.get(i.outcome or "", i.outcome)),
-            i.id,
+            r.uscc,
+            r.name or "",
+            r.region,
+            _score(r.data),
+            status.get(r.outcome, OUTCOME_LABELS.get(r.outcome or "", r.outcome)),
+            r.id,
         ]
-        for n, (t, i) in enumerate(found, 1)
+        for n, r in enumerate(found, 1)
     ]
 
 
@@ -284,7 +301,7 @@ def _notice_list(session: Any, round_id: int, region: str | None, level: str) ->
 
 def _announcement_list(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
     query = (
-        select(Qualification, Instance)
+        select(Qualification, Instance.id)
         .join(Instance, Instance.id == Qualification.instance_id)
         .where(Instance.round_id == round_id)
         .order_by(Qualification.number)
@@ -302,9 +319,9 @@ def _announcement_list(session: Any, round_id: int, region: str | None) -> list[
             q.issued_on,
             q.expires_on,
             QUALIFICATION_STATUS_LABELS.get(q.status, q.status),
-            i.id,
+            instance_id,
         ]
-        for n, (q, i) in enumerate(session.execute(query).tuples(), 1)
+        for n, (q, instance_id) in enumerate(session.execute(query).tuples(), 1)
     ]
 
 

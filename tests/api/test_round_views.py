@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from engine import instances
 from tests import factories as f
@@ -89,6 +91,30 @@ def test_cases_by_stage_count_each_stage_and_filter(cast, round_id, cases) -> No
         .json
     )
     assert {c["instance_id"] for c in chosen["items"]} == {cases["nc2"], cases["gz1"]}
+
+
+def test_a_rounds_cases_are_read_without_a_list_of_their_ids(ctx, cast, round_id, cases) -> None:  # type: ignore[no-untyped-def]
+    # a national round holds more cases than a statement may bind parameters (65,535 on
+    # PostgreSQL, 32,766 on SQLite): here SQLite's limit is lowered below the round's size
+    if ctx.is_postgres:
+        pytest.skip("SQLite lowers its limit on bound parameters per connection")
+
+    def few_parameters(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, len(cases))
+
+    report(cast, "city_nc", cases["nc1"])
+    event.listen(ctx.db, "connect", few_parameters)
+    ctx.db.pool.dispose()
+    try:
+        body = cast["province"].get(f"/api/v1/rounds/{round_id}/cases").json
+        assert body["total"] == 3
+        assert {s["stage"]: s["count"] for s in body["stages"]} == {
+            "province_review": 1,
+            "city_review": 2,
+        }
+    finally:
+        event.remove(ctx.db, "connect", few_parameters)
+        ctx.db.pool.dispose()
 
 
 def test_city_sees_only_its_region_in_case_lists(cast, round_id, cases) -> None:
