@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine import writes
 from engine.store import HistoryEvent, HistoryStream
+
+if TYPE_CHECKING:
+    from engine.context import EngineContext
 
 GENESIS = "0" * 64
 
@@ -170,42 +174,82 @@ def _after_commit(session: Session) -> None:
     session.info.pop("history", None)
 
 
-def verify(session: Session) -> list[dict[str, Any]]:
-    """Check every chain; return one problem per broken stream, naming the first bad row."""
-    problems = []
-    heads = {h.stream: h for h in session.scalars(select(HistoryStream))}
-    rows = session.scalars(select(HistoryEvent).order_by(HistoryEvent.stream, HistoryEvent.seq))
-    state: dict[str, tuple[int, str]] = {}
-    broken: set[str] = set()
-    for row in rows:
-        if row.stream in broken:
+VERIFY_BATCH = 2000  # events read from the database at a time by `verify`
+
+# every event with its stream's head, in chain order: one statement, so the events and the
+# heads are read from one snapshot while commands keep appending
+_CHAINS = (
+    select(
+        *HistoryEvent.__table__.c,
+        HistoryStream.seq.label("head_seq"),
+        HistoryStream.head_hash,
+    )
+    .outerjoin(HistoryStream, HistoryStream.stream == HistoryEvent.stream)
+    .order_by(HistoryEvent.stream, HistoryEvent.seq)
+)
+_HEADS_WITHOUT_EVENTS = (
+    select(HistoryStream.stream, HistoryStream.seq)
+    .where(~select(HistoryEvent.id).where(HistoryEvent.stream == HistoryStream.stream).exists())
+    .order_by(HistoryStream.stream)
+)
+
+
+def _tail_missing(stream: str, seq: int, head_seq: int) -> dict[str, Any]:
+    return {
+        "stream": stream,
+        "event_id": None,
+        "seq": seq + 1,
+        "reason": f"链尾事件缺失（应有 {head_seq} 条，实有 {seq} 条）",
+    }
+
+
+def _broken_link(row: Any, seq: int, prev: str) -> str | None:
+    """Why an event does not follow the one before it (`seq`, hash `prev`), if it does not."""
+    if row.seq != seq + 1:
+        return f"第 {seq + 1} 条事件缺失（下一条为第 {row.seq} 条）"
+    if row.prev_hash != prev:
+        return "前序哈希不匹配（前一条事件被修改或删除）"
+    if _digest(row) != row.hash:
+        return "事件内容与哈希不符（已被修改）"
+    return None
+
+
+def verify(db: Session | Connection) -> list[dict[str, Any]]:
+    """Check every chain; return one problem per broken stream, naming the first bad row.
+
+    The events are read stream by stream in chain order, `VERIFY_BATCH` at a time as plain
+    rows, and each stream is held to its head when it ends: memory holds one stream, however
+    long the history (a national programme's runs to tens of millions of events). On
+    PostgreSQL `db` must be in a transaction (the rows come through a server-side cursor):
+    `verify_all` opens one.
+    """
+    problems: list[dict[str, Any]] = []
+    stream: str | None = None
+    seq, prev, head, broken = 0, GENESIS, None, False
+    for row in db.execute(_CHAINS.execution_options(yield_per=VERIFY_BATCH)):
+        if row.stream != stream:
+            if stream is not None and not broken and head is not None and (seq, prev) != head:
+                problems.append(_tail_missing(stream, seq, head[0]))
+            stream, seq, prev, broken = row.stream, 0, GENESIS, False
+            head = None if row.head_seq is None else (row.head_seq, row.head_hash)
+        if broken:
             continue
-        seq, prev = state.get(row.stream, (0, GENESIS))
-        reason = None
-        if row.seq != seq + 1:
-            reason = f"第 {seq + 1} 条事件缺失（下一条为第 {row.seq} 条）"
-        elif row.prev_hash != prev:
-            reason = "前序哈希不匹配（前一条事件被修改或删除）"
-        elif _digest(row) != row.hash:
-            reason = "事件内容与哈希不符（已被修改）"
+        reason = _broken_link(row, seq, prev)
         if reason:
             problems.append(
                 {"stream": row.stream, "event_id": row.id, "seq": row.seq, "reason": reason}
             )
-            broken.add(row.stream)
+            broken = True
             continue
-        state[row.stream] = (row.seq, row.hash)
-    for stream, head in heads.items():
-        if stream in broken:
-            continue
-        seq, last = state.get(stream, (0, GENESIS))
-        if (seq, last) != (head.seq, head.head_hash):
-            problems.append(
-                {
-                    "stream": stream,
-                    "event_id": None,
-                    "seq": seq + 1,
-                    "reason": f"链尾事件缺失（应有 {head.seq} 条，实有 {seq} 条）",
-                }
-            )
+        seq, prev = row.seq, row.hash
+    if stream is not None and not broken and head is not None and (seq, prev) != head:
+        problems.append(_tail_missing(stream, seq, head[0]))
+    for empty, head_seq in db.execute(_HEADS_WITHOUT_EVENTS):
+        problems.append(_tail_missing(empty, 0, head_seq))
     return problems
+
+
+def verify_all(ctx: EngineContext) -> list[dict[str, Any]]:
+    """`verify` in a read transaction of its own (never the write lock)."""
+    with ctx.streaming_rows(VERIFY_BATCH) as conn:
+        return verify(conn)

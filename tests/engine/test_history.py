@@ -37,8 +37,7 @@ def run(ctx: EngineContext, clock: SimulatedClock, p1: f.People, p1_round: int) 
 
 
 def verify(ctx: EngineContext) -> Problems:
-    with ctx.transaction() as session:
-        return history.verify(session)
+    return history.verify_all(ctx)
 
 
 def stream_rows(db: Engine, instance_id: str) -> list[tuple[int, int, str]]:
@@ -166,3 +165,31 @@ def test_verify_does_not_depend_on_the_database_session_time_zone(
             assert history.verify(session) == []
     finally:
         local.dispose()
+
+
+def test_verify_reads_chains_in_batches_and_checks_each_stream_at_its_end(
+        ctx: EngineContext, db_engine: Engine, clock: SimulatedClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # streams of 3 events read 2 at a time: every stream ends inside a batch or at its edge
+    monkeypatch.setattr(history, "VERIFY_BATCH", 2)
+    with ctx.transaction() as session:
+        for n in range(5):
+            for i in range(3):
+                history.append(session, stream=f"test:{n}", kind="test.event", actor="t",
+                               at=clock.now(), data={"i": i}, new_stream=i == 0)
+    assert verify(ctx) == []
+
+    def ids(stream: str) -> list[int]:
+        with db_engine.connect() as conn:
+            return list(conn.scalars(
+                text("SELECT id FROM history_event WHERE stream = :s ORDER BY seq"), {"s": stream}
+            ))
+
+    tamper(db_engine, ids("test:1")[1], {"i": 9})
+    execute(db_engine, "DELETE FROM history_event WHERE id = :id", id=ids("test:3")[-1])
+    execute(db_engine, "DELETE FROM history_event WHERE stream = 'test:4'")
+    assert [(p["stream"], p["seq"], p["event_id"] is None) for p in verify(ctx)] == [
+        ("test:1", 2, False),  # edited
+        ("test:3", 3, True),  # its last event gone: its head says 3
+        ("test:4", 1, True),  # every event gone: only its head is left
+    ]

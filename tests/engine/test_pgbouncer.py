@@ -133,7 +133,7 @@ def test_commands_from_several_threads_run_behind_the_proxy_with_prepares_off(
                 select(func.count()).select_from(Instance).where(Instance.status == "completed")
             )
             assert done == 20
-            assert history.verify(session) == []
+        assert history.verify_all(bctx) == []
     finally:
         bctx.db.dispose()
 
