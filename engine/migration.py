@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import access, definitions, history, instances
@@ -142,11 +142,21 @@ def preview(
     with ctx.reading() as session:
         old, new = _definitions(ctx, session, process_key, from_version, to_version)
         plan_ = plan(ctx, old, new)
-        query = select(Instance).where(Instance.definition_id == old.id)
-        if instance_ids is not None:
-            query = query.where(Instance.id.in_([str(i) for i in instance_ids]))
-        rows = session.scalars(query.order_by(Instance.started_at, Instance.id)).all()
-        checks = [_check(ctx, plan_, row) for row in rows if row.status == "running"]
+    of_version = Instance.definition_id == old.id
+    if instance_ids is not None:
+        of_version &= Instance.id.in_([str(i) for i in instance_ids])
+    # the running cases' states are read PREVIEW_BATCH at a time and each is let go once
+    # checked: a version's cases in a national programme hold gigabytes of state
+    with ctx.streaming_rows(PREVIEW_BATCH) as conn:
+        running = conn.execute(
+            select(*_CHECKED).where(of_version, Instance.status == "running").order_by(
+                Instance.started_at, Instance.id
+            )
+        )
+        checks = [_check(ctx, plan_, row) for row in running]
+        finished = conn.scalar(
+            select(func.count()).where(of_version, Instance.status != "running")
+        )
     return Report(
         process_key,
         from_version,
@@ -155,11 +165,23 @@ def preview(
         new.checksum,
         plan_.changes(),
         checks,
-        sum(1 for r in rows if r.status != "running"),
+        finished or 0,
     )
 
 
-def _check(ctx: EngineContext, plan_: Plan, row: Instance) -> InstanceCheck:
+PREVIEW_BATCH = 100  # running cases whose state a migration preview reads at a time
+_CHECKED = (
+    Instance.id,
+    Instance.business_key,
+    Instance.uscc,
+    Instance.status,
+    Instance.definition_version,
+    Instance.state_json,
+)
+
+
+def _check(ctx: EngineContext, plan_: Plan, row: Any) -> InstanceCheck:
+    """Whether one running case (a row of `_CHECKED`) can move under the plan; if not, why."""
     wf = _restore(ctx, plan_.old, row.state_json)
     check = InstanceCheck(
         row.id, row.business_key, row.uscc, row.status, row.definition_version, positions(wf)
