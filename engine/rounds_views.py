@@ -111,12 +111,9 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
             Enterprise.name,
         )
         .outerjoin(Enterprise, Enterprise.uscc == Instance.uscc)
-        .where(Instance.round_id == round_id)
         .order_by(Instance.started_at, Instance.uscc, Instance.id)
     )
-    if region:
-        query = query.where(Instance.region == region)
-    rows = session.execute(query).all()
+    rows = session.execute(_in_round(query, round_id, region)).all()
     tasks: dict[str, tuple[str, str, datetime | None]] = {}
     open_tasks = select(
         HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.due_at
@@ -300,14 +297,9 @@ def _notice_list(session: Any, round_id: int, region: str | None, level: str) ->
 
 
 def _announcement_list(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
-    query = (
-        select(Qualification, Instance.id)
-        .join(Instance, Instance.id == Qualification.instance_id)
-        .where(Instance.round_id == round_id)
-        .order_by(Qualification.number)
-    )
-    if region:
-        query = query.where(Instance.region == region)
+    query = _of_round(
+        select(Qualification, Instance.id), Qualification.instance_id, round_id, region
+    ).order_by(Qualification.number)
     return [
         [
             n,
