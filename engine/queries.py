@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, LargeBinary, Select, bindparam, cast, func, or_, select
+from sqlalchemy.orm import defer
 
 from engine import access, definitions, writes
 from engine.context import Actor, EngineContext
@@ -166,7 +167,7 @@ def instances(
     page: int = 1,
     per_page: int = 20,
 ) -> tuple[list[Instance], int]:
-    query = select(Instance)
+    query = select(Instance).options(defer(Instance.state_json))  # a list shows no state
     if actor.role == "enterprise":
         query = query.where(Instance.uscc == (actor.uscc or "-"))
     elif actor.role == "city":

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from engine.context import EngineContext
 from tests import factories as f
@@ -58,6 +59,24 @@ def test_city_of_another_region_cannot_see_or_list_the_instance(
 def test_city_of_the_region_sees_and_lists_the_instance(case: Case, p1: f.People) -> None:
     listed = p1["city"].get("/api/v1/instances").json
     assert [i["id"] for i in listed["items"]] == [case["instance_id"]]
+
+
+def test_the_case_list_reads_no_case_state(
+        ctx: EngineContext, case: Case, p1: f.People) -> None:
+    # a page of cases shows none of their state (5-35 KB each), so it never reads it
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(ctx.db, "before_cursor_execute", seen)
+    try:
+        listed = p1["province"].get("/api/v1/instances").json
+    finally:
+        event.remove(ctx.db, "before_cursor_execute", seen)
+    assert [i["id"] for i in listed["items"]] == [case["instance_id"]]
+    assert any("FROM process_instance" in s for s in statements)
+    assert not any("state_json" in s for s in statements)
 
 
 def test_enterprise_cannot_see_another_enterprises_case_or_task(
