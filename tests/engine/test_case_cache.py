@@ -76,8 +76,7 @@ def test_each_command_takes_the_case_its_last_command_left(
     assert status(ctx, instance_id) == "completed"
     assert (cache.hits, cache.misses, cache.stale) == (2, 0, 0)
     assert cache_check == [2]  # both warm workflows were the stored ones
-    with ctx.reading() as session:
-        assert history.verify(session) == []
+    assert history.verify_all(ctx) == []
 
 
 def test_a_case_another_process_moved_on_is_read_from_the_database(
