@@ -137,15 +137,15 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
         _of_round(subscriptions, MessageSubscription.instance_id, round_id, region)
     ):
         waits.setdefault(instance_id, []).append(bpmn_id)
-    definitions = {
-        d.id: d
+    element_names = {  # per deployed version of the round's procedure
+        d.id: _names(d)
         for d in session.scalars(
             select(Definition).where(Definition.id.in_({r.definition_id for r in rows}))
         )
     }
     out = []
     for instance in rows:
-        names = _names(definitions[instance.definition_id])
+        names = element_names[instance.definition_id]
         task = tasks.get(instance.id)
         if task is not None:
             stage, label, due_at = task
