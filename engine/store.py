@@ -283,6 +283,15 @@ class ApiToken(Base):
 
 class Enterprise(Base):
     __tablename__ = "enterprise"
+    __table_args__ = (
+        # PostgreSQL (migration 0009): the case search by part of the enterprise's name
+        Index(
+            "ix_enterprise_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(6))
@@ -321,7 +330,16 @@ class Qualification(Base):
     """An issued qualification (创新型 / 专精特新 / 小巨人)."""
 
     __tablename__ = "qualification"
-    __table_args__ = (Index("ix_qualification_status_expires", "status", "expires_on"),)
+    __table_args__ = (
+        Index("ix_qualification_status_expires", "status", "expires_on"),
+        # PostgreSQL (migration 0009): the public lookup by part of a name
+        Index(
+            "ix_qualification_name_trgm",
+            "enterprise_name",
+            postgresql_using="gin",
+            postgresql_ops={"enterprise_name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(100), unique=True)
     tier: Mapped[str] = mapped_column(String(30), index=True)
