@@ -343,11 +343,12 @@ def migrate(
         ids = list(session.scalars(query.order_by(Instance.started_at, Instance.id)))
     result = BatchResult([], [])
     if instance_ids is not None:
-        wanted = [str(i) for i in instance_ids]
+        wanted, running = [str(i) for i in instance_ids], set(ids)
         result.refused += [
-            _not_here(ctx, i, process_key, from_version) for i in wanted if i not in ids
+            _not_here(ctx, i, process_key, from_version) for i in wanted if i not in running
         ]
-        ids = [i for i in ids if i in wanted]
+        chosen = set(wanted)
+        ids = [i for i in ids if i in chosen]
     for instance_id in ids:
         try:
             row = migrate_instance(
