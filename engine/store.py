@@ -332,6 +332,8 @@ class Qualification(Base):
     __tablename__ = "qualification"
     __table_args__ = (
         Index("ix_qualification_status_expires", "status", "expires_on"),
+        # the public list's order (migration 0009)
+        Index("ix_qualification_public_order", "tier", "enterprise_name", "number"),
         # PostgreSQL (migration 0009): the public lookup by part of a name
         Index(
             "ix_qualification_name_trgm",
