@@ -281,16 +281,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
 
 
+def trigram_index(name: str, column: str) -> Index:
+    """A PostgreSQL GIN index (pg_trgm, migration 0009) serving `LIKE '%...%'` on a column;
+    no index on SQLite."""
+    return Index(
+        name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql")
+
+
 class Enterprise(Base):
     __tablename__ = "enterprise"
     __table_args__ = (
-        # PostgreSQL (migration 0009): the case search by part of the enterprise's name
-        Index(
-            "ix_enterprise_name_trgm",
-            "name",
-            postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        # the case search by part of the enterprise's name
+        trigram_index("ix_enterprise_name_trgm", "name"),
     )
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -334,13 +337,7 @@ class Qualification(Base):
         Index("ix_qualification_status_expires", "status", "expires_on"),
         # the public list's order (migration 0009)
         Index("ix_qualification_public_order", "tier", "enterprise_name", "number"),
-        # PostgreSQL (migration 0009): the public lookup by part of a name
-        Index(
-            "ix_qualification_name_trgm",
-            "enterprise_name",
-            postgresql_using="gin",
-            postgresql_ops={"enterprise_name": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        trigram_index("ix_qualification_name_trgm", "enterprise_name"),  # the public lookup
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(100), unique=True)
