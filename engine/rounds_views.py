@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 from sqlalchemy import Select, select
@@ -96,9 +96,9 @@ def _in_round(query: Select, round_id: int, region: str | None) -> Select:
     return query.where(Instance.region == region) if region else query
 
 
-def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, Any]]:
-    """Every case of a round (in a region) with its stage, stage label and enterprise name, read
-    as plain columns (never the cases' state nor the tasks' data)."""
+def _cases(session: Any, round_id: int, region: str | None) -> list[Case]:
+    """Every case of a round (in a region) where it stands, read as plain columns (never the
+    cases' state nor the tasks' data)."""
     query = (
         select(
             Instance.id,
@@ -113,12 +113,13 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
         .outerjoin(Enterprise, Enterprise.uscc == Instance.uscc)
         .order_by(Instance.started_at, Instance.uscc, Instance.id)
     )
-    rows = session.execute(_in_round(query, round_id, region)).all()
+    conn = session.connection()  # plain rows: the ORM's per-row work is not needed here
+    rows = conn.execute(_in_round(query, round_id, region)).all()
     tasks: dict[str, tuple[str, str, datetime | None]] = {}
     open_tasks = select(
         HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.due_at
     ).where(HumanTask.state == "open")
-    for instance_id, bpmn_id, name, due_at in session.execute(
+    for instance_id, bpmn_id, name, due_at in conn.execute(
         _of_round(open_tasks, HumanTask.instance_id, round_id, region).order_by(
             HumanTask.created_at
         )
@@ -127,13 +128,13 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
     waits: dict[str, list[str]] = {}
     due: dict[str, datetime] = {}
     timers = select(Timer.instance_id, Timer.bpmn_id, Timer.due_at)
-    for instance_id, bpmn_id, due_at in session.execute(
+    for instance_id, bpmn_id, due_at in conn.execute(
         _of_round(timers, Timer.instance_id, round_id, region)
     ):
         waits.setdefault(instance_id, []).append(bpmn_id)
         due[instance_id] = min(due_at, due.get(instance_id, due_at))
     subscriptions = select(MessageSubscription.instance_id, MessageSubscription.bpmn_id)
-    for instance_id, bpmn_id in session.execute(
+    for instance_id, bpmn_id in conn.execute(
         _of_round(subscriptions, MessageSubscription.instance_id, round_id, region)
     ):
         waits.setdefault(instance_id, []).append(bpmn_id)
@@ -154,21 +155,33 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[dict[str, An
         else:
             stage = instance.outcome or instance.status
             label, due_at = OUTCOME_LABELS.get(stage, stage), None
-        out.append(
-            {
-                "instance_id": instance.id,
-                "uscc": instance.uscc,
-                "enterprise_name": instance.name,
-                "region": instance.region,
-                "status": instance.status,
-                "outcome": instance.outcome,
-                "stage": stage,
-                "stage_name": label,
-                "due_at": due_at,
-                "started_at": instance.started_at,
-            }
-        )
+        out.append(Case(instance, stage, label, due_at))
     return out
+
+
+class Case(NamedTuple):
+    """A case of a round where it stands: its row (`_cases`), its stage, the stage's label and
+    when the stage is due."""
+
+    row: Any
+    stage: str
+    label: str
+    due_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        row = self.row
+        return {
+            "instance_id": row.id,
+            "uscc": row.uscc,
+            "enterprise_name": row.name,
+            "region": row.region,
+            "status": row.status,
+            "outcome": row.outcome,
+            "stage": self.stage,
+            "stage_name": self.label,
+            "due_at": self.due_at,
+            "started_at": row.started_at,
+        }
 
 
 def round_cases(
@@ -188,11 +201,9 @@ def round_cases(
         cases = _cases(session, round_id, region)
     stages: dict[str, dict[str, Any]] = {}
     for case in cases:
-        entry = stages.setdefault(
-            case["stage"], {"stage": case["stage"], "name": case["stage_name"], "count": 0}
-        )
+        entry = stages.setdefault(case.stage, {"stage": case.stage, "name": case.label, "count": 0})
         entry["count"] += 1
-    chosen = [c for c in cases if stage is None or c["stage"] == stage]
+    chosen = [c for c in cases if stage is None or c.stage == stage]
     start = (page - 1) * per_page
     return {
         "round_id": round_row.id,
@@ -200,7 +211,7 @@ def round_cases(
         "label": round_row.label,
         "region": region,
         "stages": list(stages.values()),
-        "items": chosen[start : start + per_page],
+        "items": [c.as_json() for c in chosen[start : start + per_page]],
         "total": len(chosen),
         "page": page,
         "per_page": per_page,
@@ -281,16 +292,16 @@ def _recommendation_list(session: Any, round_id: int, region: str | None) -> lis
 
 def _notice_list(session: Any, round_id: int, region: str | None, level: str) -> list[list[Any]]:
     stages = {f"{level}_notice", f"{level}_notice_wait", f"{level}_objection_review"}
-    cases = [c for c in _cases(session, round_id, region) if c["stage"] in stages]
+    cases = [c for c in _cases(session, round_id, region) if c.stage in stages]
     return [
         [
             n,
-            c["uscc"],
-            c["enterprise_name"],
-            c["region"],
-            "异议核查中" if c["stage"].endswith("objection_review") else "公示中",
-            c["due_at"],
-            c["instance_id"],
+            c.row.uscc,
+            c.row.name,
+            c.row.region,
+            "异议核查中" if c.stage.endswith("objection_review") else "公示中",
+            c.due_at,
+            c.row.id,
         ]
         for n, c in enumerate(cases, 1)
     ]
