@@ -18,7 +18,7 @@ import io
 import resource
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
@@ -32,6 +32,8 @@ BATCH = 10_000
 
 def fill(ctx, n: int) -> None:  # type: ignore[no-untyped-def]
     created = datetime(2025, 9, 30, tzinfo=UTC)
+    # issued over the last 1,000 days, valid for three years: every one is valid today
+    issued = [ctx.today() - timedelta(days=d) for d in range(1000)]
     with ctx.db.begin() as conn:
         for start in range(0, n, BATCH):
             conn.execute(
@@ -44,8 +46,8 @@ def fill(ctx, n: int) -> None:  # type: ignore[no-untyped-def]
                         "uscc": f"9136{i:014d}",
                         "enterprise_name": f"江西示例企业{i}有限公司",
                         "region": REGION_CODES[i % len(REGION_CODES)],
-                        "issued_on": date(2023, 1, 1) + timedelta(days=i % 1000),
-                        "expires_on": date(2026, 1, 1) + timedelta(days=i % 1000),
+                        "issued_on": issued[i % 1000],
+                        "expires_on": issued[i % 1000] + timedelta(days=3 * 365),
                         "status": "active",
                         "created_at": created,
                         "renewal_eligible": True,

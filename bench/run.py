@@ -57,6 +57,22 @@ def scenarios(tiny: bool, pg: str) -> list[tuple[str, list[str]]]:
             [*py, "bench.export", "--qualifications", n(500_000, 50), "--pg-url", pg],
         ),
         (
+            "reads that grow with the programme: a round's cases, history verification, the "
+            "public lookup (PostgreSQL)",
+            [
+                *py,
+                "bench.national",
+                "--cases",
+                n(20_000, 30),
+                "--events",
+                n(200_000, 100),
+                "--qualifications",
+                n(200_000, 50),
+                "--pg-url",
+                pg,
+            ],
+        ),
+        (
             "timers due at once, 1 and 2 scheduler processes (PostgreSQL)",
             [sys.executable, "bench/timers.py", "--timers", n(10_000, 100)],
         ),
