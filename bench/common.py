@@ -1,9 +1,12 @@
-"""Shared helpers for the benchmarks: scratch databases, deployments, users, percentiles."""
+"""Shared helpers for the benchmarks: scratch databases, deployments, users, percentiles and
+resident memory."""
 
 from __future__ import annotations
 
+import resource
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,3 +90,29 @@ def timed(fn: Callable[[], Any], sink: list[float]) -> Any:
     result = fn()
     sink.append(time.perf_counter() - t0)
     return result
+
+
+def rss_mb() -> float:
+    """The process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 1e6
+
+
+class Sampler(threading.Thread):
+    """Samples the resident memory every 5 ms until stopped, in a thread of its own (a peak
+    inside the request, before its first piece, counts too)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = rss_mb()
+        self._done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(0.005):
+            self.peak = max(self.peak, rss_mb())
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return max(self.peak, rss_mb())

@@ -15,15 +15,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import resource
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
 from api import create_app
-from bench.common import context, scratch_db, token_for
+from bench.common import Sampler, context, rss_mb, scratch_db, token_for
 from bench.inbox import REGION_CODES
 from engine.store import Qualification, new_id
 
@@ -58,32 +56,6 @@ def fill(ctx, n: int) -> None:  # type: ignore[no-untyped-def]
             )
 
 
-def _rss_mb() -> float:
-    """The process's resident memory now (Linux)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() / 1e6
-
-
-class _Sampler(threading.Thread):
-    """Samples the resident memory every 5 ms until stopped, in a thread of its own (a peak
-    inside the request, before its first piece, counts too)."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak = _rss_mb()
-        self._done = threading.Event()
-        self.start()
-
-    def run(self) -> None:
-        while not self._done.wait(0.005):
-            self.peak = max(self.peak, _rss_mb())
-
-    def stop(self) -> float:
-        self._done.set()
-        self.join()
-        return max(self.peak, _rss_mb())
-
-
 def measure(url: str, n: int) -> dict[str, float]:
     ctx = context(url)
     started = time.perf_counter()
@@ -91,8 +63,8 @@ def measure(url: str, n: int) -> dict[str, float]:
     loaded_s = time.perf_counter() - started
     token = token_for(ctx, "bench-province", "province")
     client = create_app(ctx=ctx).test_client(use_cookies=False)
-    before = _rss_mb()
-    sampler = _Sampler()
+    before = rss_mb()
+    sampler = Sampler()
     started = time.perf_counter()
     response = client.get(
         "/api/v1/qualifications/export",

@@ -23,8 +23,7 @@ from typing import Any
 from sqlalchemy import insert, text, update
 
 from api import create_app
-from bench.common import context, deploy_sme_eval, scratch_db, token_for
-from bench.export import _rss_mb, _Sampler
+from bench.common import Sampler, context, deploy_sme_eval, rss_mb, scratch_db, token_for
 from bench.export import fill as fill_qualifications
 from bench.inbox import fill as fill_cases
 from engine import history
@@ -53,7 +52,7 @@ def fill_events(ctx: Any, n: int) -> None:
 def timed(get: Callable[[], Any], times: int = 5) -> tuple[float, float, Any]:
     """(median seconds, memory rise in MB, last answer) of `times` requests after a first."""
     get()
-    before, sampler, took = _rss_mb(), _Sampler(), []
+    before, sampler, took = rss_mb(), Sampler(), []
     for _ in range(times):
         started = time.perf_counter()
         answer = get()

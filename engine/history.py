@@ -194,13 +194,21 @@ _HEADS_WITHOUT_EVENTS = (
 )
 
 
-def _tail_missing(stream: str, seq: int, head_seq: int) -> dict[str, Any]:
-    return {
-        "stream": stream,
-        "event_id": None,
-        "seq": seq + 1,
-        "reason": f"链尾事件缺失（应有 {head_seq} 条，实有 {seq} 条）",
-    }
+def _tail_missing(
+    stream: str, seq: int, last: str, head: tuple[int, str | None] | None
+) -> list[dict[str, Any]]:
+    """The problem of a stream whose checked events end at `seq` (hash `last`) short of its
+    head, if they do (a stream without a head has none)."""
+    if head is None or (seq, last) == head:
+        return []
+    return [
+        {
+            "stream": stream,
+            "event_id": None,
+            "seq": seq + 1,
+            "reason": f"链尾事件缺失（应有 {head[0]} 条，实有 {seq} 条）",
+        }
+    ]
 
 
 def _broken_link(row: Any, seq: int, prev: str) -> str | None:
@@ -228,8 +236,8 @@ def verify(db: Session | Connection) -> list[dict[str, Any]]:
     seq, prev, head, broken = 0, GENESIS, None, False
     for row in db.execute(_CHAINS.execution_options(yield_per=VERIFY_BATCH)):
         if row.stream != stream:
-            if stream is not None and not broken and head is not None and (seq, prev) != head:
-                problems.append(_tail_missing(stream, seq, head[0]))
+            if stream is not None and not broken:
+                problems += _tail_missing(stream, seq, prev, head)
             stream, seq, prev, broken = row.stream, 0, GENESIS, False
             head = None if row.head_seq is None else (row.head_seq, row.head_hash)
         if broken:
@@ -242,10 +250,10 @@ def verify(db: Session | Connection) -> list[dict[str, Any]]:
             broken = True
             continue
         seq, prev = row.seq, row.hash
-    if stream is not None and not broken and head is not None and (seq, prev) != head:
-        problems.append(_tail_missing(stream, seq, head[0]))
+    if stream is not None and not broken:
+        problems += _tail_missing(stream, seq, prev, head)
     for empty, head_seq in db.execute(_HEADS_WITHOUT_EVENTS):
-        problems.append(_tail_missing(empty, 0, head_seq))
+        problems += _tail_missing(empty, 0, GENESIS, (head_seq, None))
     return problems
 
 
