@@ -26,6 +26,7 @@ from engine import (
     records,
     registry,
     rounds,
+    stages,
     writes,
 )
 from engine.case_cache import CaseCache, keep_on_commit
@@ -239,6 +240,7 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
             bpmn_id=task_row.bpmn_id,
         )
     new_rows = []
+    opened: dict[str, datetime | None] = {}  # task id -> due, of the tasks this command opens
     for task in ready:
         task_id = str(task.id)
         if task_id not in new:
@@ -247,6 +249,7 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
             row, loaded.definition, task, due_at_of(task, ctx.script_engine), now
         )
         new_rows.append(values)
+        opened[task_id] = values["due_at"]
         history.append(
             session,
             stream=stream,
@@ -292,6 +295,18 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     if completed:
         outcome = str(wf.data.get("outcome") or "") or None
         values |= {"status": "completed", "completed_at": now, "outcome": outcome}
+    if completed or before is None or after != before or row.stage is None:
+        values |= stages.stage_values(
+            session,
+            row,
+            loaded.definition,
+            wf,
+            ready,
+            opened,
+            status=values.get("status", row.status),
+            outcome=values.get("outcome", row.outcome),
+            projections_known=before is not None,
+        )
     writes.update_row(session, row, values)  # a new case takes them as attributes
     writes.insert_new(session, row)
     keep_on_commit(session, case_cache(ctx), row, wf, values["state_json"], after)

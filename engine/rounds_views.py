@@ -1,49 +1,31 @@
 """Batch views of a round, read from projections: cases by stage and the lists staff send on.
 
-A case's *stage* is where it stands now: the bpmn id of its open human task; else, while it
-waits, the element it waits in (inside a called sub-process: the call activity, e.g.
-`province_notice`); else, once completed, its outcome. A city user sees its own region only,
+A case's *stage* is where it stands now (engine/stages.py), kept on the case's row by every
+save: the round pages count and page the cases by it. A city user sees its own region only,
 in every list and export (asking for another region is "not found").
 """
 
 from __future__ import annotations
 
-import functools
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from lxml import etree
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, text
 
 from engine import access
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidInput, NotFound
+from engine.stages import OUTCOME_LABELS
 from engine.store import (
     QUALIFICATION_STATUS_LABELS,
     TIER_LABELS,
-    Definition,
     Enterprise,
     HumanTask,
     Instance,
-    MessageSubscription,
     Qualification,
     Round,
-    Timer,
 )
 
 VIEWERS = ("city", "province", "miit", "auditor")
-OUTCOME_LABELS = {
-    "qualified": "认定通过",
-    "ineligible": "不符合条件",
-    "rejected_by_city": "市级未通过",
-    "rejected_by_province": "省级未通过",
-    "rejected_by_miit": "工信部未予认定",
-    "spot_check_failed": "抽查不合格",
-    "objection_upheld": "异议成立",
-    "lapsed": "逾期终止",
-    "prerequisite_expired": "前置资格已失效",
-    "cancelled": "已撤销",
-}
 EXPORTS = ("city-report", "notice-list", "announcement-list", "recommendation-list")
 
 
@@ -57,31 +39,11 @@ def region_scope(actor: Actor, region: str | None) -> str | None:
     return region
 
 
-@functools.lru_cache(maxsize=64)
-def _element_names(definition_id: int, checksum: str, texts: tuple[str, ...]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for text in texts:
-        for element in etree.fromstring(text.encode()).iter():
-            if element.get("id") and element.get("name"):
-                names.setdefault(element.get("id"), element.get("name"))
-    return names
-
-
-def _names(definition: Definition) -> dict[str, str]:
-    texts = tuple(t for n, t in sorted(definition.files.items()) if n.endswith(".bpmn"))
-    return _element_names(definition.id, definition.checksum, texts)
-
-
 def _round(session: Any, round_id: int) -> Round:
     row = session.get(Round, round_id)
     if row is None:
         raise NotFound("申报批次不存在")
     return row
-
-
-def _waiting_stage(bpmn_ids: list[str]) -> str | None:
-    scoped = sorted(bpmn_ids, key=lambda b: ("/" not in b, b))
-    return scoped[0].split("/")[0] if scoped else None
 
 
 def _of_round(query: Select, instance_id: Any, round_id: int, region: str | None) -> Select:
@@ -96,9 +58,9 @@ def _in_round(query: Select, round_id: int, region: str | None) -> Select:
     return query.where(Instance.region == region) if region else query
 
 
-def _cases(session: Any, round_id: int, region: str | None) -> list[Case]:
-    """Every case of a round (in a region) where it stands, read as plain columns (never the
-    cases' state nor the tasks' data)."""
+def _cases(round_id: int, region: str | None, stages: list[str] | None = None) -> Select:
+    """The cases of a round (in a region; at one of `stages`) where they stand, in order, as
+    plain columns (never the cases' state)."""
     query = (
         select(
             Instance.id,
@@ -107,81 +69,31 @@ def _cases(session: Any, round_id: int, region: str | None) -> list[Case]:
             Instance.status,
             Instance.outcome,
             Instance.started_at,
-            Instance.definition_id,
+            Instance.stage,
+            Instance.stage_name,
+            Instance.stage_due_at,
             Enterprise.name,
         )
         .outerjoin(Enterprise, Enterprise.uscc == Instance.uscc)
         .order_by(Instance.started_at, Instance.uscc, Instance.id)
     )
-    conn = session.connection()  # plain rows: the ORM's per-row work is not needed here
-    rows = conn.execute(_in_round(query, round_id, region)).all()
-    tasks: dict[str, tuple[str, str, datetime | None]] = {}
-    open_tasks = select(
-        HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.due_at
-    ).where(HumanTask.state == "open")
-    for instance_id, bpmn_id, name, due_at in conn.execute(
-        _of_round(open_tasks, HumanTask.instance_id, round_id, region).order_by(
-            HumanTask.created_at
-        )
-    ):
-        tasks.setdefault(instance_id, (bpmn_id, name, due_at))
-    waits: dict[str, list[str]] = {}
-    due: dict[str, datetime] = {}
-    timers = select(Timer.instance_id, Timer.bpmn_id, Timer.due_at)
-    for instance_id, bpmn_id, due_at in conn.execute(
-        _of_round(timers, Timer.instance_id, round_id, region)
-    ):
-        waits.setdefault(instance_id, []).append(bpmn_id)
-        due[instance_id] = min(due_at, due.get(instance_id, due_at))
-    subscriptions = select(MessageSubscription.instance_id, MessageSubscription.bpmn_id)
-    for instance_id, bpmn_id in conn.execute(
-        _of_round(subscriptions, MessageSubscription.instance_id, round_id, region)
-    ):
-        waits.setdefault(instance_id, []).append(bpmn_id)
-    element_names = {  # per deployed version of the round's procedure
-        d.id: _names(d)
-        for d in session.scalars(
-            select(Definition).where(Definition.id.in_({r.definition_id for r in rows}))
-        )
+    query = _in_round(query, round_id, region)
+    return query.where(Instance.stage.in_(stages)) if stages is not None else query
+
+
+def _case_json(row: Any) -> dict[str, Any]:
+    return {
+        "instance_id": row.id,
+        "uscc": row.uscc,
+        "enterprise_name": row.name,
+        "region": row.region,
+        "status": row.status,
+        "outcome": row.outcome,
+        "stage": row.stage,
+        "stage_name": row.stage_name,
+        "due_at": row.stage_due_at,
+        "started_at": row.started_at,
     }
-    out = []
-    for instance in rows:
-        names = element_names[instance.definition_id]
-        task = tasks.get(instance.id)
-        if task is not None:
-            stage, label, due_at = task
-        elif instance.status == "running" and (stage := _waiting_stage(waits.get(instance.id, []))):
-            label, due_at = names.get(stage, stage), due.get(instance.id)
-        else:
-            stage = instance.outcome or instance.status
-            label, due_at = OUTCOME_LABELS.get(stage, stage), None
-        out.append(Case(instance, stage, label, due_at))
-    return out
-
-
-class Case(NamedTuple):
-    """A case of a round where it stands: its row (`_cases`), its stage, the stage's label and
-    when the stage is due."""
-
-    row: Any
-    stage: str
-    label: str
-    due_at: datetime | None
-
-    def as_json(self) -> dict[str, Any]:
-        row = self.row
-        return {
-            "instance_id": row.id,
-            "uscc": row.uscc,
-            "enterprise_name": row.name,
-            "region": row.region,
-            "status": row.status,
-            "outcome": row.outcome,
-            "stage": self.stage,
-            "stage_name": self.label,
-            "due_at": self.due_at,
-            "started_at": row.started_at,
-        }
 
 
 def round_cases(
@@ -194,25 +106,34 @@ def round_cases(
     page: int = 1,
     per_page: int = 50,
 ) -> dict[str, Any]:
-    """A round's cases (filtered by stage), with the count of cases at each stage."""
+    """A round's cases (filtered by stage), with the count of cases at each stage: one
+    GROUP BY and one page, read through the round indexes on the cases' stage columns."""
     region = region_scope(actor, region)
+    counts = _in_round(
+        select(
+            Instance.stage,
+            func.max(Instance.stage_name),
+            func.count(),
+            func.min(Instance.started_at).label("first"),
+        ).group_by(Instance.stage),
+        round_id,
+        region,
+    ).order_by(text("first"), Instance.stage)
     with ctx.reading() as session:
         round_row = _round(session, round_id)
-        cases = _cases(session, round_id, region)
-    stages: dict[str, dict[str, Any]] = {}
-    for case in cases:
-        entry = stages.setdefault(case.stage, {"stage": case.stage, "name": case.label, "count": 0})
-        entry["count"] += 1
-    chosen = [c for c in cases if stage is None or c.stage == stage]
-    start = (page - 1) * per_page
+        conn = session.connection()  # plain rows: the ORM's per-row work is not needed here
+        stages = [{"stage": s, "name": name, "count": n} for s, name, n, _ in conn.execute(counts)]
+        chosen = None if stage is None else [stage]
+        page_query = _cases(round_id, region, chosen)
+        items = conn.execute(page_query.limit(per_page).offset((page - 1) * per_page)).all()
     return {
         "round_id": round_row.id,
         "process_key": round_row.process_key,
         "label": round_row.label,
         "region": region,
-        "stages": list(stages.values()),
-        "items": [c.as_json() for c in chosen[start : start + per_page]],
-        "total": len(chosen),
+        "stages": stages,
+        "items": [_case_json(r) for r in items],
+        "total": sum(s["count"] for s in stages if stage is None or s["stage"] == stage),
         "page": page,
         "per_page": per_page,
     }
@@ -291,17 +212,17 @@ def _recommendation_list(session: Any, round_id: int, region: str | None) -> lis
 
 
 def _notice_list(session: Any, round_id: int, region: str | None, level: str) -> list[list[Any]]:
-    stages = {f"{level}_notice", f"{level}_notice_wait", f"{level}_objection_review"}
-    cases = [c for c in _cases(session, round_id, region) if c.stage in stages]
+    stages = [f"{level}_notice", f"{level}_notice_wait", f"{level}_objection_review"]
+    cases = session.connection().execute(_cases(round_id, region, stages))
     return [
         [
             n,
-            c.row.uscc,
-            c.row.name,
-            c.row.region,
+            c.uscc,
+            c.name,
+            c.region,
             "异议核查中" if c.stage.endswith("objection_review") else "公示中",
-            c.due_at,
-            c.row.id,
+            c.stage_due_at,
+            c.id,
         ]
         for n, c in enumerate(cases, 1)
     ]

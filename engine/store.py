@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
     true,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -97,6 +98,26 @@ class Instance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (
         UniqueConstraint("process_key", "business_key", name="uq_instance_business_key"),
+        # a round's page of cases in order, of all stages or of one (round cases only)
+        Index(
+            "ix_instance_round_order",
+            "round_id",
+            "started_at",
+            "uscc",
+            "id",
+            sqlite_where=text("round_id IS NOT NULL"),
+            postgresql_where=text("round_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_instance_round_stage",
+            "round_id",
+            "stage",
+            "started_at",
+            "uscc",
+            "id",
+            sqlite_where=text("round_id IS NOT NULL"),
+            postgresql_where=text("round_id IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
@@ -108,6 +129,10 @@ class Instance(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     outcome: Mapped[str | None] = mapped_column(String(50))
+    # where the case stands (engine/stages.py), for the round pages
+    stage: Mapped[str | None] = mapped_column(String(200))
+    stage_name: Mapped[str | None] = mapped_column(String(200))
+    stage_due_at: Mapped[datetime | None]
     state_json: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]

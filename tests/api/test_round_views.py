@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
-from engine import instances
+from engine import instances, stages
+from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
 from tests import factories as f
+from tests.conftest import ROOT
 
 NC, GZ = "360100", "360700"
 KEY = "specialized_certification"
@@ -223,3 +226,131 @@ def test_a_round_accepts_applications_only_inside_its_window(ctx, clock, cast) -
     assert accepting() is False
     assert start().status_code == 409
     assert windows == ["upcoming", "open", "open", "closed"]
+
+
+def _where_projections_say(ctx) -> dict[str, tuple[set[str], dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """Per case, from its open tasks, timers and message waits (as the round views used to
+    work it out on each read): the stages it may show (the longest-open tasks' bpmn ids, or
+    one) and per stage its name and due date."""
+    with ctx.reading() as session:
+        cases = session.scalars(select(Instance)).all()
+        tasks = session.scalars(
+            select(HumanTask).where(HumanTask.state == "open").order_by(HumanTask.created_at)
+        ).all()
+        timers = session.scalars(select(Timer)).all()
+        waits = session.scalars(select(MessageSubscription)).all()
+        names = {d.id: stages.element_names(d) for d in session.scalars(select(Definition))}
+    out: dict[str, tuple[set[str], dict[str, Any]]] = {}
+    for case in cases:
+        open_ = [t for t in tasks if t.instance_id == case.id]
+        first = [t for t in open_ if t.created_at == open_[0].created_at] if open_ else []
+        timed = [t for t in timers if t.instance_id == case.id]
+        ids = [t.bpmn_id for t in timed] + [w.bpmn_id for w in waits if w.instance_id == case.id]
+        if first:
+            out[case.id] = (
+                {t.bpmn_id for t in first},
+                {t.bpmn_id: (t.name, t.due_at) for t in first},
+            )
+        elif case.status == "running" and ids:
+            stage = sorted(ids, key=lambda b: ("/" not in b, b))[0].split("/")[0]
+            due = min((t.due_at for t in timed), default=None)
+            out[case.id] = ({stage}, {stage: (names[case.definition_id].get(stage, stage), due)})
+        else:
+            stage = case.outcome or case.status
+            out[case.id] = ({stage}, {stage: (stages.OUTCOME_LABELS.get(stage, stage), None)})
+    return out
+
+
+def assert_stages_match_projections(ctx) -> None:  # type: ignore[no-untyped-def]
+    derived = _where_projections_say(ctx)
+    with ctx.reading() as session:
+        stored = {
+            c.id: (c.stage, c.stage_name, c.stage_due_at) for c in session.scalars(select(Instance))
+        }
+    assert stored.keys() == derived.keys()
+    for case_id, (stage, name, due) in stored.items():
+        possible, described = derived[case_id]
+        assert stage in possible, (case_id, stage, possible)
+        assert (name, due) == described[stage], case_id
+
+
+def test_each_case_keeps_the_stage_its_projections_show(ctx, clock, cast, round_id, cases) -> None:  # type: ignore[no-untyped-def]
+    assert_stages_match_projections(ctx)  # self-evaluated: all at city review
+    report(cast, "city_nc", cases["nc1"])
+    report(cast, "city_gz", cases["gz1"])
+    assert_stages_match_projections(ctx)
+    cast["province"].complete("province_review", {"decision": "approve"}, cases["nc1"])
+    f.pass_spot_check_if_drawn(cast["province"], "province_spot_check", cases["nc1"])
+    cast["province"].complete(
+        "province_review", {"decision": "reject", "reason": "材料不实"}, cases["gz1"]
+    )
+    assert_stages_match_projections(ctx)  # in the notice sub-process (a timer), and rejected
+    body = cast["province"].get(f"/api/v1/rounds/{round_id}/cases").json
+    shown = {c["instance_id"]: (c["stage"], c["stage_name"]) for c in body["items"]}
+    assert shown[cases["nc1"]] == ("province_notice", "省级公示")
+    assert shown[cases["gz1"]][0] == "rejected_by_province"
+    assert body["items"][[c["instance_id"] for c in body["items"]].index(cases["nc1"])]["due_at"]
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    assert_stages_match_projections(ctx)
+    cast["province"].complete(
+        "province_certify", {"announcement_no": "赣工信企业字〔2025〕9号"}, cases["nc1"]
+    )
+    assert_stages_match_projections(ctx)
+    counts = {
+        s["stage"]: s["count"]
+        for s in cast["province"].get(f"/api/v1/rounds/{round_id}/cases").json["stages"]
+    }
+    assert counts == {"city_review": 1, "qualified": 1, "rejected_by_province": 1}
+
+
+def test_a_rounds_pages_follow_the_cases_order_and_stage(cast, round_id, cases) -> None:
+    report(cast, "city_nc", cases["nc2"])
+    everyone = [cases["nc1"], cases["nc2"], cases["gz1"]]
+    pages = [
+        cast["province"]
+        .get(f"/api/v1/rounds/{round_id}/cases", query_string={"per_page": 2, "page": n})
+        .json
+        for n in (1, 2)
+    ]
+    assert [p["total"] for p in pages] == [3, 3]
+    assert [c["instance_id"] for p in pages for c in p["items"]] == everyone  # started in turn
+    at_city = (
+        cast["province"]
+        .get(
+            f"/api/v1/rounds/{round_id}/cases",
+            query_string={"stage": "city_review", "per_page": 1, "page": 2},
+        )
+        .json
+    )
+    assert (at_city["total"], [c["instance_id"] for c in at_city["items"]]) == (2, [cases["gz1"]])
+    assert [s["stage"] for s in pages[0]["stages"]] == ["city_review", "province_review"]
+
+
+def test_the_stage_migration_works_out_each_cases_stage_as_saves_keep_it(
+    ctx, clock, cast, round_id, cases
+) -> None:  # type: ignore[no-untyped-def]
+    report(cast, "city_nc", cases["nc1"])
+    cast["province"].complete("province_review", {"decision": "approve"}, cases["nc1"])
+    f.pass_spot_check_if_drawn(cast["province"], "province_spot_check", cases["nc1"])
+    report(cast, "city_gz", cases["gz1"])
+    cast["province"].complete(
+        "province_review", {"decision": "reject", "reason": "材料不实"}, cases["gz1"]
+    )
+    columns = (Instance.id, Instance.stage, Instance.stage_name, Instance.stage_due_at)
+    with ctx.reading() as session:
+        saved = set(session.execute(select(*columns)).tuples())
+    with ctx.db.begin() as conn:  # as the rows stood before revision 0010
+        conn.execute(update(Instance).values(stage=None, stage_name=None, stage_due_at=None))
+        _stage_migration()._backfill(conn)
+    with ctx.reading() as session:
+        assert set(session.execute(select(*columns)).tuples()) == saved
+    assert {s for _, s, _, _ in saved} >= {"province_notice", "rejected_by_province", "city_review"}
+
+
+def _stage_migration() -> Any:
+    path = ROOT / "migrations" / "versions" / "0010_case_stage.py"
+    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
