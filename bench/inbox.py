@@ -38,6 +38,7 @@ def fill(ctx, n: int, seed: int = 7) -> str:  # type: ignore[no-untyped-def]
         uscc = f"9136{region[2:4]}02MZ{i:07d}"[:18].ljust(18, "0")
         uscc_sample = uscc_sample or uscc
         role = rng.choices(["city", "enterprise", "province"], [7, 2, 1])[0]
+        due = now + timedelta(days=rng.randint(-5, 60)) if rng.random() < 0.8 else None
         batch_i.append(
             {
                 "id": iid,
@@ -50,6 +51,9 @@ def fill(ctx, n: int, seed: int = 7) -> str:  # type: ignore[no-untyped-def]
                 "round_id": None,
                 "status": "running",
                 "outcome": None,
+                "stage": "city_review",  # as a save keeps it (engine/stages.py)
+                "stage_name": "市级初审",
+                "stage_due_at": due,
                 "state_json": "{}",
                 "version": 1,
                 "started_at": now,
@@ -72,7 +76,7 @@ def fill(ctx, n: int, seed: int = 7) -> str:  # type: ignore[no-untyped-def]
                 "form": None,
                 "data": {},
                 "assignee": None,
-                "due_at": now + timedelta(days=rng.randint(-5, 60)) if rng.random() < 0.8 else None,
+                "due_at": due,
                 "created_at": now - timedelta(minutes=i),
                 "completed_at": None,
                 "completed_by": None,
