@@ -99,6 +99,12 @@ class InstanceOut(Schema):
     round_id = fields.Integer(allow_none=True)
     status = fields.String()
     outcome = fields.String(allow_none=True)
+    stage = fields.String(
+        allow_none=True,
+        metadata={"description": "where the case stands: open task, wait or outcome (bpmn id)"},
+    )
+    stage_name = fields.String(allow_none=True)
+    stage_due_at = LocalDateTime(allow_none=True)
     started_at = LocalDateTime()
     updated_at = LocalDateTime()
     completed_at = LocalDateTime(allow_none=True)

@@ -4,12 +4,14 @@ pass; each body must equal what its documented schema dumps for the same rows.""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from api.schemas import InstanceDetailOut, InstanceOut, TaskOut, page_schema
 from engine.context import EngineContext
 from engine.store import HumanTask, Instance
 from tests import factories as f
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 TASK_COLUMNS = [c for c in TaskOut().fields if c != "overdue"]
 
 
@@ -33,6 +35,8 @@ def test_hot_endpoints_answer_what_their_schemas_document(
     case, tasks = _case(ctx, instance_id)
     assert started.json == InstanceOut().dump(case)
     assert started.json["started_at"].endswith("+08:00")  # shown in Asia/Shanghai
+    assert (started.json["stage"], started.json["stage_name"]) == ("self_evaluation", "企业自评")
+    assert started.json["stage_due_at"] == tasks[0]["due_at"].astimezone(SHANGHAI).isoformat()
 
     inbox = ent.get("/api/v1/tasks", query_string={"per_page": 5})
     assert inbox.status_code == 200
@@ -54,4 +58,5 @@ def test_hot_endpoints_answer_what_their_schemas_document(
     case, _ = _case(ctx, instance_id)
     assert done.json == InstanceOut().dump(case)
     assert done.json["updated_at"].endswith("+08:00")
+    assert (done.json["stage"], done.json["stage_name"]) == ("city_review", "市级初审")
     assert city.task("city_review", instance_id)["state"] == "open"

@@ -46,6 +46,7 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
     page.wait_for_selector("#canvas[data-current]")
     assert "创新型中小企业评价（第 1 版）" in page.inner_text("#case-meta")
     assert "南昌市（360100）" in page.inner_text("#case-meta")
+    assert "当前环节\n市级实地抽查" in page.inner_text("#case-meta")
     assert "市级主管部门 南昌市" in page.inner_text("#waiting")  # who the open task waits on
     done = page.get_attribute("#canvas", "data-done").split()
     current = page.get_attribute("#canvas", "data-current").split()

@@ -120,6 +120,7 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     cases = page.locator("#my-cases-list tr[data-instance]")
     assert cases.count() == 1
     assert "进行中" in cases.inner_text()
+    assert cases.locator("td.stage").inner_text().startswith("企业自评（")  # and its deadline
 
     page.click("[data-start=major_change]")  # 第十一条: a report needs no round
     page.wait_for_url("**/ui/tasks/*")

@@ -173,6 +173,12 @@ export function fmtDeadline(iso) {
   return `${new Date(end.getTime() - 1).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' })} 24:00`;
 }
 
+/** Where a running case stands: the stage's name and, if it has one, its deadline. */
+export function stageText(instance) {
+  if (instance.status !== 'running' || !instance.stage_name) return '—';
+  return instance.stage_due_at ? `${instance.stage_name}（${fmtDeadline(instance.stage_due_at)} 截止）` : instance.stage_name;
+}
+
 export function notice(message, kind = '') {
   const box = document.getElementById('notice');
   box.textContent = message;
