@@ -77,7 +77,8 @@ def scenarios(tiny: bool, pg: str) -> list[tuple[str, list[str]]]:
             [sys.executable, "bench/timers.py", "--timers", n(10_000, 100)],
         ),
         (
-            "P1 happy path in-process (SQLite): stored bytes per instance and history event",
+            "P1 happy path in-process (SQLite), in turns with its raw loop: stored bytes per "
+            "instance and history event",
             [*py, "bench.p1_inprocess", "--instances", n(100, 3)],
         ),
         (
