@@ -35,6 +35,7 @@ test: setup browser-deps
 
 lint: setup
 	$(BIN)/ruff check engine handlers api tests bench
+	$(BIN)/ruff format --check engine handlers api tests bench
 
 # every benchmark scenario at full size; writes docs/benchmarks.md (needs local PostgreSQL)
 bench: setup

@@ -21,8 +21,9 @@ from engine.store import TIER_LABELS
 
 def _directory_rules(directory: Path) -> tuple[registry.RuleSet, str]:
     files = definitions.read_directory(directory)
-    return registry.RuleSet({k: v for k, v in files.items() if k.endswith(".dmn")}), \
-        f"目录 {directory}"
+    return registry.RuleSet(
+        {k: v for k, v in files.items() if k.endswith(".dmn")}
+    ), f"目录 {directory}"
 
 
 def _rules(settings: Settings, directory: Path | None) -> tuple[registry.RuleSet, str]:
@@ -52,15 +53,19 @@ def _yes(flag: bool) -> str:
 
 def _tier_lines(tier: str, result: dict[str, Any]) -> list[str]:
     if result.get("score") is not None:
-        head = (f"{TIER_LABELS[tier]}：{_yes(result['passed'])}（评分 {result['score']}，"
-                f"总分线 {result['pass_line']}；依据：{result['basis'] or '—'}）")
+        head = (
+            f"{TIER_LABELS[tier]}：{_yes(result['passed'])}（评分 {result['score']}，"
+            f"总分线 {result['pass_line']}；依据：{result['basis'] or '—'}）"
+        )
     else:
         head = f"{TIER_LABELS[tier]}：{_yes(result['passed'])}（逐项条件）"
     lines = [head]
     for item in result.get("indicators", []):
         band = "缺少数据" if item["missing"] else item["band"]
-        lines.append(f"  {item['id']:6} {item['label']}：{item['points']}/{item['max']} "
-                     f"[{band}] {item['value'] or ''}")
+        lines.append(
+            f"  {item['id']:6} {item['label']}：{item['points']}/{item['max']} "
+            f"[{band}] {item['value'] or ''}"
+        )
     for item in result.get("conditions", []):
         mark = "✓" if item["passed"] else ("? 缺少数据" if item["missing"] else "✗")
         lines.append(f"  {mark} {item['code']}：{item['name']}")
@@ -69,17 +74,21 @@ def _tier_lines(tier: str, result: dict[str, Any]) -> list[str]:
     for item in result["failed"]:
         lines.append(f"  未满足 {item['code']}：{item['name']}（{item['value']}）")
     rs = result["ruleset"]
-    lines.append(f"  规则集：{rs['name']}，{rs['effective_from']}～{rs['effective_to'] or '至今'}，"
-                 f"{rs['file']} sha256 {rs['checksum'][:12]}")
+    lines.append(
+        f"  规则集：{rs['name']}，{rs['effective_from']}～{rs['effective_to'] or '至今'}，"
+        f"{rs['file']} sha256 {rs['checksum'][:12]}"
+    )
     return lines
 
 
 def _report(result: dict[str, Any], source: str) -> list[str]:
     size, elig = result["size"], result["eligibility"]
     failed = "、".join(f["name"] for f in elig["failed"])
-    lines = [f"规则来源：{source}；基准日：{result['reference_on']}",
-             f"规模划型：{size['size_class_label']}（{size['industry_label'] or '未知行业'}）",
-             f"申报条件：{_yes(elig['eligible'])}" + (f"（{failed}）" if failed else "")]
+    lines = [
+        f"规则来源：{source}；基准日：{result['reference_on']}",
+        f"规模划型：{size['size_class_label']}（{size['industry_label'] or '未知行业'}）",
+        f"申报条件：{_yes(elig['eligible'])}" + (f"（{failed}）" if failed else ""),
+    ]
     for tier, tier_result in result["tiers"].items():
         lines += _tier_lines(tier, tier_result)
     return lines
@@ -87,15 +96,29 @@ def _report(result: dict[str, Any], source: str) -> list[str]:
 
 @click.command("score")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tier", type=click.Choice(["innovative", "specialized", "little_giant", "all"]),
-              default="all", show_default=True)
+@click.option(
+    "--tier",
+    type=click.Choice(["innovative", "specialized", "little_giant", "all"]),
+    default="all",
+    show_default=True,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option("--reference-on", help="Date whose rule set applies (YYYY-MM-DD; default today).")
 @click.option("--uscc", help="USCC for the eligibility check (default: the file's `uscc`).")
-@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Read the rules from this processes/ directory instead of the database.")
-def score(file: Path, tier: str, as_json: bool, reference_on: str | None, uscc: str | None,
-          rules_dir: Path | None) -> None:
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Read the rules from this processes/ directory instead of the database.",
+)
+def score(
+    file: Path,
+    tier: str,
+    as_json: bool,
+    reference_on: str | None,
+    uscc: str | None,
+    rules_dir: Path | None,
+) -> None:
     """Preview size class, eligibility and tier results for form figures in FILE (JSON)."""
     import handlers  # noqa: F401 - fills the operator registry
 
@@ -109,8 +132,13 @@ def score(file: Path, tier: str, as_json: bool, reference_on: str | None, uscc: 
     rules, source = _rules(settings, rules_dir)
     today = SystemClock().now().astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     result = registry.get("evaluation.preview").fn(
-        figures=data, tiers=tier, uscc=uscc, reference_on=reference_on or today,
-        evaluated_on=today, rules=rules)
+        figures=data,
+        tiers=tier,
+        uscc=uscc,
+        reference_on=reference_on or today,
+        evaluated_on=today,
+        rules=rules,
+    )
     if "invalid" in result:
         for field, messages in result["invalid"].items():
             click.echo(f"{field}: {'；'.join(messages)}", err=True)

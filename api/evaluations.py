@@ -15,19 +15,33 @@ from engine import definitions, queries, registry
 from engine.context import EngineContext
 from engine.errors import InvalidInput
 
-bp = Blueprint("evaluations", __name__, url_prefix="/api/v1/evaluations",
-               description="自动评价：预评分与决策明细")
+bp = Blueprint(
+    "evaluations",
+    __name__,
+    url_prefix="/api/v1/evaluations",
+    description="自动评价：预评分与决策明细",
+)
 TIERS = ("innovative", "specialized", "little_giant", "all")
 
 
 class PreviewIn(Schema):
-    data = fields.Dict(required=True, metadata={
-        "description": "与自评表相同的字段（见 docs/rules.md）；未填的指标在结果中标为 missing"})
+    data = fields.Dict(
+        required=True,
+        metadata={
+            "description": "与自评表相同的字段（见 docs/rules.md）；未填的指标在结果中标为 missing"
+        },
+    )
     tier = fields.String(load_default="all", validate=validate.OneOf(TIERS))
-    reference_on = fields.Date(allow_none=True, load_default=None, metadata={
-        "description": "选用规则的基准日（批次开始日期）；默认今天"})
-    uscc = fields.String(allow_none=True, load_default=None, metadata={
-        "description": "统一社会信用代码；企业用户默认本企业"})
+    reference_on = fields.Date(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "选用规则的基准日（批次开始日期）；默认今天"},
+    )
+    uscc = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "统一社会信用代码；企业用户默认本企业"},
+    )
 
 
 class PreviewOut(Schema):
@@ -36,8 +50,9 @@ class PreviewOut(Schema):
     size = fields.Dict(metadata={"description": "规模划型"})
     eligibility = fields.Dict(metadata={"description": "申报条件（第四条）"})
     tiers = fields.Dict(metadata={"description": "各层级的评分或条件明细"})
-    rulesets = fields.List(fields.Dict(),
-                           metadata={"description": "所用规则集（名称、施行期间、校验和）"})
+    rulesets = fields.List(
+        fields.Dict(), metadata={"description": "所用规则集（名称、施行期间、校验和）"}
+    )
     rule_version = fields.String(allow_none=True)
     rules_source = fields.Dict(metadata={"description": "规则来源：最新部署的流程版本"})
 
@@ -91,8 +106,13 @@ class Preview(MethodView):
         today = _today(ctx).isoformat()
         reference = body["reference_on"].isoformat() if body["reference_on"] else today
         result = registry.get("evaluation.preview").fn(
-            figures=body["data"], tiers=body["tier"], uscc=body["uscc"] or actor.uscc,
-            reference_on=reference, evaluated_on=today, rules=rules)
+            figures=body["data"],
+            tiers=body["tier"],
+            uscc=body["uscc"] or actor.uscc,
+            reference_on=reference,
+            evaluated_on=today,
+            rules=rules,
+        )
         if "invalid" in result:
             errors = result["invalid"]
             raise InvalidInput(f"{len(errors)} 个字段未通过校验", errors=errors)
@@ -108,13 +128,25 @@ class Decisions(MethodView):
         found = queries.instance(ctx, actor, str(instance_id))  # 404 when not visible
         events = queries.instance_history(ctx, actor, str(instance_id))
         decisions = [
-            {"event_id": e.id, "at": e.at, "bpmn_id": e.bpmn_id, "task_id": e.task_id,
-             "operator": e.data.get("operator"), "rule_version": e.data.get("rule_version"),
-             "ruleset": (e.data.get("outputs") or {}).get("ruleset"),
-             "inputs": e.data.get("inputs") or {}, "outputs": e.data.get("outputs") or {},
-             "hash": e.hash}
-            for e in events if e.kind == "handler.decision"
+            {
+                "event_id": e.id,
+                "at": e.at,
+                "bpmn_id": e.bpmn_id,
+                "task_id": e.task_id,
+                "operator": e.data.get("operator"),
+                "rule_version": e.data.get("rule_version"),
+                "ruleset": (e.data.get("outputs") or {}).get("ruleset"),
+                "inputs": e.data.get("inputs") or {},
+                "outputs": e.data.get("outputs") or {},
+                "hash": e.hash,
+            }
+            for e in events
+            if e.kind == "handler.decision"
         ]
         row = found["instance"]
-        return {"instance_id": row.id, "process_key": row.process_key,
-                "definition_version": found["version"], "decisions": decisions}
+        return {
+            "instance_id": row.id,
+            "process_key": row.process_key,
+            "definition_version": found["version"],
+            "decisions": decisions,
+        }

@@ -23,8 +23,14 @@ NODE_MODULES = ROOT / "node_modules"
 VENDOR = {"bpmn-js": "bpmn-js/dist", "dmn-js": "dmn-js/dist"}
 DEMO_TOKENS_KEY = "TIDU_DEMO_TOKENS"  # app.config: path of the demo token file (`tidu demo --out`)
 
-bp = Blueprint("web", __name__, url_prefix="/ui", template_folder="web/templates",
-               static_folder="web/static", static_url_path="/static")
+bp = Blueprint(
+    "web",
+    __name__,
+    url_prefix="/ui",
+    template_folder="web/templates",
+    static_folder="web/static",
+    static_url_path="/static",
+)
 vendor_bp = Blueprint("vendor", __name__)
 
 PAGES = {
@@ -60,8 +66,9 @@ def page(page: str) -> Any:
 
 @bp.get("/design/<string:process_key>/<int:version>")
 def modeler(process_key: str, version: int) -> Any:
-    return render_template("modeler.html", title="流程建模", page="design", process_key=process_key,
-                           version=version)
+    return render_template(
+        "modeler.html", title="流程建模", page="design", process_key=process_key, version=version
+    )
 
 
 @bp.get("/design/<string:process_key>/compare")
@@ -76,16 +83,22 @@ def task(task_id: Any) -> Any:
 
 @bp.get("/audit/cases/<uuid:instance_id>")
 def case(instance_id: Any) -> Any:
-    return render_template("case.html", title="案件详情", page="audit",
-                           instance_id=str(instance_id))
+    return render_template(
+        "case.html", title="案件详情", page="audit", instance_id=str(instance_id)
+    )
 
 
 @bp.get("/session")
 def session() -> dict[str, Any]:
     """Who the bearer token belongs to (the pages show it and pick the start page by role)."""
     actor = current_actor()
-    return {"id": actor.id, "role": actor.role, "region": actor.region, "uscc": actor.uscc,
-            "display_name": actor.display_name or actor.id}
+    return {
+        "id": actor.id,
+        "role": actor.role,
+        "region": actor.region,
+        "uscc": actor.uscc,
+        "display_name": actor.display_name or actor.id,
+    }
 
 
 @bp.get("/regions")
@@ -110,9 +123,14 @@ def demo_users() -> dict[str, Any]:
             actor = users.actor_for_token(engine_context(), str(token))
         except Unauthorized:  # a token file from another database
             continue
-        found.append({"id": actor.id, "role": actor.role,
-                      "display_name": actor.display_name or actor.id,
-                      "token": token})
+        found.append(
+            {
+                "id": actor.id,
+                "role": actor.role,
+                "display_name": actor.display_name or actor.id,
+                "token": token,
+            }
+        )
     return {"demo": bool(found), "users": found}
 
 

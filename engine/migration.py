@@ -149,14 +149,12 @@ def preview(
     # checked: a version's cases in a national programme hold gigabytes of state
     with ctx.streaming_rows(PREVIEW_BATCH) as conn:
         running = conn.execute(
-            select(*_CHECKED).where(of_version, Instance.status == "running").order_by(
-                Instance.started_at, Instance.id
-            )
+            select(*_CHECKED)
+            .where(of_version, Instance.status == "running")
+            .order_by(Instance.started_at, Instance.id)
         )
         checks = [_check(ctx, plan_, row) for row in running]
-        finished = conn.scalar(
-            select(func.count()).where(of_version, Instance.status != "running")
-        )
+        finished = conn.scalar(select(func.count()).where(of_version, Instance.status != "running"))
     return Report(
         process_key,
         from_version,

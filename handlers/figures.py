@@ -45,8 +45,11 @@ INDUSTRIES = (
     ("real_estate_dev", "房地产开发经营"),
     ("property_mgmt", "物业管理"),
     ("leasing_business", "租赁和商务服务业"),
-    ("other", "其他未列明行业（科学研究和技术服务业，水利、环境和公共设施管理业，居民服务、"
-              "修理和其他服务业，社会工作，文化、体育和娱乐业等）"),
+    (
+        "other",
+        "其他未列明行业（科学研究和技术服务业，水利、环境和公共设施管理业，居民服务、"
+        "修理和其他服务业，社会工作，文化、体育和娱乐业等）",
+    ),
 )
 IP_CLASSES = (
     ("high_value_class1", "Ⅰ类高价值知识产权（至少 1 项）"),
@@ -56,8 +59,11 @@ IP_CLASSES = (
     ("none", "无"),
 )
 RD_LEVELS = (
-    ("national", "国家级"), ("provincial", "省级"), ("city", "市级"),
-    ("below_city", "市级以下"), ("none", "未建立"),
+    ("national", "国家级"),
+    ("provincial", "省级"),
+    ("city", "市级"),
+    ("below_city", "市级以下"),
+    ("none", "未建立"),
 )
 
 
@@ -75,11 +81,17 @@ FIELDS: dict[str, Field] = {
     "on_abnormal_list": _yes("列入经营异常名录"),
     "on_serious_dishonesty_list": _yes("列入严重失信主体名单"),
     "prohibited_product": _yes("主导产品属于禁止、限制或淘汰类"),
-    "major_accident_3y": _yes("近三年发生重大事故",
-                              "重大安全（含网络安全、数据安全）、质量、环境污染等事故"),
+    "major_accident_3y": _yes(
+        "近三年发生重大事故", "重大安全（含网络安全、数据安全）、质量、环境污染等事故"
+    ),
     "tax_violation_3y": _yes("近三年存在偷漏税等违法违规行为"),
-    "industry": Field("所属行业", "choice", description="按《中小企业划型标准规定》选择",
-                      minimum=None, choices=INDUSTRIES),
+    "industry": Field(
+        "所属行业",
+        "choice",
+        description="按《中小企业划型标准规定》选择",
+        minimum=None,
+        choices=INDUSTRIES,
+    ),
     "employees": Field("从业人员", "integer", "人", "期末从业人员数（职工总数）"),
     "revenue_y1": _money("上年度营业收入"),
     "revenue_y2": _money("前年度营业收入", "用于计算前年度研发费用占比"),
@@ -93,8 +105,13 @@ FIELDS: dict[str, Field] = {
     "rd_expense_y2": _money("前年度研发费用总额"),
     "rd_staff": Field("研发人员", "integer", "人", "上年度研发人员数"),
     # innovative
-    "ip_class": Field("与主导产品相关的有效知识产权", "choice", minimum=None, choices=IP_CLASSES,
-                      description="选择所拥有的最高类别"),
+    "ip_class": Field(
+        "与主导产品相关的有效知识产权",
+        "choice",
+        minimum=None,
+        choices=IP_CLASSES,
+        description="选择所拥有的最高类别",
+    ),
     "strategic_emerging": _yes("主导产品属于战略性新兴产业", "属于《战略性新兴产业分类》"),
     "sci_award_3y": _yes("近三年获得省级以上科技奖励"),
     "valid_honours": _yes("拥有有效期内的高新技术企业等荣誉"),
@@ -102,78 +119,150 @@ FIELDS: dict[str, Field] = {
     "equity_financing_3y": _money("近三年新增股权融资总额", "合格机构投资者的实缴额"),
     # specialized and little giant
     "niche_years": Field("从事特定细分市场年限", "integer", "年", "截至上年末，满整年计"),
-    "product_field": Field("主导产品所属领域", "choice", minimum=None, choices=(
-        ("chain_key_link", "在产业链供应链关键环节及关键领域“补短板”“锻长板”“填空白”取得实际成效"),
-        ("six_foundations",
-         "属于工业“六基”领域、中华老字号名录或企业主导产品服务产业链重点龙头企业"),
-        ("none", "以上均不属于"),
-    )),
-    "digital_level": Field("数字化水平", "choice", minimum=None, choices=(
-        (1, "一级"), (2, "二级"), (3, "三级"), (4, "四级"),
-    ), description="按《中小企业数字化水平评测指标》评测的等级"),
+    "product_field": Field(
+        "主导产品所属领域",
+        "choice",
+        minimum=None,
+        choices=(
+            (
+                "chain_key_link",
+                "在产业链供应链关键环节及关键领域“补短板”“锻长板”“填空白”取得实际成效",
+            ),
+            (
+                "six_foundations",
+                "属于工业“六基”领域、中华老字号名录或企业主导产品服务产业链重点龙头企业",
+            ),
+            ("none", "以上均不属于"),
+        ),
+    ),
+    "digital_level": Field(
+        "数字化水平",
+        "choice",
+        minimum=None,
+        choices=(
+            (1, "一级"),
+            (2, "二级"),
+            (3, "三级"),
+            (4, "四级"),
+        ),
+        description="按《中小企业数字化水平评测指标》评测的等级",
+    ),
     "quality_award": _yes("获得省级以上质量奖荣誉"),
     "quality_certified": _yes("建立质量管理体系，获得ISO9001等质量管理体系认证证书"),
     "own_brand": _yes("拥有自主品牌", "拥有直接面向市场并具有竞争优势的自主品牌"),
     "standard_setting": _yes("参与制修订标准", "参与制修订国际、国家或行业标准"),
-    "jx_industry": Field("属于本省重点产业领域", "choice", minimum=None, choices=(
-        ("provincial_key", "A 江西省“2+6+N”重点产业领域"), ("city_leading", "B 市级主导产业"),
-        ("county_leading", "C 县（市、区）主导产业"), ("none", "D 不属于"),
-    ), description="单选，取符合的最高项"),
-    "jx_operations": Field("企业特色化生产经营", "multi", minimum=None, choices=(
-        ("two_integration_demo", "A 近三年获省级以上两化融合示范企业和管理创新示范企业称号"),
-        ("green_factory", "B 近三年获省级以上绿色工厂称号"),
-        ("military_qualification",
-         "C 武器装备科研生产单位保密资格、武器装备科研生产许可（备案）或装备承制单位资格"),
-        ("listed", "D 企业已上市"),
-        ("chain_leader_supplier", "E 为产业链龙头企业配套"),
-        ("listing_plan", "F 有上市计划且纳入映山红企业名单"),
-        ("contest_award", "G 近三年在“创客中国”、工业设计大赛等市级以上创新创业大赛中获奖"),
-        ("industrial_cluster",
-         "H 属于省级、国家级（培育、特色）产业集群、中小企业特色产业集群"
-         "或小型微型企业创业创新示范基地内的企业"),
-        ("none", "I 不属于"),
-    ), description="可多选（累计得分，最高6分）；“不属于”不能与其他项同选"),
-    "jx_product": Field("主导产品特色化", "multi", minimum=None, choices=(
-        ("intl_certification", "A 产品通过发达国家和地区产品认证（国际标准协会行业认证）"),
-        ("jiangxi_quality_product", "B 荣评江西省优秀新产品或“赣出精品”"),
-        ("first_set_equipment", "C 纳入江西省首台（套）重大技术装备推广应用指导目录"),
-        ("top10_market_share", "D 细分市场占有率达到全省前十位"),
-        ("special_process", "E 掌握特色工艺、技术、配方或服务"),
-        ("none", "F 不属于"),
-    ), description="可多选（累计得分，最高5分）；“不属于”不能与其他项同选"),
-    "rd_institution_level": Field("建立研发机构级别", "choice", minimum=None, choices=RD_LEVELS,
-                                  description="自建或与高等院校、科研机构联合建立的研发机构的最高级别"),
-    "provincial_award_rank_3y": Field("近三年省级科技奖励中的排名", "integer", "名",
-                                      "获奖单位中的最好排名；未获奖不填", minimum=1),
-    "national_award_rank_3y": Field("近三年国家级科技奖励中的排名", "integer", "名",
-                                    "获奖单位中的最好排名；未获奖不填", minimum=1),
+    "jx_industry": Field(
+        "属于本省重点产业领域",
+        "choice",
+        minimum=None,
+        choices=(
+            ("provincial_key", "A 江西省“2+6+N”重点产业领域"),
+            ("city_leading", "B 市级主导产业"),
+            ("county_leading", "C 县（市、区）主导产业"),
+            ("none", "D 不属于"),
+        ),
+        description="单选，取符合的最高项",
+    ),
+    "jx_operations": Field(
+        "企业特色化生产经营",
+        "multi",
+        minimum=None,
+        choices=(
+            ("two_integration_demo", "A 近三年获省级以上两化融合示范企业和管理创新示范企业称号"),
+            ("green_factory", "B 近三年获省级以上绿色工厂称号"),
+            (
+                "military_qualification",
+                "C 武器装备科研生产单位保密资格、武器装备科研生产许可（备案）或装备承制单位资格",
+            ),
+            ("listed", "D 企业已上市"),
+            ("chain_leader_supplier", "E 为产业链龙头企业配套"),
+            ("listing_plan", "F 有上市计划且纳入映山红企业名单"),
+            ("contest_award", "G 近三年在“创客中国”、工业设计大赛等市级以上创新创业大赛中获奖"),
+            (
+                "industrial_cluster",
+                "H 属于省级、国家级（培育、特色）产业集群、中小企业特色产业集群"
+                "或小型微型企业创业创新示范基地内的企业",
+            ),
+            ("none", "I 不属于"),
+        ),
+        description="可多选（累计得分，最高6分）；“不属于”不能与其他项同选",
+    ),
+    "jx_product": Field(
+        "主导产品特色化",
+        "multi",
+        minimum=None,
+        choices=(
+            ("intl_certification", "A 产品通过发达国家和地区产品认证（国际标准协会行业认证）"),
+            ("jiangxi_quality_product", "B 荣评江西省优秀新产品或“赣出精品”"),
+            ("first_set_equipment", "C 纳入江西省首台（套）重大技术装备推广应用指导目录"),
+            ("top10_market_share", "D 细分市场占有率达到全省前十位"),
+            ("special_process", "E 掌握特色工艺、技术、配方或服务"),
+            ("none", "F 不属于"),
+        ),
+        description="可多选（累计得分，最高5分）；“不属于”不能与其他项同选",
+    ),
+    "rd_institution_level": Field(
+        "建立研发机构级别",
+        "choice",
+        minimum=None,
+        choices=RD_LEVELS,
+        description="自建或与高等院校、科研机构联合建立的研发机构的最高级别",
+    ),
+    "provincial_award_rank_3y": Field(
+        "近三年省级科技奖励中的排名", "integer", "名", "获奖单位中的最好排名；未获奖不填", minimum=1
+    ),
+    "national_award_rank_3y": Field(
+        "近三年国家级科技奖励中的排名",
+        "integer",
+        "名",
+        "获奖单位中的最好排名；未获奖不填",
+        minimum=1,
+    ),
     "equity_financing_2y": _money("近两年新增股权融资总额", "合格机构投资者的实缴额"),
     "maker_china_top500_3y": _yes("近三年进入“创客中国”全国500强企业组名单"),
     "maker_china_top50_3y": _yes("近三年进入“创客中国”全国50强企业组名单"),
-    "info_system": _yes("核心业务采用信息系统支撑",
-                        "研发设计、生产制造、供应链管理等环节，至少1项核心业务采用信息系统支撑"),
+    "info_system": _yes(
+        "核心业务采用信息系统支撑",
+        "研发设计、生产制造、供应链管理等环节，至少1项核心业务采用信息系统支撑",
+    ),
     "management_system_certified": _yes("取得相关管理体系认证"),
     "intl_product_certified": _yes("产品通过发达国家和地区产品认证", "国际标准协会行业认证"),
-    "national_market_share": Field("主导产品全国细分市场占有率", "number", "%",
-                                   "百分数，如 12.5 表示 12.5%",
-                                   maximum=100),
-    "class1_ip_applied": Field("已实际应用并产生经济效益的Ⅰ类知识产权", "integer", "项",
-                               "与主导产品相关"),
-    "chain_key_role": _yes("位于产业链关键环节并发挥“补短板”“锻长板”“填空白”作用",
-                           "围绕重点产业链实现关键基础技术和产品的产业化应用"),
-    "key_field": Field("主导产品所属领域", "choice", minimum=None, choices=(
-        ("core_foundation",
-         "制造业核心基础零部件、元器件、关键软件、先进基础工艺、关键基础材料和产业技术基础"),
-        ("manufacturing_key", "符合制造强国战略十大重点产业领域"),
-        ("network_power",
-         "属于网络强国建设的信息基础设施、关键核心技术、网络安全、数据安全领域等产品"),
-        ("none", "以上均不属于"),
-    )),
+    "national_market_share": Field(
+        "主导产品全国细分市场占有率", "number", "%", "百分数，如 12.5 表示 12.5%", maximum=100
+    ),
+    "class1_ip_applied": Field(
+        "已实际应用并产生经济效益的Ⅰ类知识产权", "integer", "项", "与主导产品相关"
+    ),
+    "chain_key_role": _yes(
+        "位于产业链关键环节并发挥“补短板”“锻长板”“填空白”作用",
+        "围绕重点产业链实现关键基础技术和产品的产业化应用",
+    ),
+    "key_field": Field(
+        "主导产品所属领域",
+        "choice",
+        minimum=None,
+        choices=(
+            (
+                "core_foundation",
+                "制造业核心基础零部件、元器件、关键软件、先进基础工艺、关键基础材料和产业技术基础",
+            ),
+            ("manufacturing_key", "符合制造强国战略十大重点产业领域"),
+            (
+                "network_power",
+                "属于网络强国建设的信息基础设施、关键核心技术、网络安全、数据安全领域等产品",
+            ),
+            ("none", "以上均不属于"),
+        ),
+    ),
 }
 SIZE_FIELDS = {"employees": "employees", "revenue": "revenue_y1", "assets": "assets_y1"}
 ELIGIBILITY_FIELDS = (
-    "independent_legal_person", "on_abnormal_list", "on_serious_dishonesty_list",
-    "prohibited_product", "major_accident_3y", "tax_violation_3y",
+    "independent_legal_person",
+    "on_abnormal_list",
+    "on_serious_dishonesty_list",
+    "prohibited_product",
+    "major_accident_3y",
+    "tax_violation_3y",
 )
 COMMON_FIELDS = (*ELIGIBILITY_FIELDS, "industry", *SIZE_FIELDS.values())
 
@@ -274,7 +363,9 @@ def _property(field: Field) -> dict[str, Any]:
 
 
 EVIDENCE = {
-    "type": "array", "title": "佐证材料", "minItems": 1,
+    "type": "array",
+    "title": "佐证材料",
+    "minItems": 1,
     "description": "上传的佐证材料文件（系统校验并计算哈希）",
     "items": {"type": "string", "format": "evidence-file", "title": "佐证材料文件"},
 }

@@ -62,39 +62,80 @@ class Derived:
 
 
 DERIVED: dict[str, Derived] = {
-    "rd_ratio": Derived("上年度研发费用占营业收入比重", "ratio", ("rd_expense_y1", "revenue_y1"),
-                        lambda g, s: ratio(g("rd_expense_y1"), g("revenue_y1"))),
+    "rd_ratio": Derived(
+        "上年度研发费用占营业收入比重",
+        "ratio",
+        ("rd_expense_y1", "revenue_y1"),
+        lambda g, s: ratio(g("rd_expense_y1"), g("revenue_y1")),
+    ),
     "rd_ratio_min_2y": Derived(
-        "近2年研发费用占营业收入比重（较低的一年）", "ratio",
+        "近2年研发费用占营业收入比重（较低的一年）",
+        "ratio",
         ("rd_expense_y1", "revenue_y1", "rd_expense_y2", "revenue_y2"),
-        lambda g, s: _both(ratio(g("rd_expense_y1"), g("revenue_y1")),
-                           ratio(g("rd_expense_y2"), g("revenue_y2")), min)),
-    "rd_expense_avg_2y": Derived("近2年研发费用总额均值", "万元",
-                                 ("rd_expense_y1", "rd_expense_y2"),
-                                 lambda g, s: _both(g("rd_expense_y1"), g("rd_expense_y2"),
-                                                    lambda a, b: (a + b) / 2)),
+        lambda g, s: _both(
+            ratio(g("rd_expense_y1"), g("revenue_y1")),
+            ratio(g("rd_expense_y2"), g("revenue_y2")),
+            min,
+        ),
+    ),
+    "rd_expense_avg_2y": Derived(
+        "近2年研发费用总额均值",
+        "万元",
+        ("rd_expense_y1", "rd_expense_y2"),
+        lambda g, s: _both(g("rd_expense_y1"), g("rd_expense_y2"), lambda a, b: (a + b) / 2),
+    ),
     "rd_expense_2y": Derived(
-        "近2年研发费用总额", "万元", ("rd_expense_y1", "rd_expense_y2"),
-        lambda g, s: _both(g("rd_expense_y1"), g("rd_expense_y2"),
-                           lambda a, b: (a + b) / (2 if s.get("rd_expense_2y") == "mean" else 1))),
-    "main_revenue_share": Derived("上年度主营业务收入占营业收入比重", "ratio",
-                                  ("main_revenue_y1", "revenue_y1"),
-                                  lambda g, s: ratio(g("main_revenue_y1"), g("revenue_y1"))),
-    "main_revenue_growth": Derived("上年度主营业务收入增长率", "ratio",
-                                   ("main_revenue_y1", "main_revenue_y2"),
-                                   lambda g, s: growth(g("main_revenue_y1"), g("main_revenue_y2"))),
+        "近2年研发费用总额",
+        "万元",
+        ("rd_expense_y1", "rd_expense_y2"),
+        lambda g, s: _both(
+            g("rd_expense_y1"),
+            g("rd_expense_y2"),
+            lambda a, b: (a + b) / (2 if s.get("rd_expense_2y") == "mean" else 1),
+        ),
+    ),
+    "main_revenue_share": Derived(
+        "上年度主营业务收入占营业收入比重",
+        "ratio",
+        ("main_revenue_y1", "revenue_y1"),
+        lambda g, s: ratio(g("main_revenue_y1"), g("revenue_y1")),
+    ),
+    "main_revenue_growth": Derived(
+        "上年度主营业务收入增长率",
+        "ratio",
+        ("main_revenue_y1", "main_revenue_y2"),
+        lambda g, s: growth(g("main_revenue_y1"), g("main_revenue_y2")),
+    ),
     "main_revenue_growth_2y": Derived(
-        "近2年主营业务收入平均增长率", "ratio",
+        "近2年主营业务收入平均增长率",
+        "ratio",
         ("main_revenue_y1", "main_revenue_y2", "main_revenue_y3"),
-        lambda g, s: growth_2y(g, str(s.get("growth_method") or "mean"))),
-    "debt_ratio": Derived("上年末资产负债率", "ratio", ("liabilities_y1", "assets_y1"),
-                          lambda g, s: ratio(g("liabilities_y1"), g("assets_y1"))),
-    "net_margin": Derived("上年度净利润率", "ratio", ("net_profit_y1", "revenue_y1"),
-                          lambda g, s: ratio(g("net_profit_y1"), g("revenue_y1"))),
-    "rd_staff_share": Derived("研发人员占从业人员比重", "ratio", ("rd_staff", "employees"),
-                              lambda g, s: ratio(g("rd_staff"), g("employees"))),
-    "market_share": Derived("主导产品全国细分市场占有率", "ratio", ("national_market_share",),
-                            lambda g, s: ratio(g("national_market_share"), 100)),
+        lambda g, s: growth_2y(g, str(s.get("growth_method") or "mean")),
+    ),
+    "debt_ratio": Derived(
+        "上年末资产负债率",
+        "ratio",
+        ("liabilities_y1", "assets_y1"),
+        lambda g, s: ratio(g("liabilities_y1"), g("assets_y1")),
+    ),
+    "net_margin": Derived(
+        "上年度净利润率",
+        "ratio",
+        ("net_profit_y1", "revenue_y1"),
+        lambda g, s: ratio(g("net_profit_y1"), g("revenue_y1")),
+    ),
+    "rd_staff_share": Derived(
+        "研发人员占从业人员比重",
+        "ratio",
+        ("rd_staff", "employees"),
+        lambda g, s: ratio(g("rd_staff"), g("employees")),
+    ),
+    "market_share": Derived(
+        "主导产品全国细分市场占有率",
+        "ratio",
+        ("national_market_share",),
+        lambda g, s: ratio(g("national_market_share"), 100),
+    ),
 }
 
 
@@ -105,8 +146,12 @@ def percent(value: Fraction) -> str:
 class Values:
     """Table inputs computed from reported figures: raw fields, derived ratios, extras."""
 
-    def __init__(self, figures: Mapping[str, Any], settings: Mapping[str, Any] | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        figures: Mapping[str, Any],
+        settings: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         self.figures, self.settings = figures, settings or {}
         self.extra: dict[str, Any] = dict(extra or {})
         self._derived: dict[str, Any] = {}
@@ -133,7 +178,8 @@ class Values:
     def is_flag(self, name: str) -> bool:
         field = fields.FIELDS.get(name)
         return (field is not None and field.kind == "boolean") or isinstance(
-            self.extra.get(name), bool)
+            self.extra.get(name), bool
+        )
 
     def answered(self, name: str) -> bool:
         return self.is_flag(name) or self[name] is not None
@@ -189,22 +235,36 @@ def indicator(version: RuleSetVersion, indicator_id: str, meta: Match, values: V
     table = version.table(meta["decision"])
     data_inputs = [n for n in table.inputs if not values.is_flag(n)]
     maximum = number(meta["max"])
-    result = {"id": indicator_id, "label": meta["label"], "group": meta["group"],
-              "value": values.show(table.inputs[0]) if len(table.inputs) == 1
-              else values.describe(table.inputs), "band": None, "rule_id": None,
-              "points": 0, "max": maximum, "missing": False}
+    result = {
+        "id": indicator_id,
+        "label": meta["label"],
+        "group": meta["group"],
+        "value": values.show(table.inputs[0])
+        if len(table.inputs) == 1
+        else values.describe(table.inputs),
+        "band": None,
+        "rule_id": None,
+        "points": 0,
+        "max": maximum,
+        "missing": False,
+    }
     if data_inputs and not any(values.answered(n) for n in data_inputs):
         return result | {"missing": True}
     matches, summed = _band_matches(table, values)
     if summed:
         total = sum((to_fraction(m["points"]) or Fraction(0) for m in matches), Fraction(0))
-        return result | {"points": min(number(total), maximum),
-                         "band": "、".join(m["band"] for m in matches) or "无",
-                         "rule_id": ",".join(m.rule_id for m in matches) or None}
+        return result | {
+            "points": min(number(total), maximum),
+            "band": "、".join(m["band"] for m in matches) or "无",
+            "rule_id": ",".join(m.rule_id for m in matches) or None,
+        }
     if not matches:
         return result | {"missing": True}
-    return result | {"points": number(matches[0]["points"]), "band": matches[0]["band"],
-                     "rule_id": matches[0].rule_id}
+    return result | {
+        "points": number(matches[0]["points"]),
+        "band": matches[0]["band"],
+        "rule_id": matches[0].rule_id,
+    }
 
 
 def indicators(version: RuleSetVersion, table_id: str, values: Values) -> list[dict[str, Any]]:
@@ -227,8 +287,13 @@ def groups(version: RuleSetVersion, table_id: str, scored: list[dict[str, Any]])
         members = [i for i in scored if i["group"] == key]
         points = sum(i["points"] for i in members)
         minimum = number(row["min"]) if row else 0
-        out[key] = {"label": row["label"] if row else key, "points": points,
-                    "max": sum(i["max"] for i in members), "min": minimum, "ok": points >= minimum}
+        out[key] = {
+            "label": row["label"] if row else key,
+            "points": points,
+            "max": sum(i["max"] for i in members),
+            "min": minimum,
+            "ok": points >= minimum,
+        }
     return out
 
 
@@ -247,8 +312,11 @@ def conditions(table: DecisionTable, values: Values) -> list[dict[str, Any]]:
         extra = {k: v for k, v in rule.outputs.items() if k != "code"}
         entry = found.setdefault(code, {"code": code, **extra, "passed": False, "rule_id": None})
         names = used.setdefault(code, [])
-        names += [n for n, text in zip(table.inputs, rule.entries, strict=True)
-                  if text not in {"", "-"} and n not in names]
+        names += [
+            n
+            for n, text in zip(table.inputs, rule.entries, strict=True)
+            if text not in {"", "-"} and n not in names
+        ]
         if rule.id in matched and not entry["passed"]:
             entry |= {"passed": True, "rule_id": rule.id}
     for code, entry in found.items():
@@ -260,8 +328,12 @@ def conditions(table: DecisionTable, values: Values) -> list[dict[str, Any]]:
 
 def failure(condition: dict[str, Any]) -> dict[str, Any]:
     """The failed-condition record: code, name, the value that failed it, missing flag."""
-    return {"code": condition["code"], "name": condition["name"], "value": condition["value"],
-            "missing": condition["missing"]}
+    return {
+        "code": condition["code"],
+        "name": condition["name"],
+        "value": condition["value"],
+        "missing": condition["missing"],
+    }
 
 
 def table_inputs(version: RuleSetVersion, decision_ids: list[str]) -> list[str]:

@@ -57,9 +57,11 @@ def _groups(version: rule_tables.RuleSetVersion, conditions: list[dict[str, Any]
     for key in dict.fromkeys(c.get("group") for c in conditions):
         row = table.first(group=key)
         members = [c for c in conditions if c.get("group") == key]
-        out[str(key)] = {"label": row["label"] if row else key,
-                         "conditions": [c["code"] for c in members],
-                         "ok": all(c["passed"] for c in members)}
+        out[str(key)] = {
+            "label": row["label"] if row else key,
+            "conditions": [c["code"] for c in members],
+            "ok": all(c["passed"] for c in members),
+        }
     return out
 
 

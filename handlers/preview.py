@@ -31,8 +31,14 @@ def _size(data: dict[str, Any], reference_on: str | None, ruleset: RuleSet) -> d
     )
 
 
-def _eligibility(data: dict[str, Any], size: str, uscc: str | None, evaluated_on: str,
-                 reference_on: str | None, ruleset: RuleSet) -> dict[str, Any]:
+def _eligibility(
+    data: dict[str, Any],
+    size: str,
+    uscc: str | None,
+    evaluated_on: str,
+    reference_on: str | None,
+    ruleset: RuleSet,
+) -> dict[str, Any]:
     result = eligibility.check(
         uscc=uscc or "",
         size_class=size,
@@ -76,8 +82,10 @@ def preview(
     try:
         size = _size(data, reference_on, rules)
         elig = _eligibility(data, size["size_class"], uscc, evaluated_on, reference_on, rules)
-        results = {tier: TIERS[tier](figures=data, reference_on=reference_on, rules=rules)
-                   for tier in _tiers(tiers)}
+        results = {
+            tier: TIERS[tier](figures=data, reference_on=reference_on, rules=rules)
+            for tier in _tiers(tiers)
+        }
     except RuleSetNotInForceError as error:
         return {"invalid": {"reference_on": [error.message]}}
     except DmnError as error:  # a deployment from before this rule format, or a broken table
@@ -114,24 +122,63 @@ FORMS: dict[str, tuple[str, str, list[str], set[str]]] = {
         "专精特新中小企业申请表（自评）",
         "企业申请专精特新中小企业认定时填写；金额单位为万元，比例由系统计算。"
         "“上年度”指评价日前最近一个完整会计年度。",
-        [*figures.COMMON_FIELDS, "liabilities_y1", "net_profit_y1", "main_revenue_y1",
-         "main_revenue_y2", "main_revenue_y3", "rd_expense_y1", "rd_expense_y2", "rd_staff",
-         "niche_years", "product_field", "digital_level", "quality_award", "quality_certified",
-         "own_brand", "standard_setting", "jx_industry", "jx_operations", "jx_product",
-         "ip_class", "rd_institution_level", "provincial_award_rank_3y",
-         "national_award_rank_3y", "equity_financing_2y", "maker_china_top500_3y"],
+        [
+            *figures.COMMON_FIELDS,
+            "liabilities_y1",
+            "net_profit_y1",
+            "main_revenue_y1",
+            "main_revenue_y2",
+            "main_revenue_y3",
+            "rd_expense_y1",
+            "rd_expense_y2",
+            "rd_staff",
+            "niche_years",
+            "product_field",
+            "digital_level",
+            "quality_award",
+            "quality_certified",
+            "own_brand",
+            "standard_setting",
+            "jx_industry",
+            "jx_operations",
+            "jx_product",
+            "ip_class",
+            "rd_institution_level",
+            "provincial_award_rank_3y",
+            "national_award_rank_3y",
+            "equity_financing_2y",
+            "maker_china_top500_3y",
+        ],
         {"provincial_award_rank_3y", "national_award_rank_3y"},
     ),
     "little_giant": (
         "专精特新“小巨人”企业申请表（自评）",
         "企业申请专精特新“小巨人”企业认定时填写；金额单位为万元，比例由系统计算。"
         "“上年度”指评价日前最近一个完整会计年度。",
-        [*figures.COMMON_FIELDS, "revenue_y2", "liabilities_y1", "main_revenue_y1",
-         "main_revenue_y2", "main_revenue_y3", "rd_expense_y1", "rd_expense_y2", "rd_staff",
-         "niche_years", "info_system", "management_system_certified", "intl_product_certified",
-         "national_market_share", "own_brand", "rd_institution_level", "class1_ip_applied",
-         "equity_financing_2y", "national_award_rank_3y", "maker_china_top50_3y",
-         "chain_key_role", "key_field"],
+        [
+            *figures.COMMON_FIELDS,
+            "revenue_y2",
+            "liabilities_y1",
+            "main_revenue_y1",
+            "main_revenue_y2",
+            "main_revenue_y3",
+            "rd_expense_y1",
+            "rd_expense_y2",
+            "rd_staff",
+            "niche_years",
+            "info_system",
+            "management_system_certified",
+            "intl_product_certified",
+            "national_market_share",
+            "own_brand",
+            "rd_institution_level",
+            "class1_ip_applied",
+            "equity_financing_2y",
+            "national_award_rank_3y",
+            "maker_china_top50_3y",
+            "chain_key_role",
+            "key_field",
+        ],
         {"national_award_rank_3y"},
     ),
 }

@@ -129,8 +129,9 @@ def _cell_date(value: Any, column: str, rule_id: str, line: int | None) -> date 
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise DmnError(f"{column} 不是有效日期（YYYY-MM-DD）：{value}", element_id=rule_id,
-                       line=line) from None
+        raise DmnError(
+            f"{column} 不是有效日期（YYYY-MM-DD）：{value}", element_id=rule_id, line=line
+        ) from None
 
 
 def read_version(file: str, text: str, tables: Mapping[str, DecisionTable]) -> RuleSetVersion:
@@ -143,8 +144,11 @@ def read_version(file: str, text: str, tables: Mapping[str, DecisionTable]) -> R
     row = meta.rules[0]
     standard = parse_literal(row.entries[0])
     if not isinstance(standard, str) or not standard:
-        raise DmnError("规则集信息表的输入单元格须为标准代码，如 \"size_class\"",
-                       element_id=row.id, line=row.line)
+        raise DmnError(
+            '规则集信息表的输入单元格须为标准代码，如 "size_class"',
+            element_id=row.id,
+            line=row.line,
+        )
     start = _cell_date(row.outputs.get("effective_from"), "effective_from", row.id, row.line)
     if start is None:
         raise DmnError("规则集信息表缺少施行日期 effective_from", element_id=row.id, line=row.line)
@@ -186,8 +190,9 @@ def catalog(rules: RuleSet) -> dict[str, list[RuleSetVersion]]:
                 try:
                     version = read_version(name, rules.files[name], parse_dmn(rules.files[name]))
                 except DmnError as exc:
-                    raise DmnError(f"{name}：{exc.message}", element_id=exc.element_id,
-                                   line=exc.line) from None
+                    raise DmnError(
+                        f"{name}：{exc.message}", element_id=exc.element_id, line=exc.line
+                    ) from None
                 found.setdefault(version.standard, []).append(version)
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
@@ -207,9 +212,7 @@ def in_force(rules: RuleSet, file: str, reference_on: Any = None) -> RuleSetVers
     for version in reversed(versions):
         if version.covers(day):
             return version
-    ranges = "；".join(
-        f"{v.file} {v.effective_from}～{v.ends_on or '至今'}" for v in versions
-    )
+    ranges = "；".join(f"{v.file} {v.effective_from}～{v.ends_on or '至今'}" for v in versions)
     raise RuleSetNotInForceError(f"{day} 没有施行中的 {standard} 规则（现有：{ranges}）")
 
 
@@ -244,8 +247,10 @@ def _overlaps(versions: list[RuleSetVersion]) -> list[dict[str, Any]]:
     for earlier, later in pairwise(ordered):
         same_start = earlier.effective_from == later.effective_from
         if same_start or (earlier.effective_to and earlier.effective_to >= later.effective_from):
-            message = (f"标准 {later.standard} 的施行期间与 {earlier.file} 重叠"
-                       f"（{later.effective_from} 起）")
+            message = (
+                f"标准 {later.standard} 的施行期间与 {earlier.file} 重叠"
+                f"（{later.effective_from} 起）"
+            )
             problems.append(missing(later.file, METADATA, message))
     return problems
 

@@ -29,8 +29,9 @@ def needed_fields(version: rule_tables.RuleSetVersion) -> dict[str, str]:
     return ind.form_fields(version, decisions)
 
 
-def _score_condition(score: float, pass_line: float, score_passed: bool,
-                     met: list[dict[str, Any]]) -> dict[str, Any]:
+def _score_condition(
+    score: float, pass_line: float, score_passed: bool, met: list[dict[str, Any]]
+) -> dict[str, Any]:
     """认定条件（四）: the score reaches the pass line, or any direct condition holds."""
     held = "、".join(d["name"] for d in met) or "无"
     return {

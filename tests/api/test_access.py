@@ -39,7 +39,8 @@ def test_city_of_another_region_cannot_see_the_task(case: Case, other_city: f.Ap
 
 
 def test_city_of_another_region_cannot_complete_or_claim_the_task(
-        case: Case, p1: f.People, other_city: f.Api) -> None:
+    case: Case, p1: f.People, other_city: f.Api
+) -> None:
     task_id = case["task"]["id"]
     approve = {"data": {"decision": "approve"}}
     assert_not_found(other_city.post(f"/api/v1/tasks/{task_id}/complete", json=approve))
@@ -48,7 +49,8 @@ def test_city_of_another_region_cannot_complete_or_claim_the_task(
 
 
 def test_city_of_another_region_cannot_see_or_list_the_instance(
-        case: Case, other_city: f.Api) -> None:
+    case: Case, other_city: f.Api
+) -> None:
     instance_id = case["instance_id"]
     assert_not_found(other_city.get(f"/api/v1/instances/{instance_id}"))
     assert_not_found(other_city.get(f"/api/v1/instances/{instance_id}/history"))
@@ -61,8 +63,7 @@ def test_city_of_the_region_sees_and_lists_the_instance(case: Case, p1: f.People
     assert [i["id"] for i in listed["items"]] == [case["instance_id"]]
 
 
-def test_the_case_list_reads_no_case_state(
-        ctx: EngineContext, case: Case, p1: f.People) -> None:
+def test_the_case_list_reads_no_case_state(ctx: EngineContext, case: Case, p1: f.People) -> None:
     # a page of cases shows none of their state (5-35 KB each), so it never reads it
     statements: list[str] = []
 
@@ -80,7 +81,8 @@ def test_the_case_list_reads_no_case_state(
 
 
 def test_enterprise_cannot_see_another_enterprises_case_or_task(
-        p1: f.People, p1_round: int) -> None:
+    p1: f.People, p1_round: int
+) -> None:
     instance_id = f.start(p1["ent"], p1_round)["id"]
     task = p1["ent"].task("self_evaluation", instance_id)
     intruder = p1["ent2"]
@@ -120,7 +122,8 @@ def test_auditor_completing_or_claiming_a_task_is_forbidden(case: Case, p1: f.Pe
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic dXNlcjpwYXNz"])
 def test_missing_or_invalid_token_is_401_problem(
-        client: FlaskClient, p1: f.People, header: str | None) -> None:
+    client: FlaskClient, p1: f.People, header: str | None
+) -> None:
     headers = {"Authorization": header} if header is not None else {}
     for url in ("/api/v1/tasks", "/api/v1/instances", "/api/v1/definitions"):
         response = client.get(url, headers=headers)

@@ -20,7 +20,8 @@ THREADS = 16
 @pytest.mark.postgres
 @pytest.mark.usefixtures("requires_postgres")
 def test_concurrent_completions_of_one_task_let_exactly_one_win(
-        ctx: EngineContext, app: Flask, p1: f.People, p1_round: int) -> None:
+    ctx: EngineContext, app: Flask, p1: f.People, p1_round: int
+) -> None:
     instance_id = f.apply(p1["ent"], p1_round)
     task_id = p1["city"].task("city_review", instance_id)["id"]
     headers = {"Authorization": f"Bearer {p1['city'].token}"}
@@ -32,8 +33,11 @@ def test_concurrent_completions_of_one_task_let_exactly_one_win(
         client = app.test_client()  # one client per thread, one app
         try:
             barrier.wait(timeout=30)
-            response = client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers,
-                                   json={"data": {"decision": "approve"}})
+            response = client.post(
+                f"/api/v1/tasks/{task_id}/complete",
+                headers=headers,
+                json={"data": {"decision": "approve"}},
+            )
             results.append((response.status_code, response.json))
         except BaseException as error:  # reported by the main thread
             errors.append(error)
@@ -50,7 +54,10 @@ def test_concurrent_completions_of_one_task_let_exactly_one_win(
     codes = {body["type"].rsplit("/", 1)[1] for status, body in results if status == 409}
     assert codes == {"task-not-open"}  # the instance row lock serialises them; no stale writes
     with ctx.transaction() as session:
-        completed = session.scalar(select(func.count()).select_from(HistoryEvent).where(
-            HistoryEvent.kind == "task.completed", HistoryEvent.task_id == task_id))
+        completed = session.scalar(
+            select(func.count())
+            .select_from(HistoryEvent)
+            .where(HistoryEvent.kind == "task.completed", HistoryEvent.task_id == task_id)
+        )
     assert completed == 1
     assert p1["city"].get(f"/api/v1/tasks/{task_id}").json["state"] == "completed"

@@ -25,10 +25,12 @@ def _case(ctx: EngineContext, instance_id: str) -> tuple[dict[str, Any], list[di
 
 
 def test_hot_endpoints_answer_what_their_schemas_document(
-        ctx: EngineContext, p1: f.People, p1_round: int) -> None:
+    ctx: EngineContext, p1: f.People, p1_round: int
+) -> None:
     ent, city = p1["ent"], p1["city"]
-    started = ent.post("/api/v1/instances",
-                       json={"process_key": "innovative_evaluation", "round_id": p1_round})
+    started = ent.post(
+        "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": p1_round}
+    )
     assert started.status_code == 201, started.json
     assert started.mimetype == "application/json"
     instance_id = started.json["id"]
@@ -43,7 +45,8 @@ def test_hot_endpoints_answer_what_their_schemas_document(
     assert [i["id"] for i in inbox.json["items"]] == [t["id"] for t in tasks]
     items = [t | {"overdue": False} for t in tasks]
     assert inbox.json == page_schema(TaskOut)().dump(
-        {"items": items, "total": 1, "page": 1, "per_page": 5})
+        {"items": items, "total": 1, "page": 1, "per_page": 5}
+    )
     assert inbox.json["items"][0]["due_at"].endswith("+08:00")
 
     detail = ent.get(f"/api/v1/instances/{instance_id}")
@@ -52,8 +55,9 @@ def test_hot_endpoints_answer_what_their_schemas_document(
     assert detail.json["open_tasks"][0]["completed_at"] is None
 
     evidence = [ent.upload()["id"]]
-    done = ent.post(f"/api/v1/tasks/{tasks[0]['id']}/complete",
-                    json={"data": f.self_evaluation(evidence)})
+    done = ent.post(
+        f"/api/v1/tasks/{tasks[0]['id']}/complete", json={"data": f.self_evaluation(evidence)}
+    )
     assert done.status_code == 200, done.json
     case, _ = _case(ctx, instance_id)
     assert done.json == InstanceOut().dump(case)

@@ -111,8 +111,17 @@ def test_registry_export_is_a_csv_of_every_match_in_the_callers_scope(ctx, peopl
     assert header[:5] == ["证书编号", "梯度", "企业名称", "统一社会信用代码", "地区"]
     assert sorted(r[0] for r in rows) == ["Q-GZ-1", "Q-NC-1", "Q-NC-2"]
     [gz] = [r for r in rows if r[0] == "Q-GZ-1"]
-    assert gz[1:10] == ["专精特新中小企业", "企业Q-GZ-1", f.uscc(GZ, 3), "赣州市", GZ,
-                        "2025-09-01", "2028-08-31", "有效", "是"]
+    assert gz[1:10] == [
+        "专精特新中小企业",
+        "企业Q-GZ-1",
+        f.uscc(GZ, 3),
+        "赣州市",
+        GZ,
+        "2025-09-01",
+        "2028-08-31",
+        "有效",
+        "是",
+    ]
     assert [r[0] for r in export(people["province"], tier="innovative")[1:]] == ["Q-NC-2"]
     assert sorted(r[0] for r in export(people["city"])[1:]) == ["Q-NC-1", "Q-NC-2"]
     assert [r[0] for r in export(people["ent"])[1:]] == ["Q-NC-1"]

@@ -35,17 +35,21 @@ def complete(user: f.Api, task_id: str, data: dict[str, Any]) -> Any:
     return user.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data})
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({}, "decision"),
-    ({"reason": "材料齐全"}, "decision"),
-    ({"decision": "maybe"}, "decision"),
-    ({"decision": "reject"}, "reason"),
-    ({"decision": "return", "reason": "   "}, "reason"),
-    ({"decision": "approve", "correction_days": 0}, "correction_days"),
-    ({"decision": "approve", "score": 99}, "score"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({}, "decision"),
+        ({"reason": "材料齐全"}, "decision"),
+        ({"decision": "maybe"}, "decision"),
+        ({"decision": "reject"}, "reason"),
+        ({"decision": "return", "reason": "   "}, "reason"),
+        ({"decision": "approve", "correction_days": 0}, "correction_days"),
+        ({"decision": "approve", "score": 99}, "score"),
+    ],
+)
 def test_invalid_form_data_is_422_per_field_and_changes_nothing(
-        p1: f.People, case: Case, data: dict[str, Any], field: str) -> None:
+    p1: f.People, case: Case, data: dict[str, Any], field: str
+) -> None:
     city, task_id = p1["city"], case["task_id"]
     before = history(city, case["instance_id"])
     response = complete(city, task_id, data)
@@ -94,22 +98,24 @@ def test_completing_a_completed_task_is_409_task_not_open(p1: f.People, case: Ca
 
 
 def test_task_claimed_by_one_user_cannot_be_completed_or_claimed_by_another(
-        p1: f.People, case: Case) -> None:
+    p1: f.People, case: Case
+) -> None:
     a, b, task_id = p1["city"], p1["city_b"], case["task_id"]
     claimed = a.post(f"/api/v1/tasks/{task_id}/claim")
     assert claimed.status_code == 200
     assert claimed.json["assignee"] == a.user_id
-    for response in (complete(b, task_id, {"decision": "approve"}),
-                     b.post(f"/api/v1/tasks/{task_id}/claim"),
-                     b.post(f"/api/v1/tasks/{task_id}/unclaim")):
+    for response in (
+        complete(b, task_id, {"decision": "approve"}),
+        b.post(f"/api/v1/tasks/{task_id}/claim"),
+        b.post(f"/api/v1/tasks/{task_id}/unclaim"),
+    ):
         assert response.status_code == 409
         assert response.json["type"].endswith("/task-already-claimed")
     assert b.inbox() == []
     assert [t["id"] for t in a.inbox(mine="true")] == [task_id]
 
 
-def test_unclaimed_task_can_be_claimed_and_completed_by_another(
-        p1: f.People, case: Case) -> None:
+def test_unclaimed_task_can_be_claimed_and_completed_by_another(p1: f.People, case: Case) -> None:
     a, b, task_id = p1["city"], p1["city_b"], case["task_id"]
     assert a.post(f"/api/v1/tasks/{task_id}/claim").status_code == 200
     released = a.post(f"/api/v1/tasks/{task_id}/unclaim")
@@ -118,7 +124,12 @@ def test_unclaimed_task_can_be_claimed_and_completed_by_another(
     assert complete(b, task_id, {"decision": "approve"}).status_code == 200
     kinds = [e["kind"] for e in history(b, case["instance_id"]) if e["task_id"] == task_id]
     assert kinds == [
-        "task.created", "task.claimed", "task.unclaimed", "task.claimed", "task.completed"]
+        "task.created",
+        "task.claimed",
+        "task.unclaimed",
+        "task.claimed",
+        "task.completed",
+    ]
 
 
 def test_unknown_evidence_file_is_422_naming_its_position(p1: f.People, p1_round: int) -> None:
@@ -141,31 +152,47 @@ def test_another_enterprises_evidence_file_is_rejected(p1: f.People, p1_round: i
 
 
 def test_completed_self_evaluation_history_carries_each_evidence_sha256(
-        p1: f.People, p1_round: int) -> None:
+    p1: f.People, p1_round: int
+) -> None:
     ent = p1["ent"]
     contents = {"audit.pdf": b"%PDF-1.4 audit report", "patent.pdf": b"%PDF-1.4 ZL202310000000.0"}
     uploaded = [ent.upload(body, name) for name, body in contents.items()]
     sha256 = [hashlib.sha256(body).hexdigest() for body in contents.values()]
     assert [u["sha256"] for u in uploaded] == sha256
     instance_id = f.apply(ent, p1_round, evidence=[u["id"] for u in uploaded])
-    done = next(e for e in history(p1["province"], instance_id)
-                if e["kind"] == "task.completed" and e["bpmn_id"] == "self_evaluation")
+    done = next(
+        e
+        for e in history(p1["province"], instance_id)
+        if e["kind"] == "task.completed" and e["bpmn_id"] == "self_evaluation"
+    )
     recorded = {e["id"]: (e["filename"], e["sha256"]) for e in done["data"]["evidence"]["evidence"]}
     assert recorded == {u["id"]: (u["filename"], u["sha256"]) for u in uploaded}
     assert done["actor"] == ent.user_id
 
 
 def test_inbox_paginates_with_total_page_and_per_page(
-        ctx: EngineContext, client: FlaskClient, p1: f.People, p1_round: int) -> None:
+    ctx: EngineContext, client: FlaskClient, p1: f.People, p1_round: int
+) -> None:
     for serial in range(3, 6):
-        ent = f.user(ctx, client, role="enterprise", user_id=f"ent-{serial}",
-                     uscc_code=f.uscc("360100", serial), region="360100")
+        ent = f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id=f"ent-{serial}",
+            uscc_code=f.uscc("360100", serial),
+            region="360100",
+        )
         f.apply(ent, p1_round)
     city = p1["city"]
-    pages = [city.get("/api/v1/tasks", query_string={"per_page": 2, "page": page}).json
-             for page in (1, 2, 3)]
+    pages = [
+        city.get("/api/v1/tasks", query_string={"per_page": 2, "page": page}).json
+        for page in (1, 2, 3)
+    ]
     assert [(p["total"], p["page"], p["per_page"], len(p["items"])) for p in pages] == [
-        (3, 1, 2, 2), (3, 2, 2, 1), (3, 3, 2, 0)]
+        (3, 1, 2, 2),
+        (3, 2, 2, 1),
+        (3, 3, 2, 0),
+    ]
     assert len({t["id"] for p in pages for t in p["items"]}) == 3
     bad = city.get("/api/v1/tasks", query_string={"per_page": 500})
     assert bad.status_code == 422
@@ -189,7 +216,8 @@ def test_inbox_filters_mine_and_process_key(p1: f.People, p1_round: int) -> None
 
 
 def test_inbox_filters_due_before_and_flags_overdue_tasks(
-        clock: SimulatedClock, p1: f.People) -> None:
+    clock: SimulatedClock, p1: f.People
+) -> None:
     ent, province = p1["ent"], p1["province"]
     short = f.open_round(province, opens_on=date(2025, 9, 1), label="短批次", window_days=10)
     long = f.open_round(province, opens_on=date(2025, 9, 1), label="长批次", window_days=30)
@@ -208,8 +236,13 @@ def test_openapi_lists_the_task_paths_and_docs_are_served(client: FlaskClient) -
     spec = client.get("/api/openapi.json")
     assert spec.status_code == 200
     paths = spec.json["paths"]
-    for path in ("/api/v1/tasks", "/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/claim",
-                 "/api/v1/tasks/{task_id}/unclaim", "/api/v1/tasks/{task_id}/complete"):
+    for path in (
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/{task_id}/claim",
+        "/api/v1/tasks/{task_id}/unclaim",
+        "/api/v1/tasks/{task_id}/complete",
+    ):
         assert path in paths, sorted(paths)
     assert "post" in paths["/api/v1/tasks/{task_id}/complete"]
     docs = client.get("/api/docs")

@@ -26,16 +26,35 @@ def me(client: FlaskClient, token: str):  # type: ignore[no-untyped-def]
 
 
 def test_add_users_and_sign_in_with_their_tokens(run, client: FlaskClient) -> None:  # type: ignore[no-untyped-def]
-    added = run("add", "city-360700", "--role", "city", "--region", "360700",
-                "--name", "赣州市工业和信息化局")
+    added = run(
+        "add",
+        "city-360700",
+        "--role",
+        "city",
+        "--region",
+        "360700",
+        "--name",
+        "赣州市工业和信息化局",
+    )
     assert added.exit_code == 0, added.stderr
     city = me(client, added.stdout.strip()).json
     assert (city["role"], city["region"], city["display_name"]) == (
-        "city", "360700", "赣州市工业和信息化局")
+        "city",
+        "360700",
+        "赣州市工业和信息化局",
+    )
 
     uscc = make_uscc("91360702MA0000007")  # registered in 章贡区, 赣州市
-    added = run("add", "ent-ganzhou", "--role", "enterprise", "--uscc", uscc.lower(),
-                "--name", "赣州某精密制造有限公司")
+    added = run(
+        "add",
+        "ent-ganzhou",
+        "--role",
+        "enterprise",
+        "--uscc",
+        uscc.lower(),
+        "--name",
+        "赣州某精密制造有限公司",
+    )
     assert added.exit_code == 0, added.stderr
     ent = me(client, added.stdout.strip()).json
     assert (ent["uscc"], ent["region"]) == (uscc, "360700")  # region from the USCC

@@ -15,14 +15,23 @@ from werkzeug.serving import make_server
 
 from tests import factories as f
 
-playwright_sync = pytest.importorskip("playwright.sync_api",
-                                      reason="pip install -e '.[dev]' (playwright)")
+playwright_sync = pytest.importorskip(
+    "playwright.sync_api", reason="pip install -e '.[dev]' (playwright)"
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("TIDU_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 REGION = "360100"
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -56,9 +65,13 @@ class Browser:
     """One signed-in browser tab; `shot` saves a screenshot artifact."""
 
     def __init__(self, browser: Any, base: str, token: str | None, downloads: Path) -> None:
-        self.context = browser.new_context(base_url=base, viewport=VIEWPORT,
-                                           accept_downloads=True, locale="zh-CN",
-                                           timezone_id="Asia/Shanghai")
+        self.context = browser.new_context(
+            base_url=base,
+            viewport=VIEWPORT,
+            accept_downloads=True,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
         self.context.set_default_timeout(20_000)
         if token:
             script = f"sessionStorage.setItem('tidu.token', {json.dumps(token)})"
@@ -100,8 +113,15 @@ def open_browser(browser, server: str, tmp_path: Path) -> Iterator[Any]:  # type
 def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
     f.deploy_processes(ctx)
     return {
-        "ent": f.user(ctx, client, role="enterprise", user_id="ent-1", uscc_code=f.uscc(REGION, 1),
-                      region=REGION, name="洪城精密机械有限公司"),
+        "ent": f.user(
+            ctx,
+            client,
+            role="enterprise",
+            user_id="ent-1",
+            uscc_code=f.uscc(REGION, 1),
+            region=REGION,
+            name="洪城精密机械有限公司",
+        ),
         "city": f.user(ctx, client, role="city", user_id="city-360100", region=REGION),
         "province": f.user(ctx, client, role="province", user_id="province"),
         "owner": f.user(ctx, client, role="process_owner", user_id="owner"),

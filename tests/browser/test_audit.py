@@ -16,15 +16,18 @@ pytestmark = pytest.mark.browser
 
 
 def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyped-def]
-        ctx, people, open_browser) -> None:
+    ctx, people, open_browser
+) -> None:
     round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
-    started = people["ent"].post("/api/v1/instances", json={"process_key": "innovative_evaluation",
-                                                            "round_id": round_["id"]})
+    started = people["ent"].post(
+        "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": round_["id"]}
+    )
     instance_id = started.json["id"]
     evidence = people["ent"].upload()["id"]
     people["ent"].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
-    people["city"].complete("city_review", {"decision": "approve", "flag_for_spot_check": True},
-                            instance_id)
+    people["city"].complete(
+        "city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id
+    )
 
     tab = open_browser(people["auditor"].token)
     page = tab.page
@@ -56,8 +59,11 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
     assert page.locator("#canvas g[data-element-id=city_spot_check].tidu-current").count() >= 1
     assert page.locator("#canvas .djs-connection.tidu-done").count() >= 3
     assert "sampling.draw" in page.inner_text("#decisions")
-    draw = next(e for e in people["auditor"].get(f"/api/v1/instances/{instance_id}/history").json
-                if e["kind"] == "handler.decision" and e["bpmn_id"] == "city_draw")
+    draw = next(
+        e
+        for e in people["auditor"].get(f"/api/v1/instances/{instance_id}/history").json
+        if e["kind"] == "handler.decision" and e["bpmn_id"] == "city_draw"
+    )
     assert page.inner_text("#draws code.seed") == str(draw["data"]["outputs"]["seed"])
     assert "city-360100" in page.inner_text("#events")
     tab.shot("audit-case")

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_complainant_files_a_real_name_complaint_with_evidence(  # type: ignore[no-untyped-def]
-        ctx, clock, client, people, open_browser, tmp_path: Path) -> None:
+    ctx, clock, client, people, open_browser, tmp_path: Path
+) -> None:
     target = f.uscc(REGION, 1)
     f.grant_qualification(ctx, uscc_code=target, tier="innovative", region=REGION)
     public = f.user(ctx, client, role="public", user_id="zhangsan")

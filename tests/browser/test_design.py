@@ -19,7 +19,8 @@ KEY = "innovative_evaluation"
 
 
 def test_owner_signs_in_as_demo_user_and_deploys_an_edited_diagram(  # type: ignore[no-untyped-def]
-        ctx, app, people, open_browser) -> None:
+    ctx, app, people, open_browser
+) -> None:
     with open(app.config["TIDU_DEMO_TOKENS"], "w") as out:
         json.dump({"owner": people["owner"].token}, out)
     tab = open_browser()
@@ -48,11 +49,13 @@ def test_owner_signs_in_as_demo_user_and_deploys_an_edited_diagram(  # type: ign
     assert page.is_visible("#bpmn-canvas .bjs-powered-by")
 
     with ctx.transaction() as session:
-        v2 = session.scalars(select(Definition).where(Definition.process_key == KEY,
-                                                      Definition.version == 2)).one()
+        v2 = session.scalars(
+            select(Definition).where(Definition.process_key == KEY, Definition.version == 2)
+        ).one()
         assert "市级初审（修订）" in v2.files["innovative_evaluation.bpmn"]
-        v1 = session.scalars(select(Definition).where(Definition.process_key == KEY,
-                                                      Definition.version == 1)).one()
+        v1 = session.scalars(
+            select(Definition).where(Definition.process_key == KEY, Definition.version == 1)
+        ).one()
         assert sorted(v2.files) == sorted(v1.files)
 
     page.click("#notice a >> text=与本版本比较")
@@ -64,7 +67,8 @@ def test_owner_signs_in_as_demo_user_and_deploys_an_edited_diagram(  # type: ign
 
 
 def test_validation_error_is_marked_on_the_element_it_names(  # type: ignore[no-untyped-def]
-        ctx, people, open_browser) -> None:
+    ctx, people, open_browser
+) -> None:
     tab = open_browser(people["owner"].token)
     page = tab.page
     page.goto("/ui/design/innovative_evaluation/1")
@@ -87,8 +91,9 @@ def test_validation_error_is_marked_on_the_element_it_names(  # type: ignore[no-
     page.click("#deploy")  # the deploy is refused with the same problems, nothing is stored
     page.wait_for_selector("#status.error >> text=部署被拒绝")
     with ctx.transaction() as session:
-        assert session.scalars(select(Definition.version)
-                               .where(Definition.process_key == KEY)).all() == [1]
+        assert session.scalars(
+            select(Definition.version).where(Definition.process_key == KEY)
+        ).all() == [1]
 
 
 RECORD_STEP = (  # v2 of P1: a step recorded right after the self-evaluation
@@ -104,17 +109,31 @@ RECORD_STEP = (  # v2 of P1: a step recorded right after the self-evaluation
 
 
 def test_owner_previews_a_migration_and_moves_the_instances_that_can_move(  # type: ignore[no-untyped-def]
-        ctx, client, people, open_browser) -> None:
+    ctx, client, people, open_browser
+) -> None:
     round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
     drafting = f.start(people["ent"], round_id)["id"]  # at 企业自评: v2's step lies ahead
-    ent2 = f.user(ctx, client, role="enterprise", user_id="ent-2", uscc_code=f.uscc(REGION, 2),
-                  region=REGION, name="赣江光电科技有限公司")
+    ent2 = f.user(
+        ctx,
+        client,
+        role="enterprise",
+        user_id="ent-2",
+        uscc_code=f.uscc(REGION, 2),
+        region=REGION,
+        name="赣江光电科技有限公司",
+    )
     reviewing = f.apply(ent2, round_id)  # past 企业自评: v2 changes the path it took
     files = f.process_files()
     old, new = RECORD_STEP
-    files[f.P1_BPMN] = files[f.P1_BPMN].replace(old, new).replace(
-        "<bpmn:incoming>flow_self_evaluation</bpmn:incoming>\n      <bpmn:incoming>flow_corrected",
-        "<bpmn:incoming>flow_recorded</bpmn:incoming>\n      <bpmn:incoming>flow_corrected")
+    files[f.P1_BPMN] = (
+        files[f.P1_BPMN]
+        .replace(old, new)
+        .replace(
+            "<bpmn:incoming>flow_self_evaluation</bpmn:incoming>\n      "
+            "<bpmn:incoming>flow_corrected",
+            "<bpmn:incoming>flow_recorded</bpmn:incoming>\n      <bpmn:incoming>flow_corrected",
+        )
+    )
     deployed = f.post_files(people["owner"], "/api/v1/definitions", files)
     assert deployed.status_code == 201, deployed.json
 
@@ -150,16 +169,22 @@ def test_owner_previews_a_migration_and_moves_the_instances_that_can_move(  # ty
 
 
 def test_owner_sees_each_procedures_defaults_of_its_latest_version(  # type: ignore[no-untyped-def]
-        ctx, people, open_browser) -> None:
+    ctx, people, open_browser
+) -> None:
     files = definitions.read_directory(f.ROOT_PROCESSES)
     old = "notice_working_days = 5        # 公示期（工作日）"
     assert old in files["innovative_evaluation.bpmn"]
     files["innovative_evaluation.bpmn"] = files["innovative_evaluation.bpmn"].replace(
-        old, "notice_working_days = 7        # 公示期（工作日）")
+        old, "notice_working_days = 7        # 公示期（工作日）"
+    )
     definitions.deploy(ctx, files=files, actor=Actor(id="owner", role="process_owner"))
     answer = people["owner"].get(f"/api/v1/definitions/{KEY}/1/settings").json
-    assert {"element_id": "settings", "name": "notice_working_days", "value": 5,
-            "note": "公示期（工作日）"} in answer
+    assert {
+        "element_id": "settings",
+        "name": "notice_working_days",
+        "value": 5,
+        "note": "公示期（工作日）",
+    } in answer
 
     page = open_browser(people["owner"].token).page
     page.goto("/ui/design")

@@ -15,14 +15,16 @@ pytestmark = pytest.mark.browser
 
 def apply(people: dict[str, f.Api]) -> str:
     round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
-    started = people["ent"].post("/api/v1/instances", json={"process_key": "innovative_evaluation",
-                                                            "round_id": round_["id"]})
+    started = people["ent"].post(
+        "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": round_["id"]}
+    )
     assert started.status_code == 201, started.json
     return started.json["id"]
 
 
 def test_enterprise_fills_its_self_evaluation_with_an_evidence_upload(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser, tmp_path) -> None:
+    ctx, clock, people, open_browser, tmp_path
+) -> None:
     instance_id = apply(people)
     clock.advance(timedelta(days=31))  # past the round's window: the task is overdue
     tab = open_browser(people["ent"].token)
@@ -59,7 +61,8 @@ def test_enterprise_fills_its_self_evaluation_with_an_evidence_upload(  # type: 
 
 
 def test_city_completes_its_review_from_the_inbox(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     instance_id = apply(people)
     evidence = people["ent"].upload()["id"]
     people["ent"].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
@@ -92,7 +95,8 @@ def test_city_completes_its_review_from_the_inbox(  # type: ignore[no-untyped-de
 
 
 def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     f.open_round(people["province"], opens_on=date(2025, 9, 1))
     f.open_round(people["province"], opens_on=date(2025, 10, 1), label="尚未开放的批次")
     tab = open_browser(people["ent"].token)
@@ -130,12 +134,17 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
 
 
 def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     instance_id = apply(people)
-    people["ent"].complete("self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]),
-                           instance_id)
-    people["city"].complete("city_review", {"decision": "return", "reason": "研发费用佐证不全",
-                                            "correction_days": 7}, instance_id)
+    people["ent"].complete(
+        "self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]), instance_id
+    )
+    people["city"].complete(
+        "city_review",
+        {"decision": "return", "reason": "研发费用佐证不全", "correction_days": 7},
+        instance_id,
+    )
     clock.advance(timedelta(days=5))  # the reminder is due 3 days before the correction deadline
     instances.fire_due(ctx)
     tab = open_browser(people["ent"].token)
@@ -151,8 +160,9 @@ def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ig
     tab.shot("inbox-reminder")
     note.locator("button").click()
     page.wait_for_selector("#notes", state="hidden")
-    assert people["ent"].get("/api/v1/notifications", query_string={"unread": True}).json[
-        "total"] == 0
+    assert (
+        people["ent"].get("/api/v1/notifications", query_string={"unread": True}).json["total"] == 0
+    )
     city = open_browser(people["city"].token).page  # addressed to the enterprise only
     city.goto("/ui/inbox")
     city.wait_for_selector("body[data-loaded]")
@@ -160,11 +170,18 @@ def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ig
 
 
 def test_an_enterprise_sees_its_qualifications_and_their_validity(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     mine = f.uscc(REGION, 1)
     f.grant_qualification(ctx, uscc_code=mine, tier="innovative", region=REGION)
-    f.grant_qualification(ctx, uscc_code=mine, tier="specialized", region=REGION,
-                          issued_on=date(2024, 9, 1), status="renewal_ineligible")
+    f.grant_qualification(
+        ctx,
+        uscc_code=mine,
+        tier="specialized",
+        region=REGION,
+        issued_on=date(2024, 9, 1),
+        status="renewal_ineligible",
+    )
     f.grant_qualification(ctx, uscc_code=f.uscc(REGION, 2), tier="innovative", region=REGION)
     page = open_browser(people["ent"].token).page
     page.goto("/ui/inbox")

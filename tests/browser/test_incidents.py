@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_owner_retries_one_incident_and_closes_another_by_hand(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     ts.deploy_fixture(ctx, "timer_deadline")
     clock.set(datetime(2031, 3, 3, 1, 0, tzinfo=UTC))  # no working-day calendar for 2031
     for _ in range(2):
@@ -63,12 +64,14 @@ def test_owner_retries_one_incident_and_closes_another_by_hand(  # type: ignore[
 
 def incidents_history(ctx):  # type: ignore[no-untyped-def]
     with ctx.reading() as session:
-        return list(session.scalars(select(HistoryEvent).where(
-            HistoryEvent.kind == "incident.resolved")))
+        return list(
+            session.scalars(select(HistoryEvent).where(HistoryEvent.kind == "incident.resolved"))
+        )
 
 
 def test_owner_uploads_a_missing_year_and_the_failed_command_then_runs(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser, tmp_path) -> None:
+    ctx, clock, people, open_browser, tmp_path
+) -> None:
     ts.deploy_fixture(ctx, "timer_deadline")
     clock.set(datetime(2031, 3, 3, 1, 0, tzinfo=UTC))  # no working-day calendar for 2031
     with pytest.raises(ProcessingFailed):
@@ -80,8 +83,10 @@ def test_owner_uploads_a_missing_year_and_the_failed_command_then_runs(  # type:
     page.wait_for_selector("#calendar-warning")
 
     bad = tmp_path / "2031.json"
-    bad.write_text(json.dumps({"holidays": {"2031-01-01": "元旦"},
-                               "workdays": {"2031-03-04": "调休"}}), encoding="utf-8")  # a Tuesday
+    bad.write_text(
+        json.dumps({"holidays": {"2031-01-01": "元旦"}, "workdays": {"2031-03-04": "调休"}}),
+        encoding="utf-8",
+    )  # a Tuesday
     page.fill("#cal-year", "2031")
     page.set_input_files("#cal-file", str(bad))
     page.click("#calendar-form button[type=submit]")
@@ -89,8 +94,10 @@ def test_owner_uploads_a_missing_year_and_the_failed_command_then_runs(  # type:
     assert "workdays['2031-03-04'] 是周一至周五" in page.inner_text("#calendar-errors")
 
     good = tmp_path / "2031-fixed.json"
-    good.write_text(json.dumps({"source": "国办发明电〔2030〕7号",
-                                "holidays": {"2031-01-01": "元旦"}}), encoding="utf-8")
+    good.write_text(
+        json.dumps({"source": "国办发明电〔2030〕7号", "holidays": {"2031-01-01": "元旦"}}),
+        encoding="utf-8",
+    )
     page.fill("#cal-year", "2031")
     page.set_input_files("#cal-file", str(good))
     page.click("#calendar-form button[type=submit]")

@@ -11,8 +11,18 @@ pytestmark = pytest.mark.browser
 MENU = {
     "ent": ["待办", "申报自测", "申报批次", "资质查询", "接口文档"],
     "city": ["待办", "申报自测", "申报批次", "资质", "投诉", "资质查询", "接口文档"],
-    "province": ["流程设计", "待办", "申报自测", "申报批次", "资质", "投诉", "异常", "审计",
-                 "资质查询", "接口文档"],
+    "province": [
+        "流程设计",
+        "待办",
+        "申报自测",
+        "申报批次",
+        "资质",
+        "投诉",
+        "异常",
+        "审计",
+        "资质查询",
+        "接口文档",
+    ],
     "owner": ["流程设计", "异常", "资质查询", "接口文档"],
     "auditor": ["流程设计", "申报批次", "资质", "异常", "审计", "资质查询", "接口文档"],
 }
@@ -23,7 +33,8 @@ def _menu(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_each_role_sees_its_pages_in_the_menu(  # type: ignore[no-untyped-def]
-        ctx, client, people, open_browser) -> None:
+    ctx, client, people, open_browser
+) -> None:
     for who, expected in MENU.items():
         page = open_browser(people[who].token).page
         page.goto("/ui/public")

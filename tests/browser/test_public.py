@@ -13,11 +13,21 @@ pytestmark = pytest.mark.browser
 
 
 def test_anyone_looks_up_a_valid_qualification_without_signing_in(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
-    for serial, tier, number, name in ((1, "specialized", "JX-ZJTX-1", "洪城精密机械有限公司"),
-                                       (2, "innovative", "JX-CX-2", "赣江新材料有限公司")):
-        f.issue_qualification(ctx, uscc_code=f.uscc(REGION, serial), tier=tier, number=number,
-                              region=REGION, issued_on=date(2025, 9, 1), enterprise_name=name)
+    ctx, clock, people, open_browser
+) -> None:
+    for serial, tier, number, name in (
+        (1, "specialized", "JX-ZJTX-1", "洪城精密机械有限公司"),
+        (2, "innovative", "JX-CX-2", "赣江新材料有限公司"),
+    ):
+        f.issue_qualification(
+            ctx,
+            uscc_code=f.uscc(REGION, serial),
+            tier=tier,
+            number=number,
+            region=REGION,
+            issued_on=date(2025, 9, 1),
+            enterprise_name=name,
+        )
     tab = open_browser()  # no token
     page = tab.page
     page.goto("/ui/public")
@@ -40,11 +50,18 @@ def test_anyone_looks_up_a_valid_qualification_without_signing_in(  # type: igno
 
 
 def test_the_results_page_through_twenty_at_a_time(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     for serial in range(1, 24):
-        f.issue_qualification(ctx, uscc_code=f.uscc(REGION, serial), tier="innovative",
-                              number=f"JX-CX-{serial:02d}", region=REGION,
-                              issued_on=date(2025, 9, 1), enterprise_name=f"企业{serial:02d}")
+        f.issue_qualification(
+            ctx,
+            uscc_code=f.uscc(REGION, serial),
+            tier="innovative",
+            number=f"JX-CX-{serial:02d}",
+            region=REGION,
+            issued_on=date(2025, 9, 1),
+            enterprise_name=f"企业{serial:02d}",
+        )
     page = open_browser().page
     page.goto("/ui/public")
     page.wait_for_selector("body[data-loaded]")

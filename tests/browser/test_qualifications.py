@@ -17,11 +17,15 @@ HEADER = "number,tier,uscc,enterprise_name,certified_on,expires_on,region\n"
 
 
 def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser, tmp_path) -> None:
+    ctx, clock, people, open_browser, tmp_path
+) -> None:
     good = f"赣专精〔2022〕0012,specialized,{f.uscc(REGION, 11)},洪都精工有限公司,2022-10-15,,\n"
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + good + f"赣专精〔2022〕0013,specialized,{f.uscc(REGION, 12)},某公司,"
-                   "2024-01-05,,\n", encoding="utf-8")  # certified after 2023-06-20: not legacy
+    bad.write_text(
+        HEADER + good + f"赣专精〔2022〕0013,specialized,{f.uscc(REGION, 12)},某公司,"
+        "2024-01-05,,\n",
+        encoding="utf-8",
+    )  # certified after 2023-06-20: not legacy
     ok = tmp_path / "legacy.csv"
     ok.write_text(HEADER + good, encoding="utf-8")
 
@@ -74,10 +78,17 @@ def test_province_imports_legacy_qualifications_and_opens_one(  # type: ignore[n
 
 
 def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser, tmp_path) -> None:
+    ctx, clock, people, open_browser, tmp_path
+) -> None:
     uscc = f.uscc(REGION, 1)  # the demo enterprise ent-1, registered
-    f.issue_qualification(ctx, uscc_code=uscc, tier="innovative", number="JX-CX-0001",
-                          region=REGION, issued_on=date(2025, 8, 1))
+    f.issue_qualification(
+        ctx,
+        uscc_code=uscc,
+        tier="innovative",
+        number="JX-CX-0001",
+        region=REGION,
+        issued_on=date(2025, 8, 1),
+    )
     tab = open_browser(people["province"].token)
     page = tab.page
     page.on("dialog", lambda dialog: dialog.accept())  # 对…发起第十二条事件处理？
@@ -131,10 +142,17 @@ def test_province_opens_an_article12_incident_from_a_certificate(  # type: ignor
 
 
 def test_province_makes_another_city_responsible_for_an_enterprise(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     uscc = f.uscc(REGION, 1)
-    f.issue_qualification(ctx, uscc_code=uscc, tier="innovative", number="JX-CX-0002",
-                          region=REGION, issued_on=date(2025, 8, 1))
+    f.issue_qualification(
+        ctx,
+        uscc_code=uscc,
+        tier="innovative",
+        number="JX-CX-0002",
+        region=REGION,
+        issued_on=date(2025, 8, 1),
+    )
     page = open_browser(people["province"].token).page
     page.goto("/ui/qualifications")
     page.locator("#qualifications tr[data-qualification] button").click()

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_province_opens_a_round_and_a_city_exports_its_cases(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     tab = open_browser(people["province"].token)
     page = tab.page
     page.goto("/ui/rounds")
@@ -40,10 +41,12 @@ def test_province_opens_a_round_and_a_city_exports_its_cases(  # type: ignore[no
     (opened,) = people["province"].get("/api/v1/rounds").json
     assert (opened["window"], opened["opens_on"]) == ("open", "2025-09-01")
 
-    started = people["ent"].post("/api/v1/instances", json={
-        "process_key": "innovative_evaluation", "round_id": opened["id"]})
-    people["ent"].complete("self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]),
-                           started.json["id"])
+    started = people["ent"].post(
+        "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": opened["id"]}
+    )
+    people["ent"].complete(
+        "self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]), started.json["id"]
+    )
 
     city = open_browser(people["city"].token)
     page = city.page
@@ -68,7 +71,8 @@ def test_province_opens_a_round_and_a_city_exports_its_cases(  # type: ignore[no
 
 
 def test_an_enterprise_sees_the_rounds_and_is_sent_to_its_inbox_to_apply(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     f.open_round(people["province"], opens_on=date(2025, 9, 1))
     page = open_browser(people["ent"].token).page
     page.goto("/ui/rounds")
@@ -79,12 +83,18 @@ def test_an_enterprise_sees_the_rounds_and_is_sent_to_its_inbox_to_apply(  # typ
 
 
 def test_the_province_imports_miits_list_into_a_recommendation_round(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser, tmp_path) -> None:
-    opened = f.open_round_of(people["province"], "little_giant_recommendation",
-                             opens_on=date(2025, 9, 1), label="2025年度“小巨人”推荐")
+    ctx, clock, people, open_browser, tmp_path
+) -> None:
+    opened = f.open_round_of(
+        people["province"],
+        "little_giant_recommendation",
+        opens_on=date(2025, 9, 1),
+        label="2025年度“小巨人”推荐",
+    )
     listed = tmp_path / "小巨人名单.csv"
-    listed.write_text("统一社会信用代码,企业名称\n91360100MA35XXXX0X,某某科技有限公司\n",
-                      encoding="utf-8")
+    listed.write_text(
+        "统一社会信用代码,企业名称\n91360100MA35XXXX0X,某某科技有限公司\n", encoding="utf-8"
+    )
     tab = open_browser(people["province"].token)
     page = tab.page
     page.goto(f"/ui/rounds?round={opened['id']}")
@@ -104,7 +114,8 @@ def test_the_province_imports_miits_list_into_a_recommendation_round(  # type: i
 
 
 def test_city_registers_an_objection_received_during_the_notice(  # type: ignore[no-untyped-def]
-        ctx, clock, people, open_browser) -> None:
+    ctx, clock, people, open_browser
+) -> None:
     round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
     case = f.apply(people["ent"], round_id)
     city = people["city"]

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_enterprise_self_checks_its_figures_against_the_standard(  # type: ignore[no-untyped-def]
-        ctx, people, open_browser) -> None:
+    ctx, people, open_browser
+) -> None:
     tab = open_browser(people["ent"].token)
     page = tab.page
     page.goto("/ui/self-check")

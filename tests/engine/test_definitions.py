@@ -14,33 +14,64 @@ from tests import factories as f
 
 P1 = f.P1_BPMN
 OWNER = Actor(id="owner", role="process_owner")
-CITY_REJECT = ('rejected_by_city">\n'
-               '      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">')
+CITY_REJECT = (
+    'rejected_by_city">\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+)
 
 # case: ({file: (old, new)}, dropped files, element id named, text on the line named)
 BROKEN: dict[str, tuple[dict[str, tuple[str, str]], tuple[str, ...], str | None, str]] = {
     "xml-not-well-formed": (
-        {P1: ('id="city_review" name="市级初审"', 'id="city_review" name="市级&初审"')}, (),
-        None, 'name="市级&初审"'),
+        {P1: ('id="city_review" name="市级初审"', 'id="city_review" name="市级&初审"')},
+        (),
+        None,
+        'name="市级&初审"',
+    ),
     "unknown-operator": (
-        {P1: ('id="sampling.draw" resultVariable="city_spot_check_draw"',
-              'id="sampling.lottery" resultVariable="city_spot_check_draw"')}, (),
-        "city_draw", '<bpmn:serviceTask id="city_draw"'),
+        {
+            P1: (
+                'id="sampling.draw" resultVariable="city_spot_check_draw"',
+                'id="sampling.lottery" resultVariable="city_spot_check_draw"',
+            )
+        },
+        (),
+        "city_draw",
+        '<bpmn:serviceTask id="city_draw"',
+    ),
     "condition-syntax-error": (
-        {P1: (f'{CITY_REJECT}decision ==', f'{CITY_REJECT}decision ===')}, (),
-        "city_review_decision", '<bpmn:exclusiveGateway id="city_review_decision"'),
+        {P1: (f"{CITY_REJECT}decision ==", f"{CITY_REJECT}decision ===")},
+        (),
+        "city_review_decision",
+        '<bpmn:exclusiveGateway id="city_review_decision"',
+    ),
     "unknown-lane": (
-        {P1: ('<bpmn:lane id="city" name', '<bpmn:lane id="reviewers" name')}, (),
-        "reviewers", '<bpmn:lane id="reviewers"'),
+        {P1: ('<bpmn:lane id="city" name', '<bpmn:lane id="reviewers" name')},
+        (),
+        "reviewers",
+        '<bpmn:lane id="reviewers"',
+    ),
     "unquoted-iso-boundary-timer": (
-        {P1: (">application_deadline_at</bpmn:timeDate>",
-              ">2025-10-01T00:00:00+08:00</bpmn:timeDate>")}, (),
-        "application_window_closed", ">2025-10-01T00:00:00+08:00<"),
+        {
+            P1: (
+                ">application_deadline_at</bpmn:timeDate>",
+                ">2025-10-01T00:00:00+08:00</bpmn:timeDate>",
+            )
+        },
+        (),
+        "application_window_closed",
+        ">2025-10-01T00:00:00+08:00<",
+    ),
     "unquoted-iso-timer-after-event-gateway": (
-        {P1: ('>city_notice["ends_at"]</bpmn:timeDate>', ">P5D</bpmn:timeDate>")}, (),
-        "city_notice_ended", ">P5D<"),
+        {P1: ('>city_notice["ends_at"]</bpmn:timeDate>', ">P5D</bpmn:timeDate>")},
+        (),
+        "city_notice_ended",
+        ">P5D<",
+    ),
     "missing-form-file": (
-        {}, ("forms/report.schema.json",), "city_report", '<bpmn:userTask id="city_report"'),
+        {},
+        ("forms/report.schema.json",),
+        "city_report",
+        '<bpmn:userTask id="city_report"',
+    ),
 }
 
 
@@ -57,13 +88,16 @@ def broken_files(case: str) -> tuple[dict[str, str], str | None, int]:
 
 
 def names_it(errors: list[dict[str, Any]], element_id: str | None, line: int) -> bool:
-    return any(e["file"] == P1 and e["element_id"] == element_id and e["line"] == line
-               and e["message"] for e in errors)
+    return any(
+        e["file"] == P1 and e["element_id"] == element_id and e["line"] == line and e["message"]
+        for e in errors
+    )
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_deploy_rejects_a_broken_definition_naming_element_file_and_line(
-        ctx: EngineContext, case: str) -> None:
+    ctx: EngineContext, case: str
+) -> None:
     files, element_id, line = broken_files(case)
     with pytest.raises(InvalidDefinition) as raised:
         definitions.deploy(ctx, files=files, actor=OWNER)
@@ -74,7 +108,8 @@ def test_deploy_rejects_a_broken_definition_naming_element_file_and_line(
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_deploy_api_answers_422_problem_with_the_errors(
-        ctx: EngineContext, client: FlaskClient, case: str) -> None:
+    ctx: EngineContext, client: FlaskClient, case: str
+) -> None:
     owner = f.user(ctx, client, role="process_owner", user_id="owner")
     files, element_id, line = broken_files(case)
     response = f.post_files(owner, "/api/v1/definitions", files)
@@ -86,7 +121,8 @@ def test_deploy_api_answers_422_problem_with_the_errors(
 
 
 def test_validate_endpoint_returns_problems_without_deploying(
-        ctx: EngineContext, client: FlaskClient) -> None:
+    ctx: EngineContext, client: FlaskClient
+) -> None:
     owner = f.user(ctx, client, role="process_owner", user_id="owner")
     files, element_id, line = broken_files("unknown-operator")
     response = f.post_files(owner, "/api/v1/definitions/validate", files)
@@ -99,7 +135,8 @@ def test_validate_endpoint_returns_problems_without_deploying(
 
 
 def test_deploy_api_requires_process_owner_or_province(
-        ctx: EngineContext, client: FlaskClient) -> None:
+    ctx: EngineContext, client: FlaskClient
+) -> None:
     city = f.user(ctx, client, role="city", user_id="city-nc", region="360100")
     response = f.post_files(city, "/api/v1/definitions", f.process_files())
     assert response.status_code == 403
@@ -107,7 +144,8 @@ def test_deploy_api_requires_process_owner_or_province(
 
 
 def test_redeploying_identical_content_keeps_version_and_id(
-        ctx: EngineContext, client: FlaskClient) -> None:
+    ctx: EngineContext, client: FlaskClient
+) -> None:
     [first] = definitions.deploy(ctx, files=f.process_files(), actor=OWNER)
     [again] = definitions.deploy(ctx, files=f.process_files(), actor=OWNER)
     assert (again.id, again.version, again.checksum) == (first.id, 1, first.checksum)
@@ -129,7 +167,8 @@ def test_changing_one_dmn_cell_deploys_version_2(ctx: EngineContext) -> None:
 
 
 def test_running_instance_keeps_its_version_after_a_new_deployment(
-        p1: f.People, p1_round: int) -> None:
+    p1: f.People, p1_round: int
+) -> None:
     city, old = p1["city"], f.apply(p1["ent"], p1_round)
     name = 'name="创新型中小企业评价" isExecutable="true"'
     renamed = f.process_files({P1: (name, name.replace("评价", "评价（修订）"))})
@@ -144,8 +183,11 @@ def test_running_instance_keeps_its_version_after_a_new_deployment(
     new = f.apply(p1["ent2"], p1_round)
     assert city.get(f"/api/v1/instances/{new}").json["definition_version"] == 2
 
-    listed = [d for d in p1["owner"].get("/api/v1/definitions").json
-              if d["process_key"] == "innovative_evaluation"]
+    listed = [
+        d
+        for d in p1["owner"].get("/api/v1/definitions").json
+        if d["process_key"] == "innovative_evaluation"
+    ]
     assert [(d["version"], d["running_instances"]) for d in listed] == [(1, 1), (2, 1)]
 
 

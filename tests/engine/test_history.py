@@ -54,20 +54,27 @@ def execute(db: Engine, sql: str, **params: Any) -> None:
 
 def tamper(db: Engine, event_id: int, data: dict[str, Any]) -> None:
     value = "CAST(:data AS JSON)" if db.dialect.name == "postgresql" else ":data"
-    execute(db, f"UPDATE history_event SET data = {value} WHERE id = :id",
-            data=json.dumps(data, ensure_ascii=False), id=event_id)
+    execute(
+        db,
+        f"UPDATE history_event SET data = {value} WHERE id = :id",
+        data=json.dumps(data, ensure_ascii=False),
+        id=event_id,
+    )
 
 
 def city_decision(db: Engine, instance_id: str) -> int:
     """Id of the history row recording the completion of 市级初审."""
-    sql = text("SELECT id FROM history_event WHERE stream = :s AND kind = 'task.completed' "
-               "AND bpmn_id = 'city_review'")
+    sql = text(
+        "SELECT id FROM history_event WHERE stream = :s AND kind = 'task.completed' "
+        "AND bpmn_id = 'city_review'"
+    )
     with db.connect() as conn:
         return conn.scalar(sql, {"s": f"instance:{instance_id}"})
 
 
 def test_history_of_a_p1_run_verifies_clean(
-        ctx: EngineContext, db_engine: Engine, run: str) -> None:
+    ctx: EngineContext, db_engine: Engine, run: str
+) -> None:
     rows = stream_rows(db_engine, run)
     assert [seq for _, seq, _ in rows] == list(range(1, len(rows) + 1))
     assert rows[0][2] == "instance.started"
@@ -75,7 +82,8 @@ def test_history_of_a_p1_run_verifies_clean(
 
 
 def test_editing_one_rows_data_names_that_row(
-        ctx: EngineContext, db_engine: Engine, run: str) -> None:
+    ctx: EngineContext, db_engine: Engine, run: str
+) -> None:
     event_id = city_decision(db_engine, run)
     tamper(db_engine, event_id, {"submitted": {"decision": "reject", "reason": "篡改"}})
     [problem] = verify(ctx)
@@ -84,7 +92,8 @@ def test_editing_one_rows_data_names_that_row(
 
 
 def test_deleting_a_middle_row_names_the_stream_and_the_gap(
-        ctx: EngineContext, db_engine: Engine, run: str) -> None:
+    ctx: EngineContext, db_engine: Engine, run: str
+) -> None:
     rows = stream_rows(db_engine, run)
     execute(db_engine, "DELETE FROM history_event WHERE id = :id", id=rows[2][0])  # seq 3
     [problem] = verify(ctx)
@@ -94,7 +103,8 @@ def test_deleting_a_middle_row_names_the_stream_and_the_gap(
 
 
 def test_deleting_the_last_row_is_detected_by_the_stream_head(
-        ctx: EngineContext, db_engine: Engine, run: str) -> None:
+    ctx: EngineContext, db_engine: Engine, run: str
+) -> None:
     rows = stream_rows(db_engine, run)
     execute(db_engine, "DELETE FROM history_event WHERE id = :id", id=rows[-1][0])
     [problem] = verify(ctx)
@@ -104,7 +114,8 @@ def test_deleting_the_last_row_is_detected_by_the_stream_head(
 
 
 def test_deleting_a_whole_stream_is_detected_by_its_head(
-        ctx: EngineContext, db_engine: Engine, run: str) -> None:
+    ctx: EngineContext, db_engine: Engine, run: str
+) -> None:
     stream = "definition:innovative_evaluation"
     execute(db_engine, "DELETE FROM history_event WHERE stream = :s", s=stream)
     [problem] = verify(ctx)
@@ -112,7 +123,8 @@ def test_deleting_a_whole_stream_is_detected_by_its_head(
 
 
 def test_cli_audit_verify_exits_1_naming_the_broken_row(
-        db_engine: Engine, run: str, tidu: Tidu) -> None:
+    db_engine: Engine, run: str, tidu: Tidu
+) -> None:
     intact = tidu("audit", "verify")
     assert (intact.exit_code, intact.output.strip()) == (0, "history intact")
     event_id = city_decision(db_engine, run)
@@ -123,7 +135,8 @@ def test_cli_audit_verify_exits_1_naming_the_broken_row(
 
 
 def test_audit_verify_endpoint_reports_the_same_problems(
-        ctx: EngineContext, db_engine: Engine, p1: f.People, run: str) -> None:
+    ctx: EngineContext, db_engine: Engine, p1: f.People, run: str
+) -> None:
     auditor = p1["auditor"]
     assert auditor.get("/api/v1/audit/verify").json == {"ok": True, "problems": []}
     tamper(db_engine, city_decision(db_engine, run), {"submitted": {}})
@@ -149,15 +162,15 @@ def test_history_exports_as_json_and_csv(db_engine: Engine, p1: f.People, run: s
     assert body.startswith("\ufeff")  # Excel opens UTF-8 with a BOM
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
     assert [(int(r["id"]), r["kind"], r["hash"]) for r in rows] == [
-        (e["id"], e["kind"], e["hash"]) for e in events]
+        (e["id"], e["kind"], e["hash"]) for e in events
+    ]
     assert [json.loads(r["data"]) for r in rows] == [e["data"] for e in events]
     assert p1["ent2"].get(url).status_code == 404
 
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("requires_postgres")
-def test_verify_does_not_depend_on_the_database_session_time_zone(
-        db_url: str, run: str) -> None:
+def test_verify_does_not_depend_on_the_database_session_time_zone(db_url: str, run: str) -> None:
     local = create_engine(db_url, connect_args={"options": "-c TimeZone=Asia/Shanghai"})
     try:
         with Session(local) as session:
@@ -168,22 +181,32 @@ def test_verify_does_not_depend_on_the_database_session_time_zone(
 
 
 def test_verify_reads_chains_in_batches_and_checks_each_stream_at_its_end(
-        ctx: EngineContext, db_engine: Engine, clock: SimulatedClock,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx: EngineContext, db_engine: Engine, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # streams of 3 events read 2 at a time: every stream ends inside a batch or at its edge
     monkeypatch.setattr(history, "VERIFY_BATCH", 2)
     with ctx.transaction() as session:
         for n in range(5):
             for i in range(3):
-                history.append(session, stream=f"test:{n}", kind="test.event", actor="t",
-                               at=clock.now(), data={"i": i}, new_stream=i == 0)
+                history.append(
+                    session,
+                    stream=f"test:{n}",
+                    kind="test.event",
+                    actor="t",
+                    at=clock.now(),
+                    data={"i": i},
+                    new_stream=i == 0,
+                )
     assert verify(ctx) == []
 
     def ids(stream: str) -> list[int]:
         with db_engine.connect() as conn:
-            return list(conn.scalars(
-                text("SELECT id FROM history_event WHERE stream = :s ORDER BY seq"), {"s": stream}
-            ))
+            return list(
+                conn.scalars(
+                    text("SELECT id FROM history_event WHERE stream = :s ORDER BY seq"),
+                    {"s": stream},
+                )
+            )
 
     tamper(db_engine, ids("test:1")[1], {"i": 9})
     execute(db_engine, "DELETE FROM history_event WHERE id = :id", id=ids("test:3")[-1])

@@ -47,8 +47,9 @@ def fail_city_review(ctx: EngineContext, p1: f.People, case: Case) -> str:
     """Complete 市级初审 while the draw handler fails; return the incident id of the 500 problem."""
     before = instance_state(ctx, case["instance_id"])
     with registry.override("sampling.draw", draw_unavailable):
-        response = p1["city"].post(f"/api/v1/tasks/{case['task_id']}/complete",
-                                       json={"data": {"decision": "approve"}})
+        response = p1["city"].post(
+            f"/api/v1/tasks/{case['task_id']}/complete", json={"data": {"decision": "approve"}}
+        )
     assert response.status_code == 500, response.json
     assert response.mimetype == PROBLEM
     assert response.json["type"].endswith("/processing-failed")
@@ -65,7 +66,8 @@ def incidents(user: f.Api, status: str = "open") -> list[dict[str, Any]]:
 
 
 def test_failing_handler_keeps_nothing_and_raises_an_incident(
-        ctx: EngineContext, p1: f.People, case: Case) -> None:
+    ctx: EngineContext, p1: f.People, case: Case
+) -> None:
     province = p1["province"]
     before = kinds(province, case["instance_id"])
     incident_id = fail_city_review(ctx, p1, case)
@@ -78,7 +80,8 @@ def test_failing_handler_keeps_nothing_and_raises_an_incident(
 
 
 def test_retry_after_the_handler_is_fixed_moves_the_case_on_and_resolves(
-        ctx: EngineContext, p1: f.People, case: Case) -> None:
+    ctx: EngineContext, p1: f.People, case: Case
+) -> None:
     province, city = p1["province"], p1["city"]
     incident_id = fail_city_review(ctx, p1, case)
     retried = province.post(f"/api/v1/incidents/{incident_id}/retry")
@@ -87,8 +90,9 @@ def test_retry_after_the_handler_is_fixed_moves_the_case_on_and_resolves(
     assert task_state(ctx, case["task_id"]) == "completed"
     events = province.get(f"/api/v1/instances/{case['instance_id']}/history").json
     assert any(e["kind"] == "handler.decision" and e["bpmn_id"] == "city_draw" for e in events)
-    [completed] = [e for e in events
-                   if e["kind"] == "task.completed" and e["task_id"] == case["task_id"]]
+    [completed] = [
+        e for e in events if e["kind"] == "task.completed" and e["task_id"] == case["task_id"]
+    ]
     assert completed["actor"] == city.user_id  # the command re-ran as its original actor
     assert incidents(province) == []
     [resolved] = incidents(province, "resolved")
@@ -98,8 +102,7 @@ def test_retry_after_the_handler_is_fixed_moves_the_case_on_and_resolves(
     assert (event["actor"], event["data"]["incident_id"]) == (province.user_id, incident_id)
 
 
-def test_retry_of_a_resolved_incident_is_409(
-        ctx: EngineContext, p1: f.People, case: Case) -> None:
+def test_retry_of_a_resolved_incident_is_409(ctx: EngineContext, p1: f.People, case: Case) -> None:
     incident_id = fail_city_review(ctx, p1, case)
     assert p1["province"].post(f"/api/v1/incidents/{incident_id}/retry").status_code == 200
     again = p1["province"].post(f"/api/v1/incidents/{incident_id}/retry")
@@ -108,7 +111,8 @@ def test_retry_of_a_resolved_incident_is_409(
 
 
 def test_retry_that_fails_again_keeps_the_incident_open_counting_attempts(
-        ctx: EngineContext, p1: f.People, case: Case) -> None:
+    ctx: EngineContext, p1: f.People, case: Case
+) -> None:
     incident_id = fail_city_review(ctx, p1, case)
     with registry.override("sampling.draw", draw_unavailable):
         response = p1["province"].post(f"/api/v1/incidents/{incident_id}/retry")
@@ -120,7 +124,8 @@ def test_retry_that_fails_again_keeps_the_incident_open_counting_attempts(
 
 
 def test_only_province_or_process_owner_may_retry(
-        ctx: EngineContext, p1: f.People, case: Case) -> None:
+    ctx: EngineContext, p1: f.People, case: Case
+) -> None:
     incident_id = fail_city_review(ctx, p1, case)
     for role in ("city", "auditor", "ent"):
         assert p1[role].post(f"/api/v1/incidents/{incident_id}/retry").status_code == 403
@@ -129,7 +134,8 @@ def test_only_province_or_process_owner_may_retry(
 
 
 def test_cli_incidents_retry_resolves_the_incident(
-        ctx: EngineContext, p1: f.People, case: Case, tidu: Tidu) -> None:
+    ctx: EngineContext, p1: f.People, case: Case, tidu: Tidu
+) -> None:
     incident_id = fail_city_review(ctx, p1, case)
     listed = tidu("incidents", "list")
     assert listed.exit_code == 0, listed.output

@@ -79,11 +79,15 @@ def _write(directory, year, data):  # type: ignore[no-untyped-def]
 
 
 def test_a_bad_calendar_file_is_refused_naming_each_entry(tmp_path):
-    _write(tmp_path, 2099, {
-        "year": 2098,
-        "holidays": {"2099-02-30": "春节", "2098-12-31": "元旦", "2099-01-05": 1},
-        "workdays": {"2099-01-05": "调休", "2099-01-06": "调休"},  # 01-05 Mon, 01-06 Tue
-    })
+    _write(
+        tmp_path,
+        2099,
+        {
+            "year": 2098,
+            "holidays": {"2099-02-30": "春节", "2098-12-31": "元旦", "2099-01-05": 1},
+            "workdays": {"2099-01-05": "调休", "2099-01-06": "调休"},  # 01-05 Mon, 01-06 Tue
+        },
+    )
     problems = workdays.year_file_problems(tmp_path / "2099.json")
     assert problems == [
         "2099.json: year 为 2098，与年份 2099 不符",
@@ -127,4 +131,7 @@ def test_coverage_warns_before_a_year_without_data_begins(tmp_path):
     assert found["missing"] == []
     assert found["warning"] is None
     assert found["years"][-1] == {
-        "year": last + 1, "source": f"processes/calendars/{last + 1}.json", "problems": []}
+        "year": last + 1,
+        "source": f"processes/calendars/{last + 1}.json",
+        "problems": [],
+    }
