@@ -93,6 +93,21 @@ def user(
     return Api(client, users.issue_token(ctx, user_id), user_id)
 
 
+def enterprise(
+    ctx: EngineContext, client: Any, n: int, *, region: str, name: str | None = None
+) -> Api:
+    """The enterprise user `ent-<n>` of `region`, whose USCC is `uscc(region, n)`."""
+    return user(
+        ctx,
+        client,
+        role="enterprise",
+        user_id=f"ent-{n}",
+        uscc_code=uscc(region, n),
+        region=region,
+        name=name,
+    )
+
+
 def deploy_processes(ctx: EngineContext) -> list[Any]:
     return definitions.deploy(
         ctx,
@@ -145,24 +160,8 @@ def p1_cast(
     elif deploy:
         deploy_processes(ctx)
     return {
-        "ent": user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-1",
-            uscc_code=uscc(P1_REGION, 1),
-            region=P1_REGION,
-            name="洪城精密机械有限公司",
-        ),
-        "ent2": user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-2",
-            uscc_code=uscc(P1_REGION, 2),
-            region=P1_REGION,
-            name="赣江光电科技有限公司",
-        ),
+        "ent": enterprise(ctx, client, 1, region=P1_REGION, name="洪城精密机械有限公司"),
+        "ent2": enterprise(ctx, client, 2, region=P1_REGION, name="赣江光电科技有限公司"),
         "city": user(ctx, client, role="city", user_id="city-nc", region=P1_REGION),
         "city_b": user(ctx, client, role="city", user_id="city-nc-2", region=P1_REGION),
         "province": user(ctx, client, role="province", user_id="prov"),

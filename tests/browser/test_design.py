@@ -113,15 +113,7 @@ def test_owner_previews_a_migration_and_moves_the_instances_that_can_move(  # ty
 ) -> None:
     round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
     drafting = f.start(people["ent"], round_id)["id"]  # at 企业自评: v2's step lies ahead
-    ent2 = f.user(
-        ctx,
-        client,
-        role="enterprise",
-        user_id="ent-2",
-        uscc_code=f.uscc(REGION, 2),
-        region=REGION,
-        name="赣江光电科技有限公司",
-    )
+    ent2 = f.enterprise(ctx, client, 2, region=REGION, name="赣江光电科技有限公司")
     reviewing = f.apply(ent2, round_id)  # past 企业自评: v2 changes the path it took
     files = f.process_files()
     old, new = RECORD_STEP

@@ -16,22 +16,8 @@ REGION = "360100"
 def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
     f.deploy_processes(ctx)
     return {
-        "ent": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-1",
-            uscc_code=f.uscc(REGION, 1),
-            region=REGION,
-        ),
-        "other": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-2",
-            uscc_code=f.uscc(REGION, 2),
-            region=REGION,
-        ),
+        "ent": f.enterprise(ctx, client, 1, region=REGION),
+        "other": f.enterprise(ctx, client, 2, region=REGION),
         "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
         "province": f.user(ctx, client, role="province", user_id="prov"),
     }

@@ -17,15 +17,7 @@ REGION = "360100"
 def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
     f.deploy_processes(ctx)
     return {
-        "ent": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-1",
-            uscc_code=f.uscc(REGION, 1),
-            region=REGION,
-            name="洪城精密机械有限公司",
-        ),
+        "ent": f.enterprise(ctx, client, 1, region=REGION, name="洪城精密机械有限公司"),
         "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
         "province": f.user(ctx, client, role="province", user_id="prov"),
     }

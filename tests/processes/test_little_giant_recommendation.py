@@ -20,33 +20,9 @@ KEY = "little_giant_recommendation"
 def people(ctx, client) -> dict[str, f.Api]:
     f.deploy_processes(ctx)
     cast = {
-        "ent": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-1",
-            uscc_code=f.uscc(REGION, 1),
-            region=REGION,
-            name="洪城精密机械有限公司",
-        ),
-        "ent2": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-2",
-            uscc_code=f.uscc(REGION, 2),
-            region=REGION,
-            name="赣江光电科技有限公司",
-        ),
-        "innovative_only": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-3",
-            uscc_code=f.uscc(REGION, 3),
-            region=REGION,
-            name="豫章软件有限公司",
-        ),
+        "ent": f.enterprise(ctx, client, 1, region=REGION, name="洪城精密机械有限公司"),
+        "ent2": f.enterprise(ctx, client, 2, region=REGION, name="赣江光电科技有限公司"),
+        "innovative_only": f.enterprise(ctx, client, 3, region=REGION, name="豫章软件有限公司"),
         "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
         "province": f.user(ctx, client, role="province", user_id="prov"),
         "miit": f.user(ctx, client, role="miit", user_id="miit"),

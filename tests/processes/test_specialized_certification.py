@@ -18,24 +18,8 @@ KEY = "specialized_certification"
 def people(ctx, client) -> dict[str, f.Api]:
     f.deploy_processes(ctx)
     cast = {
-        "ent": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-1",
-            uscc_code=f.uscc(REGION, 1),
-            region=REGION,
-            name="洪城精密机械有限公司",
-        ),
-        "newcomer": f.user(
-            ctx,
-            client,
-            role="enterprise",
-            user_id="ent-2",
-            uscc_code=f.uscc(REGION, 2),
-            region=REGION,
-            name="赣江新材料有限公司",
-        ),
+        "ent": f.enterprise(ctx, client, 1, region=REGION, name="洪城精密机械有限公司"),
+        "newcomer": f.enterprise(ctx, client, 2, region=REGION, name="赣江新材料有限公司"),
         "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
         "province": f.user(ctx, client, role="province", user_id="prov"),
     }
