@@ -116,3 +116,31 @@ class Sampler(threading.Thread):
         self._done.set()
         self.join()
         return max(self.peak, rss_mb())
+
+
+def timed_instances(workload: Any, n: int) -> float:
+    """Seconds `n` calls of `workload.instance()` take."""
+    started = time.perf_counter()
+    for _ in range(n):
+        workload.instance()
+    return time.perf_counter() - started
+
+
+def alternate(ours: Any, theirs: Any, n: int, rounds: int) -> tuple[float, float, list[float]]:
+    """`n` instances of each workload in `rounds` alternating rounds (which goes first
+    alternates too): (seconds of ours, seconds of theirs, each round's ratio theirs/ours). On a
+    shared machine the speed of the whole machine drifts by a third within a minute; timed one
+    after the other, the two figures meet different machines. Interleaved, both see the same
+    drift, and the rounds' spread shows what the drift left."""
+    rounds = max(1, min(rounds, n))
+    sizes = [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)]
+    ours_s = theirs_s = 0.0
+    ratios = []
+    for i, size in enumerate(sizes):
+        if i % 2 == 0:
+            a, b = timed_instances(ours, size), timed_instances(theirs, size)
+        else:
+            b, a = timed_instances(theirs, size), timed_instances(ours, size)
+        ours_s, theirs_s = ours_s + a, theirs_s + b
+        ratios.append(b / a)
+    return ours_s, theirs_s, ratios

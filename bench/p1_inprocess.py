@@ -26,6 +26,7 @@ from sqlalchemy import func, select, text
 
 import handlers  # noqa: F401
 from api import create_app
+from bench.common import alternate
 from engine import definitions, instances, migrate, users
 from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
@@ -233,36 +234,18 @@ class RawLoop:
         assert wf.is_completed()
 
 
-def _timed(workload: Any, n: int) -> float:
-    started = time.perf_counter()
-    for _ in range(n):
-        workload.instance()
-    return time.perf_counter() - started
-
-
 def interleaved(
     ctx: EngineContext, clock: SimulatedClock, n: int, rounds: int = 10
 ) -> dict[str, Any]:
-    """`n` cases of tidu and `n` of the raw loop in alternating rounds (which goes first
-    alternates too), as bench.sme_eval.interleaved: both see the same drift of a shared
-    machine. The raw loop needs one case of tidu to take its spec from: one untimed case
-    of each goes first."""
+    """`n` cases of tidu and `n` of the raw loop in alternating rounds
+    (`bench.common.alternate`): both see the same drift of a shared machine. The raw loop
+    takes its spec from a case of tidu: one untimed case of each goes first."""
     service = Service(ctx, clock, n + 1)
     service.instance()
     raw = RawLoop(ctx, clock)
     raw.instance()
     service.latencies.clear()
-    rounds = max(1, min(rounds, n))
-    sizes = [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)]
-    ours_s = raw_s = 0.0
-    ratios = []
-    for i, size in enumerate(sizes):
-        if i % 2 == 0:
-            ours, theirs = _timed(service, size), _timed(raw, size)
-        else:
-            theirs, ours = _timed(raw, size), _timed(service, size)
-        ours_s, raw_s = ours_s + ours, raw_s + theirs
-        ratios.append(theirs / ours)
+    ours_s, raw_s, ratios = alternate(service, raw, n, rounds)
     return service.figures() | {
         "instances_per_s": n / ours_s,
         "raw_instances_per_s": n / raw_s,

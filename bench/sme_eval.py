@@ -27,7 +27,16 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from api import create_app, settle_heap
-from bench.common import context, deploy_sme_eval, mean, pct, scratch_db, token_for
+from bench.common import (
+    alternate,
+    context,
+    deploy_sme_eval,
+    mean,
+    pct,
+    scratch_db,
+    timed_instances,
+    token_for,
+)
 from engine.runtime import BASELINE_SERIALIZER, cached_spec
 from engine.store import Definition, Instance
 from handlers.uscc import make_uscc
@@ -130,13 +139,6 @@ class RawLoop:
         assert wf.is_completed()
 
 
-def _timed(workload: Any, n: int) -> float:
-    started = time.perf_counter()
-    for _ in range(n):
-        workload.instance()
-    return time.perf_counter() - started
-
-
 def run_in_process(
     url: str, n: int, warmup: int = 0, on_start: Callable[[], Any] | None = None
 ) -> dict[str, Any]:
@@ -148,7 +150,7 @@ def run_in_process(
         service.instance(timed=False)
     if on_start is not None:
         on_start()
-    return service.figures(n, _timed(service, n)) | {"ctx": service.ctx}
+    return service.figures(n, timed_instances(service, n)) | {"ctx": service.ctx}
 
 
 def raw_loop(ctx: Any, n: int, warmup: int = 0) -> dict[str, float]:
@@ -156,37 +158,24 @@ def raw_loop(ctx: Any, n: int, warmup: int = 0) -> dict[str, float]:
     raw = RawLoop(ctx)
     for _ in range(warmup):
         raw.instance(timed=False)
-    elapsed = _timed(raw, n)
+    elapsed = timed_instances(raw, n)
     return {"instances_per_s": n / elapsed, "completions_per_s": n * len(BODIES) / elapsed}
 
 
 def interleaved(url: str, n: int, warmup: int = 0, rounds: int = 10) -> dict[str, Any]:
-    """tidu and the raw loop in alternating rounds of n/rounds instances each (which goes
-    first alternates too), after `warmup` untimed instances of both. On a shared machine the
-    speed of the whole machine drifts by a third within a minute; timed one after the other,
-    the two figures met different machines. Interleaved, both see the same drift, and each
-    round gives a ratio of its own: their spread shows what the drift left."""
+    """tidu and the raw loop in alternating rounds of n/rounds instances each
+    (`bench.common.alternate`), after `warmup` untimed instances of both."""
     service = Service(url)
     raw = RawLoop(service.ctx)
     for _ in range(warmup):
         service.instance(timed=False)
         raw.instance(timed=False)
-    rounds = max(1, min(rounds, n))
-    sizes = [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)]
-    ours_s = raw_s = 0.0
-    ratios = []
-    for i, size in enumerate(sizes):
-        if i % 2 == 0:
-            ours, theirs = _timed(service, size), _timed(raw, size)
-        else:
-            theirs, ours = _timed(raw, size), _timed(service, size)
-        ours_s, raw_s = ours_s + ours, raw_s + theirs
-        ratios.append(theirs / ours)
+    ours_s, raw_s, ratios = alternate(service, raw, n, rounds)
     return service.figures(n, ours_s) | {
         "raw_instances_per_s": n / raw_s,
         "raw_completions_per_s": n * len(BODIES) / raw_s,
         "ratio": raw_s / ours_s,
-        "rounds": rounds,
+        "rounds": len(ratios),
         "round_ratio_median": statistics.median(ratios),
         "round_ratio_min": min(ratios),
         "round_ratio_max": max(ratios),
