@@ -99,6 +99,7 @@ class InstanceOut(Schema):
     round_id = fields.Integer(allow_none=True)
     status = fields.String()
     outcome = fields.String(allow_none=True)
+    outcome_name = fields.String(allow_none=True, metadata={"description": "结果的中文名称"})
     stage = fields.String(
         allow_none=True,
         metadata={"description": "where the case stands: open task, wait or outcome (bpmn id)"},

@@ -22,12 +22,13 @@ from api.schemas import (
     plain_json,
 )
 from engine import instances, queries
+from engine.store import outcome_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="人工任务（待办）")
 
 
 TASK_FIELDS = [c for c in TaskOut().fields if c != "overdue"]
-INSTANCE_FIELDS = list(InstanceOut().fields)
+INSTANCE_FIELDS = [f for f in InstanceOut().fields if f != "outcome_name"]
 
 
 def task_json(row: Any, now: Any) -> dict[str, Any]:
@@ -37,7 +38,10 @@ def task_json(row: Any, now: Any) -> dict[str, Any]:
 
 
 def instance_json(row: Any) -> dict[str, Any]:
-    return {c: getattr(row, c, None) for c in INSTANCE_FIELDS}
+    """A case's JSON from its ORM row or a plain row of its columns."""
+    out = {c: getattr(row, c, None) for c in INSTANCE_FIELDS}
+    out["outcome_name"] = outcome_label(row.process_key, row.outcome)
+    return out
 
 
 @bp.route("")

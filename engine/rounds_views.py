@@ -14,7 +14,6 @@ from sqlalchemy import Select, func, select, text
 from engine import access
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidInput, NotFound
-from engine.stages import OUTCOME_LABELS
 from engine.store import (
     QUALIFICATION_STATUS_LABELS,
     TIER_LABELS,
@@ -23,6 +22,7 @@ from engine.store import (
     Instance,
     Qualification,
     Round,
+    outcome_label,
 )
 
 VIEWERS = ("city", "province", "miit", "auditor")
@@ -162,6 +162,7 @@ def _reported(session: Any, round_id: int, region: str | None, bpmn_id: str) -> 
             Instance.region,
             Instance.outcome,
             Instance.id,
+            Instance.process_key,
             Enterprise.name,
         )
         .select_from(HumanTask)
@@ -204,7 +205,7 @@ def _recommendation_list(session: Any, round_id: int, region: str | None) -> lis
             r.name or "",
             r.region,
             _score(r.data),
-            status.get(r.outcome, OUTCOME_LABELS.get(r.outcome or "", r.outcome)),
+            status.get(r.outcome, outcome_label(r.process_key, r.outcome)),
             r.id,
         ]
         for n, r in enumerate(found, 1)

@@ -22,20 +22,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from engine.projections import scoped_bpmn_id, waiting_messages, waiting_timers
-from engine.store import Definition, HumanTask, Instance
-
-OUTCOME_LABELS = {
-    "qualified": "认定通过",
-    "ineligible": "不符合条件",
-    "rejected_by_city": "市级未通过",
-    "rejected_by_province": "省级未通过",
-    "rejected_by_miit": "工信部未予认定",
-    "spot_check_failed": "抽查不合格",
-    "objection_upheld": "异议成立",
-    "lapsed": "逾期终止",
-    "prerequisite_expired": "前置资格已失效",
-    "cancelled": "已撤销",
-}
+from engine.store import Definition, HumanTask, Instance, outcome_label
 
 
 @functools.lru_cache(maxsize=64)
@@ -90,7 +77,11 @@ def stage_values(
                 "stage_due_at": min((due for _, due in timers), default=None),
             }
     stage = outcome or status
-    return {"stage": stage, "stage_name": OUTCOME_LABELS.get(stage, stage), "stage_due_at": None}
+    return {
+        "stage": stage,
+        "stage_name": outcome_label(row.process_key, stage),
+        "stage_due_at": None,
+    }
 
 
 def _task_stage(

@@ -141,6 +141,10 @@ class Instance(Base):
     started_by: Mapped[str] = mapped_column(String(100))
     __mapper_args__: ClassVar = {"version_id_col": version}
 
+    @property
+    def outcome_name(self) -> str | None:
+        return outcome_label(self.process_key, self.outcome)
+
 
 class HumanTask(Base):
     """Projection of a user task (open, completed or cancelled) for inboxes and history."""
@@ -346,6 +350,48 @@ TIER_LABELS = {
     "specialized": "专精特新中小企业",
     "little_giant": "专精特新“小巨人”企业",
 }
+# a case's outcome as staff and enterprises read it (the diagrams' "结果：…" steps set them)
+OUTCOME_LABELS = {
+    "qualified": "认定通过",
+    "ineligible": "不符合条件",
+    "rejected_by_city": "市级未通过",
+    "rejected_by_province": "省级未通过",
+    "rejected_by_miit": "工信部未予认定",
+    "spot_check_failed": "抽查不合格",
+    "objection_upheld": "异议成立",
+    "lapsed": "逾期终止",
+    "prerequisite_expired": "前置资格已失效",
+    "cancelled": "已撤销",
+    "revoked": "撤销资格",
+    "dismissed": "不成立",
+    "renewal_withdrawn": "取消复核资格",
+    "rectified": "整改到位",
+    "not_accepted": "不予受理",
+    "kept": "保留资格",
+    "expired": "到期失效",
+    "continued": "延期，进入新的有效期",
+    # a case that ended without an outcome, or runs on without a task or wait
+    "completed": "已办结",
+    "running": "进行中",
+}
+# where one procedure words an outcome its own way
+PROCESS_OUTCOME_LABELS = {
+    ("innovative_evaluation", "qualified"): "评价通过",
+    ("complaint", "dismissed"): "投诉不成立",
+    ("complaint", "rectified"): "已责令整改并复查通过",
+    ("complaint", "revoked"): "已撤销资格",
+    ("article12_incident", "dismissed"): "不予确认",
+}
+
+
+def outcome_label(process_key: str | None, outcome: str | None) -> str | None:
+    """The Chinese label of a case's outcome (or of its status where it has none)."""
+    if outcome is None:
+        return None
+    found = PROCESS_OUTCOME_LABELS.get((process_key or "", outcome))
+    return found or OUTCOME_LABELS.get(outcome, outcome)
+
+
 QUALIFICATION_STATUS_LABELS = {
     "active": "有效",
     "renewal_ineligible": "有效（已取消复核资格）",  # 第十条: no annual update by 30 April

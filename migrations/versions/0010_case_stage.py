@@ -29,7 +29,7 @@ depends_on = None
 
 BATCH = 1000
 ROUND_CASES = sa.text("round_id IS NOT NULL")
-OUTCOME_LABELS = {  # as engine/stages.py has them at this revision
+OUTCOME_LABELS = {  # as engine/store.py has them at this revision
     "qualified": "认定通过",
     "ineligible": "不符合条件",
     "rejected_by_city": "市级未通过",
@@ -40,6 +40,23 @@ OUTCOME_LABELS = {  # as engine/stages.py has them at this revision
     "lapsed": "逾期终止",
     "prerequisite_expired": "前置资格已失效",
     "cancelled": "已撤销",
+    "revoked": "撤销资格",
+    "dismissed": "不成立",
+    "renewal_withdrawn": "取消复核资格",
+    "rectified": "整改到位",
+    "not_accepted": "不予受理",
+    "kept": "保留资格",
+    "expired": "到期失效",
+    "continued": "延期，进入新的有效期",
+    "completed": "已办结",
+    "running": "进行中",
+}
+PROCESS_OUTCOME_LABELS = {
+    ("innovative_evaluation", "qualified"): "评价通过",
+    ("complaint", "dismissed"): "投诉不成立",
+    ("complaint", "rectified"): "已责令整改并复查通过",
+    ("complaint", "revoked"): "已撤销资格",
+    ("article12_incident", "dismissed"): "不予确认",
 }
 
 
@@ -87,7 +104,7 @@ def _batches(bind: Any) -> Iterator[list[Any]]:
     while True:
         rows = bind.execute(
             sa.text(
-                "SELECT id, definition_id, status, outcome FROM process_instance"
+                "SELECT id, definition_id, process_key, status, outcome FROM process_instance"
                 " WHERE id > :after ORDER BY id LIMIT :n"
             ),
             {"after": after, "n": BATCH},
@@ -148,4 +165,7 @@ def _stage(case: Any, tasks: dict, timers: dict, waits: dict, names: dict) -> tu
         due = min((t.due_at for t in timed), default=None)
         return stage, names.get(case.definition_id, {}).get(stage, stage), due
     stage = case.outcome or case.status
-    return stage, OUTCOME_LABELS.get(stage, stage), None
+    label = PROCESS_OUTCOME_LABELS.get((case.process_key, stage)) or OUTCOME_LABELS.get(
+        stage, stage
+    )
+    return stage, label, None

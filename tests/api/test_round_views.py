@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,7 +14,15 @@ import pytest
 from sqlalchemy import event, select, update
 
 from engine import instances, stages
-from engine.store import Definition, HumanTask, Instance, MessageSubscription, Timer
+from engine.store import (
+    OUTCOME_LABELS,
+    Definition,
+    HumanTask,
+    Instance,
+    MessageSubscription,
+    Timer,
+    outcome_label,
+)
 from tests import factories as f
 from tests.conftest import ROOT
 
@@ -257,7 +266,7 @@ def _where_projections_say(ctx) -> dict[str, tuple[set[str], dict[str, Any]]]:  
             out[case.id] = ({stage}, {stage: (names[case.definition_id].get(stage, stage), due)})
         else:
             stage = case.outcome or case.status
-            out[case.id] = ({stage}, {stage: (stages.OUTCOME_LABELS.get(stage, stage), None)})
+            out[case.id] = ({stage}, {stage: (outcome_label(case.process_key, stage), None)})
     return out
 
 
@@ -354,3 +363,31 @@ def _stage_migration() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_a_cases_outcome_reads_in_chinese_on_each_way_it_is_read(cast, round_id, cases) -> None:
+    report(cast, "city_gz", cases["gz1"])
+    cast["province"].complete(
+        "province_review", {"decision": "reject", "reason": "材料不实"}, cases["gz1"]
+    )
+    detail = cast["province"].get(f"/api/v1/instances/{cases['gz1']}").json  # plain row
+    listed = cast["province"].get("/api/v1/instances", query_string={"status": "completed"}).json
+    assert (detail["outcome"], detail["outcome_name"]) == ("rejected_by_province", "省级未通过")
+    assert [(c["id"], c["outcome_name"]) for c in listed["items"]] == [(cases["gz1"], "省级未通过")]
+    running = cast["province"].get(f"/api/v1/instances/{cases['nc1']}").json
+    assert (running["outcome_name"], running["stage_name"]) == (None, "市级初审")
+
+
+def test_every_outcome_a_diagram_sets_has_a_chinese_label() -> None:
+    set_by = {}
+    for path in (ROOT / "processes").glob("*.bpmn"):
+        for outcome in re.findall(r'\boutcome = "(\w+)"', path.read_text()):
+            set_by.setdefault(outcome, path.stem)
+    assert len(set_by) >= 15
+    missing = {o: p for o, p in set_by.items() if o not in OUTCOME_LABELS}
+    assert not missing, missing
+    assert outcome_label("complaint", "dismissed") == "投诉不成立"
+    assert outcome_label("article12_incident", "dismissed") == "不予确认"
+    assert outcome_label("innovative_evaluation", "qualified") == "评价通过"
+    assert outcome_label("specialized_certification", "qualified") == "认定通过"
+    assert outcome_label("x", None) is None

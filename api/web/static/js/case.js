@@ -1,6 +1,6 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { api, ApiError, download, el, errorText, fail, fmtTime, notice, EVENT_NAMES, OUTCOME_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
+import { api, ApiError, download, el, errorText, fail, fmtTime, notice, EVENT_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
 
 const ID = document.getElementById('root').dataset.instance;
 const statusBox = document.getElementById('status');
@@ -121,7 +121,7 @@ async function main() {
   document.getElementById('case-title').textContent = `${instance.business_key}`;
   const rows = [['案件编号', instance.id], ['流程', `${(defs.find((d) => d.process_key === instance.process_key) || {}).name || instance.process_key}（第 ${instance.definition_version} 版）`],
     ['企业', instance.uscc || '—'], ['地区', regionLabel(regions, instance.region)], ['批次', instance.round_id === null ? '—' : (round ? round.label : instance.round_id)],
-    ['状态', STATUS_NAMES[instance.status] || instance.status], ['当前环节', stageText(instance)], ['结果', OUTCOME_NAMES[instance.outcome] || instance.outcome || '—'],
+    ['状态', STATUS_NAMES[instance.status] || instance.status], ['当前环节', stageText(instance)], ['结果', instance.outcome_name || '—'],
     ['发起', `${fmtTime(instance.started_at)} ${instance.started_by}`], ['更新', fmtTime(instance.updated_at)]];
   document.getElementById('case-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const xml = await api(`/api/v1/definitions/${instance.process_key}/${instance.definition_version}/xml`, { raw: true }).then((r) => r.text());

@@ -7,10 +7,6 @@ export const ROLE_NAMES = {
 };
 export const STATUS_NAMES = { running: '进行中', completed: '已办结', cancelled: '已取消',
   open: '待办理' };
-export const OUTCOME_NAMES = {
-  qualified: '认定通过', ineligible: '不符合申报条件', rejected: '不予通过', lapsed: '逾期未补正',
-  objection_upheld: '异议成立', spot_check_failed: '抽查未通过', score_below_pass: '评分未达标',
-};
 export const TIER_NAMES = { innovative: '创新型中小企业', specialized: '专精特新中小企业',
   little_giant: '专精特新“小巨人”企业' };
 export const QUALIFICATION_STATUS_NAMES = { active: '有效', renewal_ineligible: '有效（已取消复核资格）',

@@ -1,6 +1,6 @@
 // Staff: the inbox (my role and region), filters, due dates with overdue first. Enterprises
 // also apply here in an open round, report a major change, and follow their cases.
-import { api, el, fail, fmtDeadline, fmtTime, notice, OUTCOME_NAMES, pager, processNames, QUALIFICATION_STATUS_NAMES, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { api, el, fail, fmtDeadline, fmtTime, notice, pager, processNames, QUALIFICATION_STATUS_NAMES, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 // what an enterprise may start outside a round (第十一条 major-change report)
 const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化', hint: '更名、合并、重组等重大变化发生后报告（第十一条）' }];
@@ -87,7 +87,7 @@ async function showApply(names) {
       el('td', {}, (rounds.find((r) => r.id === c.round_id) || {}).label || '—'),
       el('td', {}, STATUS_NAMES[c.status] || c.status),
       el('td', { class: 'stage' }, stageText(c)),
-      el('td', {}, OUTCOME_NAMES[c.outcome] || c.outcome || '—'),
+      el('td', {}, c.outcome_name || '—'),
       el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at)))))
     : el('p', { class: 'hint' }, '尚无案件。'));
   document.getElementById('my-cases').hidden = false;
