@@ -3,14 +3,17 @@ indexes, constraints), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 
+from engine import migrate
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from engine.settings import Settings
@@ -85,3 +88,66 @@ def test_sqlite_connections_get_wal_and_the_configured_checkpoint_interval(
 
 
 PRAGMAS = ("journal_mode", "foreign_keys", "synchronous", "wal_autocheckpoint")
+
+
+def test_migration_0010_works_out_the_stage_of_the_cases_it_finds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Upgrading a database that holds cases: each gets the stage its projections show, and
+    the revision goes down and up again."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0009")
+    bpmn = (
+        '<definitions><process id="p"><userTask id="review" name="审核"/>'
+        '<callActivity id="notice" name="公示"/></process></definitions>'
+    )
+    at = "2026-01-01 00:00:00.000000"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO definition (id, process_key, version, name, checksum, bpmn_file,"
+                " files, spec_json, lanes, deployed_at, deployed_by) VALUES (1, 'p', 1, 'p',"
+                " 'c', 'p.bpmn', :files, '{}', '{}', :at, 'owner')"
+            ),
+            {"files": json.dumps({"p.bpmn": bpmn}), "at": at},
+        )
+        for case, status, outcome in (
+            ("at-task", "running", None),
+            ("waiting", "running", None),
+            ("done", "completed", "rejected_by_city"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO process_instance (id, definition_id, definition_version,"
+                    " process_key, business_key, status, outcome, state_json, version,"
+                    " started_at, updated_at, started_by) VALUES (:id, 1, 1, 'p', :id, :status,"
+                    " :outcome, '{}', 1, :at, :at, 'x')"
+                ),
+                {"id": case, "status": status, "outcome": outcome, "at": at},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO human_task (id, instance_id, process_key, bpmn_id, name, role,"
+                " state, data, created_at, due_at) VALUES ('t1', 'at-task', 'p', 'review', '审核',"
+                " 'city', 'open', '{}', :at, '2026-02-01 00:00:00.000000')"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO timer (instance_id, task_id, bpmn_id, due_at, attempts)"
+                " VALUES ('waiting', 't2', 'notice/wait', '2026-03-01 00:00:00.000000', 0)"
+            )
+        )
+    migrate.upgrade(url)
+    stages = "SELECT id, stage, stage_name, stage_due_at FROM process_instance ORDER BY id"
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(text(stages))] == [
+            ("at-task", "review", "审核", "2026-02-01 00:00:00.000000"),
+            ("done", "rejected_by_city", "市级未通过", None),
+            ("waiting", "notice", "公示", "2026-03-01 00:00:00.000000"),
+        ]
+    command.downgrade(migrate.alembic_config(url), "0009")
+    with engine.connect() as conn:
+        assert "stage" not in {c["name"] for c in inspect(conn).get_columns("process_instance")}
+    migrate.upgrade(url)
+    engine.dispose()
