@@ -73,6 +73,11 @@ def scenarios(tiny: bool, pg: str) -> list[tuple[str, list[str]]]:
             ],
         ),
         (
+            "the history in monthly partitions against one table, and dropping a month "
+            "(PostgreSQL)",
+            [*py, "bench.partitions", "--events", n(1_000_000, 2_000), "--pg-url", pg],
+        ),
+        (
             "timers due at once, 1 and 2 scheduler processes (PostgreSQL)",
             [sys.executable, "bench/timers.py", "--timers", n(10_000, 100)],
         ),
