@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from api.auth import current_actor, engine_context
 from api.schemas import LocalDateTime, page_schema
 from engine import complaints
+from engine.store import outcome_label
 
 bp = Blueprint(
     "complaints", __name__, url_prefix="/api/v1/complaints", description="投诉（第十三条）"
@@ -52,6 +53,7 @@ class ComplaintOut(Schema):
     uscc = fields.String()
     status = fields.String()
     outcome = fields.String(allow_none=True)
+    outcome_name = fields.String(allow_none=True, metadata={"description": "结果的中文名称"})
     authority = fields.String()
     filed_at = LocalDateTime()
     completed_at = LocalDateTime(allow_none=True)
@@ -69,6 +71,7 @@ def _json(person: Any, case: Any, identity: dict[str, str] | None = None) -> dic
         "uscc": case.uscc,
         "status": case.status,
         "outcome": case.outcome,
+        "outcome_name": outcome_label(case.process_key, case.outcome),
         "authority": person.authority,
         "filed_at": person.filed_at,
         "completed_at": case.completed_at,

@@ -127,7 +127,9 @@ def test_dismissed_complaint_hides_the_complainant_from_the_enterprise(ctx, cloc
 
     # the complainant sees only their own complaints, and is told the outcome
     mine = people["public"].get("/api/v1/complaints").json
-    assert [(c["id"], c["outcome"]) for c in mine["items"]] == [(case_id, "dismissed")]
+    assert [(c["id"], c["outcome"], c["outcome_name"]) for c in mine["items"]] == [
+        (case_id, "dismissed", "投诉不成立")
+    ]
     assert people["public2"].get("/api/v1/complaints").json["items"] == []
     assert people["public"].get(f"/api/v1/instances/{case_id}").status_code == 404
     notes = people["public"].get("/api/v1/notifications").json["items"]

@@ -2,7 +2,6 @@
 // (第十三条) with its evidence, every missing element named; follow the complaints filed.
 import { api, ApiError, el, errorText, fail, fmtTime, notice, requireLogin, showFieldErrors, STATUS_NAMES, table } from './common.js';
 
-const OUTCOMES = { not_accepted: '不予受理', dismissed: '投诉不成立', rectified: '责令整改', revoked: '撤销资格' };
 const AUTHORITIES = { city: '所在地市级中小企业主管部门', province: '省工业和信息化厅' };
 const form = document.getElementById('complaint-form');
 const evidence = [];
@@ -44,7 +43,7 @@ async function load() {
   document.getElementById('complaints').replaceChildren(found.items.length
     ? table(['编号', '被投诉企业', '办理机关', '状态', '结果', '登记时间', '办结时间'], found.items.map((c) => el('tr', { dataset: { complaint: c.id } },
       el('td', {}, c.id.slice(0, 8)), el('td', {}, c.uscc), el('td', {}, AUTHORITIES[c.authority] || c.authority),
-      el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, OUTCOMES[c.outcome] || c.outcome || '—'),
+      el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', {}, c.outcome_name || '—'),
       el('td', {}, fmtTime(c.filed_at)), el('td', {}, c.completed_at ? fmtTime(c.completed_at) : '—'))))
     : el('p', { class: 'hint' }, '尚未登记投诉。'));
   document.body.dataset.loaded = 'true';
