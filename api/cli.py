@@ -11,7 +11,7 @@ import click
 
 from api import cli_import, cli_migrate, cli_miit, cli_time, cli_users
 from api.cli_rules import score
-from engine import definitions, history, incidents, migrate
+from engine import compaction, definitions, history, incidents, migrate
 from engine.context import Actor, EngineContext
 from engine.errors import EngineError
 from engine.settings import Settings
@@ -127,6 +127,31 @@ def incidents_retry(incident_id: str) -> None:
     except EngineError as error:
         _fail(error)
     click.echo(f"incident {incident_id} resolved")
+
+
+@main.group(name="cases")
+def cases_cmd() -> None:
+    """Maintenance of stored cases."""
+
+
+@cases_cmd.command("compact")
+@click.option("--older-than-days", type=int, required=True, help="finished more than N days ago")
+@click.option("--limit", type=int, default=None, help="at most this many cases")
+def cases_compact(older_than_days: int, limit: int | None) -> None:
+    """Compact the stored state of finished cases to the elements they went through."""
+    try:
+        done = compaction.compact_finished(
+            _ctx(),
+            older_than_days=older_than_days,
+            limit=limit,
+            actor=Actor(id="cli", role="system"),
+        )
+    except EngineError as error:
+        _fail(error)
+    click.echo(
+        f"{done['cases']} finished cases compacted: "
+        f"{done['bytes_before']:,} -> {done['bytes_after']:,} bytes of state"
+    )
 
 
 @main.group()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import (
     access,
+    compaction,
     definitions,
     enterprises,
     forms,
@@ -181,6 +182,8 @@ def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
     if warm is not None:
         warm.wf.script_engine = ctx.script_engine
         return Loaded(row, definition, warm.wf, scope, warm.waits)
+    if compaction.is_compacted(row.state_json):
+        raise Conflict("案件已办结，其流程状态已压缩归档，不能再办理", rule="state-compacted")
     wf = SERIALIZER.deserialize_json(row.state_json)
     wf.script_engine = ctx.script_engine
     return Loaded(row, definition, wf, scope, Waits.of(wf))

@@ -33,6 +33,8 @@ def _walk(workflow: dict[str, Any], completed: set[str], active: set[str]) -> No
 def element_states(state_json: str) -> dict[str, list[str]]:
     """Task-spec names (BPMN element ids) completed and active, subprocesses included."""
     state = json.loads(state_json) if state_json else {}
+    if "compacted" in state:  # a finished case's compacted state keeps just these (compaction.py)
+        return {"completed": state["completed"], "active": state["active"]}
     completed: set[str] = set()
     active: set[str] = set()
     _walk(state, completed, active)
