@@ -11,8 +11,10 @@ rule `state-compacted`).
 
 Which cases and when is the operator's choice: `tidu cases compact --older-than-days N`
 compacts the cases finished more than N days ago (docs/scaling.md, "History partitioning and
-retention"), 500 to a transaction, each case's row checked against its optimistic version so a
-concurrent writer is never overwritten.
+retention"), and with TIDU_COMPACT_FINISHED_AFTER_DAYS=N the scheduler does so once a day
+(engine/scheduler.py). Cases go 500 to a transaction, each row checked against its optimistic
+version so a concurrent writer is never overwritten; on PostgreSQL several schedulers skip
+each other's locked rows.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def _compact_batch(ctx: EngineContext, cutoff: Any, size: int, actor: Actor) -> 
             )
             .order_by(Instance.completed_at, Instance.id)
             .limit(size)
+            # schedulers on one PostgreSQL database take different cases
+            .with_for_update(skip_locked=True)
         ).all()
         now = ctx.now()
         before = after = 0

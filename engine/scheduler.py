@@ -31,12 +31,13 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event, make_url, text
 
-from engine import holidays, rounds, timers
-from engine.context import EngineContext
+from engine import compaction, holidays, rounds, timers
+from engine.context import Actor, EngineContext
 from engine.projections import TIMER_CHANNEL
 
 log = logging.getLogger("tidu.scheduler")
 JOB_ID = "tidu-timers"
+COMPACT_PER_RUN = 1000  # finished cases compacted in one scheduler run at most
 NUDGE = timedelta(milliseconds=5)  # run just after the due time (Spiff fires on due < now)
 # a listener checks once per connection that it hears what another connection sends
 PROBE_CHANNEL = "tidu_listen_probe"
@@ -97,6 +98,7 @@ class Scheduler:
         self._job_id: str | None = None
         self._seq = itertools.count(1)
         self._calendar_checked: date | None = None
+        self._compacted_on: date | None = None  # the day compaction last found nothing left
         # PostgreSQL: whether the timer listener heard its probe (None: not known yet)
         self.listener_hears: bool | None = None
 
@@ -182,6 +184,7 @@ class Scheduler:
         try:
             result = work(self.ctx, owner=self.owner, policy=self.policy)
             self._check_calendar()
+            self.compact_finished_cases()
             self.totals.add(result)
             if result.claimed:
                 log.info("timers: %s", result.summary())
@@ -210,6 +213,34 @@ class Scheduler:
             return
         if warning:
             log.warning("calendar: %s", warning)
+
+    def compact_finished_cases(self) -> None:
+        """With `compact_finished_after_days` set: compact finished cases, at most
+        COMPACT_PER_RUN a run (so timers never wait long behind it), until a run finds fewer;
+        then not again until the next day."""
+        days = self.ctx.settings.compact_finished_after_days
+        today = self.ctx.now().date()
+        if days is None or self._compacted_on == today:
+            return
+        try:
+            done = compaction.compact_finished(
+                self.ctx,
+                older_than_days=days,
+                actor=Actor.system("scheduler"),
+                limit=COMPACT_PER_RUN,
+            )
+        except Exception:
+            log.exception("compacting finished cases failed")
+            return
+        if done["cases"]:
+            log.info(
+                "compacted %d finished cases: %d -> %d bytes of state",
+                done["cases"],
+                done["bytes_before"],
+                done["bytes_after"],
+            )
+        if done["cases"] < COMPACT_PER_RUN:
+            self._compacted_on = today
 
     def _next_run_safely(self) -> datetime:
         try:

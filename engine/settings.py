@@ -38,18 +38,16 @@ def _pairs(text: str) -> dict[str, str]:
     return out
 
 
-def _threshold(text: str) -> int | None:
-    """TIDU_DB_PREPARE_THRESHOLD: a count of executions, or off ("off", "none", "")."""
+def _number_or_off(name: str, text: str, unit: str) -> int | None:
+    """A number of `unit` (0 or more), or off ("off", "none", "")."""
     if text.strip().lower() in ("off", "none", ""):
         return None
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(
-            f"TIDU_DB_PREPARE_THRESHOLD: {text!r} is neither a number of executions nor off"
-        ) from None
+        raise ValueError(f"{name}: {text!r} is neither a number of {unit} nor off") from None
     if value < 0:
-        raise ValueError(f"TIDU_DB_PREPARE_THRESHOLD: {text!r} is negative")
+        raise ValueError(f"{name}: {text!r} is negative")
     return value
 
 
@@ -64,6 +62,9 @@ class Settings:
     embedded_scheduler: bool = True
     engine_step_budget_s: float = 10.0
     message_ttl_days: int = 30  # how long a message waits for a receiver that does not wait yet
+    # compact the state of cases finished more than this many days ago, once a day, in the
+    # scheduler (engine/compaction.py); None: only when an operator runs `tidu cases compact`
+    compact_finished_after_days: int | None = None
     # how long a process trusts a resolved bearer token before asking the database again
     # (0: every request asks); a user's changed role reaches other processes within this time
     auth_cache_s: float = 30.0
@@ -127,7 +128,9 @@ class Settings:
             "db_pre_ping": env.get("TIDU_DB_PRE_PING", "0") not in ("0", "false", ""),
             "db_pool_recycle_s": int(env.get("TIDU_DB_POOL_RECYCLE_SECONDS", "600")),
             "db_pipeline_writes": env.get("TIDU_DB_PIPELINE_WRITES", "1") not in ("0", "false", ""),
-            "db_prepare_threshold": _threshold(env.get("TIDU_DB_PREPARE_THRESHOLD", "5")),
+            "db_prepare_threshold": _number_or_off(
+                "TIDU_DB_PREPARE_THRESHOLD", env.get("TIDU_DB_PREPARE_THRESHOLD", "5"), "executions"
+            ),
             "db_lock_timeout_s": float(env.get("TIDU_DB_LOCK_TIMEOUT_SECONDS", "10")),
             "database_listen_url": env.get("TIDU_DATABASE_LISTEN_URL") or None,
             "case_cache_size": int(env.get("TIDU_CASE_CACHE_SIZE", "256")),
@@ -137,6 +140,11 @@ class Settings:
             ),
             "gc_freeze": env.get("TIDU_GC_FREEZE", "1") not in ("0", "false", ""),
             "calendar_warn_days": int(env.get("TIDU_CALENDAR_WARN_DAYS", "60")),
+            "compact_finished_after_days": _number_or_off(
+                "TIDU_COMPACT_FINISHED_AFTER_DAYS",
+                env.get("TIDU_COMPACT_FINISHED_AFTER_DAYS", ""),
+                "days",
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -4,7 +4,9 @@ recent one or a second run are left alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from api.cli import main
 from engine import compaction, history
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, InvalidInput
+from engine.settings import Settings
 from engine.store import HistoryEvent, Instance
 from tests import factories as f
 
@@ -88,3 +91,48 @@ def test_the_cli_compacts_and_refuses_a_negative_age(ctx, clock, p1, p1_round, m
     out = CliRunner().invoke(main, ["cases", "compact", "--older-than-days", "1"])
     assert out.exit_code == 0, out.output
     assert out.output.startswith("1 finished cases compacted:")
+
+
+def test_the_scheduler_compacts_once_a_day_when_told_to(  # type: ignore[no-untyped-def]
+    ctx, clock, p1, p1_round, monkeypatch
+) -> None:
+    from engine import scheduler
+
+    monkeypatch.setattr(scheduler, "COMPACT_PER_RUN", 1)
+    cases = [rejected_case(p1, p1_round), rejected_case({**p1, "ent": p1["ent2"]}, p1_round)]
+    clock.advance(timedelta(days=31))
+    scheduler.Scheduler(ctx).compact_finished_cases()  # the setting is off: nothing
+    assert not any(compaction.is_compacted(state_of(ctx, c)[0]) for c in cases)
+
+    told = EngineContext(
+        replace(ctx.settings, compact_finished_after_days=30),
+        clock=clock,
+        db=ctx.db,
+        sessions=ctx.sessions,
+    )
+    on = scheduler.Scheduler(told)
+    on.compact_finished_cases()  # one case a run, so timers never wait long behind it
+    assert sum(compaction.is_compacted(state_of(ctx, c)[0]) for c in cases) == 1
+    on.compact_finished_cases()
+    on.compact_finished_cases()  # finds none left: done for the day
+    assert on._compacted_on == clock.now().date()
+    assert all(compaction.is_compacted(state_of(ctx, c)[0]) for c in cases)
+
+    clock.advance(timedelta(days=1))  # another day: it looks again
+    on.compact_finished_cases()
+    assert on._compacted_on == clock.now().date()
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("off", None), ("0", 0), ("730", 730)])
+def test_the_age_is_a_setting(monkeypatch: pytest.MonkeyPatch, value: str, expected: Any) -> None:
+    monkeypatch.setenv("TIDU_COMPACT_FINISHED_AFTER_DAYS", value)
+    assert Settings.from_env().compact_finished_after_days == expected
+
+
+@pytest.mark.parametrize("value", ["a year", "-1"])
+def test_an_age_that_is_no_count_of_days_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TIDU_COMPACT_FINISHED_AFTER_DAYS", value)
+    with pytest.raises(ValueError, match="TIDU_COMPACT_FINISHED_AFTER_DAYS"):
+        Settings.from_env()
