@@ -43,6 +43,7 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
     page.click("#filters button[type=submit]")
     page.wait_for_selector(f"tr[data-instance='{instance_id}']")
     assert "创新型中小企业评价（第 1 版）" in page.inner_text(f"tr[data-instance='{instance_id}']")
+    assert page.inner_text(f"tr[data-instance='{instance_id}'] td.stage").startswith("市级实地抽查")
     tab.shot("audit-search")
 
     page.click(f"tr[data-instance='{instance_id}'] a")
