@@ -406,7 +406,9 @@ _HELD = (
     .where(
         Qualification.uscc == bindparam("uscc"),
         Qualification.tier == bindparam("tier"),
-        Qualification.status == "active",
+        # valid, renewal eligibility or not (第十条 takes away only the renewal): 第七条 and
+        # 第八条 ask for an innovative / specialized SME, not for one that may be renewed
+        Qualification.status.in_(enterprises.VALID),
         Qualification.expires_on >= bindparam("today"),
     )
     .order_by(Qualification.expires_on.desc())
@@ -416,7 +418,7 @@ _HELD = (
 def _prerequisite(
     ctx: EngineContext, session: Session, definition: Definition, uscc: str | None
 ) -> dict[str, Any] | None:
-    """The active qualification a process requires (第七条, 第八条), or a refusal naming it.
+    """The valid qualification a process requires (第七条, 第八条), or a refusal naming it.
 
     Its expiry date goes into the case data so that the diagram can re-check it right before
     the decision (a qualification may expire between application and certification).

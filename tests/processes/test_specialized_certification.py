@@ -86,6 +86,23 @@ def test_an_expired_innovative_qualification_does_not_count(ctx, people, round_i
     assert response.json["missing_qualification"] == "innovative"
 
 
+@pytest.mark.parametrize(("status", "accepted"), [("renewal_ineligible", True), ("revoked", False)])
+def test_an_innovative_qualification_without_renewal_eligibility_still_counts(
+    ctx, people, round_id, status, accepted
+) -> None:
+    # 第十条 takes away the renewal (取消复核资格), not the qualification: until it expires the
+    # enterprise is an innovative SME and may apply (第七条); a revoked one may not
+    f.grant_qualification(
+        ctx, uscc_code=f.uscc(REGION, 2), tier="innovative", region=REGION, status=status
+    )
+    response = people["newcomer"].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    assert response.status_code == (201 if accepted else 409), response.json
+    if not accepted:
+        assert response.json["rule"] == "requires-qualification"
+
+
 def test_certification_issues_a_specialized_qualification_for_three_years(
     ctx, clock, people, round_id
 ) -> None:
