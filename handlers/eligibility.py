@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from engine.registry import RuleSet, operator
+from engine.registry import RuleSet, operator, rule_validator
 from handlers import rules as rule_tables
 from handlers.uscc import division_code, is_valid_uscc
 
@@ -14,6 +14,9 @@ DECISION = rule_tables.require(
     FILE, "eligibility_conditions", inputs=("code",), outputs=("name", "article", "enabled")
 )
 SME_CLASSES = {"medium", "small", "micro"}
+# conditions a rule table may not switch off: 第十二条's ban is the regulation's own sanction,
+# not a criterion of the standard (its length has a floor in `ban.record` as well)
+ALWAYS_CHECKED = {"elig_ban": "第十二条"}
 
 
 def _conditions(
@@ -95,3 +98,18 @@ def check(
         "ruleset": version.info(),
         "rule_version": rule_tables.rule_version(rules),
     }
+
+
+@rule_validator
+def statutory_conditions_stay_on(rules: RuleSet) -> list[dict[str, Any]]:
+    """A deployment may not disable a condition in ALWAYS_CHECKED (its row's `enabled`)."""
+    by_standard, _ = rule_tables.versions_by_standard(rules)
+    problems = []
+    for version in by_standard.get(rule_tables.standard_of(FILE), []):
+        table = version.tables.get(DECISION)
+        for code, article in ALWAYS_CHECKED.items():
+            match = table.first(code=code) if table is not None else None
+            if match is not None and match.outputs.get("enabled") is False:
+                message = f"{article}规定的条件 {code}（{match.outputs.get('name')}）不能停用"
+                problems.append(rule_tables.missing(version.file, match.rule_id, message))
+    return problems

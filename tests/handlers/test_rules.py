@@ -97,6 +97,17 @@ def test_disabling_a_condition_in_the_table_skips_it(call, rules, edit):
     assert "elig_abnormal_list" not in [f["code"] for f in result["failed"]]
 
 
+def test_the_article_12_ban_cannot_be_disabled(rules, edit):
+    row = 'rule_elig_ban_o2"><text>true'
+    relaxed = edit(rules, "rules/eligibility.dmn", row, row.replace("true", "false"))
+    problems = registry.validate_rules(relaxed)
+    assert [(p["file"], p["element_id"]) for p in problems] == [
+        ("rules/eligibility.dmn", "rule_elig_ban")
+    ]
+    assert "第十二条" in problems[0]["message"]
+    assert "不能停用" in problems[0]["message"]
+
+
 def test_editing_a_size_threshold_changes_the_class(call, rules, edit):
     cell = 'size_industry_o4"><text>300'  # industry: medium lower bound of employees
     edited = edit(rules, "rules/size_class.dmn", cell, cell.replace("300", "250"))
