@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine import instances
 from engine.context import EngineContext
-from engine.store import Complainant, Instance, Qualification
+from engine.store import Ban, Complainant, Instance, Qualification
 from tests import factories as f
 
 REGION = "360100"
@@ -35,6 +35,14 @@ def status(ctx: EngineContext, number: str) -> str:
         return session.scalars(
             select(Qualification.status).where(Qualification.number == number)
         ).one()
+
+
+def bans(ctx: EngineContext, uscc: str) -> list[tuple[str, str, str]]:
+    with ctx.reading() as session:
+        rows = session.execute(
+            select(Ban.starts_on, Ban.ends_on, Ban.basis).where(Ban.uscc == uscc)
+        ).all()
+    return [(start.isoformat(), end.isoformat(), basis) for start, end, basis in rows]
 
 
 def file(public: f.Api, uscc: str, **overrides: Any) -> Any:
@@ -214,6 +222,12 @@ def test_little_giant_complaint_is_handled_by_the_province_and_confirmed_fraud_r
     assert outcome(people, case_id) == ("completed", "revoked")
     # the complaint concerned the 小巨人 qualification (the highest tier held): only it goes
     assert [status(ctx, n) for n in numbers] == ["active", "revoked"]
+    # confirmed fraud is 第十二条's 数据造假: at least three years without applying
+    assert bans(ctx, uscc) == [("2025-09-01", "2028-09-01", "第十二条")]
+    assert (
+        "2028-09-01 前不得再次申报（第十二条）"
+        in people["ent"].get("/api/v1/notifications").json["items"][0]["body"]
+    )
     assert (
         people["province"].get(f"/api/v1/complaints/{case_id}").json["complainant"]["name"]
         == "张三"
@@ -235,6 +249,7 @@ def test_a_complaint_about_one_tier_revokes_only_that_qualification(ctx, clock, 
     )
     assert outcome(people, case_id) == ("completed", "revoked")
     assert [status(ctx, innovative), status(ctx, specialized)] == ["revoked", "active"]
+    assert bans(ctx, uscc) == []  # revoked without fraud confirmed: no 第十二条 ban
     notes = people["public"].get("/api/v1/notifications").json["items"]
     assert innovative in notes[0]["body"]
 
