@@ -9,6 +9,7 @@ from jsonschema.exceptions import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import registry
 from engine.errors import InvalidTaskData
 from engine.store import EvidenceFile
 
@@ -60,6 +61,8 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
             continue
         for name in _fields(error):
             errors.setdefault(name, []).append(_message(error))
+    if not errors:  # values of the right types: do they hold together (registry.data_check)?
+        errors = registry.check_data(data)
     if errors:
         raise InvalidTaskData(f"{len(errors)} 个字段未通过校验", errors=errors)
 

@@ -19,6 +19,7 @@ from typing import Any
 Handler = Callable[..., dict[str, Any]]
 RuleValidator = Callable[["RuleSet"], list[dict[str, Any]]]
 FileValidator = Callable[[Mapping[str, str]], list[dict[str, Any]]]
+DataCheck = Callable[[Mapping[str, Any]], dict[str, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ _OPERATORS: dict[str, Operator] = {}
 _RULE_VALIDATORS: list[RuleValidator] = []
 _FILE_VALIDATORS: list[FileValidator] = []
 _SCRIPT_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+_DATA_CHECKS: list[DataCheck] = []
 
 
 def operator(
@@ -102,6 +104,22 @@ def file_validator(fn: FileValidator) -> FileValidator:
     """Register a deploy-time validator of the whole file set (BPMN, DMN, forms)."""
     _FILE_VALIDATORS.append(fn)
     return fn
+
+
+def data_check(fn: DataCheck) -> DataCheck:
+    """Register a check of submitted task data that a JSON schema cannot express (values that
+    cannot hold together); it returns {field: [message]} for the fields it finds wrong."""
+    _DATA_CHECKS.append(fn)
+    return fn
+
+
+def check_data(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Run every registered data check over one task's submitted data."""
+    errors: dict[str, list[str]] = {}
+    for check in _DATA_CHECKS:
+        for name, messages in check(data).items():
+            errors.setdefault(name, []).extend(messages)
+    return errors
 
 
 def validate_files(files: Mapping[str, str]) -> list[dict[str, Any]]:

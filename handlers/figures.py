@@ -7,9 +7,11 @@ preview checks submitted values against them (:func:`check`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.registry import data_check
 from handlers.dmn import to_fraction
 
 
@@ -290,7 +292,7 @@ def _kind_error(field: Field, value: Any) -> str | None:
     return None
 
 
-def _impossible(figures: dict[str, Any]) -> dict[str, str]:
+def _impossible(figures: Mapping[str, Any]) -> dict[str, str]:
     """Cross-field checks: figures that cannot hold together."""
     errors = {}
     message = "主营业务收入不能大于营业收入"
@@ -301,6 +303,13 @@ def _impossible(figures: dict[str, Any]) -> dict[str, str]:
         if small is not None and large is not None and small > large:
             errors[part] = message
     return errors
+
+
+@data_check
+def figures_hold_together(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The cross-field checks of the preview, on every submitted task form that reports the
+    figures (self-evaluations, renewals, information updates)."""
+    return {name: [message] for name, message in _impossible(data).items()}
 
 
 def check(

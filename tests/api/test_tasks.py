@@ -142,6 +142,21 @@ def test_unknown_evidence_file_is_422_naming_its_position(p1: f.People, p1_round
     assert ent.get(f"/api/v1/tasks/{task['id']}").json["state"] == "open"
 
 
+def test_figures_that_cannot_hold_together_are_422_as_in_the_preview(
+    p1: f.People, p1_round: int
+) -> None:
+    ent = p1["ent"]
+    task = ent.task("self_evaluation", f.start(ent, p1_round)["id"])
+    data = f.self_evaluation([ent.upload()["id"]], revenue_y1=7000, main_revenue_y1=7600)
+    preview = ent.post("/api/v1/evaluations/preview", json={"data": data})
+    assert preview.status_code == 422, preview.json
+    response = complete(ent, task["id"], data)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {"main_revenue_y1": ["主营业务收入不能大于营业收入"]}
+    assert response.json["errors"]["main_revenue_y1"] == preview.json["errors"]["main_revenue_y1"]
+    assert ent.get(f"/api/v1/tasks/{task['id']}").json["state"] == "open"
+
+
 def test_another_enterprises_evidence_file_is_rejected(p1: f.People, p1_round: int) -> None:
     ent = p1["ent"]
     task = ent.task("self_evaluation", f.start(ent, p1_round)["id"])
