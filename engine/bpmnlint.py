@@ -232,3 +232,37 @@ def lint_gateways(root: etree._Element, file: str) -> list[dict[str, Any]]:
                     )
                 )
     return problems
+
+
+_REFERENCES = (  # (element, attribute, what it must name) checked before SpiffWorkflow parses
+    ("sequenceFlow", "sourceRef", "元素"),
+    ("sequenceFlow", "targetRef", "元素"),
+    ("boundaryEvent", "attachedToRef", "任务"),
+)
+
+
+def lint_references(root: etree._Element, file: str) -> list[dict[str, Any]]:
+    """References to elements that do not exist, named by the referring element and its line.
+
+    SpiffWorkflow reports a flow to a missing element against another element, with an unrelated
+    cause ("perhaps a form has the same ID?"), so these are checked first."""
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    flows = {el.get("id") for el in root.iterfind(".//bpmn:sequenceFlow", NS)}
+    problems = []
+    for tag, attribute, kind in _REFERENCES:
+        for el in root.iterfind(f".//bpmn:{tag}", NS):
+            target = el.get(attribute)
+            if target is not None and target not in ids:
+                message = f"{el.get('id')} 的 {attribute} 指向不存在的{kind} {target!r}"
+                problems.append(problem(file, el.get("id"), el.sourceline, message))
+    for node in root.iterfind(".//bpmn:process//*[@id]", NS):
+        for ref in (*node.iterfind("bpmn:incoming", NS), *node.iterfind("bpmn:outgoing", NS)):
+            if (ref.text or "").strip() not in flows:
+                side = etree.QName(ref).localname
+                message = f"{node.get('id')} 的 {side} 指向不存在的顺序流 {ref.text!r}"
+                problems.append(problem(file, node.get("id"), ref.sourceline, message))
+        default = node.get("default")
+        if default is not None and default not in flows:
+            message = f"{node.get('id')} 的默认路径指向不存在的顺序流 {default!r}"
+            problems.append(problem(file, node.get("id"), node.sourceline, message))
+    return problems

@@ -181,6 +181,8 @@ def _parse_bpmn(
     problems: list[dict[str, Any]] = []
     lanes, lane_problems = bpmnlint.lane_map(root, name, lane_aliases)
     problems += lane_problems + bpmnlint.lint_gateways(root, name)
+    if broken := bpmnlint.lint_references(root, name):
+        return [], problems + broken  # SpiffWorkflow would name the wrong element and cause
     called, call_problems = _called_files(name, root, library or {})
     if call_problems:
         return [], problems + call_problems

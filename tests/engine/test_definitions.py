@@ -66,6 +66,17 @@ BROKEN: dict[str, tuple[dict[str, tuple[str, str]], tuple[str, ...], str | None,
         "city_notice_ended",
         ">P5D<",
     ),
+    "flow-to-a-missing-element": (
+        {
+            P1: (
+                'sourceRef="city_notice_ended" targetRef="city_report"/>',
+                'sourceRef="city_notice_ended" targetRef="no_such_element"/>',
+            )
+        },
+        (),
+        "flow_city_notice_ended",
+        'targetRef="no_such_element"',
+    ),
     "missing-form-file": (
         {},
         ("forms/report.schema.json",),
