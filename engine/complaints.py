@@ -33,6 +33,7 @@ from engine.store import (
 PROCESS_KEY = "complaint"
 FILERS = {"public", "city", "province"}  # the public, or staff recording a complaint on behalf
 AUDITORS = {"auditor"}
+DEFAULT_HANDLED_BY = {"innovative": "city", "specialized": "city", "little_giant": "province"}
 ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|[A-Z0-9]{8,20})$")  # 身份证号 or another document number
 CONTACT = re.compile(r"^[\d+\- ]{7,20}$|^[^@\s]+@[^@\s]+$")
 
@@ -116,7 +117,8 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
         numbers = enterprises.held_numbers(held)
         tier = _concerned(numbers, body.get("tier"))
         evidence = _evidence(session, [_text(e) for e in body["evidence"]], actor)
-        authority = "province" if tier == "little_giant" else "city"
+        definition = definitions.latest(session, PROCESS_KEY, ctx)
+        authority = authority_for(definition, tier)
         instance_id, person = new_id(), body["complainant"]
         row = Complainant(
             instance_id=instance_id,
@@ -154,7 +156,15 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
             data=data,
             actor=actor,
             extra={"evidence": evidence},
+            definition=definition,
         )
+
+
+def authority_for(definition: Any, tier: str) -> str:
+    """Who handles a complaint about a qualification of `tier` (第十三条 相应中小企业主管部门):
+    the diagram's `handledBy` start-event property, else the province for 小巨人 and the city
+    for the tiers the province announces or certifies on the cities' reports."""
+    return definitions.handled_by(definition).get(tier) or DEFAULT_HANDLED_BY[tier]
 
 
 def start_case(
@@ -166,9 +176,11 @@ def start_case(
     data: dict[str, Any],
     actor: Actor,
     extra: dict[str, Any],
+    definition: Any = None,
 ) -> Instance:
-    """Start a case of the latest version of `process_key` with host-built data (no round)."""
-    definition = definitions.latest(session, process_key, ctx)
+    """Start a case of the latest version of `process_key` (or of `definition`, read already)
+    with host-built data (no round)."""
+    definition = definition or definitions.latest(session, process_key, ctx)
     loaded = instances.begin(
         ctx,
         session,

@@ -18,12 +18,13 @@ from engine import bpmnlint, history, registry, writes
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidDefinition, NotFound
 from engine.runtime import make_parser, spec_to_json
-from engine.store import Definition
+from engine.store import TIER_LABELS, Definition
 
 NS = bpmnlint.NS
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 SHARED_DIR = "shared"  # BPMN files here define processes called by others, never deployed alone
 REQUIRES_KEY = "@requires_qualification"  # reserved key in Definition.lanes (no column needed)
+HANDLED_BY_KEY = "@handled_by"  # reserved key: "tier:role,…" from the start event's `handledBy`
 
 
 @dataclass
@@ -133,12 +134,60 @@ def _called_files(
     return found, problems
 
 
+def _start_property(root: Any, name: str) -> Any:
+    """The start event's `spiffworkflow:property` called `name` with a value, or None."""
+    for prop in root.iterfind(f".//bpmn:startEvent//{SPIFF}property", NS):
+        if prop.get("name") == name and (prop.get("value") or "").strip():
+            return prop
+    return None
+
+
 def requirement_of(root: Any) -> str | None:
     """The qualification tier a process's start event requires (`requiresQualification`)."""
-    for prop in root.iterfind(f".//bpmn:startEvent//{SPIFF}property", NS):
-        if prop.get("name") == "requiresQualification" and (prop.get("value") or "").strip():
-            return prop.get("value").strip()
-    return None
+    prop = _start_property(root, "requiresQualification")
+    return prop.get("value").strip() if prop is not None else None
+
+
+def handled_by_of(
+    root: Any, file: str, lanes: dict[str, str]
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """The start event's `handledBy` ("innovative:city,…": which role handles a case about a
+    qualification of each tier, e.g. 第十三条's 相应中小企业主管部门), normalized, or problems:
+    every tier must be known and every role one of the diagram's lanes."""
+    prop = _start_property(root, "handledBy")
+    if prop is None:
+        return None, []
+    pairs, problems = [], []
+    roles = {role for key, role in lanes.items() if not key.startswith("@")}
+    for item in prop.get("value").split(","):
+        tier, _, role = (part.strip() for part in item.partition(":"))
+        if tier not in TIER_LABELS or role not in roles:
+            message = (
+                f"handledBy 的 {item.strip()!r} 应为 梯度:角色（梯度：{'、'.join(TIER_LABELS)}；"
+                f"角色为本图泳道之一：{'、'.join(sorted(roles))}）"
+            )
+            problems.append(bpmnlint.problem(file, "handledBy", prop.sourceline, message))
+        pairs.append(f"{tier}:{role}")
+    return ",".join(pairs), problems
+
+
+def _with_start_properties(
+    root: Any, file: str, lanes: dict[str, str]
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """`lanes` with the start event's `requiresQualification` and `handledBy` under their
+    reserved keys, and the problems of the latter."""
+    if requirement := requirement_of(root):
+        lanes = lanes | {REQUIRES_KEY: requirement}
+    by_tier, problems = handled_by_of(root, file, lanes)
+    if by_tier:
+        lanes = lanes | {HANDLED_BY_KEY: by_tier}
+    return lanes, problems
+
+
+def handled_by(definition: Definition) -> dict[str, str]:
+    """The `handledBy` table of a deployed definition (empty when its diagram has none)."""
+    text = (definition.lanes or {}).get(HANDLED_BY_KEY) or ""
+    return dict(item.split(":", 1) for item in text.split(",") if item)
 
 
 def _called_lanes(
@@ -188,8 +237,8 @@ def _parse_bpmn(
         return [], problems + call_problems
     lanes, called_problems = _called_lanes(called, files, lanes, lane_aliases)
     problems += called_problems
-    if requirement := requirement_of(root):
-        lanes = lanes | {REQUIRES_KEY: requirement}
+    lanes, start_problems = _with_start_properties(root, name, lanes)
+    problems += start_problems
     parser = make_parser()
     keys = [
         p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import instances
-from engine.context import EngineContext
+from engine import definitions, instances
+from engine.context import Actor, EngineContext
+from engine.errors import InvalidDefinition
 from engine.store import Ban, Complainant, Instance, Qualification
 from tests import factories as f
 
 REGION = "360100"
+OWNER = Actor(id="owner", role="process_owner")
 PERSON = {"name": "张三", "id_number": "36010219800101123X", "contact": "13800000000"}
 
 
@@ -266,3 +268,28 @@ def test_a_complaint_naming_a_tier_the_enterprise_does_not_hold_is_refused(
     assert file(people["public"], uscc, tier="gold").json["errors"]["tier"]
     with ctx.reading() as session:
         assert session.scalar(select(func.count()).select_from(Complainant)) == 0
+
+
+def test_which_authority_handles_a_tier_is_the_diagrams_handled_by(ctx, client) -> None:  # type: ignore[no-untyped-def]
+    handled = 'name="handledBy" value="innovative:city,specialized:city,little_giant:province"'
+    moved = handled.replace("specialized:city", "specialized:province")
+    people = f.p1_cast(ctx, client)  # every process, then a new version of complaint.bpmn
+    edited = f.process_files({"complaint.bpmn": (handled, moved)}, bpmn="complaint.bpmn")
+    definitions.deploy(ctx, files=edited, actor=OWNER)
+    public = f.user(ctx, client, role="public", user_id="zhangsan")
+    uscc = f.uscc(REGION, 1)
+    register(ctx, uscc, "specialized")
+    filed = file(public, uscc)
+    assert filed.status_code == 201, filed.json
+    assert filed.json["authority"] == "province"
+    assert people["province"].task("province_accept", filed.json["id"])
+
+
+@pytest.mark.parametrize("value", ["specialized:miit", "innovative-city", "top:city"])
+def test_a_handled_by_naming_an_unknown_tier_or_role_is_refused_at_deploy(ctx, value) -> None:  # type: ignore[no-untyped-def]
+    handled = 'value="innovative:city,specialized:city,little_giant:province"'
+    edit = {"complaint.bpmn": (handled, f'value="{value}"')}
+    with pytest.raises(InvalidDefinition) as raised:
+        definitions.deploy(ctx, files=f.process_files(edit, bpmn="complaint.bpmn"), actor=OWNER)
+    assert [e["element_id"] for e in raised.value.errors] == ["handledBy"]
+    assert raised.value.errors[0]["file"] == "complaint.bpmn"
