@@ -395,13 +395,22 @@ class Verify(MethodView):
         return {"ok": not problems, "problems": problems}
 
 
+class ExportArgs(Schema):
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "json（默认）或 csv"},
+    )
+
+
 @audit_bp.route("/instances/<uuid:instance_id>/export")
 class Export(MethodView):
-    def get(self, instance_id: Any) -> Response:
+    @audit_bp.arguments(ExportArgs, location="query")
+    def get(self, args: dict[str, Any], instance_id: Any) -> Response:
         """Export a case's history as JSON (default) or CSV (?format=csv)."""
         rows = queries.instance_history(engine_context(), current_actor(), str(instance_id))
         dumped = EventOut(many=True).dump(rows)
-        if request.args.get("format") == "csv":
+        if args["format"] == "csv":
             columns = list(EventOut().fields)
             rows = (
                 [json.dumps(r[c], ensure_ascii=False) if c == "data" else r[c] for c in columns]
