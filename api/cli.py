@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from api import cli_import, cli_migrate, cli_miit, cli_time, cli_users
 from api.cli_rules import score
@@ -16,30 +20,102 @@ from engine.context import Actor, EngineContext
 from engine.errors import EngineError
 from engine.settings import Settings
 
+# SpiffWorkflow logs every task state change at INFO ("spiff.task", "spiff.workflow", ...)
+QUIET_LOGGERS = ("spiff",)
+
+
+def _no_database(url: str, reason: str) -> NoReturn:
+    """Name the database that cannot be used, and what to do, in one line (exit 1)."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    click.echo(
+        f"错误：数据库 {shown} {reason}。请在项目目录下运行 tidu，或用环境变量 TIDU_DATABASE_URL "
+        "指定数据库；新数据库请先运行 tidu db upgrade 建表",
+        err=True,
+    )
+    sys.exit(1)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The absent file of a SQLite URL (which opening would create empty), else None."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):  # a SQLite URI: its own mode decides
+        return None
+    path = Path(name).absolute()
+    return None if path.exists() else path
+
+
+def _unusable_database(error: OperationalError | ProgrammingError) -> str | None:
+    """Why the database cannot be used, if `error` says it has no file or no tables."""
+    text = str(error.orig).splitlines()[0] if error.orig is not None else ""
+    table = re.match(r"no such table: (\S+)", text)  # SQLite
+    if table is None and getattr(error.orig, "sqlstate", None) == "42P01":  # PostgreSQL
+        table = re.search(r'relation "([^"]+)"', text)
+    if table is not None:
+        return f"尚未建表（缺少数据表 {table.group(1)}）"
+    if text == "unable to open database file":
+        return "无法打开（文件所在目录不存在或无权访问）"
+    missing = re.search(r'database "[^"]*" does not exist', text)  # PostgreSQL, at connect
+    return f"不存在（{missing.group()}）" if missing else None
+
+
+class _Main(click.Group):
+    """The `tidu` group: a database without its file or tables is named, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as error:
+            reason = _unusable_database(error)
+            if reason is None:
+                raise
+            _no_database(Settings.from_env().database_url, reason)
+
 
 def _ctx() -> EngineContext:
     import handlers  # noqa: F401 - fills the operator registry
 
-    ctx = EngineContext(Settings.from_env())
+    settings = Settings.from_env()
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing is not None:  # not created empty here: `tidu db upgrade` creates it
+        _no_database(settings.database_url, f"不存在（找不到文件 {missing}）")
+    ctx = EngineContext(settings)
     current = click.get_current_context(silent=True)
     if current is not None:  # release pooled connections when the command ends
         current.call_on_close(ctx.db.dispose)
     return ctx
 
 
-def _fail(error: EngineError) -> None:
+def _error_line(item: Any) -> str:
+    if isinstance(item, dict) and "message" in item:  # a refusal naming a diagram element
+        return f"[{item.get('element_id') or '-'}] {item['message']}"
+    return str(item)
+
+
+def _fail(error: EngineError) -> NoReturn:
+    """Print an engine error with each of its field messages, and exit 1."""
     click.echo(f"错误：{error.title} {error.detail}", err=True)
-    for item in error.errors or []:
-        click.echo(f"  {item}", err=True)
+    errors = error.errors or []
+    if isinstance(errors, dict):
+        for field, messages in errors.items():
+            listed = messages if isinstance(messages, list | tuple) else [messages]
+            click.echo(f"  {field}: {'；'.join(str(m) for m in listed)}", err=True)
+    else:
+        for item in errors:
+            click.echo(f"  {_error_line(item)}", err=True)
     sys.exit(1)
 
 
-@click.group()
+@click.group(cls=_Main)
 def main() -> None:
     """tidu (梯度): BPMN workflow service for Jiangxi's tiered SME cultivation."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @main.group()
@@ -52,7 +128,8 @@ def db_upgrade() -> None:
     """Apply Alembic migrations up to head."""
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url)
-    click.echo(f"database at head: {settings.database_url}")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    click.echo(f"数据库已升级到最新版本：{shown}")
 
 
 @main.command()
@@ -126,7 +203,7 @@ def incidents_retry(incident_id: str) -> None:
         incidents.retry(_ctx(), incident_id=incident_id, actor=Actor(id="cli", role="system"))
     except EngineError as error:
         _fail(error)
-    click.echo(f"incident {incident_id} resolved")
+    click.echo(f"异常 {incident_id} 已处理")
 
 
 @main.group(name="cases")
@@ -149,8 +226,8 @@ def cases_compact(older_than_days: int, limit: int | None) -> None:
     except EngineError as error:
         _fail(error)
     click.echo(
-        f"{done['cases']} finished cases compacted: "
-        f"{done['bytes_before']:,} -> {done['bytes_after']:,} bytes of state"
+        f"已压缩 {done['cases']} 件已办结案件的流程状态："
+        f"{done['bytes_before']:,} → {done['bytes_after']:,} 字节"
     )
 
 
@@ -165,11 +242,11 @@ def audit_verify() -> None:
     problems = history.verify_all(_ctx())
     for p in problems:
         click.echo(
-            f"BROKEN stream={p['stream']} event_id={p['event_id']} seq={p['seq']}: {p['reason']}"
+            f"断链 stream={p['stream']} event_id={p['event_id']} seq={p['seq']}：{p['reason']}"
         )
     if problems:
         sys.exit(1)
-    click.echo("history intact")
+    click.echo("历史记录完整：所有哈希链校验通过")
 
 
 @main.command()
@@ -250,7 +327,7 @@ def calendar_check() -> None:
     for row in years:
         if row["source"] == "chinesecalendar":
             continue
-        flag = "BAD " if row["problems"] else ""
+        flag = "有误 " if row["problems"] else ""
         click.echo(f"{flag}{row['year']}  {row['source']}")
         for problem in row["problems"]:
             click.echo(f"      {problem}")
@@ -258,7 +335,7 @@ def calendar_check() -> None:
         click.echo(str(found["warning"]), err=True)
         sys.exit(1)
     needed = "、".join(str(y) for y in found["needed"])  # type: ignore[union-attr]
-    click.echo(f"calendar data present for {needed}")
+    click.echo(f"所需年份的工作日历数据齐全：{needed}")
 
 
 main.add_command(score)  # tidu score (api/cli_rules.py)

@@ -10,13 +10,12 @@ import click
 from engine import legacy
 from engine.context import Actor, EngineContext
 from engine.errors import EngineError
-from engine.settings import Settings
 
 
 def _ctx() -> EngineContext:
-    import handlers  # noqa: F401 - fills the operator registry
+    from api import cli  # opens the database the way every command does
 
-    return EngineContext(Settings.from_env())
+    return cli._ctx()
 
 
 @click.command("legacy")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,13 +9,12 @@ import click
 from engine import miit_list
 from engine.context import Actor, EngineContext
 from engine.errors import EngineError
-from engine.settings import Settings
 
 
 def _ctx() -> EngineContext:
-    import handlers  # noqa: F401 - fills the operator registry
+    from api import cli  # opens the database the way every command does
 
-    return EngineContext(Settings.from_env())
+    return cli._ctx()
 
 
 @click.command("miit-list")
@@ -42,8 +40,9 @@ def miit_list_cmd(file: Path, round_id: int, keep_unlisted: bool) -> None:
             reject_unlisted=not keep_unlisted,
         )
     except EngineError as error:
-        click.echo(f"错误：{error.title} {error.detail} {error.errors or ''}", err=True)
-        sys.exit(1)
+        from api import cli
+
+        cli._fail(error)
     click.echo(
         f"认定 {len(report['approved'])}，未予认定 {len(report['rejected'])}，"
         f"未匹配 {len(report['unmatched'])}"

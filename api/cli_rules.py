@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,7 +43,8 @@ def _rules(settings: Settings, directory: Path | None) -> tuple[registry.RuleSet
         ctx.db.dispose()
     if latest is None:
         return _directory_rules(settings.processes_dir)
-    deployed = latest["deployed_at"][:10]
+    at = datetime.fromisoformat(latest["deployed_at"])  # aware UTC
+    deployed = at.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
     source = f"最新部署 {latest['process_key']} v{latest['version']}（{deployed}）"
     return registry.RuleSet(latest["files"]), source
 

@@ -14,15 +14,14 @@ import click
 from engine import rounds, timers
 from engine.context import EngineContext
 from engine.errors import EngineError
-from engine.settings import Settings
 
 
 def _ctx() -> EngineContext:
-    import handlers  # noqa: F401 - fills the operator registry
+    from api import cli  # opens the database the way every command does
 
     for chatty in ("spiff", "apscheduler"):  # one INFO line per task state change, per job run
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    return EngineContext(Settings.from_env())
+    return cli._ctx()
 
 
 @click.command()
@@ -33,7 +32,11 @@ def scheduler() -> None:
     try:
         run_blocking(_ctx())
     except SchedulerBusy as busy:
-        click.echo(f"错误：SQLite 数据库只允许一个定时调度进程：{busy}", err=True)
+        click.echo(
+            f"错误：已有一个定时调度进程在使用 SQLite 数据库 {busy.database}"
+            f"（锁文件 {busy.lock_path}），一个 SQLite 数据库只允许一个定时调度进程",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -57,11 +60,12 @@ def rounds_cmd() -> None:
 @rounds_cmd.command("open-due")
 def rounds_open_due() -> None:
     """Open every scheduled round that is due now (the scheduler does this by itself)."""
+    from api import cli
+
     try:
         opened = rounds.open_due(_ctx())
     except EngineError as error:
-        click.echo(f"错误：{error.title} {error.detail} {error.errors or ''}", err=True)
-        sys.exit(1)
+        cli._fail(error)
     for row in opened:
         click.echo(f"{row.process_key} {row.opens_on} {row.label}")
 

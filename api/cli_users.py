@@ -83,15 +83,21 @@ def add(user_id: str, role: str, **given: Any) -> None:
     click.echo(users.issue_token(ctx, user_id))
 
 
-@group.command("token")
-@click.argument("user_id")
-def token(user_id: str) -> None:
-    """Print a new bearer token for an existing user (its other tokens stay valid)."""
+def _existing(user_id: str) -> EngineContext:
+    """The context, once the user is known to exist (else exit 1 naming it)."""
     ctx = _ctx()
     with ctx.reading() as session:
         if session.get(User, user_id) is None:
             click.echo(f"错误：用户 {user_id} 不存在", err=True)
             sys.exit(1)
+    return ctx
+
+
+@group.command("token")
+@click.argument("user_id")
+def token(user_id: str) -> None:
+    """Print a new bearer token for an existing user (its other tokens stay valid)."""
+    ctx = _existing(user_id)
     click.echo(users.issue_token(ctx, user_id))
 
 
@@ -100,7 +106,7 @@ def token(user_id: str) -> None:
 def revoke(user_id: str) -> None:
     """Revoke every token of a user (other processes stop accepting them within
     TIDU_AUTH_CACHE_SECONDS)."""
-    count = users.revoke_tokens(_ctx(), user_id)
+    count = users.revoke_tokens(_existing(user_id), user_id)
     click.echo(f"{user_id}: {count} 个令牌已作废")
 
 

@@ -34,7 +34,16 @@ from engine.context import Actor, EngineContext
 from engine.errors import EngineError
 from engine.scheduler import work
 from engine.settings import Settings
-from engine.store import HistoryEvent, HumanTask, Incident, Instance, Qualification, Round
+from engine.store import (
+    Definition,
+    HistoryEvent,
+    HumanTask,
+    Incident,
+    Instance,
+    Qualification,
+    Round,
+    outcome_label,
+)
 from handlers import workdays
 from handlers.uscc import make_uscc
 
@@ -391,6 +400,11 @@ def _summary(world: World, lateness: list[float]) -> dict[str, Any]:
             or 0,
             "qualifications": session.scalar(select(func.count()).select_from(Qualification)) or 0,
             "outcomes": dict(sorted((k or "-", v) for k, v in outcomes.items())),
+            "process_names": dict(
+                session.execute(
+                    select(Definition.process_key, Definition.name).order_by(Definition.id)
+                ).all()
+            ),  # each key's latest name
             "timers_fired": session.scalar(
                 select(func.count())
                 .select_from(HistoryEvent)
@@ -404,6 +418,17 @@ def _summary(world: World, lateness: list[float]) -> dict[str, Any]:
         }
 
 
+def _outcomes_text(summary: dict[str, Any]) -> str:
+    """Completed cases per procedure and outcome, by their Chinese names."""
+    names = summary.get("process_names", {})
+    grouped: dict[str, list[str]] = {}
+    for key_outcome, count in summary["outcomes"].items():
+        key, _, outcome = key_outcome.partition(":")
+        label = outcome_label(key, outcome if outcome not in ("", "None") else "completed")
+        grouped.setdefault(key, []).append(f"{label} {count} 件")
+    return "；".join(f"{names.get(k, k)}（{'，'.join(v)}）" for k, v in grouped.items()) or "无"
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as Chinese text lines."""
     lines = [
@@ -413,7 +438,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"（进行中 {summary['running']}），"
         f"认定 {summary['qualifications']} 家",
     ]
-    lines.append("结果分布：" + "，".join(f"{k} {v}" for k, v in summary["outcomes"].items()))
+    lines.append("结果分布：" + _outcomes_text(summary))
     lines.append(
         f"定时器触发 {summary['timers_fired']} 次，延迟 p50 {summary['timer_lateness_p50_s']} s，"
         f"p95 {summary['timer_lateness_p95_s']} s；"

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 log = logging.getLogger("tidu.holidays")
 TTL_S = 30.0
@@ -78,7 +79,8 @@ def coverage(ctx: Any) -> dict[str, Any]:
     from handlers import workdays
 
     days = ctx.settings.calendar_warn_days
-    return workdays.coverage(ctx.today(), days) | {"warn_days": days}
+    zone = ZoneInfo(ctx.settings.timezone)
+    return workdays.coverage(ctx.today(), days, zone=zone) | {"warn_days": days}
 
 
 def put_year(ctx: Any, *, year: int, data: dict[str, Any], actor: Any) -> dict[str, Any]:

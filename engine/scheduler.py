@@ -47,6 +47,11 @@ LISTEN_PROBE_S = 5.0
 class SchedulerBusy(RuntimeError):
     """Another scheduler already serves this SQLite database."""
 
+    def __init__(self, database: str, lock_path: Path) -> None:
+        super().__init__(f"another scheduler already runs on {database} ({lock_path})")
+        self.database = database  # for the CLI's own (Chinese) message
+        self.lock_path = lock_path
+
 
 def work(ctx: EngineContext, *, owner: str, policy: timers.TimerPolicy) -> timers.RunResult:
     """Fire every due timer and open every due round (one scheduler run)."""
@@ -137,9 +142,7 @@ class Scheduler:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            raise SchedulerBusy(
-                f"another scheduler already runs on {url.database} ({path})"
-            ) from None
+            raise SchedulerBusy(url.database, path) from None
         self._lock_file = handle
 
     # -- arming -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ never a weekends-only guess.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
 
@@ -105,19 +105,21 @@ def _read_year_file(path: Path, year: int, stamp: int) -> tuple[dict[str, str], 
     return dict(data.get("holidays", {})), dict(data.get("workdays", {}))
 
 
-def coverage(today: date, warn_days: int, directory: Path | None = None) -> dict[str, object]:
+def coverage(
+    today: date, warn_days: int, directory: Path | None = None, zone: tzinfo = UTC
+) -> dict[str, object]:
     """Which years have working-day data, and which needed ones lack it.
 
     Needed: this year, and the next one once it is ``warn_days`` days away or closer (deadlines
     counted in working days run into it). A bad file is listed with its problems and counts
-    as missing."""
+    as missing. An upload is shown with its day in `zone` (the configured time zone)."""
     directory = directory or CALENDAR_DIR
     years: dict[int, dict[str, object]] = {
         y: {"year": y, "source": "chinesecalendar", "problems": []} for y in PACKAGE_YEARS
     }
     for year, stored in holidays.stored_years().items():  # uploaded: wins over a file
         if year not in years:
-            at = stored["uploaded_at"]
+            at = stored["uploaded_at"].astimezone(zone)
             years[year] = {
                 "year": year,
                 "source": f"上传（{stored['uploaded_by']}，{at:%Y-%m-%d}）"

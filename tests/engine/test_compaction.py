@@ -90,7 +90,7 @@ def test_the_cli_compacts_and_refuses_a_negative_age(ctx, clock, p1, p1_round, m
     monkeypatch.setattr("api.cli._ctx", lambda: ctx)
     out = CliRunner().invoke(main, ["cases", "compact", "--older-than-days", "1"])
     assert out.exit_code == 0, out.output
-    assert out.output.startswith("1 finished cases compacted:")
+    assert out.output.startswith("已压缩 1 件已办结案件的流程状态：")
 
 
 def test_the_scheduler_compacts_once_a_day_when_told_to(  # type: ignore[no-untyped-def]

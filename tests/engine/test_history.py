@@ -126,7 +126,7 @@ def test_cli_audit_verify_exits_1_naming_the_broken_row(
     db_engine: Engine, run: str, tidu: Tidu
 ) -> None:
     intact = tidu("audit", "verify")
-    assert (intact.exit_code, intact.output.strip()) == (0, "history intact")
+    assert (intact.exit_code, intact.output.strip()) == (0, "历史记录完整：所有哈希链校验通过")
     event_id = city_decision(db_engine, run)
     tamper(db_engine, event_id, {})
     broken = tidu("audit", "verify")

@@ -142,7 +142,7 @@ def test_cli_incidents_retry_resolves_the_incident(
     assert f"{incident_id} complete_task city_draw attempts=1" in listed.output
     result = tidu("incidents", "retry", incident_id)
     assert result.exit_code == 0, result.output
-    assert f"incident {incident_id} resolved" in result.output
+    assert f"异常 {incident_id} 已处理" in result.output
     assert task_state(ctx, case["task_id"]) == "completed"
     assert incidents(p1["province"]) == []
     again = tidu("incidents", "retry", incident_id)
