@@ -18,7 +18,7 @@ from handlers.uscc import division_code, is_valid_uscc
 RULE_VERSION = "2023-jx"
 EXPIRY_REASONS = {
     "renewal_ineligible": "有效期届满，已取消复核资格（第十条），资格到期失效",
-    "not_renewed": "有效期届满，未在到期前完成复核，资格到期失效（第九条）",
+    "not_renewed": "有效期届满，未在复核期限内完成复核，资格到期失效（第九条）",
     "renewal_rejected": "复核未通过，资格于有效期届满时失效（第九条）",
     "renewal_withdrawn": "有效期届满，复核资格已被取消（第十一条），资格到期失效",
 }

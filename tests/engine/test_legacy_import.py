@@ -85,7 +85,7 @@ def test_legacy_qualifications_keep_their_dates_then_lapse_or_are_renewed(
     at(ctx, clock, date(2026, 3, 1), hour=0)  # MIIT did not finish: it lapses at its own expiry
     lapsed = quals(ctx)[giant.number]
     assert lapsed.status == "expired"
-    assert "未在到期前完成复核" in lapsed.status_reason
+    assert "未在复核期限内完成复核" in lapsed.status_reason
     assert miit.inbox() == []
 
 

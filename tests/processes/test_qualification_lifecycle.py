@@ -278,7 +278,51 @@ def test_renewal_not_finished_by_the_end_of_validity_lapses(ctx, clock, people) 
     assert not has_task(people["ent"], "renewal_self_evaluation")
     expired = qualification(ctx, q.number)
     assert expired.status == "expired"
-    assert "未在到期前完成复核" in expired.status_reason
+    assert "未在复核期限内完成复核" in expired.status_reason
+
+
+def deploy_lifecycle(ctx: EngineContext, old: str, new: str) -> None:
+    """A new version of the lifecycle with one setting changed (`old` → `new`)."""
+    edit = {"qualification_lifecycle.bpmn": (old, new)}
+    files = f.process_files(edit, bpmn="qualification_lifecycle.bpmn")
+    definitions.deploy(ctx, files=files, actor=Actor(id="owner", role="process_owner"))
+
+
+@pytest.mark.parametrize("decided", [True, False])
+def test_a_renewal_grace_period_lets_the_review_finish_after_expiry(
+    ctx, clock, people, decided
+) -> None:  # type: ignore[no-untyped-def]
+    # 第九条 reviews "每次到期后": with renewal_grace_days the review may end after expiry
+    deploy_lifecycle(ctx, "renewal_grace_days = 0 ", "renewal_grace_days = 60 ")
+    q = register(ctx, tier="specialized", issued_on=date(2022, 10, 15))  # expires 2025-10-14
+    at(ctx, clock, date(2025, 11, 1))
+    assert has_task(people["province"], "province_renewal_review")  # still open after expiry
+    held = people["ent"].get("/api/v1/qualifications").json["items"]
+    assert [(x["number"], x["expires_on"]) for x in held] == [(q.number, "2025-10-14")]
+    if decided:
+        renew_specialized(people)
+        renewed = qualification(ctx, q.number)
+        assert (renewed.status, renewed.expires_on) == ("active", date(2028, 10, 14))
+        return
+    at(ctx, clock, date(2025, 12, 14), hour=0)  # 60 days after the end of validity
+    assert not has_task(people["province"], "province_renewal_review")
+    expired = qualification(ctx, q.number)
+    assert expired.status == "expired"
+    assert "未在复核期限内完成复核" in expired.status_reason
+
+
+@pytest.mark.parametrize(
+    ("issued_on", "first_due"),
+    [(date(2026, 4, 29), "2027-05-01"), (date(2026, 3, 30), "2026-05-01")],
+)
+def test_a_new_qualification_gets_at_least_30_days_for_its_first_annual_update(
+    ctx, clock, people, issued_on, first_due
+) -> None:  # type: ignore[no-untyped-def]
+    at(ctx, clock, issued_on)
+    q = register(ctx, tier="innovative", issued_on=issued_on)
+    at(ctx, clock, date(int(first_due[:4]), 1, 1) if first_due > "2027" else issued_on)
+    task = people["ent"].task("annual_update", q.lifecycle_instance_id)
+    assert task["due_at"] == f"{first_due}T00:00:00+08:00"
 
 
 def revoke(province: f.Api, correlation: dict[str, str], reason: str = "发生重大安全事故") -> None:
