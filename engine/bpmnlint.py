@@ -184,7 +184,7 @@ def _lint_service(
     required = {
         n
         for n, p in inspect.signature(op.fn).parameters.items()
-        if p.default is inspect.Parameter.empty and n != "rules"
+        if p.default is inspect.Parameter.empty and n not in registry.INJECTED
     }
     if missing := required - given:
         out.append(problem(file, bid, line, f"处理器 {op.name} 缺少参数 {sorted(missing)}"))

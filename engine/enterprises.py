@@ -76,8 +76,10 @@ _HELD = select(_QUALIFICATION.tier, _QUALIFICATION.number, _QUALIFICATION.expire
 )
 
 
-def start_facts(session: Session, uscc: str | None, today: date, role: str) -> dict[str, Any]:
-    """Facts every case starts with: the ban in force, the qualifications held, who opened it."""
+def standing(session: Session, uscc: str | None, today: date) -> dict[str, Any]:
+    """What the database says of an enterprise today: the ban in force, the qualifications
+    held (valid today, by tier). Cases start with it (`start_facts`), and handlers that declare
+    `facts` read it again before a decision."""
     ban, held = None, []
     if uscc:
         session.flush()  # plain-row reads do not flush; a ban or grant of this command counts
@@ -91,8 +93,12 @@ def start_facts(session: Session, uscc: str | None, today: date, role: str) -> d
         "ban_reason": ban.reason if ban else None,
         "held_tiers": list(numbers),
         "held_qualifications": numbers,
-        "started_by_role": role,
     }
+
+
+def start_facts(session: Session, uscc: str | None, today: date, role: str) -> dict[str, Any]:
+    """Facts every case starts with: the enterprise's standing, who opened it."""
+    return standing(session, uscc, today) | {"started_by_role": role}
 
 
 def reassign_region(

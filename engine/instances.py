@@ -173,11 +173,17 @@ def case_cache(ctx: EngineContext) -> CaseCache:
     return cache
 
 
+def _standing_reader(ctx: EngineContext, session: Session) -> Any:
+    """`facts` for handlers that declare it: the enterprise's standing in this transaction."""
+    return lambda uscc: enterprises.standing(session, uscc, ctx.today())
+
+
 def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
     """The case's workflow: the one its last command in this process left (engine/case_cache.py)
     when the row is still at that version, else restored from the stored JSON."""
     definition = definitions.by_id(ctx, session, row.definition_id)
     _, _, scope = workflow_for(ctx, definition)
+    scope.facts = _standing_reader(ctx, session)
     warm = case_cache(ctx).take(row)
     if warm is not None:
         warm.wf.script_engine = ctx.script_engine
@@ -461,6 +467,7 @@ def begin(
     The caller runs it (`advance`) and saves it in the same transaction.
     """
     spec, subs, scope = workflow_for(ctx, definition)
+    scope.facts = _standing_reader(ctx, session)
     now = ctx.now()
     data.setdefault("case_ref", instance_id)
     wf = TiduWorkflow(spec, subs, script_engine=ctx.script_engine)

@@ -3,7 +3,9 @@
 `handlers` fills it (``@operator``); the engine looks operators up by name and never imports
 `handlers` itself. A handler is a pure function: keyword inputs in, a JSON-native dict out.
 Handlers that need rule tables declare a ``rules`` keyword parameter and receive the
-:class:`RuleSet` of the deployment the calling instance runs on.
+:class:`RuleSet` of the deployment the calling instance runs on; handlers that need what the
+database says of an enterprise today declare ``facts`` (with a ``uscc`` parameter) and receive
+it from the engine, recorded with their decision.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class RuleSet:
         return digest.hexdigest()
 
 
+INJECTED = frozenset(("rules", "facts"))  # handler keywords the engine fills in, not the diagram
+
+
 @dataclass(frozen=True)
 class Operator:
     """One registered operator."""
@@ -52,8 +57,14 @@ class Operator:
     def uses_rules(self) -> bool:
         return "rules" in inspect.signature(self.fn).parameters
 
+    @property
+    def uses_facts(self) -> bool:
+        """The handler reads the enterprise's standing today (`facts`, passed by the engine for
+        its `uscc` argument: the ban in force and the qualifications held)."""
+        return "facts" in inspect.signature(self.fn).parameters
+
     def parameters(self) -> list[str]:
-        return [p for p in inspect.signature(self.fn).parameters if p != "rules"]
+        return [p for p in inspect.signature(self.fn).parameters if p not in INJECTED]
 
 
 class UnknownOperator(KeyError):

@@ -86,6 +86,8 @@ class CommandScope:
 
     rules: registry.RuleSet
     decisions: list[Decision] = field(default_factory=list)
+    # the enterprise's standing today, for handlers that declare `facts` (set per command)
+    facts: Callable[[str], dict[str, Any]] | None = None
 
 
 CURRENT_SCOPE: contextvars.ContextVar[CommandScope | None] = contextvars.ContextVar(
@@ -140,6 +142,10 @@ class HostScriptEngine(PythonScriptEngine):
         if op.uses_rules:
             call_args["rules"] = scope.rules if scope else registry.RuleSet()
         try:
+            if op.uses_facts:
+                if scope is None or scope.facts is None:
+                    raise RuntimeError("no enterprise facts outside a command")
+                call_args["facts"] = inputs["facts"] = scope.facts(inputs["uscc"])
             result = op.fn(**call_args)
             text = json.dumps(result, ensure_ascii=False)
         except Exception as error:

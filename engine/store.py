@@ -361,6 +361,7 @@ OUTCOME_LABELS = {
     "objection_upheld": "异议成立",
     "lapsed": "逾期终止",
     "prerequisite_expired": "前置资格已失效",
+    "banned": "处于禁止申报期（第十二条）",
     "cancelled": "已撤销",
     "revoked": "撤销资格",
     "dismissed": "不成立",

@@ -113,3 +113,37 @@ def statutory_conditions_stay_on(rules: RuleSet) -> list[dict[str, Any]]:
                 message = f"{article}规定的条件 {code}（{match.outputs.get('name')}）不能停用"
                 problems.append(rule_tables.missing(version.file, match.rule_id, message))
     return problems
+
+
+@operator("eligibility.standing")
+def standing(
+    *,
+    uscc: str,
+    evaluated_on: str,
+    prerequisite: dict[str, Any] | None = None,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
+    """Right before a certification (第七、八、十二条): may the enterprise still be certified?
+
+    `facts` is what the database says today (the engine passes it): a 第十二条 ban recorded
+    since the application bars it, and so does the loss of the prerequisite it applied with (a
+    revocation, not only the expiry the case already knows)."""
+    ban_until = facts.get("ban_until")
+    banned = ban_until is not None and date.fromisoformat(ban_until) > date.fromisoformat(
+        evaluated_on
+    )
+    held = facts.get("held_qualifications") or {}
+    prerequisite_held = prerequisite is None or prerequisite["tier"] in held
+    why = []
+    if banned:
+        why.append(f"处于禁止申报期（至 {ban_until}，第十二条）：{facts.get('ban_reason') or ''}")
+    if not prerequisite_held:
+        why.append(f"已不再持有有效的前置资格（证书 {prerequisite['number']}，第七、八条）")
+    return {
+        "ok": not why,
+        "banned": banned,
+        "ban_until": ban_until if banned else None,
+        "prerequisite_held": prerequisite_held,
+        "outcome": "banned" if banned else (None if prerequisite_held else "prerequisite_expired"),
+        "why": "；".join(why),
+    }

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from api import cli, cli_miit
+from engine.store import Qualification
 from tests import factories as f
 
 REGION = "360100"
@@ -166,3 +168,24 @@ def test_cli_imports_the_list_and_prints_unmatched_rows(
     assert "认定 1" in result.output
     assert f.uscc(REGION, 77) in result.output
     assert case(people["province"], listed)["outcome"] == "qualified"
+
+
+def test_a_specialized_qualification_revoked_before_miits_list_stops_the_certification(
+    ctx, people, round_id
+) -> None:
+    # 第八条: a 小巨人 is certified from a valid 专精特新 SME; revoked while MIIT decided
+    listed = recommend(people, round_id, "ent")
+    with ctx.transaction() as session:
+        held = session.scalars(
+            select(Qualification).where(Qualification.uscc == f.uscc(REGION, 1))
+        ).one()
+        held.status = "revoked"
+    text = f"统一社会信用代码,企业名称\n{f.uscc(REGION, 1)},洪城精密机械有限公司\n"
+    assert upload_list(people["miit"], round_id, text).status_code == 200
+    assert case(people["province"], listed)["outcome"] == "prerequisite_expired"
+    assert (
+        people["ent"]
+        .get("/api/v1/qualifications", query_string={"tier": "little_giant"})
+        .json["total"]
+        == 0
+    )

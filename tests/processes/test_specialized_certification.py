@@ -6,8 +6,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine import instances
+from engine.store import Ban, Qualification
 from tests import factories as f
 
 REGION = "360100"
@@ -194,6 +196,58 @@ def test_qualification_expiring_between_application_and_decision_stops_certifica
         .get("/api/v1/qualifications", query_string={"tier": "specialized"})
         .json["total"]
         == 0
+    )
+
+
+def set_status(ctx, number: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    with ctx.transaction() as session:
+        session.scalars(
+            select(Qualification).where(Qualification.number == number)
+        ).one().status = status
+
+
+@pytest.mark.parametrize(
+    ("change", "outcome"), [("revoke_prerequisite", "prerequisite_expired"), ("ban", "banned")]
+)
+def test_a_revocation_or_ban_after_the_application_stops_certification(
+    ctx, clock, people, round_id, change, outcome
+) -> None:
+    # 第七条 asks for an innovative SME and 第十二条 bars a banned one at the decision, not only
+    # on the day of the application: the standing is read again right before 颁发
+    instance_id = apply(people, round_id)
+    to_province_notice(people, instance_id)
+    clock.advance(timedelta(days=10))
+    instances.fire_due(ctx)
+    if change == "revoke_prerequisite":
+        set_status(ctx, f"TEST-innovative-{f.uscc(REGION, 1)[-6:]}-2024-01-10", "revoked")
+    else:
+        with ctx.transaction() as session:
+            session.add(
+                Ban(
+                    uscc=f.uscc(REGION, 1),
+                    starts_on=date(2025, 9, 5),
+                    ends_on=date(2028, 9, 5),
+                    reason="数据造假",
+                    basis="第十二条",
+                    created_at=ctx.now(),
+                    created_by="prov",
+                )
+            )
+    people["province"].complete(
+        "province_certify", {"announcement_no": "赣工信企业字〔2025〕9号"}, instance_id
+    )
+    final = case(people["province"], instance_id)
+    assert (final["status"], final["outcome"]) == ("completed", outcome)
+    assert (
+        people["ent"]
+        .get("/api/v1/qualifications", query_string={"tier": "specialized"})
+        .json["total"]
+        == 0
+    )
+    found = people["province"].get(f"/api/v1/evaluations/{instance_id}").json["decisions"]
+    decision = [d for d in found if d["operator"] == "eligibility.standing"]
+    assert decision[0]["inputs"]["facts"]["held_tiers"] == (
+        [] if change == "revoke_prerequisite" else ["innovative"]
     )
 
 
