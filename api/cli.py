@@ -1,10 +1,12 @@
-"""The `tidu` command: serve, scheduler, db upgrade, deploy, demo, timers, incidents, audit."""
+"""The `tidu` command: db upgrade, deploy, serve, operators, bench, demo, calendar check.
+
+The other commands live in api/cli_*.py and are added to the group here.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -13,9 +15,10 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from api import cli_import, cli_migrate, cli_miit, cli_time, cli_users
+from api import cli_cases, cli_import, cli_migrate, cli_miit, cli_time, cli_users
+from api.cli_database import missing_sqlite_file, no_database, quiet_migrations, unusable_database
 from api.cli_rules import score
-from engine import compaction, definitions, history, incidents, migrate
+from engine import definitions, migrate
 from engine.context import Actor, EngineContext
 from engine.errors import EngineError
 from engine.settings import Settings
@@ -24,63 +27,27 @@ from engine.settings import Settings
 QUIET_LOGGERS = ("spiff",)
 
 
-def _no_database(url: str, reason: str) -> NoReturn:
-    """Name the database that cannot be used, and what to do, in one line (exit 1)."""
-    shown = make_url(url).render_as_string(hide_password=True)
-    click.echo(
-        f"错误：数据库 {shown} {reason}。请在项目目录下运行 tidu，或用环境变量 TIDU_DATABASE_URL "
-        "指定数据库；新数据库请先运行 tidu db upgrade 建表",
-        err=True,
-    )
-    sys.exit(1)
-
-
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The absent file of a SQLite URL (which opening would create empty), else None."""
-    parsed = make_url(url)
-    name = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
-        return None
-    if name.startswith("file:"):  # a SQLite URI: its own mode decides
-        return None
-    path = Path(name).absolute()
-    return None if path.exists() else path
-
-
-def _unusable_database(error: OperationalError | ProgrammingError) -> str | None:
-    """Why the database cannot be used, if `error` says it has no file or no tables."""
-    text = str(error.orig).splitlines()[0] if error.orig is not None else ""
-    table = re.match(r"no such table: (\S+)", text)  # SQLite
-    if table is None and getattr(error.orig, "sqlstate", None) == "42P01":  # PostgreSQL
-        table = re.search(r'relation "([^"]+)"', text)
-    if table is not None:
-        return f"尚未建表（缺少数据表 {table.group(1)}）"
-    if text == "unable to open database file":
-        return "无法打开（文件所在目录不存在或无权访问）"
-    missing = re.search(r'database "[^"]*" does not exist', text)  # PostgreSQL, at connect
-    return f"不存在（{missing.group()}）" if missing else None
-
-
 class _Main(click.Group):
-    """The `tidu` group: a database without its file or tables is named, not a traceback."""
+    """The `tidu` group: a database without its file or tables, or a server that cannot be
+    reached or refuses the login, is named in one line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (OperationalError, ProgrammingError) as error:
-            reason = _unusable_database(error)
-            if reason is None:
+            unusable = unusable_database(error)
+            if unusable is None:
                 raise
-            _no_database(Settings.from_env().database_url, reason)
+            no_database(Settings.from_env().database_url, *unusable)
 
 
 def _ctx() -> EngineContext:
     import handlers  # noqa: F401 - fills the operator registry
 
     settings = Settings.from_env()
-    missing = _missing_sqlite_file(settings.database_url)
+    missing = missing_sqlite_file(settings.database_url)
     if missing is not None:  # not created empty here: `tidu db upgrade` creates it
-        _no_database(settings.database_url, f"不存在（找不到文件 {missing}）")
+        no_database(settings.database_url, f"不存在（找不到文件 {missing}）")
     ctx = EngineContext(settings)
     current = click.get_current_context(silent=True)
     if current is not None:  # release pooled connections when the command ends
@@ -171,7 +138,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     if not no_scheduler and ctx.settings.embedded_scheduler:
         start_background(ctx)
     settle_heap()
-    click.echo(f"tidu listening on http://{host}:{port}/api/docs")
+    click.echo(f"tidu 已启动，接口文档：http://{host}:{port}/api/docs")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
@@ -180,73 +147,7 @@ cli_miit.register(main)  # import miit-list
 cli_import.register(main)  # import legacy (第二十条)
 cli_migrate.register(main)  # migrate running instances to another version
 cli_users.register(main, lambda: _ctx())  # users add / token / revoke / list
-
-
-@main.group(name="incidents")
-def incidents_cmd() -> None:
-    """Failed commands awaiting retry."""
-
-
-@incidents_cmd.command("list")
-def incidents_list() -> None:
-    for row in incidents.list_incidents(_ctx()):
-        click.echo(
-            f"{row.id} {row.command} {row.element_id or '-'} attempts={row.attempts} {row.message}"
-        )
-
-
-@incidents_cmd.command("retry")
-@click.argument("incident_id")
-def incidents_retry(incident_id: str) -> None:
-    """Re-run a failed command."""
-    try:
-        incidents.retry(_ctx(), incident_id=incident_id, actor=Actor(id="cli", role="system"))
-    except EngineError as error:
-        _fail(error)
-    click.echo(f"异常 {incident_id} 已处理")
-
-
-@main.group(name="cases")
-def cases_cmd() -> None:
-    """Maintenance of stored cases."""
-
-
-@cases_cmd.command("compact")
-@click.option("--older-than-days", type=int, required=True, help="finished more than N days ago")
-@click.option("--limit", type=int, default=None, help="at most this many cases")
-def cases_compact(older_than_days: int, limit: int | None) -> None:
-    """Compact the stored state of finished cases to the elements they went through."""
-    try:
-        done = compaction.compact_finished(
-            _ctx(),
-            older_than_days=older_than_days,
-            limit=limit,
-            actor=Actor(id="cli", role="system"),
-        )
-    except EngineError as error:
-        _fail(error)
-    click.echo(
-        f"已压缩 {done['cases']} 件已办结案件的流程状态："
-        f"{done['bytes_before']:,} → {done['bytes_after']:,} 字节"
-    )
-
-
-@main.group()
-def audit() -> None:
-    """Audit trail."""
-
-
-@audit.command("verify")
-def audit_verify() -> None:
-    """Verify every hash chain of the history; exit 1 naming the first broken row."""
-    problems = history.verify_all(_ctx())
-    for p in problems:
-        click.echo(
-            f"断链 stream={p['stream']} event_id={p['event_id']} seq={p['seq']}：{p['reason']}"
-        )
-    if problems:
-        sys.exit(1)
-    click.echo("历史记录完整：所有哈希链校验通过")
+cli_cases.register(main)  # incidents list / retry, cases compact, audit verify
 
 
 @main.command()
@@ -298,14 +199,15 @@ def demo(walkthrough: bool, out: Path) -> None:
     from api import demo as demo_mod
 
     if walkthrough:
-        demo_mod.walkthrough(click.echo)
+        with quiet_migrations():  # of its scratch database
+            demo_mod.walkthrough(click.echo)
         return
     tokens = demo_mod.seed(_ctx())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(tokens, ensure_ascii=False, indent=1))
     for user_id, token in tokens.items():
         click.echo(f"{user_id:28} {token}")
-    click.echo(f"(also written to {out})")
+    click.echo(f"（令牌已同时写入 {out}）")
 
 
 @main.group()

@@ -92,17 +92,21 @@ def rounds_open_due() -> None:
 def simulate(start: object, until: object, enterprises: int, seed: int, processes: Path) -> None:
     """Run every calendar round between two dates on a simulated clock in a scratch database."""
     from api import simulation
+    from api.cli_database import quiet_migrations
 
     first, last = start.date(), until.date()  # type: ignore[attr-defined]
     if last <= first:
-        raise click.BadParameter("--until must be after --from", param_hint="--until")
+        raise click.BadParameter(
+            f"结束日期 {last} 须晚于开始日期 --from {first}", param_hint="--until"
+        )
     config = simulation.Config(
         start=first, until=last, enterprises=enterprises, seed=seed, processes=processes
     )
     days = (last - first).days
     with click.progressbar(length=days, label="模拟中", show_pos=True) as bar:
         try:
-            summary = simulation.run(config, progress=bar.update)
+            with quiet_migrations():  # of its scratch database
+                summary = simulation.run(config, progress=bar.update)
         except simulation.MissingCalendar as missing:
             click.echo(f"\n错误：{missing}", err=True)
             sys.exit(1)

@@ -55,8 +55,15 @@ class _Stored:
                     | {"uploaded_by": row.uploaded_by, "uploaded_at": row.uploaded_at}
                     for row in session.scalars(select(CalendarYear))
                 }
-        except SQLAlchemyError:  # a database not yet upgraded: files and the package only
-            log.warning("uploaded holiday calendars unavailable", exc_info=True)
+        except SQLAlchemyError as error:  # a database not yet upgraded: files and the package only
+            orig = getattr(error, "orig", None)
+            cause = str(orig).splitlines()[0] if orig is not None else ""
+            if cause.startswith("no such table") or getattr(orig, "sqlstate", None) == "42P01":
+                log.warning(
+                    "uploaded holiday calendars unavailable before tidu db upgrade: %s", cause
+                )
+            else:  # an unexpected failure: keep its traceback
+                log.warning("uploaded holiday calendars unavailable", exc_info=True)
             return {}
 
 

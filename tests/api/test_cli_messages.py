@@ -212,3 +212,37 @@ def test_the_simulation_summary_names_procedures_and_outcomes_in_chinese() -> No
         "结果分布：创新型中小企业评价（不符合条件 1 件，评价通过 2 件）；"
         "专精特新中小企业认定（已办结 1 件）"
     )
+
+
+def test_simulate_refuses_an_end_date_not_after_the_start_in_chinese() -> None:
+    refused = tidu("simulate", "--from", f"{LAST}-07-01", "--until", f"{LAST}-06-30")
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --until: "  # click's own frame
+        f"结束日期 {LAST}-06-30 须晚于开始日期 --from {LAST}-07-01"
+    )
+
+
+def test_demo_says_in_chinese_where_it_wrote_the_tokens(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "tokens.json"
+    seeded = run("demo", "--out", str(out))
+    assert seeded.exit_code == 0, seeded.output
+    assert seeded.stdout.splitlines()[-1] == f"（令牌已同时写入 {out}）"
+    assert set(json.loads(out.read_text(encoding="utf-8"))) >= {"province", "owner", "ent-1"}
+
+
+def test_serve_says_in_chinese_where_the_api_listens(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import api
+
+    served: list[dict[str, object]] = []
+
+    class App:
+        def run(self, **options: object) -> None:
+            served.append(options)
+
+    monkeypatch.setattr(api, "create_app", lambda **_: App())
+    monkeypatch.setattr(api, "settle_heap", lambda: None)
+    started = run("serve", "--no-scheduler", "--port", "8123")
+    assert started.exit_code == 0, started.output
+    assert started.stdout == "tidu 已启动，接口文档：http://127.0.0.1:8123/api/docs\n"
+    assert served == [{"host": "127.0.0.1", "port": 8123, "threaded": True, "use_reloader": False}]
