@@ -165,6 +165,17 @@ def test_missed_30_april_withdraws_renewal_eligibility_and_the_qualification_sim
     assert "第十条" in lost.status_reason
     assert lost.status_changed_by == "scheduler"
     assert not has_task(ent, "annual_update")
+    # 第十条 binds every qualification in its validity: the yearly update goes on without the
+    # renewal eligibility; a second missed deadline takes nothing more away
+    at(ctx, clock, date(2027, 1, 2))
+    assert ent.task("annual_update", q.lifecycle_instance_id)["due_at"] == (
+        "2027-05-01T00:00:00+08:00"
+    )
+    at(ctx, clock, date(2027, 5, 1), hour=0)
+    at(ctx, clock, date(2028, 3, 1))
+    ent.complete("annual_update", UPDATE, q.lifecycle_instance_id)
+    assert qualification(ctx, q.number).info_updated_on == date(2028, 3, 1)
+    assert not qualification(ctx, q.number).renewal_eligible
     at(ctx, clock, date(2028, 6, 3))
     assert not has_task(province, "province_renewal_review")  # no renewal without eligibility
     at(ctx, clock, date(2028, 8, 31), hour=23)
@@ -178,6 +189,7 @@ def test_missed_30_april_withdraws_renewal_eligibility_and_the_qualification_sim
     assert [h["to"] for h in status_history(ctx, row.id)] == [
         "active",
         "renewal_ineligible",
+        "renewal_ineligible",  # the 2028 update, recorded; the missed 2027 one changed nothing
         "expired",
     ]
 
