@@ -27,7 +27,12 @@ def _ctx() -> EngineContext:
     is_flag=True,
     help="Leave recommended cases missing from the list waiting (default: not certified).",
 )
-def miit_list_cmd(file: Path, round_id: int, keep_unlisted: bool) -> None:
+@click.option(
+    "--certified-on",
+    default=None,
+    help="认定日期（YYYY-MM-DD；名单无“认定日期”列时适用于整份名单，默认为导入当天）",
+)
+def miit_list_cmd(file: Path, round_id: int, keep_unlisted: bool, certified_on: str | None) -> None:
     """Deliver MIIT's decisions to the round's recommended cases, matched by USCC."""
     try:
         rows = miit_list.parse_csv(file.read_text(encoding="utf-8"))
@@ -38,6 +43,7 @@ def miit_list_cmd(file: Path, round_id: int, keep_unlisted: bool) -> None:
             source=file.name,
             actor=Actor(id="cli", role="province"),
             reject_unlisted=not keep_unlisted,
+            certified_on=certified_on,
         )
     except EngineError as error:
         from api import cli

@@ -122,7 +122,8 @@ class MiitList(MethodView):
         """Import MIIT's published 小巨人 list (multipart `file`: CSV with a uscc column).
 
         Recommended
-        cases not on the list are not certified unless `reject_unlisted=false`."""
+        cases not on the list are not certified unless `reject_unlisted=false`; the certification
+        date is the list's `认定日期` column, else the form field `certified_on`, else today."""
         part = request.files.get("file")
         if part is None:
             raise InvalidInput("请以 multipart 字段 file 上传名单 CSV", errors={"file": ["必填"]})
@@ -143,4 +144,5 @@ class MiitList(MethodView):
             source=part.filename or "miit-list.csv",
             actor=current_actor(),
             reject_unlisted=reject,
+            certified_on=request.form.get("certified_on") or None,
         )

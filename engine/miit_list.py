@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,7 +28,9 @@ COLUMNS = {
     "uscc": ("uscc", "统一社会信用代码", "社会信用代码"),
     "name": ("name", "企业名称"),
     "decision": ("decision", "认定结果", "结果"),
+    "certified_on": ("certified_on", "认定日期", "公告日期", "发布日期"),
 }
+DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 DECISIONS = {
     "": True,
     "approved": True,
@@ -43,7 +45,8 @@ DECISIONS = {
 def parse_csv(text: str) -> list[dict[str, Any]]:
     """Rows of a MIIT list CSV (UTF-8, optional BOM).
 
-    Columns: uscc / 统一社会信用代码 (required), name / 企业名称, decision / 认定结果.
+    Columns: uscc / 统一社会信用代码 (required), name / 企业名称, decision / 认定结果,
+    certified_on / 认定日期 (the day MIIT certified: the 小巨人 validity runs from it, 第九条).
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = {(h or "").strip(): h for h in reader.fieldnames or []}
@@ -64,6 +67,9 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
                 "uscc": (raw.get(found["uscc"]) or "").strip().upper(),
                 "name": (raw.get(found["name"]) or "").strip() if found["name"] else "",
                 "decision": (raw.get(found["decision"]) or "").strip() if found["decision"] else "",
+                "certified_on": (raw.get(found["certified_on"]) or "").strip()
+                if found["certified_on"]
+                else "",
             }
         )
     if not rows:
@@ -71,9 +77,24 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     return rows
 
 
+def certification_day(text: str, today: date) -> date | None:
+    """A certification date as MIIT's lists write it (2025-07-15, 2025/7/15, 2025年7月15日);
+    None when it is not a date or lies after `today`."""
+    found = DATE.match(text.strip())
+    if found is None:
+        return None
+    try:
+        day = date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
+    return day if day <= today else None
+
+
 def _row_problem(
-    row: dict[str, Any], seen: set[str], waiting: dict[str, tuple[str, str]]
+    row: dict[str, Any], seen: set[str], waiting: dict[str, tuple[str, str]], today: date
 ) -> str | None:
+    if row["certified_on"] and certification_day(row["certified_on"], today) is None:
+        return f"认定日期 {row['certified_on']!r} 不是今天或以前的日期（如 2025-07-15）"
     if not USCC.match(row["uscc"]):
         return "统一社会信用代码格式不正确"
     if row["uscc"] in seen:
@@ -94,9 +115,23 @@ def import_miit_list(
     source: str,
     actor: Actor,
     reject_unlisted: bool = True,
+    certified_on: str | None = None,
 ) -> dict[str, Any]:
-    """Deliver MIIT's decisions to the round's recommended cases; report unmatched rows."""
+    """Deliver MIIT's decisions to the round's recommended cases; report unmatched rows.
+
+    The certification date of a row is its `certified_on` column, else `certified_on` given for
+    the whole list, else the day of the import (each certified case issues its 小巨人
+    qualification from that day, 第九条)."""
     access.require_role(actor, "province", "miit")
+    today = ctx.today()
+    list_day = None
+    if certified_on:
+        list_day = certification_day(certified_on, today)
+        if list_day is None:
+            raise InvalidInput(
+                f"认定日期 {certified_on!r} 不是今天或以前的日期",
+                errors={"certified_on": ["应为今天或以前的日期，如 2025-07-15"]},
+            )
     with ctx.transaction() as session:
         round_row = session.get(Round, round_id)
         if round_row is None or round_row.process_key != PROCESS_KEY:
@@ -119,12 +154,13 @@ def import_miit_list(
         }
         seen: set[str] = set()
 
-        def decide(uscc: str, approved: bool, line: int | None) -> None:
+        def decide(uscc: str, approved: bool, line: int | None, day: date | None) -> None:
             instance_id, key = waiting[uscc]
+            on = (day or list_day or today).isoformat() if approved else None
             outbox.add(
                 session,
                 name=MESSAGE,
-                payload={"approved": approved, "source": source, "line": line},
+                payload={"approved": approved, "source": source, "line": line, "certified_on": on},
                 correlation={"business_key": key},
                 sent_by=actor.id,
                 now=now,
@@ -135,7 +171,7 @@ def import_miit_list(
             )
 
         for row in rows:
-            problem = _row_problem(row, seen, waiting)
+            problem = _row_problem(row, seen, waiting, today)
             seen.add(row["uscc"])
             if problem:
                 report["unmatched"].append(
@@ -147,10 +183,11 @@ def import_miit_list(
                     }
                 )
                 continue
-            decide(row["uscc"], DECISIONS[row["decision"].lower()], row["line"])
+            day = certification_day(row["certified_on"], today) if row["certified_on"] else None
+            decide(row["uscc"], DECISIONS[row["decision"].lower()], row["line"], day)
         if reject_unlisted:
             for uscc in sorted(set(waiting) - seen):
-                decide(uscc, False, None)
+                decide(uscc, False, None, None)
         history.append(
             session,
             stream=f"round:{round_id}",

@@ -16,6 +16,7 @@ from tests import factories as f
 
 REGION = "360100"
 KEY = "little_giant_recommendation"
+KEY_TIER = "little_giant"
 
 
 @pytest.fixture
@@ -189,3 +190,39 @@ def test_a_specialized_qualification_revoked_before_miits_list_stops_the_certifi
         .json["total"]
         == 0
     )
+
+
+def test_the_validity_runs_from_miits_certification_date(ctx, people, round_id) -> None:
+    # 第九条: three years from MIIT's certification, not from the day the list reached Jiangxi
+    first = recommend(people, round_id, "ent")
+    second = recommend(people, round_id, "ent2")
+    text = (
+        "统一社会信用代码,企业名称,认定日期\n"
+        f"{f.uscc(REGION, 1)},洪城精密机械有限公司,2025年8月20日\n"
+        f"{f.uscc(REGION, 2)},赣江光电科技有限公司,\n"
+    )
+    response = upload_list(people["miit"], round_id, text, certified_on="2025-08-25")
+    assert response.status_code == 200, response.json
+    assert [case(people["province"], i)["outcome"] for i in (first, second)] == ["qualified"] * 2
+    with ctx.reading() as session:
+        issued = {
+            q.uscc: (q.issued_on.isoformat(), q.expires_on.isoformat())
+            for q in session.scalars(select(Qualification).where(Qualification.tier == KEY_TIER))
+        }
+    assert issued == {
+        f.uscc(REGION, 1): ("2025-08-20", "2028-08-19"),  # the row's own date
+        f.uscc(REGION, 2): ("2025-08-25", "2028-08-24"),  # the list's date
+    }
+
+
+@pytest.mark.parametrize("day", ["2025-13-01", "明天", "2025-09-02"])
+def test_a_certification_date_that_is_not_a_past_day_is_named(people, round_id, day) -> None:
+    recommend(people, round_id, "ent")
+    text = f"统一社会信用代码,认定日期\n{f.uscc(REGION, 1)},{day}\n"
+    report = upload_list(people["miit"], round_id, text, reject_unlisted="false").json
+    assert report["approved"] == []
+    assert [r["line"] for r in report["unmatched"]] == [2]
+    assert "认定日期" in report["unmatched"][0]["reason"]
+    refused = upload_list(people["miit"], round_id, "统一社会信用代码\nX\n", certified_on=day)
+    assert refused.status_code == 422, refused.json
+    assert list(refused.json["errors"]) == ["certified_on"]
