@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from engine import instances, registry
+from engine.store import Ban
 from tests import factories as f
 
 REGION = "360100"
@@ -79,6 +80,42 @@ def test_happy_path_from_round_start_to_qualification(ctx, clock, people) -> Non
     assert [(q["tier"], q["status"]) for q in quals] == [("innovative", "active")]
     issued = date.fromisoformat(quals[0]["issued_on"])
     assert date.fromisoformat(quals[0]["expires_on"]) > issued.replace(year=issued.year + 2)
+
+
+def test_a_ban_recorded_during_the_evaluation_stops_the_announcement(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    # 第十二条: an enterprise banned since it applied (e.g. a 第十二条 incident during 公示) is not
+    # announced; the standing is read again right before the qualification is issued
+    instance_id = apply(ctx, people)
+    city, province = people["city"], people["province"]
+    city.complete("city_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    wait_notice(ctx, clock)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    province.complete("province_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
+    wait_notice(ctx, clock)
+    with ctx.transaction() as session:
+        session.add(
+            Ban(
+                uscc=f.uscc(REGION, 1),
+                starts_on=date(2025, 9, 20),
+                ends_on=date(2028, 9, 20),
+                reason="存在数据造假等弄虚作假行为：核查发现",
+                basis="第十二条",
+                created_at=ctx.now(),
+                created_by="prov",
+            )
+        )
+    province.complete(
+        "province_announce", {"announcement_no": "赣工信企业字〔2025〕1号"}, instance_id
+    )
+    final = instance(province, instance_id)
+    assert (final["status"], final["outcome"], final["outcome_name"]) == (
+        "completed",
+        "banned",
+        "处于禁止申报期（第十二条）",
+    )
+    assert people["ent"].get("/api/v1/qualifications").json["total"] == 0
 
 
 def test_return_for_correction_loops_back_to_evaluation(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
