@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 # /vendor/<name>/ -> the package directory whose files may be served (dist builds only)
 VENDOR = {"bpmn-js": "bpmn-js/dist", "dmn-js": "dmn-js/dist"}
+FAVICON = Path(__file__).resolve().parent / "web" / "static" / "favicon.svg"
 DEMO_TOKENS_KEY = "TIDU_DEMO_TOKENS"  # app.config: path of the demo token file (`tidu demo --out`)
 
 bp = Blueprint(
@@ -53,6 +54,14 @@ def vendor(package: str, name: str) -> Any:
     if package not in VENDOR:
         abort(404)
     return send_from_directory(NODE_MODULES / VENDOR[package], name)
+
+
+@vendor_bp.get("/favicon.ico")
+def favicon() -> Any:
+    """The site icon browsers fetch from /favicon.ico on every page (an SVG of our own)."""
+    return send_from_directory(
+        FAVICON.parent, FAVICON.name, mimetype="image/svg+xml", max_age=86400
+    )
 
 
 @bp.get("/", defaults={"page": ""})

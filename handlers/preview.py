@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.registry import RuleSet, operator
-from handlers import eligibility, figures, little_giant, size_class, specialized
-from handlers.dmn import DmnError
+from handlers import eligibility, figures, little_giant, scoring, size_class, specialized
+from handlers import indicators as ind
+from handlers import rules as rule_tables
+from handlers.dmn import DmnError, parse_literal
 from handlers.rules import RuleSetNotInForceError
 from handlers.scoring import score_innovative
 
@@ -20,6 +22,13 @@ TIERS = {
     "little_giant": little_giant.check_little_giant,
 }
 EXTRA_FIELDS = frozenset({"uscc", "evidence"})  # accepted, not figures
+USCC_TITLE = "统一社会信用代码"
+# tier -> (rule file, indicators table or None, condition tables) to name missing fields
+TABLES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "innovative": (scoring.FILE, scoring.INDICATOR_TABLE, ()),
+    "specialized": (specialized.FILE, specialized.INDICATOR_TABLE, (specialized.CONDITIONS,)),
+    "little_giant": (little_giant.FILE, None, (little_giant.CONDITIONS, little_giant.GENERAL)),
+}
 
 
 def _size(data: dict[str, Any], reference_on: str | None, ruleset: RuleSet) -> dict[str, Any]:
@@ -94,6 +103,7 @@ def preview(
         return {"invalid": {"reference_on": [str(error)]}}
     for result in results.values():
         result["qualifies"] = elig["eligible"] and result["passed"]
+    _name_missing(data, size, elig, results, reference_on, rules)
     used = [size["ruleset"], elig["ruleset"], *(r["ruleset"] for r in results.values())]
     return {
         "reference_on": reference_on,
@@ -104,6 +114,55 @@ def preview(
         "rulesets": used,
         "rule_version": rules.checksum[:12] if rules.files else None,
     }
+
+
+def _name_missing(
+    data: dict[str, Any],
+    size: dict[str, Any],
+    elig: dict[str, Any],
+    results: dict[str, dict[str, Any]],
+    reference_on: str | None,
+    rules: RuleSet,
+) -> None:
+    """Add `missing_fields` (field, Chinese title) next to each part's `missing` codes."""
+    size["missing_fields"] = _named(data, [figures.SIZE_FIELDS[name] for name in size["missing"]])
+    elig["missing_fields"] = [{"field": "uscc", "title": USCC_TITLE}] if elig["missing"] else []
+    for tier, result in results.items():
+        version = rule_tables.in_force(rules, TABLES[tier][0], reference_on)
+        result["missing_fields"] = _tier_missing_fields(data, tier, result, version)
+
+
+def _named(data: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
+    """The reported fields behind table inputs (derived ratios expanded) left blank."""
+    values, out = ind.Values(data), {}
+    for name in names:
+        for field in ind.DERIVED[name].uses if name in ind.DERIVED else (name,):
+            if field in figures.FIELDS and not values.answered(field):
+                out.setdefault(field, figures.FIELDS[field].title)
+    return [{"field": field, "title": title} for field, title in out.items()]
+
+
+def _item_inputs(version: rule_tables.RuleSetVersion, tier: str, code: str) -> list[str]:
+    """The table inputs an indicator (by id) or a condition (by code) reads."""
+    _, indicator_table, condition_tables = TABLES[tier]
+    names: list[str] = []
+    for rule in version.table(indicator_table).rules if indicator_table else ():
+        if parse_literal(rule.entries[0]) == code:
+            names += version.table(rule.outputs["decision"]).inputs
+    for table in (version.table(t) for t in condition_tables):
+        for rule in (r for r in table.rules if r.outputs.get("code") == code):
+            used = zip(table.inputs, rule.entries, strict=True)
+            names += [n for n, text in used if text not in {"", "-"}]
+    return names
+
+
+def _tier_missing_fields(
+    data: dict[str, Any], tier: str, result: dict[str, Any], version: rule_tables.RuleSetVersion
+) -> list[dict[str, str]]:
+    """Name (field, Chinese title) the blank fields behind a tier's `missing` codes."""
+    general = (result.get("innovation") or {}).get("general") or []
+    codes = [*result["missing"], *(c["code"] for c in general if c["missing"])]
+    return _named(data, [name for code in codes for name in _item_inputs(version, tier, code)])
 
 
 def figures_check(data: dict[str, Any]) -> dict[str, list[str]]:

@@ -85,6 +85,41 @@ def test_missing_indicators_are_reported_as_missing(people) -> None:  # type: ig
     assert result["size"]["missing"] == ["revenue"]
 
 
+def test_missing_data_is_named_by_the_blank_form_fields_titles(people) -> None:  # type: ignore[no-untyped-def]
+    def without(tier: str, field: str) -> dict[str, Any]:
+        return {k: v for k, v in example(tier).items() if k != field}
+
+    result = preview(people["ent"], without("specialized", "niche_years"), tier="specialized")
+    specialized = result["tiers"]["specialized"]
+    assert specialized["missing"] == ["SP-3", "sp_niche_years"]  # indicator and condition codes
+    niche = {"field": "niche_years", "title": "从事特定细分市场年限"}
+    assert specialized["missing_fields"] == [niche]
+    assert (result["size"]["missing_fields"], result["eligibility"]["missing_fields"]) == ([], [])
+
+    data = without("little_giant", "national_market_share")
+    little_giant = preview(people["ent"], data, tier="little_giant")["tiers"]["little_giant"]
+    assert little_giant["missing"] == ["lg_market_share"]
+    share = {"field": "national_market_share", "title": "主导产品全国细分市场占有率"}
+    assert little_giant["missing_fields"] == [share]
+
+    result = preview(people["ent"], {"industry": "industry", "employees": 80}, tier="innovative")
+    titles = [f["title"] for f in result["tiers"]["innovative"]["missing_fields"]]
+    assert titles[:2] == ["与主导产品相关的有效知识产权", "上年度研发费用总额"]  # INN-1, INN-2
+    assert result["size"]["missing_fields"] == [{"field": "revenue_y1", "title": "上年度营业收入"}]
+
+
+def test_staff_name_the_enterprise_by_its_uscc_or_it_is_missing(people) -> None:  # type: ignore[no-untyped-def]
+    data = {k: v for k, v in example("innovative").items() if k != "uscc"}
+    result = preview(people["city"], data, tier="innovative")  # staff have no USCC of their own
+    assert result["eligibility"]["eligible"] is False
+    uscc = {"field": "uscc", "title": "统一社会信用代码"}
+    assert result["eligibility"]["missing_fields"] == [uscc]
+    result = preview(people["city"], data, tier="innovative", uscc=f.uscc("360100", 9))
+    assert result["eligibility"]["eligible"] is True
+    assert result["eligibility"]["missing_fields"] == []
+    assert result["tiers"]["innovative"]["qualifies"] is True
+
+
 def test_editing_a_threshold_and_redeploying_changes_the_preview(ctx, people) -> None:  # type: ignore[no-untyped-def]
     before = preview(people["ent"], example("specialized"), tier="specialized")
     deploy_edited(ctx, **{SP: (SP_PASS_LINE, SP_PASS_LINE.replace("60", "90"))})

@@ -1,6 +1,6 @@
 // Enterprises (and staff): a self-check before applying — the tier's self-evaluation form, scored
 // by POST /evaluations/preview under the standards in force; nothing is stored.
-import { api, ApiError, el, errorText, fail, notice, requireLogin, table, TIER_NAMES } from './common.js';
+import { api, ApiError, el, errorText, fail, notice, requireLogin, showFieldErrors, table, TIER_NAMES } from './common.js';
 import { buildForm } from './forms.js';
 
 // tier -> the procedure whose self-evaluation form it uses
@@ -10,8 +10,45 @@ const FORMS = {
   little_giant: ['little_giant_recommendation', 'forms/little_giant_self_evaluation.schema.json'],
 };
 const tierSelect = document.getElementById('f-tier');
+const checkForm = document.getElementById('check-form');
+const usccInput = document.getElementById('f-uscc');
 let form = null;
 let defs = [];
+let ownUscc = null; // an enterprise checks itself: the API takes its own USCC
+
+// GB 32100-2015: 18 characters of this set, the last a check character (as handlers/uscc.py)
+const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+
+/** Why a typed USCC cannot be used, or '' when it is well formed with a correct check char. */
+function usccProblem(code) {
+  if (!code) return '请填写统一社会信用代码';
+  if (code.length !== 18 || [...code].some((c) => !USCC_CHARS.includes(c))) {
+    return '统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）';
+  }
+  const total = [...code.slice(0, 17)].reduce((sum, c, i) => sum + USCC_CHARS.indexOf(c) * (3 ** i % 31), 0);
+  return USCC_CHARS[(31 - (total % 31)) % 31] === code[17] ? '' : '不是有效的统一社会信用代码（校验位不符）';
+}
+
+/** The enterprise's own USCC, shown read-only; staff type the one of the enterprise they check. */
+function setUpUscc(me) {
+  document.getElementById('uscc-field').hidden = false;
+  if (me.role === 'enterprise' && me.uscc) {
+    ownUscc = me.uscc;
+    usccInput.value = me.uscc;
+    usccInput.readOnly = true;
+    document.getElementById('uscc-desc').textContent = '本企业（登录用户）的统一社会信用代码。';
+  }
+}
+
+/** The USCC to send (undefined for an enterprise: its own), or null when the typed one is bad. */
+function readUscc() {
+  if (ownUscc) return undefined;
+  const code = usccInput.value.trim().toUpperCase();
+  usccInput.value = code;
+  const problem = usccProblem(code);
+  showFieldErrors(checkForm, problem ? { uscc: [problem] } : {});
+  return problem ? null : code;
+}
 
 // a direct condition not met is no failure (one of them suffices): shown without alarm
 const yes = (ok, soft = false) => el('span', { class: `badge ${ok ? 'ok' : soft ? '' : 'bad'}` }, ok ? '满足' : '不满足');
@@ -32,13 +69,26 @@ async function loadForm() {
   document.body.dataset.loaded = 'true';
 }
 
+/** The Chinese titles of the form fields left blank that the evaluation needed. */
+function missingTitles(result, tier) {
+  const parts = [result.size, result.eligibility, tier];
+  return [...new Set(parts.flatMap((part) => (part.missing_fields || []).map((f) => f.title)))];
+}
+
 function reasons(result, tier) {
   const out = [];
   if (!result.eligibility.eligible) out.push(...result.eligibility.failed.map((f) => `不符合申报条件：${f.name}（${f.article || '第四条'}）`));
   for (const f of tier.failed || []) out.push(`未达标：${f.name || f.label || f.code || f}`);
-  const missing = [...new Set([...(result.eligibility.missing || []), ...(tier.missing || [])])];
+  const missing = missingTitles(result, tier);
   if (missing.length) out.push(`未填：${missing.join('、')}`);
   return out;
+}
+
+/** The 认定条件 table; the 编号 column only when the standard numbers its conditions. */
+function conditionsTable(conditions) {
+  const numbered = conditions.some((c) => c.indicator);
+  return table([...(numbered ? ['编号'] : []), '条件', '填报', ''], conditions.map((c) => el('tr', { dataset: { condition: c.code } },
+    numbered ? el('td', {}, c.indicator || '—') : null, el('td', {}, c.name), el('td', {}, c.missing ? '未填' : c.value || '—'), el('td', {}, yes(c.passed)))));
 }
 
 function show(result, tierKey) {
@@ -62,8 +112,7 @@ function show(result, tierKey) {
       el('td', { class: 'num' }, `${i.points} / ${i.max}`)))));
   }
   if (Array.isArray(tier.conditions) && tier.conditions.length) {
-    parts.push(el('h3', {}, '认定条件'), table(['编号', '条件', '填报', ''], tier.conditions.map((c) => el('tr', { dataset: { condition: c.code } },
-      el('td', {}, c.indicator || c.code), el('td', {}, c.name), el('td', {}, c.missing ? '未填' : c.value || '—'), el('td', {}, yes(c.passed))))));
+    parts.push(el('h3', {}, '认定条件'), conditionsTable(tier.conditions));
   }
   if (Array.isArray(tier.direct_conditions) && tier.direct_conditions.length) {
     parts.push(el('h3', {}, '直通条件（满足任一项即可）'), table(['条件', '填报', ''], tier.direct_conditions.map((c) => el('tr', { dataset: { direct: c.code } },
@@ -78,8 +127,15 @@ async function check(event) {
   event.preventDefault();
   notice('');
   const tierKey = tierSelect.value;
+  const uscc = readUscc();
+  if (uscc === null) {
+    document.getElementById('result').hidden = true;
+    notice('请填写有效的统一社会信用代码', 'error');
+    usccInput.scrollIntoView({ block: 'center' });
+    return;
+  }
   try {
-    const result = await api('evaluations/preview', { method: 'POST', json: { data: form.read(), tier: tierKey } });
+    const result = await api('evaluations/preview', { method: 'POST', json: { data: form.read(), tier: tierKey, uscc } });
     form.showErrors({});
     show(result, tierKey);
   } catch (error) {
@@ -90,10 +146,10 @@ async function check(event) {
 }
 
 async function main() {
-  await requireLogin();
+  setUpUscc(await requireLogin());
   defs = await api('definitions');
   tierSelect.addEventListener('change', () => loadForm().catch(fail));
-  document.getElementById('check-form').addEventListener('submit', (event) => check(event).catch(fail));
+  checkForm.addEventListener('submit', (event) => check(event).catch(fail));
   await loadForm();
 }
 
