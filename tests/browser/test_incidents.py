@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from engine import incidents
+from engine import incidents, registry
 from engine.errors import ProcessingFailed
 from engine.store import HistoryEvent
+from tests import factories as f
 from tests.fixtures import timer_support as ts
 
 pytestmark = pytest.mark.browser
@@ -108,3 +110,34 @@ def test_owner_uploads_a_missing_year_and_the_failed_command_then_runs(  # type:
 
     page.click(f"tr[data-incident='{failed.id}'] button.retry")  # the same day, now computable
     page.wait_for_selector("#notice.ok >> text=重试成功")
+
+
+def draw_unavailable(**_: Any) -> dict[str, Any]:
+    raise RuntimeError("sampling service unavailable")
+
+
+def test_the_case_of_an_incident_is_a_link_only_for_those_who_may_read_it(  # type: ignore[no-untyped-def]
+    ctx, people, open_browser
+) -> None:
+    round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
+    case = f.apply(people["ent"], round_id)
+    with registry.override("sampling.draw", draw_unavailable):
+        people["city"].complete("city_review", {"decision": "approve"}, case, status=500)
+    [incident] = incidents.list_incidents(ctx)
+    assert incident.instance_id == case
+    row = f"tr[data-incident='{incident.id}']"
+
+    owner = open_browser(people["owner"].token).page  # may not read cases: no link to a 404
+    owner.goto("/ui/incidents")
+    owner.wait_for_selector(row)
+    assert owner.locator(f"{row} a").count() == 0
+    assert owner.inner_text(f"{row} code.case") == case[:8]
+    assert case in owner.get_attribute(f"{row} code.case", "title")
+    assert owner.locator(f"{row} button.retry").is_visible()  # still handled here
+
+    for reader in (people["province"], people["auditor"]):
+        page = open_browser(reader.token).page
+        page.goto("/ui/incidents")
+        page.click(f"{row} a >> text={case[:8]}")
+        page.wait_for_selector("#canvas[data-current]")
+        assert case in page.inner_text("#case-meta")

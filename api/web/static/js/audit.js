@@ -1,6 +1,6 @@
 // Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains;
 // search the history by who, what and when (操作记录).
-import { api, el, EVENT_NAMES, fail, fmtTime, pager, pretty, processNames, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table } from './common.js';
+import { api, el, errorText, EVENT_NAMES, fail, fmtTime, pager, pretty, processNames, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table } from './common.js';
 
 const form = document.getElementById('filters');
 let NAMES = {};
@@ -8,10 +8,23 @@ let REGIONS = {};
 const ROUND_LABELS = {};
 let page = 1;
 
+const VERIFIERS = ['auditor', 'province'];  // GET /audit/verify answers others 403
+
+/** Whether the signed-in user may verify the hash chains (the pages offer the button only then). */
+export function mayVerify(me) { return VERIFIERS.includes(me.role); }
+
+/** Verify every hash chain and say so in `box`; a failed call replaces 正在校验… with its reason. */
 export async function verify(box) {
   box.textContent = '正在校验…';
   box.className = 'status';
-  const result = await api('audit/verify');
+  let result;
+  try {
+    result = await api('audit/verify');
+  } catch (error) {
+    box.textContent = `校验失败：${errorText(error)}`;
+    box.className = 'status error';
+    return;
+  }
   if (result.ok) {
     box.textContent = '历史记录完整：所有哈希链校验通过。';
     box.className = 'status ok';
@@ -65,7 +78,8 @@ async function loadEvents() {
 }
 
 async function main() {
-  await requireLogin();
+  const me = await requireLogin();
+  document.getElementById('verify').hidden = !mayVerify(me);
   let rounds;
   [NAMES, REGIONS, rounds] = await Promise.all([processNames(), regionNames(), api('rounds').catch(() => [])]);
   for (const [key, name] of Object.entries(NAMES)) document.getElementById('f-process').append(el('option', { value: key }, name));

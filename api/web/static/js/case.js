@@ -1,11 +1,21 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { api, ApiError, download, el, errorText, fail, fmtTime, notice, EVENT_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
+import { api, ApiError, bpmnElements, download, el, errorText, fail, fmtDeadline, fmtTime, notice, EVENT_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
+import { mayVerify, verify } from './audit.js';
 
 const ID = document.getElementById('root').dataset.instance;
 const statusBox = document.getElementById('status');
 const viewer = new window.BpmnJS({ container: document.getElementById('canvas') });
 window.tidu = { viewer };
+// BPMN messages a case may wait for (<bpmn:message name=...> in processes/), as people call them
+const MESSAGE_NAMES = { objection: '异议', miit_decision: '工信部认定结果', revoke_qualification: '撤销资格',
+  withdraw_renewal: '取消复核资格' };
+let ELEMENTS = {};
+
+/** A diagram element by its name (the id when it has none), the id kept as a tooltip. */
+function element(id) {
+  return el('span', { class: 'element', title: id || '' }, (ELEMENTS[id] && ELEMENTS[id].name) || id || '—');
+}
 
 function status(text, kind = '') { statusBox.textContent = text; statusBox.className = `status ${kind}`; }
 
@@ -39,7 +49,7 @@ function decisions(events) {
   const box = document.getElementById('decisions');
   if (!rows.length) { box.replaceChildren(el('p', { class: 'hint' }, '尚无自动决策。')); return; }
   box.replaceChildren(...rows.map((e) => el('details', { class: 'decision', open: e.data.operator !== 'sampling.draw', dataset: { bpmn: e.bpmn_id } },
-    el('summary', {}, `${fmtTime(e.at)} · ${e.bpmn_id} · 处理器 ${e.data.operator} · 规则版本 ${e.data.rule_version || '—'}`),
+    el('summary', {}, `${fmtTime(e.at)} · `, element(e.bpmn_id), ` · 处理器 ${e.data.operator} · 规则版本 ${e.data.rule_version || '—'}`),
     el('div', { class: 'side-by-side' }, el('div', {}, el('h3', {}, '输入'), pretty(e.data.inputs)),
       el('div', {}, el('h3', {}, '输出'), breakdown(e.data.outputs))))));
 }
@@ -49,13 +59,20 @@ function breakdown(outputs) {
   if (Array.isArray(outputs.failed)) {
     parts.push(el('p', {}, outputs.failed.length ? `未满足的条件：${outputs.failed.map((f) => f.name || f.code || f).join('、')}` : '所有条件均满足'));
   }
-  const items = outputs.breakdown || outputs.indicators || outputs.items;
-  if (Array.isArray(items) && items.length && typeof items[0] === 'object') {
-    const keys = Object.keys(items[0]).slice(0, 6);
-    parts.push(table(keys, items.map((i) => el('tr', {}, keys.map((k) => el('td', {}, typeof i[k] === 'object' ? JSON.stringify(i[k]) : String(i[k] ?? '')))))));
-  }
+  if (Array.isArray(outputs.indicators) && outputs.indicators.length) parts.push(indicators(outputs));
   parts.push(pretty(outputs));
   return el('div', {}, parts);
+}
+
+/** A score's indicators, one a row; groups by the labels the rule tables give them. */
+function indicators(outputs) {
+  const groups = outputs.groups || {};
+  const box = table(['指标编号', '指标', '类别', '填报值', '得分档', '得分', '规则'], outputs.indicators.map((i) => el('tr', { dataset: { indicator: i.id } },
+    el('td', {}, el('code', {}, i.id)), el('td', {}, i.label), el('td', { class: 'group' }, (groups[i.group] || {}).label || i.group),
+    el('td', {}, i.value ?? '未填'), el('td', {}, i.band ?? (i.missing ? '缺少数据' : '—')),
+    el('td', { class: 'nowrap' }, `${i.points} / ${i.max}`), el('td', {}, i.rule_id || '—'))));
+  box.classList.add('indicators');
+  return box;
 }
 
 function draws(events) {
@@ -63,9 +80,17 @@ function draws(events) {
   const box = document.getElementById('draws');
   if (!rows.length) { box.replaceChildren(el('p', { class: 'hint' }, '本案件尚未进行抽查抽签。')); return; }
   box.replaceChildren(table(['时间', '环节', '种子', '抽中', '输入', '规则版本'], rows.map((e) => el('tr', { class: 'draw' },
-    el('td', {}, fmtTime(e.at)), el('td', {}, e.bpmn_id), el('td', {}, el('code', { class: 'seed' }, String(e.data.outputs.seed ?? e.data.inputs.seed ?? '—'))),
+    el('td', {}, fmtTime(e.at)), el('td', {}, element(e.bpmn_id)), el('td', {}, el('code', { class: 'seed' }, String(e.data.outputs.seed ?? e.data.inputs.seed ?? '—'))),
     el('td', {}, e.data.outputs.selected ? el('span', { class: 'badge warn' }, '抽中') : '未抽中'),
     el('td', {}, pretty(e.data.inputs)), el('td', {}, e.data.rule_version || '—')))));
+}
+
+/** Where the case waits: open tasks (who, until when), timers (until when), messages. */
+function waiting(instance, position, regions) {
+  document.getElementById('waiting').replaceChildren(
+    ...instance.open_tasks.map((t) => el('li', {}, `待办：${t.name}（${ROLE_NAMES[t.role] || t.role}${t.region ? ` ${regions[t.region] || t.region}` : ''}）`, t.due_at ? `，截止 ${fmtDeadline(t.due_at)}` : '')),
+    ...position.timers.map((t) => el('li', { dataset: { timer: t.bpmn_id } }, '等待：', element(t.bpmn_id), `，${fmtDeadline(t.due_at)} 到期`)),
+    ...position.messages.map((m) => el('li', { dataset: { message: m.name } }, `可接收消息：${MESSAGE_NAMES[m.name] || m.name}（`, element(m.bpmn_id), '）')));
 }
 
 function history(events, versions) {
@@ -85,35 +110,38 @@ async function exportHistory(format) {
 }
 
 const STAFF = ['city', 'province', 'miit'];
+const objection = document.getElementById('objection');
+const objectionForm = document.getElementById('objection-form');
+let ME = null;
 
 /** Staff register an objection received during 公示 while the case can take one (the case
  *  waits for the message `objection`); the case then moves into its objection review. */
-function objectionForm(me, position) {
-  const open = STAFF.includes(me.role) && position.messages.some((m) => m.name === 'objection');
-  document.getElementById('objection').hidden = !open;
-  if (!open) return;
-  const form = document.getElementById('objection-form');
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    showFieldErrors(form, {});
-    const button = form.querySelector('button');
-    button.disabled = true;
-    try {
-      await api(`instances/${ID}/objections`, { method: 'POST', json: Object.fromEntries(new FormData(form)) });
-      notice('异议已登记，案件转入异议核查。', 'ok');
-      setTimeout(() => location.reload(), 800);
-    } catch (error) {
-      button.disabled = false;
-      if (!(error instanceof ApiError) || !error.body.errors) throw error;
-      showFieldErrors(form, error.body.errors);
-      notice(errorText(error), 'error');
-    }
-  });
-  if (location.hash === '#objection') document.getElementById('objection').scrollIntoView();
+function offerObjection(position) {
+  objection.hidden = !(STAFF.includes(ME.role) && position.messages.some((m) => m.name === 'objection'));
 }
 
-async function main() {
-  const me = await requireLogin();
+async function registerObjection() {
+  showFieldErrors(objectionForm, {});
+  const button = objectionForm.querySelector('button');
+  button.disabled = true;
+  try {
+    await api(`instances/${ID}/objections`, { method: 'POST', json: Object.fromEntries(new FormData(objectionForm)) });
+  } catch (error) {
+    button.disabled = false;
+    if (!(error instanceof ApiError) || !error.body.errors) throw error;
+    showFieldErrors(objectionForm, error.body.errors);
+    notice(errorText(error), 'error');
+    return;
+  }
+  objection.hidden = true;  // no second objection while the first is reviewed
+  objectionForm.reset();
+  button.disabled = false;
+  notice('异议已登记，案件转入异议核查。', 'ok');
+  await show();  // redrawn in place: the case now waits on its objection review
+}
+
+/** Fetch the case and draw every part of the page. */
+async function show() {
   const [instance, position, events, defs, regions, rounds] = await Promise.all([api(`instances/${ID}`), api(`instances/${ID}/position`),
     api(`instances/${ID}/history`), api('definitions').catch(() => []), regionNames(), api('rounds').catch(() => [])]);
   const round = rounds.find((r) => r.id === instance.round_id);
@@ -125,23 +153,26 @@ async function main() {
     ['发起', `${fmtTime(instance.started_at)} ${instance.started_by}`], ['更新', fmtTime(instance.updated_at)]];
   document.getElementById('case-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const xml = await api(`/api/v1/definitions/${instance.process_key}/${instance.definition_version}/xml`, { raw: true }).then((r) => r.text());
+  ELEMENTS = bpmnElements(xml);
   await viewer.importXML(xml);
   viewer.get('canvas').zoom('fit-viewport');
   colour(position, events);
-  objectionForm(me, position);
-  document.getElementById('waiting').replaceChildren(
-    ...instance.open_tasks.map((t) => el('li', {}, `待办：${t.name}（${ROLE_NAMES[t.role] || t.role}${t.region ? ` ${regions[t.region] || t.region}` : ''}）`, t.due_at ? `，截止 ${fmtTime(t.due_at)}` : '')),
-    ...position.timers.map((t) => el('li', {}, `等待定时器 ${t.bpmn_id}，到期 ${fmtTime(t.due_at)}`)),
-    ...position.messages.map((m) => el('li', {}, `可接收消息「${m.name}」（${m.bpmn_id}）`)));
+  offerObjection(position);
+  waiting(instance, position, regions);
   decisions(events);
   draws(events);
   history(events, versions);
 }
 
+async function main() {
+  ME = await requireLogin();
+  document.getElementById('verify').hidden = !mayVerify(ME);
+  await show();
+  if (location.hash === '#objection' && !objection.hidden) objection.scrollIntoView();
+}
+
 document.getElementById('export-json').addEventListener('click', () => exportHistory('json').catch(fail));
 document.getElementById('export-csv').addEventListener('click', () => exportHistory('csv').catch(fail));
-document.getElementById('verify').addEventListener('click', async () => {
-  const { verify } = await import('./audit.js');
-  verify(statusBox).catch(fail);
-});
+document.getElementById('verify').addEventListener('click', () => verify(statusBox).catch(fail));
+objectionForm.addEventListener('submit', (event) => { event.preventDefault(); registerObjection().catch(fail); });
 main().catch(fail);

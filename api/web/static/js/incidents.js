@@ -8,8 +8,10 @@ const COMMANDS = {
   import_legacy: '存量资格导入', import_miit_list: '导入工信部名单', file_complaint: '登记投诉', relocate_enterprise: '企业迁移',
 };
 const HANDLERS = ['province', 'process_owner'];
+const CASE_READERS = ['province', 'auditor'];  // of this page's users, those who may open any case
 const form = document.getElementById('filters');
 let canHandle = false;
+let canReadCases = false;
 
 async function retry(button, incident) {
   button.disabled = true;
@@ -37,6 +39,13 @@ function message(incident) {
   return incident.message.startsWith(prefix) ? incident.message.slice(prefix.length) : incident.message;
 }
 
+/** The case an incident concerns: a link for those who may read it, else just its number. */
+function caseCell(instanceId) {
+  if (!instanceId) return '—';
+  if (canReadCases) return el('a', { href: `/ui/audit/cases/${instanceId}` }, instanceId.slice(0, 8));
+  return el('code', { class: 'case', title: `案件编号 ${instanceId}（案件详情仅省厅和审计人员可查看）` }, instanceId.slice(0, 8));
+}
+
 function actions(incident) {
   if (!canHandle || incident.status !== 'open') return incident.resolved_at ? `${fmtTime(incident.resolved_at)} ${incident.resolved_by || ''}` : '';
   return [el('button', { type: 'button', class: 'retry', onclick: (event) => retry(event.target, incident).catch(fail) }, '重试'), ' ',
@@ -48,7 +57,7 @@ async function load() {
   document.getElementById('incidents').replaceChildren(found.length
     ? table(['时间', '命令', '案件', '环节', '错误', '次数', '状态', ''], found.map((i) => el('tr', { dataset: { incident: i.id, status: i.status } },
       el('td', { class: 'nowrap' }, fmtTime(i.created_at)), el('td', { class: 'nowrap' }, COMMANDS[i.command] || i.command),
-      el('td', {}, i.instance_id ? el('a', { href: `/ui/audit/cases/${i.instance_id}` }, i.instance_id.slice(0, 8)) : '—'),
+      el('td', {}, caseCell(i.instance_id)),
       el('td', {}, i.element_id ? el('code', {}, i.element_id) : '—'),
       el('td', {}, el('strong', {}, i.error_type), el('br'), message(i)),
       el('td', {}, i.attempts),
@@ -100,6 +109,7 @@ async function uploadCalendar(form) {
 async function main() {
   const me = await requireLogin();
   canHandle = HANDLERS.includes(me.role);
+  canReadCases = CASE_READERS.includes(me.role);
   form.addEventListener('submit', (event) => { event.preventDefault(); load().catch(fail); });
   if (canHandle) {
     const calendarForm = document.getElementById('calendar-form');
