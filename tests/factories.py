@@ -223,6 +223,26 @@ def process_files(
 # -- builders for P2 / P3 (专精特新认定, 小巨人推荐) --------------------------------------------
 
 
+def record_ban(
+    ctx: EngineContext, *, uscc_code: str, starts_on: date, years: int = 3, reason: str = "数据造假"
+) -> None:
+    """Insert a 第十二条 ban directly (as an incident or a complaint would record it)."""
+    from engine.store import Ban
+
+    with ctx.transaction() as session:
+        session.add(
+            Ban(
+                uscc=uscc_code,
+                starts_on=starts_on,
+                ends_on=starts_on.replace(year=starts_on.year + years),
+                reason=reason,
+                basis="第十二条",
+                created_at=ctx.now(),
+                created_by="prov",
+            )
+        )
+
+
 def grant_qualification(
     ctx: EngineContext,
     *,

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from engine import instances, registry
-from engine.store import Ban
 from tests import factories as f
 
 REGION = "360100"
@@ -46,6 +45,18 @@ def pass_spot_check_if_drawn(user: f.Api, bpmn_id: str, instance_id: str) -> Non
 def wait_notice(ctx, clock, days: int = 10) -> None:  # type: ignore[no-untyped-def]
     clock.advance(timedelta(days=days))
     instances.fire_due(ctx)
+
+
+def to_announcement(ctx, clock, people: dict[str, f.Api], instance_id: str) -> None:  # type: ignore[no-untyped-def]
+    """From 市级初审 to 省级公告: approvals, spot checks if drawn, both 公示 periods."""
+    city, province = people["city"], people["province"]
+    city.complete("city_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    wait_notice(ctx, clock)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    province.complete("province_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
+    wait_notice(ctx, clock)
 
 
 def instance(user: f.Api, instance_id: str) -> dict[str, Any]:
@@ -86,26 +97,9 @@ def test_a_ban_recorded_during_the_evaluation_stops_the_announcement(ctx, clock,
     # 第十二条: an enterprise banned since it applied (e.g. a 第十二条 incident during 公示) is not
     # announced; the standing is read again right before the qualification is issued
     instance_id = apply(ctx, people)
-    city, province = people["city"], people["province"]
-    city.complete("city_review", {"decision": "approve"}, instance_id)
-    pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
-    wait_notice(ctx, clock)
-    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
-    province.complete("province_review", {"decision": "approve"}, instance_id)
-    pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
-    wait_notice(ctx, clock)
-    with ctx.transaction() as session:
-        session.add(
-            Ban(
-                uscc=f.uscc(REGION, 1),
-                starts_on=date(2025, 9, 20),
-                ends_on=date(2028, 9, 20),
-                reason="存在数据造假等弄虚作假行为：核查发现",
-                basis="第十二条",
-                created_at=ctx.now(),
-                created_by="prov",
-            )
-        )
+    to_announcement(ctx, clock, people, instance_id)
+    province = people["province"]
+    f.record_ban(ctx, uscc_code=f.uscc(REGION, 1), starts_on=date(2025, 9, 20))
     province.complete(
         "province_announce", {"announcement_no": "赣工信企业字〔2025〕1号"}, instance_id
     )
@@ -256,14 +250,8 @@ def test_a_certificate_number_another_case_holds_is_an_incident_not_a_lost_quali
     from handlers import qualification
 
     instance_id = apply(ctx, people)
-    city, province = people["city"], people["province"]
-    city.complete("city_review", {"decision": "approve"}, instance_id)
-    pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
-    wait_notice(ctx, clock)
-    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
-    province.complete("province_review", {"decision": "approve"}, instance_id)
-    pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
-    wait_notice(ctx, clock)
+    to_announcement(ctx, clock, people, instance_id)
+    province = people["province"]
     assert len(qualification.number("innovative", "x", "2025-09-30", instance_id)) == 23
     taken = "JX-CX-2025-0123456789AB"
     monkeypatch.setattr(qualification, "number", lambda *_: taken)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import instances
-from engine.store import Ban, Qualification
+from engine.store import Qualification
 from tests import factories as f
 
 REGION = "360100"
@@ -221,18 +221,7 @@ def test_a_revocation_or_ban_after_the_application_stops_certification(
     if change == "revoke_prerequisite":
         set_status(ctx, f"TEST-innovative-{f.uscc(REGION, 1)[-6:]}-2024-01-10", "revoked")
     else:
-        with ctx.transaction() as session:
-            session.add(
-                Ban(
-                    uscc=f.uscc(REGION, 1),
-                    starts_on=date(2025, 9, 5),
-                    ends_on=date(2028, 9, 5),
-                    reason="数据造假",
-                    basis="第十二条",
-                    created_at=ctx.now(),
-                    created_by="prov",
-                )
-            )
+        f.record_ban(ctx, uscc_code=f.uscc(REGION, 1), starts_on=date(2025, 9, 5))
     people["province"].complete(
         "province_certify", {"announcement_no": "赣工信企业字〔2025〕9号"}, instance_id
     )
