@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
-from flask import Response, request
+from flask import Response, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
+from werkzeug.http import dump_options_header
 
 from api.auth import current_actor, engine_context
 from api.csvout import csv_response
@@ -488,6 +493,45 @@ class Files(MethodView):
             content_type=part.mimetype,
             content=content,
         )
+
+
+@files_bp.route("/<uuid:file_id>")
+class FileDownload(MethodView):
+    @files_bp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type="application/octet-stream",
+        description="文件内容（上传时的类型），附件名为原文件名（RFC 5987 编码中文名）",
+    )
+    def get(self, file_id: Any) -> Response:
+        """Download an evidence file: its uploader and enterprise, staff who may see a case that
+        references it, auditors (404 for anyone else)."""
+        row = queries.evidence_file(engine_context(), current_actor(), str(file_id))
+        response = send_file(
+            io.BytesIO(row.content),
+            mimetype=row.content_type or "application/octet-stream",
+            etag=row.sha256,
+            last_modified=row.uploaded_at,
+            max_age=0,
+        )
+        response.headers["Content-Disposition"] = attachment(row.filename or "file")
+        response.cache_control.private = True  # never kept by a shared cache
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def attachment(filename: str) -> str:
+    """`attachment` naming a file: a plain ASCII name for old clients and, for any other name,
+    the name itself as UTF-8 (RFC 5987 `filename*`, e.g. 审计报告.pdf)."""
+    plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    plain = re.sub(r"[^A-Za-z0-9._ -]+", "", plain).strip()
+    if plain == filename:
+        return dump_options_header("attachment", {"filename": filename})
+    if not plain.split(".")[0].strip(" _-"):  # only its extension left: 审计报告.pdf
+        extension = plain.lstrip(" ._-")
+        plain = f"evidence.{extension}" if extension else "evidence"
+    utf8 = quote(filename, safe="!#$&+-.^_`|~")
+    return dump_options_header("attachment", {"filename": plain, "filename*": f"UTF-8''{utf8}"})
 
 
 BLUEPRINTS = [

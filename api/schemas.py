@@ -76,12 +76,32 @@ class TaskOut(Schema):
     completed_by = fields.String(allow_none=True)
 
 
-class TaskDetailOut(TaskOut):
+class InboxTaskOut(TaskOut):
+    enterprise_name = fields.String(
+        allow_none=True, metadata={"description": "企业名称（企业名录中的现名；无记录时为空）"}
+    )
+
+
+class TaskDetailOut(InboxTaskOut):
     form = fields.Dict(allow_none=True, metadata={"description": "表单 JSON Schema"})
     instructions = fields.String(
         allow_none=True, metadata={"description": "流程图写给办理人的办理说明"}
     )
     data = fields.Dict(metadata={"description": "任务创建时的案件数据"})
+    data_schema = fields.Dict(
+        metadata={
+            "description": "案件数据各字段的 JSON Schema（取自本案件此前已办结任务的表单），"
+            "供以中文名称显示所填报的数据"
+        }
+    )
+    evidence_files = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(lambda: FileOut()),
+        metadata={
+            "description": "案件数据中引用的、当前用户可下载的佐证材料，按文件编号"
+            "（GET /api/v1/files/{id} 下载）"
+        },
+    )
     version = fields.Integer()
 
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from api.auth import current_actor, engine_context
 from api.schemas import (
     CompleteTaskIn,
+    InboxTaskOut,
     InstanceOut,
     PageArgs,
     TaskDetailOut,
@@ -37,6 +38,11 @@ def task_json(row: Any, now: Any) -> dict[str, Any]:
     return out
 
 
+def inbox_task_json(row: Any, now: Any) -> dict[str, Any]:
+    """A task as the inbox lists it: with its enterprise's name (an inbox row's column)."""
+    return task_json(row, now) | {"enterprise_name": row.enterprise_name}
+
+
 def instance_json(row: Any) -> dict[str, Any]:
     """A case's JSON from its ORM row or a plain row of its columns."""
     out = {c: getattr(row, c, None) for c in INSTANCE_FIELDS}
@@ -47,15 +53,16 @@ def instance_json(row: Any) -> dict[str, Any]:
 @bp.route("")
 class Inbox(MethodView):
     @hot_arguments(bp, TaskListArgs(), fast_task_list_args, location="query")
-    @bp.response(200, page_schema(TaskOut))
+    @bp.response(200, page_schema(InboxTaskOut))
     def get(self, args: dict[str, Any]) -> Any:
-        """List my tasks: my role and region (or mine=true: claimed by me), overdue first."""
+        """List my tasks: my role and region (or mine=true: claimed by me), overdue first, each
+        with its enterprise's name."""
         ctx = engine_context()
         items, total = queries.inbox(ctx, current_actor(), **args)
         now = ctx.now()
         return plain_json(
             {
-                "items": [task_json(t, now) for t in items],
+                "items": [inbox_task_json(t, now) for t in items],
                 "total": total,
                 "page": args["page"],
                 "per_page": args["per_page"],
@@ -67,13 +74,17 @@ class Inbox(MethodView):
 class TaskDetail(MethodView):
     @bp.response(200, TaskDetailOut)
     def get(self, task_id: Any) -> dict[str, Any]:
-        """Get a task with its form's JSON schema and the case data it was created with."""
+        """Get a task with its form's JSON schema and the case data it was created with: the
+        data's fields (`data_schema`) and the evidence files it names (`evidence_files`)."""
         ctx = engine_context()
         found = queries.task(ctx, current_actor(), str(task_id))
         return task_json(found["task"], ctx.now()) | {
+            "enterprise_name": found["enterprise_name"],
             "form": found["form"],
             "instructions": found["instructions"],
             "data": found["task"].data,
+            "data_schema": found["data_schema"],
+            "evidence_files": found["evidence_files"],
             "version": found["version"],
         }
 

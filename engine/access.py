@@ -5,9 +5,11 @@ Anything an actor may not see is reported as not found (404), never as forbidden
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from engine.context import Actor
 from engine.errors import Forbidden
-from engine.store import HumanTask, Instance
+from engine.store import EvidenceFile, HumanTask, Instance
 
 STAFF = {"city", "province", "miit"}
 READ_ALL = {"province", "auditor", "miit"}
@@ -33,6 +35,18 @@ def can_see_task(actor: Actor, task: HumanTask) -> bool:
         return task.role == "city" and bool(actor.region) and task.region == actor.region
     if actor.role in {"province", "miit"}:
         return task.role == actor.role
+    return False
+
+
+def can_read_file(actor: Actor, row: EvidenceFile, cases: Iterable[Instance]) -> bool:
+    """Who may download an evidence file: its uploader and the enterprise it was uploaded for,
+    staff who may see a case that references it (`cases`), auditors."""
+    if actor.role in {"auditor", "system"} or row.uploaded_by == actor.id:
+        return True
+    if actor.role == "enterprise":
+        return bool(actor.uscc) and row.uscc == actor.uscc
+    if actor.role in STAFF:
+        return any(can_see_instance(actor, case) for case in cases)
     return False
 
 

@@ -7,10 +7,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, LargeBinary, Select, bindparam, cast, func, or_, select
-from sqlalchemy.orm import defer
+from sqlalchemy import Integer, LargeBinary, Select, Text, bindparam, cast, func, or_, select
+from sqlalchemy.orm import Session, defer
 
-from engine import access, definitions, writes
+from engine import access, definitions, forms, writes
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
 from engine.store import (
@@ -99,7 +99,7 @@ def inbox(
     per_page: int = 20,
 ) -> tuple[list[Any], int]:
     """Tasks the actor may work on, overdue first, then by due date and age (rows with the
-    columns of human_task)."""
+    columns of human_task and `enterprise_name`)."""
     scope = (
         "all"
         if actor.role in {"auditor", "system"}
@@ -119,9 +119,14 @@ def inbox(
     found = _INBOX.get(shape)
     if found is None:
         query = _inbox_statement(shape)
+        # each task with its enterprise's name: one join on the registry's key, never a lookup
+        # per row; the count needs no name
+        named = query.outerjoin(Enterprise, Enterprise.uscc == HumanTask.uscc).add_columns(
+            Enterprise.name.label("enterprise_name")
+        )
         found = _INBOX[shape] = (
             query,
-            query.limit(bindparam("limit", type_=Integer)).offset(
+            named.limit(bindparam("limit", type_=Integer)).offset(
                 bindparam("offset", type_=Integer)
             ),
             count_of(query),
@@ -140,19 +145,87 @@ def inbox(
         return _page(conn, query, page, per_page, params, paged, counted)
 
 
+# case data with evidence but no form naming it (a complaint's start data) reads it under this key
+EVIDENCE_KEY = "evidence"
+EVIDENCE_PROPERTY = {
+    "type": "array",
+    "title": "证据材料",
+    "items": {"type": "string", "format": forms.EVIDENCE_FORMAT},
+}
+
+
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
+    """A task with its form, the enterprise's name, what its case data's fields are (the forms
+    completed before it) and the evidence files the data names that the actor may download."""
     with ctx.reading() as session:
         row = session.get(HumanTask, str(task_id))
         if row is None or not access.can_see_task(actor, row):
             raise NotFound("任务不存在")
-        instance = session.get(Instance, row.instance_id)
+        instance = session.get(Instance, row.instance_id, options=[defer(Instance.state_json)])
         definition = definitions.by_id(ctx, session, instance.definition_id)
+        schema = _data_schema(session, definition, row)
+        enterprise = session.get(Enterprise, row.uscc) if row.uscc else None
         return {
             "task": row,
             "form": definitions.form_schema(definition, row.form),
             "instructions": definitions.instructions(definition, row.bpmn_id),
             "version": definition.version,
+            "enterprise_name": enterprise.name if enterprise else None,
+            "data_schema": schema,
+            "evidence_files": _evidence_files(session, actor, instance, schema, row.data),
         }
+
+
+def _data_schema(session: Session, definition: Any, row: HumanTask) -> dict[str, Any]:
+    """The fields of a task's case data: the properties of the forms of its case's tasks
+    completed before it was created (a later form's title wins, as its value does)."""
+    used = session.scalars(
+        select(HumanTask.form)
+        .where(
+            HumanTask.instance_id == row.instance_id,
+            HumanTask.id != row.id,
+            HumanTask.state == "completed",
+            HumanTask.completed_at <= row.created_at,
+            HumanTask.form.is_not(None),
+        )
+        .order_by(HumanTask.completed_at, HumanTask.id)
+    )
+    properties: dict[str, Any] = {}
+    for form in dict.fromkeys(used):
+        properties |= (definitions.form_schema(definition, form) or {}).get("properties", {})
+    if EVIDENCE_KEY not in properties and isinstance(row.data.get(EVIDENCE_KEY), list):
+        properties[EVIDENCE_KEY] = EVIDENCE_PROPERTY  # a case started with evidence (complaints)
+    return {"type": "object", "properties": properties}
+
+
+def _evidence_files(
+    session: Session, actor: Actor, case: Instance, schema: dict[str, Any], data: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Name, size and sha256 of the evidence files the data names, by id (those the actor may
+    download; the data references them, so its case does)."""
+    ids = {
+        str(i)
+        for name in forms.evidence_fields(schema)
+        if isinstance(data.get(name), list)
+        for i in data[name]
+    }
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(EvidenceFile).options(defer(EvidenceFile.content)).where(EvidenceFile.id.in_(ids))
+    )
+    return {r.id: file_json(r) for r in rows if access.can_read_file(actor, r, [case])}
+
+
+def file_json(row: EvidenceFile) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "uploaded_at": row.uploaded_at,
+    }
 
 
 def instances(
@@ -353,6 +426,45 @@ def store_file(
         session.add(row)
         session.flush()
         return row
+
+
+def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> EvidenceFile:
+    """An evidence file with its content, for those who may download it (access.can_read_file);
+    NotFound for anyone else."""
+    with ctx.reading() as session:
+        row = session.get(EvidenceFile, str(file_id))
+        if row is None:
+            raise NotFound("文件不存在")
+        cases = _referencing_cases(session, row) if actor.role in access.STAFF else []
+        if not access.can_read_file(actor, row, cases):
+            raise NotFound("文件不存在")
+        return row
+
+
+def _referencing_cases(session: Session, row: EvidenceFile) -> list[Instance]:
+    """The cases whose history names a file: a submission, or start data, that carries its id.
+
+    Only the events of its uploader and of its enterprise's cases are read (both indexed): a
+    file is submitted by the one who uploaded it or by a colleague at its enterprise."""
+    by = [HistoryEvent.actor == row.uploaded_by]
+    if row.uscc:
+        by.append(
+            HistoryEvent.instance_id.in_(select(Instance.id).where(Instance.uscc == row.uscc))
+        )
+    naming = (
+        select(HistoryEvent.instance_id)
+        .where(
+            HistoryEvent.instance_id.is_not(None),
+            or_(*by),
+            cast(HistoryEvent.data, Text).contains(row.id, autoescape=True),
+        )
+        .distinct()
+    )
+    return list(
+        session.scalars(
+            select(Instance).options(defer(Instance.state_json)).where(Instance.id.in_(naming))
+        )
+    )
 
 
 def latest_rules(ctx: EngineContext) -> dict[str, Any] | None:

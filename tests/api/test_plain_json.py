@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.schemas import InstanceDetailOut, InstanceOut, TaskOut, page_schema
+from api.schemas import InboxTaskOut, InstanceDetailOut, InstanceOut, TaskOut, page_schema
 from engine.context import EngineContext
 from engine.store import HumanTask, Instance
 from tests import factories as f
@@ -44,8 +44,9 @@ def test_hot_endpoints_answer_what_their_schemas_document(
     assert inbox.status_code == 200
     assert [i["id"] for i in inbox.json["items"]] == [t["id"] for t in tasks]
     items = [t | {"overdue": False} for t in tasks]
-    assert inbox.json == page_schema(TaskOut)().dump(
-        {"items": items, "total": 1, "page": 1, "per_page": 5}
+    named = [i | {"enterprise_name": "洪城精密机械有限公司"} for i in items]
+    assert inbox.json == page_schema(InboxTaskOut)().dump(
+        {"items": named, "total": 1, "page": 1, "per_page": 5}
     )
     assert inbox.json["items"][0]["due_at"].endswith("+08:00")
 

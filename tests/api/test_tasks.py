@@ -185,6 +185,32 @@ def test_completed_self_evaluation_history_carries_each_evidence_sha256(
     assert done["actor"] == ent.user_id
 
 
+def test_inbox_and_task_name_the_enterprise_beside_its_uscc(p1: f.People, p1_round: int) -> None:
+    first, second = f.apply(p1["ent"], p1_round), f.apply(p1["ent2"], p1_round)
+    city = p1["city"]
+    listed = {t["instance_id"]: t for t in city.inbox()}
+    assert listed[first]["enterprise_name"] == "洪城精密机械有限公司"
+    assert listed[second]["enterprise_name"] == "赣江光电科技有限公司"
+    assert listed[first]["uscc"] == f.uscc("360100", 1)
+    detail = city.get(f"/api/v1/tasks/{listed[second]['id']}").json
+    assert detail["enterprise_name"] == "赣江光电科技有限公司"
+    mine = p1["ent"].get("/api/v1/tasks", query_string={"state": "completed"}).json["items"]
+    assert [t["enterprise_name"] for t in mine] == ["洪城精密机械有限公司"]
+    filtered = city.inbox(process_key="innovative_evaluation", mine="false")  # another statement
+    assert {t["enterprise_name"] for t in filtered} == {
+        "洪城精密机械有限公司",
+        "赣江光电科技有限公司",
+    }
+
+
+def test_completed_tasks_in_the_inbox_name_who_completed_them(p1: f.People, p1_round: int) -> None:
+    f.apply(p1["ent"], p1_round)
+    done = p1["ent"].inbox(state="completed")
+    assert [(t["bpmn_id"], t["assignee"], t["completed_by"]) for t in done] == [
+        ("self_evaluation", None, "ent-1")
+    ]
+
+
 def test_inbox_paginates_with_total_page_and_per_page(
     ctx: EngineContext, client: FlaskClient, p1: f.People, p1_round: int
 ) -> None:
@@ -263,3 +289,26 @@ def test_openapi_lists_the_task_paths_and_docs_are_served(client: FlaskClient) -
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert b"swagger" in docs.data.lower()
+
+
+def test_a_major_change_names_the_region_moved_to_from_a_list_of_regions(
+    ctx: EngineContext, people: f.People
+) -> None:
+    ent = people["ent"]
+    f.issue_qualification(ctx, uscc_code=f.uscc("360100", 1), tier="innovative")
+    started = ent.post("/api/v1/instances", json={"process_key": "major_change"})
+    assert started.status_code == 201, started.json
+    task = ent.task("register_change", started.json["id"])
+    field = ent.get(f"/api/v1/tasks/{task['id']}").json["form"]["properties"]["to_region"]
+    choices = {c["const"]: c["title"] for c in field["oneOf"]}
+    assert len(choices) == 13  # 11 设区市, 赣江新区, out of the province
+    assert (choices["360700"], choices["361200"], choices["outside"]) == (
+        "赣州市",
+        "赣江新区",
+        "迁出江西省",
+    )
+    change = {"change_type": "relocation", "change_on": "2025-08-15", "description": "迁址"}
+    refused = complete(ent, task["id"], change | {"to_region": "369900"})  # no such region
+    assert refused.status_code == 422, refused.json
+    assert refused.json["errors"] == {"to_region": ["不是允许的取值"]}
+    assert complete(ent, task["id"], change | {"to_region": "360700"}).status_code == 200

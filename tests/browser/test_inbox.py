@@ -94,6 +94,39 @@ def test_city_completes_its_review_from_the_inbox(  # type: ignore[no-untyped-de
     assert done[0]["data"]["submitted"]["decision"] == "approve"
 
 
+def test_inbox_names_the_enterprise_and_who_completed_a_task(  # type: ignore[no-untyped-def]
+    ctx, clock, people, open_browser
+) -> None:
+    instance_id = apply(people)
+    people["ent"].complete(
+        "self_evaluation", f.self_evaluation([people["ent"].upload()["id"]]), instance_id
+    )
+    city = open_browser(people["city"].token).page
+    city.goto("/ui/inbox")
+    row = city.locator("tr[data-bpmn=city_review]")
+    row.wait_for()
+    named = f"洪城精密机械有限公司（{f.uscc(REGION, 1)}）"
+    assert row.locator("td.enterprise").inner_text() == named
+    assert row.locator("td.handler").inner_text() == "未认领"
+    assert "企业名称（统一社会信用代码）" in city.inner_text("#tasks thead")
+
+    tab = open_browser(people["ent"].token)
+    page = tab.page
+    page.goto("/ui/inbox")
+    page.wait_for_selector("body[data-loaded]")
+    page.select_option("#filters select[name=state]", "completed")
+    page.click("#filters button[type=submit]")
+    done = page.locator("tr[data-bpmn=self_evaluation]")
+    done.wait_for()
+    assert done.locator("td.handler").inner_text() == "ent-1"  # completed without a claim
+    assert "办理人" in page.inner_text("#tasks thead")
+    tab.shot("inbox-enterprise-completed")
+    done.locator("a").click()
+    page.wait_for_selector("#task-meta dt >> text=办理人")
+    assert "ent-1" in page.inner_text("#task-meta")
+    assert named in page.inner_text("#task-meta")
+
+
 def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox(  # type: ignore[no-untyped-def]
     ctx, clock, people, open_browser
 ) -> None:
@@ -129,6 +162,10 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     page.click("[data-start=major_change]")  # 第十一条: a report needs no round
     page.wait_for_url("**/ui/tasks/*")
     page.wait_for_selector("#form-fields")
+    regions = page.locator("#f-to_region option").all_inner_texts()  # by name, not a code
+    assert (len(regions), regions[7], regions[-1]) == (14, "赣州市", "迁出江西省")  # 请选择, 13
+    page.select_option("#f-to_region", label="赣州市")
+    assert page.input_value("#f-to_region") == '"360700"'  # the stored value is the code
     started = people["ent"].get("/api/v1/instances").json["items"]
     assert sorted(c["process_key"] for c in started) == ["innovative_evaluation", "major_change"]
 

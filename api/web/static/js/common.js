@@ -182,10 +182,23 @@ export function notice(message, kind = '') {
   box.hidden = !message;
 }
 
+const CLAUSE_END = /[，；。,;]$/;
+/** A message's clauses, each with the mark that ends it. */
+const clauses = (text) => String(text).match(/[^，；。,;]+[，；。,;]?/g) || [];
+const bare = (clause) => clause.replace(CLAUSE_END, '').trim();
+
+/** An error as one line: a problem's title and detail joined, without saying anything twice
+ *  (the detail alone when it says the title; else the title's clauses the detail does not
+ *  repeat, then the detail). */
 export function errorText(error) {
   if (error instanceof ApiError) {
-    const b = error.body;
-    return [b.title, b.detail].filter(Boolean).join('：') || error.message;
+    const { title, detail } = error.body;
+    if (!title || !detail) return title || detail || error.message;
+    if (detail.includes(title)) return detail;
+    if (title.includes(detail)) return title;
+    const said = new Set(clauses(detail).map(bare));
+    const rest = clauses(title).filter((c) => !said.has(bare(c))).join('').replace(CLAUSE_END, '');
+    return rest ? `${rest}：${detail}` : detail;
   }
   return String(error && error.message ? error.message : error);
 }

@@ -17,6 +17,18 @@ function query() {
   };
 }
 
+/** An enterprise as people read it: 名称（统一社会信用代码）, or the code alone. */
+function enterpriseLabel(task) {
+  if (!task.uscc) return '—';
+  return task.enterprise_name ? `${task.enterprise_name}（${task.uscc}）` : task.uscc;
+}
+
+/** Who handles a task: its claimer while open, who completed it once done. */
+function handler(task) {
+  if (task.state === 'completed') return task.completed_by || task.assignee || '—';
+  return task.assignee || (task.state === 'open' ? '未认领' : '—');
+}
+
 function dueCell(task) {
   if (!task.due_at) return el('td', {}, '—');
   return el('td', {}, fmtDeadline(task.due_at), ' ', task.overdue ? el('span', { class: 'badge bad' }, '已逾期') : '');
@@ -27,14 +39,14 @@ async function load() {
   const box = document.getElementById('tasks');
   if (!found.items.length) { box.replaceChildren(el('p', { class: 'hint' }, '没有符合条件的任务。')); }
   else {
-    box.replaceChildren(table(['任务', '流程', '企业（统一社会信用代码）', '地区', '截止时间', '认领人', '状态', '创建时间'],
+    box.replaceChildren(table(['任务', '流程', '企业名称（统一社会信用代码）', '地区', '截止时间', '办理人', '状态', '创建时间'],
       found.items.map((t) => el('tr', { class: t.overdue ? 'overdue' : '', dataset: { task: t.id, bpmn: t.bpmn_id } },
         el('td', {}, el('a', { href: `/ui/tasks/${t.id}` }, t.name)),
         el('td', {}, NAMES[t.process_key] || t.process_key),
-        el('td', {}, t.uscc || '—'),
+        el('td', { class: 'enterprise' }, enterpriseLabel(t)),
         el('td', {}, regionLabel(REGIONS, t.region)),
         dueCell(t),
-        el('td', {}, t.assignee || '未认领'),
+        el('td', { class: 'handler' }, handler(t)),
         el('td', {}, STATUS_NAMES[t.state] || t.state),
         el('td', {}, fmtTime(t.created_at))))));
   }

@@ -1,5 +1,6 @@
-// Staff: one task — its case data, the generated form, claim / unclaim, complete (422 by field).
-import { api, ApiError, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES } from './common.js';
+// Staff: one task — its case data (figures by their Chinese names, evidence to download), the
+// generated form, claim / unclaim, complete (422 by field).
+import { api, ApiError, download, el, errorText, fail, fmtDeadline, fmtTime, notice, pretty, processNames, regionLabel, regionNames, requireLogin, STATUS_NAMES, table } from './common.js';
 import { buildForm } from './forms.js';
 
 const TASK = document.getElementById('root').dataset.task;
@@ -9,14 +10,106 @@ let form = null;
 
 function status(text, kind = '') { statusBox.textContent = text; statusBox.className = `status ${kind}`; }
 
+/** An enterprise as people read it: 名称（统一社会信用代码）, or the code alone. */
+function enterpriseLabel(task) {
+  if (!task.uscc) return '—';
+  return task.enterprise_name ? `${task.enterprise_name}（${task.uscc}）` : task.uscc;
+}
+
 function meta(task, names, regions) {
+  const done = task.state === 'completed';
   const rows = [['流程', `${names[task.process_key] || task.process_key}（第 ${task.version} 版）`], ['环节', `${task.name}（${task.bpmn_id}）`],
-    ['企业', task.uscc || '—'], ['地区', regionLabel(regions, task.region)], ['状态', STATUS_NAMES[task.state] || task.state],
+    ['企业', enterpriseLabel(task)], ['地区', regionLabel(regions, task.region)], ['状态', STATUS_NAMES[task.state] || task.state],
     ['截止时间', task.due_at ? [fmtDeadline(task.due_at), task.overdue ? el('span', { class: 'badge bad' }, ' 已逾期') : ''] : '—'],
-    ['认领人', task.assignee || '未认领'], ['创建时间', fmtTime(task.created_at)],
+    done ? ['办理人', task.completed_by || task.assignee || '—'] : ['认领人', task.assignee || '未认领'], ['创建时间', fmtTime(task.created_at)],
     ['案件', el('a', { href: `/ui/audit/cases/${task.instance_id}` }, task.instance_id)]];
   if (task.completed_at) rows.push(['办结', `${fmtTime(task.completed_at)} ${task.completed_by || ''}`]);
   document.getElementById('task-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+const EVIDENCE = 'evidence-file';
+const isEvidence = (prop) => prop.type === 'array' && (prop.items || {}).format === EVIDENCE;
+
+function fmtSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The title of a value among a property's choices (oneOf const/title), if it has them. */
+function choiceTitle(prop, value) {
+  const found = (prop.oneOf || []).find((o) => o.const === value);
+  return found ? found.title : undefined;
+}
+
+/** A submitted value as people read it: 是/否, a choice's title, a figure with its unit. */
+function shown(prop, value) {
+  if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'boolean') return value ? '是' : '否';
+  const title = choiceTitle(prop, value);
+  if (title !== undefined) return title;
+  if (Array.isArray(value)) return value.length ? value.map((v) => choiceTitle(prop.items || {}, v) ?? shown({}, v)).join('、') : '（未选）';
+  if (typeof value === 'number') {
+    const unit = ((prop.description || '').match(/单位：([^；，。（(\s]+)/) || [])[1] || '';
+    return `${value.toLocaleString('zh-CN')}${unit ? ` ${unit}` : ''}`;
+  }
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+async function fetchFile(file) {
+  const response = await api(`files/${file.id}`, { raw: true });
+  download(await response.blob(), file.filename);
+}
+
+/** Evidence files as links to download, each with its size and the start of its sha256. */
+function evidenceList(ids, files) {
+  return el('ul', { class: 'files' }, ids.map((id) => {
+    const file = files[id];
+    if (!file) return el('li', { dataset: { file: id } }, el('code', {}, id), ' ', el('span', { class: 'hint' }, '（文件不存在或无权下载）'));
+    return el('li', { dataset: { file: id } },
+      el('a', { href: `/api/v1/files/${id}`, onclick: (event) => { event.preventDefault(); fetchFile(file).catch(fail); } }, file.filename),
+      ` ${fmtSize(file.size)} `, el('code', { title: `sha256 ${file.sha256}` }, `sha256 ${file.sha256.slice(0, 12)}…`));
+  }));
+}
+
+/** The case data's submitted fields, by their forms' titles and in their order; the fields this
+ *  task's own form asks for are left to the form. */
+function figures(task) {
+  const own = new Set(Object.keys((task.form || {}).properties || {}));
+  const props = Object.entries((task.data_schema || {}).properties || {})
+    .filter(([name]) => name in task.data && !own.has(name));
+  return props.map(([name, prop]) => el('tr', { dataset: { name } },
+    el('th', { scope: 'row' }, prop.title || name),
+    el('td', {}, isEvidence(prop) && Array.isArray(task.data[name]) ? evidenceList(task.data[name].map(String), task.evidence_files || {}) : shown(prop, task.data[name]))));
+}
+
+/** What the automatic checks found (规模划型, 第四条 conditions, score), where the case has them. */
+function checks(data) {
+  const rows = [];
+  const { size, eligibility: elig, evaluation: score } = data;
+  if (size && size.size_class_label) rows.push(['规模类型', `${size.size_class_label}${size.industry_label ? `（${size.industry_label}）` : ''}`]);
+  if (elig && typeof elig.eligible === 'boolean') {
+    const failed = (elig.failed || []).map((f) => f.name || f.code || f);
+    rows.push(['申报基本条件', elig.eligible ? '符合' : `不符合${failed.length ? `：${failed.join('、')}` : ''}`]);
+  }
+  if (score && typeof score.score === 'number') {
+    const groups = Object.values(score.groups || {}).map((g) => `${g.label} ${g.points}/${g.max}`).join('；');
+    rows.push(['评价得分', `${score.score} 分${score.pass_line !== undefined ? `（及格线 ${score.pass_line} 分）` : ''}${groups ? `，${groups}` : ''}`]);
+  }
+  return rows;
+}
+
+function showCase(task) {
+  const rows = figures(task);
+  document.getElementById('case-figures').replaceChildren(rows.length
+    ? table(['项目', '填报内容'], rows) : el('p', { class: 'hint' }, '本任务的案件数据中没有已填报的表单内容。'));
+  const found = checks(task.data || {});
+  const box = document.getElementById('case-checks');
+  box.replaceChildren(...found.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  box.hidden = !found.length;
+  document.getElementById('case-checks-title').hidden = !found.length;
+  document.getElementById('case').hidden = !rows.length && !found.length;
+  document.getElementById('case-data-body').replaceChildren(pretty(task.data));
 }
 
 async function load() {
@@ -24,7 +117,7 @@ async function load() {
   document.getElementById('task-title').textContent = task.name;
   document.title = `${task.name} · 办理任务`;
   meta(task, names, regions);
-  document.getElementById('case-data-body').replaceChildren(pretty(task.data));
+  showCase(task);
   const open = task.state === 'open';
   const canWork = open && me.role !== 'auditor' && (!task.assignee || task.assignee === me.id);
   document.getElementById('claim').hidden = !(open && !task.assignee && me.role !== 'auditor');
