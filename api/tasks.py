@@ -22,7 +22,7 @@ from api.schemas import (
     page_schema,
     plain_json,
 )
-from engine import instances, queries
+from engine import instances, task_views
 from engine.store import outcome_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="人工任务（待办）")
@@ -58,7 +58,7 @@ class Inbox(MethodView):
         """List my tasks: my role and region (or mine=true: claimed by me), overdue first, each
         with its enterprise's name."""
         ctx = engine_context()
-        items, total = queries.inbox(ctx, current_actor(), **args)
+        items, total = task_views.inbox(ctx, current_actor(), **args)
         now = ctx.now()
         return plain_json(
             {
@@ -77,7 +77,7 @@ class TaskDetail(MethodView):
         """Get a task with its form's JSON schema and the case data it was created with: the
         data's fields (`data_schema`) and the evidence files it names (`evidence_files`)."""
         ctx = engine_context()
-        found = queries.task(ctx, current_actor(), str(task_id))
+        found = task_views.task(ctx, current_actor(), str(task_id))
         return task_json(found["task"], ctx.now()) | {
             "enterprise_name": found["enterprise_name"],
             "form": found["form"],

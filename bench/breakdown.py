@@ -51,14 +51,14 @@ def _layers() -> list[tuple[Any, str, str]]:
     from sqlalchemy.engine.default import DefaultDialect
     from sqlalchemy.orm import Session
 
-    from engine import case_cache, history, instances, queries, runtime, writes
+    from engine import case_cache, history, instances, queries, runtime, task_views, writes
 
     return [
         (FlaskClient, "open", CLIENT),
         (Flask, "dispatch_request", API),
         (instances, "start_instance", COMMAND),
         (instances, "complete_task", COMMAND),
-        (queries, "inbox", READS),
+        (task_views, "inbox", READS),
         (queries, "instance", READS),
         (instances, "advance", ENGINE),
         (Task, "run", ENGINE),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -211,6 +212,38 @@ def test_a_change_found_without_a_report_is_registered_by_the_province(ctx, cloc
     )
     assert outcome(people, case_id) == ("completed", "revoked")
     assert "未报告" in qualification(ctx, number).status_reason
+
+
+def test_a_change_found_without_a_report_names_the_region_moved_to_from_the_same_list(
+    ctx, people
+) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "innovative")
+    province = people["province"]
+    started = province.post(
+        "/api/v1/instances", json={"process_key": "major_change", "uscc": f.uscc(REGION, 1)}
+    )
+    assert started.status_code == 201, started.json
+    case_id = started.json["id"]
+    task = province.task("province_register_found", case_id)
+    field = province.get(f"/api/v1/tasks/{task['id']}").json["form"]["properties"]["to_region"]
+    reported = json.loads(
+        (f.ROOT_PROCESSES / "forms" / "major_change_register.schema.json").read_text("utf-8")
+    )
+    assert field["oneOf"] == reported["properties"]["to_region"]["oneOf"]  # both forms alike
+    found = {
+        "change_type": "relocation",
+        "change_on": "2025-03-01",
+        "description": "迁往赣州市",
+        "evidence": [province.upload()["id"]],
+    }
+    refused = province.complete(
+        "province_register_found", found | {"to_region": "369900"}, case_id, status=422
+    )  # no such region
+    assert refused["errors"] == {"to_region": ["不是允许的取值"]}
+    province.complete("province_register_found", found | {"to_region": GANZHOU}, case_id)
+    decision = province.task("province_late_decision", case_id)
+    data = province.get(f"/api/v1/tasks/{decision['id']}").json["data"]
+    assert data["to_region"] == GANZHOU  # stored as the code, as before
 
 
 # -- per-tier decisions: only the qualifications a decision concerns change ----------------------
