@@ -191,6 +191,13 @@ class RawLoop:
                 select(Instance.id).where(Instance.process_key == "innovative_evaluation").limit(1)
             ).first()
             self.loaded = load_for_update(ctx, session, instance_id)
+        # no database: the standing P1 reads before 公告 (eligibility.standing) is a clean one
+        self.loaded.scope.facts = lambda uscc: {
+            "ban_until": None,
+            "ban_reason": None,
+            "held_tiers": [],
+            "held_qualifications": {},
+        }
         self.steps = [
             ("self_evaluation", self_eval("f")),
             *[(b, d) for r, b, d in STEPS if r != "timer"],
