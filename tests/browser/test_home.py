@@ -10,14 +10,24 @@ from tests import factories as f
 
 pytestmark = pytest.mark.browser
 
-# README "Web pages": the pages each role works with, the first where it lands on sign-in
+# the pages each role works with, in the menu's order (tests/browser/test_nav.py), the first
+# where it lands on sign-in
 PAGES = {
-    "ent": ["待办", "申报自测"],
+    "ent": ["待办", "申报自测", "申报批次"],
     "city": ["待办", "申报自测", "申报批次", "资质管理", "投诉"],
-    "province": ["待办", "申报自测", "申报批次", "资质管理", "投诉", "异常处理"],
+    "province": [
+        "待办",
+        "流程设计",
+        "申报自测",
+        "申报批次",
+        "资质管理",
+        "投诉",
+        "异常处理",
+        "审计",
+    ],
     "miit": ["待办", "申报批次", "资质管理"],
     "owner": ["流程设计", "异常处理"],
-    "auditor": ["审计", "申报批次", "资质管理", "异常处理"],
+    "auditor": ["审计", "流程设计", "申报批次", "资质管理", "异常处理"],
     "public": ["投诉"],
 }
 LANDING = {

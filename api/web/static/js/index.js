@@ -1,17 +1,19 @@
 // Sign-in: paste a bearer token, or pick a demo user (demo mode only).
 import { api, el, fail, notice, regionNames, ROLE_NAMES, showWho, signIn, signOut, token } from './common.js';
 
-// The pages each role works with (README, "Web pages"); the first is where it lands on sign-in.
+// The pages each role works with, as the menu shows them (base.html `data-roles`; README, "Web
+// pages"); the first is where it lands on sign-in.
 const PAGES = {
-  enterprise: [['/ui/inbox', '待办'], ['/ui/self-check', '申报自测']],
+  enterprise: [['/ui/inbox', '待办'], ['/ui/self-check', '申报自测'], ['/ui/rounds', '申报批次']],
   city: [['/ui/inbox', '待办'], ['/ui/self-check', '申报自测'], ['/ui/rounds', '申报批次'],
     ['/ui/qualifications', '资质管理'], ['/ui/complaints', '投诉']],
-  province: [['/ui/inbox', '待办'], ['/ui/self-check', '申报自测'], ['/ui/rounds', '申报批次'],
-    ['/ui/qualifications', '资质管理'], ['/ui/complaints', '投诉'], ['/ui/incidents', '异常处理']],
+  province: [['/ui/inbox', '待办'], ['/ui/design', '流程设计'], ['/ui/self-check', '申报自测'],
+    ['/ui/rounds', '申报批次'], ['/ui/qualifications', '资质管理'], ['/ui/complaints', '投诉'],
+    ['/ui/incidents', '异常处理'], ['/ui/audit', '审计']],
   miit: [['/ui/inbox', '待办'], ['/ui/rounds', '申报批次'], ['/ui/qualifications', '资质管理']],
   process_owner: [['/ui/design', '流程设计'], ['/ui/incidents', '异常处理']],
-  auditor: [['/ui/audit', '审计'], ['/ui/rounds', '申报批次'], ['/ui/qualifications', '资质管理'],
-    ['/ui/incidents', '异常处理']],
+  auditor: [['/ui/audit', '审计'], ['/ui/design', '流程设计'], ['/ui/rounds', '申报批次'],
+    ['/ui/qualifications', '资质管理'], ['/ui/incidents', '异常处理']],
   public: [['/ui/complaints', '投诉']],
 };
 const ANYONE = ['/ui/public', '资质公开查询']; // no sign-in needed
