@@ -53,11 +53,11 @@ class Operator:
     rule_version: str = ""
     record: str | None = None  # projection the engine writes from the result (e.g. "qualification")
 
-    @property
+    @functools.cached_property  # read on every service-task call: inspect once
     def uses_rules(self) -> bool:
         return "rules" in inspect.signature(self.fn).parameters
 
-    @property
+    @functools.cached_property
     def uses_facts(self) -> bool:
         """The handler reads the enterprise's standing today (`facts`, passed by the engine for
         its `uscc` argument: the ban in force and the qualifications held)."""
