@@ -18,7 +18,9 @@ from engine.settings import Settings
 from engine.store import EvidenceFile, HistoryEvent, HumanTask, Instance, Qualification
 from handlers.uscc import make_uscc
 
-SELF_EVALUATION = Path(__file__).resolve().parent.parent / "docs/examples/self_evaluation.json"
+PROJECT = Path(__file__).resolve().parent.parent
+SELF_EVALUATION = PROJECT / "docs/examples/self_evaluation.json"
+SHIPPED_PROCESSES = PROJECT / "processes"  # the walkthrough runs the diagrams tidu ships
 DEMO_ENTERPRISES = [
     ("360100", "洪城精密机械有限公司"),
     ("360700", "赣州稀土新材料有限公司"),
@@ -181,7 +183,7 @@ def walkthrough(say: Callable[[str], None]) -> None:
     migrate.upgrade(url)
     clock = SimulatedClock(datetime(2025, 9, 1, 1, 0, tzinfo=UTC))
     ctx = EngineContext(Settings(database_url=url), clock=clock)
-    seed(ctx, Path("processes"))
+    seed(ctx, SHIPPED_PROCESSES)
     w = Walkthrough(ctx, clock, say)
     for spec in _users(ctx):
         w.actors[spec["user_id"]] = Actor(

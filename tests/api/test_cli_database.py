@@ -36,7 +36,9 @@ def one_line(result: Result) -> str:
     return line
 
 
-@pytest.mark.parametrize("args", [["users", "list"], ["audit", "verify"], ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "args", [["users", "list"], ["audit", "verify"], ["db", "upgrade"], ["calendar", "check"]]
+)
 def test_a_refused_connection_is_named_with_the_password_hidden(args: list[str]) -> None:
     assert one_line(tidu(*args, url=CLOSED_PORT)) == (
         "错误：数据库 postgresql+psycopg://postgres:***@127.0.0.1:1/x 无法连接（连接被拒绝）。"
@@ -83,9 +85,9 @@ def alembic_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_the_demo_walkthrough_migrates_its_scratch_database_quietly(  # type: ignore[no-untyped-def]
-    alembic_at_info, monkeypatch: pytest.MonkeyPatch
+    alembic_at_info, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(ROOT)  # it reads processes/
+    monkeypatch.chdir(tmp_path)  # not the project: it runs the diagrams tidu ships
     walked = tidu("demo", "--walkthrough")
     assert walked.exit_code == 0, walked.output
     assert walked.stdout.startswith("数据库：sqlite:///")
