@@ -18,6 +18,7 @@ from engine.clock import SystemClock
 from engine.context import EngineContext
 from engine.settings import Settings
 from engine.store import TIER_LABELS
+from handlers.preview import preview_by_tier
 
 
 def _directory_rules(directory: Path) -> tuple[registry.RuleSet, str]:
@@ -27,8 +28,11 @@ def _directory_rules(directory: Path) -> tuple[registry.RuleSet, str]:
     ), f"目录 {directory}"
 
 
-def _rules(settings: Settings, directory: Path | None) -> tuple[registry.RuleSet, str]:
-    """The latest deployed rule set; the processes/ directory when there is no database."""
+def _rules(
+    settings: Settings, directory: Path | None, tier: str
+) -> tuple[registry.RuleSet, str]:
+    """The rule set of the newest deployment of the procedure deciding `tier` (of any process
+    if that one is not deployed); the processes/ directory when there is no database."""
     if directory is not None:
         return _directory_rules(directory)
     url = make_url(settings.database_url)
@@ -36,7 +40,7 @@ def _rules(settings: Settings, directory: Path | None) -> tuple[registry.RuleSet
         return _directory_rules(settings.processes_dir)
     ctx = EngineContext(settings)
     try:
-        latest = queries.latest_rules(ctx)
+        latest = queries.latest_rules(ctx, queries.TIER_PROCESSES[tier])
     except SQLAlchemyError:
         latest = None
     finally:
@@ -93,6 +97,8 @@ def _report(result: dict[str, Any], source: str) -> list[str]:
     ]
     for tier, tier_result in result["tiers"].items():
         lines += _tier_lines(tier, tier_result)
+        if tier_result["rules_source"] != source:
+            lines.append(f"  规则来源：{tier_result['rules_source']}")
     return lines
 
 
@@ -131,21 +137,20 @@ def score(
     if not isinstance(data, dict):
         raise click.ClickException(f"{file} 应为一个 JSON 对象（自评表字段）")
     settings = Settings.from_env()
-    rules, source = _rules(settings, rules_dir)
     today = SystemClock().now().astimezone(ZoneInfo(settings.timezone)).date().isoformat()
-    result = registry.get("evaluation.preview").fn(
+    result = preview_by_tier(
         figures=data,
         tiers=tier,
         uscc=uscc,
         reference_on=reference_on or today,
         evaluated_on=today,
-        rules=rules,
+        rules_of=lambda chosen: _rules(settings, rules_dir, chosen),
     )
     if "invalid" in result:
         for field, messages in result["invalid"].items():
             click.echo(f"{field}: {'；'.join(messages)}", err=True)
         sys.exit(2)
     if as_json:
-        click.echo(json.dumps(result | {"rules_source": source}, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
     else:
-        click.echo("\n".join(_report(result, source)))
+        click.echo("\n".join(_report(result, result["rules_source"])))

@@ -14,6 +14,7 @@ from api.schemas import LocalDateTime
 from engine import definitions, queries, registry
 from engine.context import EngineContext
 from engine.errors import InvalidInput
+from handlers.preview import preview_by_tier
 
 bp = Blueprint(
     "evaluations",
@@ -54,7 +55,12 @@ class PreviewOut(Schema):
         fields.Dict(), metadata={"description": "所用规则集（名称、施行期间、校验和）"}
     )
     rule_version = fields.String(allow_none=True)
-    rules_source = fields.Dict(metadata={"description": "规则来源：最新部署的流程版本"})
+    rules_source = fields.Dict(
+        metadata={
+            "description": "规则来源：首个所选层级的评价流程的最新部署版本"
+            "（各层级的来源见 tiers.<层级>.rules_source）"
+        }
+    )
 
 
 class DecisionOut(Schema):
@@ -77,15 +83,21 @@ class DecisionsOut(Schema):
     decisions = fields.List(fields.Nested(DecisionOut))
 
 
-def _rules(ctx: EngineContext) -> tuple[registry.RuleSet, dict[str, Any]]:
-    """The latest deployed rule set; the configured processes/ directory if none is deployed."""
-    latest = queries.latest_rules(ctx)
-    if latest is not None:
-        files = latest.pop("files")
-        return registry.RuleSet(files), {"source": "deployment", **latest}
-    directory = ctx.settings.processes_dir
-    files = {k: v for k, v in definitions.read_directory(directory).items() if k.endswith(".dmn")}
-    return registry.RuleSet(files), {"source": "directory", "directory": str(directory)}
+def _rules_of(ctx: EngineContext) -> Any:
+    """tier -> (rule set, source): the newest deployment of the procedure deciding the tier (of
+    any process if that one is not deployed); the configured processes/ directory if none is."""
+
+    def rules_of(tier: str) -> tuple[registry.RuleSet, dict[str, Any]]:
+        latest = queries.latest_rules(ctx, queries.TIER_PROCESSES[tier])
+        if latest is not None:
+            files = latest.pop("files")
+            return registry.RuleSet(files), {"source": "deployment", **latest}
+        directory = ctx.settings.processes_dir
+        files = definitions.read_directory(directory)
+        dmn = {k: v for k, v in files.items() if k.endswith(".dmn")}
+        return registry.RuleSet(dmn), {"source": "directory", "directory": str(directory)}
+
+    return rules_of
 
 
 def _today(ctx: EngineContext) -> date:
@@ -102,21 +114,20 @@ class Preview(MethodView):
         Negative, out-of-range or impossible values give 422 with `errors` per field.
         """
         ctx, actor = engine_context(), current_actor()
-        rules, source = _rules(ctx)
         today = _today(ctx).isoformat()
         reference = body["reference_on"].isoformat() if body["reference_on"] else today
-        result = registry.get("evaluation.preview").fn(
+        result = preview_by_tier(
             figures=body["data"],
             tiers=body["tier"],
             uscc=body["uscc"] or actor.uscc,
             reference_on=reference,
             evaluated_on=today,
-            rules=rules,
+            rules_of=_rules_of(ctx),
         )
         if "invalid" in result:
             errors = result["invalid"]
             raise InvalidInput(f"{len(errors)} 个字段未通过校验", errors=errors)
-        return result | {"rules_source": source}
+        return result
 
 
 @bp.route("/<uuid:instance_id>")

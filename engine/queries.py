@@ -21,7 +21,19 @@ from engine.store import (
     Instance,
     Qualification,
     Round,
+    User,
 )
+
+# actors that are not users: the engine's own parts and the command line
+SYSTEM_ACTORS = {
+    "engine": "系统（流程引擎）",
+    "router": "系统（消息路由）",
+    "scheduler": "系统（定时调度）",
+    "cli": "系统（命令行）",
+    "simulate": "系统（模拟运行）",
+    "retry": "系统（重试）",
+}
+CLI_PREFIX = "cli:"  # `cli:<OS login>`: a command run without --actor / TIDU_ACTOR
 
 
 def _page(
@@ -132,16 +144,49 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         }
 
 
+def actor_label(actor_id: str | None, names: dict[str, str]) -> str:
+    """Who an actor id is, for people: a user's display name, a system actor's Chinese label,
+    `命令行（login）` for a command run by an OS login; the id itself if unknown."""
+    if not actor_id:
+        return ""
+    if actor_id in names:
+        return names[actor_id]
+    if actor_id in SYSTEM_ACTORS:
+        return SYSTEM_ACTORS[actor_id]
+    if actor_id.startswith(CLI_PREFIX):
+        return f"命令行（{actor_id[len(CLI_PREFIX) :]}）"
+    return actor_id
+
+
+def actor_names(session: Any, actor_ids: Any) -> dict[str, str]:
+    """Display names of the users among `actor_ids`, in one query."""
+    wanted = sorted({a for a in actor_ids if a and a not in SYSTEM_ACTORS})
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows if name}
+
+
+def with_actor_names(session: Any, events: list[HistoryEvent]) -> list[HistoryEvent]:
+    """Give each event `actor_name` (who its actor is), looking the users up once."""
+    names = actor_names(session, (e.actor for e in events))
+    for e in events:
+        e.actor_name = actor_label(e.actor, names)  # type: ignore[attr-defined]
+    return events
+
+
 def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[HistoryEvent]:
+    """A case's events in chain order, each with `actor_name`."""
     instance(ctx, actor, instance_id)  # visibility
     with ctx.reading() as session:
-        return list(
+        found = list(
             session.scalars(
                 select(HistoryEvent)
                 .where(HistoryEvent.stream == f"instance:{instance_id}")
                 .order_by(HistoryEvent.seq)
             )
         )
+        return with_actor_names(session, found)
 
 
 def events(
@@ -167,7 +212,8 @@ def events(
     if until:
         query = query.where(HistoryEvent.at < until)
     with ctx.reading() as session:
-        return _page(session, query.order_by(HistoryEvent.id), page, per_page)
+        items, total = _page(session, query.order_by(HistoryEvent.id), page, per_page)
+        return with_actor_names(session, items), total
 
 
 def qualifications(
@@ -299,12 +345,27 @@ def _referencing_cases(session: Session, row: EvidenceFile) -> list[Instance]:
     )
 
 
-def latest_rules(ctx: EngineContext) -> dict[str, Any] | None:
-    """The DMN files of the most recent deployment (any process), or None if nothing is deployed."""
+# The procedure that decides each tier: its newest deployment's rule tables score a preview of
+# that tier (every deployment carries its own copy of processes/rules/).
+TIER_PROCESSES = {
+    "innovative": "innovative_evaluation",
+    "specialized": "specialized_certification",
+    "little_giant": "little_giant_recommendation",
+}
+
+
+def latest_rules(ctx: EngineContext, process_key: str | None = None) -> dict[str, Any] | None:
+    """The DMN files of the newest deployment of `process_key` (of any process if None, or if
+    that process is not deployed), or None if nothing is deployed."""
     with ctx.transaction() as session:
-        row = session.scalars(
-            select(definitions.Definition).order_by(definitions.Definition.id.desc()).limit(1)
-        ).first()
+        newest = select(definitions.Definition).order_by(definitions.Definition.id.desc()).limit(1)
+        row = None
+        if process_key is not None:
+            row = session.scalars(
+                newest.where(definitions.Definition.process_key == process_key)
+            ).first()
+        if row is None:
+            row = session.scalars(newest).first()
         if row is None:
             return None
         return {

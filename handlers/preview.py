@@ -1,11 +1,12 @@
 """Score preview: size class, eligibility and every tier's breakdown for one set of figures.
 
-Nothing is stored; the API (`POST /api/v1/evaluations/preview`) and `tidu score` call it
-through the registry with the latest deployed rule set.
+Nothing is stored; the API (`POST /api/v1/evaluations/preview`) and `tidu score` call
+`preview_by_tier`, which scores each tier with the rule set of the procedure that decides it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.registry import RuleSet, operator
@@ -114,6 +115,32 @@ def preview(
         "rulesets": used,
         "rule_version": rules.checksum[:12] if rules.files else None,
     }
+
+
+def preview_by_tier(
+    *,
+    tiers: str | list[str] = "all",
+    rules_of: Callable[[str], tuple[RuleSet, Any]],
+    **arguments: Any,
+) -> dict[str, Any]:
+    """`preview` of each chosen tier with its own rule set (`rules_of(tier)` gives the set and a
+    description of where it came from, returned as the tier's `rules_source`).
+
+    Size class and eligibility are those of the first chosen tier's rule set; each tier's
+    `qualifies` uses its own. The top-level `rules_source` is the first tier's.
+    """
+    chosen = _tiers(tiers)
+    sources = {tier: rules_of(tier) for tier in chosen}
+    runs = {tier: preview(tiers=[tier], rules=sources[tier][0], **arguments) for tier in chosen}
+    for run in runs.values():
+        if "invalid" in run:
+            return run
+    merged: dict[str, Any] = {**runs[chosen[0]], "tiers": {}, "rulesets": []}
+    for tier, run in runs.items():
+        merged["tiers"][tier] = run["tiers"][tier] | {"rules_source": sources[tier][1]}
+        merged["rulesets"] += [r for r in run["rulesets"] if r not in merged["rulesets"]]
+    merged["rules_source"] = sources[chosen[0]][1]
+    return merged
 
 
 def _name_missing(

@@ -222,3 +222,38 @@ def test_cli_uses_the_latest_deployed_rules(ctx, people, db_url, monkeypatch) ->
     body = json.loads(result.output)
     assert body["tiers"]["specialized"]["pass_line"] == 90
     assert body["rules_source"].startswith("最新部署 ")
+
+
+def only(process_bpmn: str, files: dict[str, str]) -> dict[str, str]:
+    """The file set with one procedure's diagram (its rules, forms and shared files kept)."""
+    own = {k: v for k, v in files.items() if "/" in k or not k.endswith(".bpmn")}
+    return own | {process_bpmn: files[process_bpmn]}
+
+
+def test_each_tier_is_previewed_with_the_rules_of_its_own_procedure(
+    ctx, people, db_url, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    owner = Actor(id="owner", role="process_owner")
+    files = definitions.read_directory(f.ROOT_PROCESSES)
+    stricter = files | {INN: files[INN].replace(INN_PASS_LINE, INN_PASS_LINE.replace("60", "100"))}
+    definitions.deploy(ctx, files=only("innovative_evaluation.bpmn", stricter), actor=owner)
+    # a later deployment of another procedure, with the shipped tables, does not score P1
+    definitions.deploy(ctx, files=only("specialized_certification.bpmn", files), actor=owner)
+
+    result = preview(people["ent"], example("innovative"))
+    innovative = result["tiers"]["innovative"]
+    assert (innovative["pass_line"], innovative["passed"]) == (100, False)
+    assert innovative["rules_source"]["process_key"] == "innovative_evaluation"
+    specialized = result["tiers"]["specialized"]
+    assert specialized["rules_source"]["process_key"] == "specialized_certification"
+    assert specialized["pass_line"] == 60
+    assert result["rules_source"] == innovative["rules_source"]  # the first chosen tier's
+
+    monkeypatch.setenv("TIDU_DATABASE_URL", db_url)
+    path = str(EXAMPLES / "score-innovative.json")
+    body = json.loads(CliRunner().invoke(main, ["score", path, "--json"]).output)
+    assert body["tiers"]["innovative"]["pass_line"] == 100
+    assert body["tiers"]["innovative"]["rules_source"].startswith("最新部署 innovative_evaluation")
+    assert body["tiers"]["specialized"]["rules_source"].startswith(
+        "最新部署 specialized_certification"
+    )
