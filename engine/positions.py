@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -63,6 +64,7 @@ def position(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         messages = session.scalars(
             select(MessageSubscription).where(MessageSubscription.instance_id == row.id)
         ).all()
+        zone = ZoneInfo(ctx.settings.timezone)
         return {
             "instance_id": row.id,
             "definition_version": row.definition_version,
@@ -70,6 +72,9 @@ def position(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
             "completed": states["completed"],
             "active": states["active"],
             "open_tasks": sorted(set(tasks)),
-            "timers": [{"bpmn_id": t.bpmn_id, "due_at": t.due_at} for t in timers],
+            "timers": [
+                {"bpmn_id": t.bpmn_id, "due_at": t.due_at.astimezone(zone).isoformat()}
+                for t in timers
+            ],
             "messages": [{"bpmn_id": m.bpmn_id, "name": m.name} for m in messages],
         }

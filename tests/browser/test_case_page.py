@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,10 +26,7 @@ def open_case(open_browser, user: f.Api, instance_id: str):  # type: ignore[no-u
 
 def deadline(value: str) -> str:
     """A deadline as the page words it: 00:00 in China is the previous day's 24:00."""
-    try:
-        at = datetime.fromisoformat(value).astimezone(CHINA)
-    except ValueError:  # /position answers in Flask's default (HTTP date) form
-        at = parsedate_to_datetime(value).astimezone(CHINA)
+    at = datetime.fromisoformat(value).astimezone(CHINA)
     if at.time() == time(0):
         day = at - timedelta(days=1)
         return f"{day.year}/{day.month}/{day.day} 24:00"
@@ -93,6 +89,7 @@ def test_waits_are_named_in_chinese_with_their_deadlines(  # type: ignore[no-unt
     case = in_notice(people)
     position = people["auditor"].get(f"/api/v1/instances/{case}/position").json
     [timer] = position["timers"]
+    assert timer["due_at"].endswith("+08:00")  # ISO in China time, as everywhere else
     assert {m["name"] for m in position["messages"]} == {"objection"}
     tab = open_case(open_browser, people["auditor"], case)
     waiting = tab.page.inner_text("#waiting")
@@ -121,3 +118,54 @@ def test_score_breakdown_has_chinese_headings_and_group_names(  # type: ignore[n
     )
     scored.scroll_into_view_if_needed()
     tab.shot("case-score-breakdown")
+
+
+def test_history_names_actors_events_and_messages_in_chinese(  # type: ignore[no-untyped-def]
+    ctx, people, open_browser
+) -> None:
+    from engine import users
+
+    users.ensure_user(
+        ctx,
+        user_id="city-360100",
+        display_name="南昌市工业和信息化局",
+        role="city",
+        region="360100",
+    )
+    case = in_notice(people)
+    registered = people["city"].post(
+        f"/api/v1/instances/{case}/objections",
+        json={"submitted_by": "张三 13800000000", "content": "研发人员数量不实"},
+    )
+    assert registered.status_code < 300, registered.json
+    tab = open_case(open_browser, people["auditor"], case)
+    page = tab.page
+    page.wait_for_selector("#events tr[data-kind='message.received']")
+    events = page.inner_text("#events")
+    assert "南昌市工业和信息化局（city-360100）" in events
+    assert "系统（流程引擎）（engine）" not in events and "系统（流程引擎）" in events
+    received = page.inner_text("#events tr[data-kind='message.received']")
+    assert "收到消息" in received and "消息：异议" in received
+    for raw in ("null", "undefined", "message.received", "objection（"):
+        assert raw not in events, raw
+    tab.shot("case-history-actors")
+
+    page.goto("/ui/audit")  # 操作记录: every kind in the filter, actors by name
+    page.wait_for_selector("body[data-loaded]")
+    options = page.eval_on_selector_all("#f-kind option", "os => os.map((o) => o.value)")
+    for kind in (
+        "ban.recorded",
+        "message.sent",
+        "region.reassigned",
+        "calendar.changed",
+        "round.opened",
+        "miit_list.imported",
+        "legacy.imported",
+    ):
+        assert kind in options, kind
+    page.select_option("#f-kind", "message.received")
+    page.click("#event-filters button[type=submit]")
+    row = page.locator("#event-list tr[data-kind='message.received']")
+    row.first.wait_for()
+    assert "收到消息" in row.first.inner_text()
+    assert "南昌市工业和信息化局（city-360100）" in row.first.inner_text()
