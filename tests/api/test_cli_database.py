@@ -135,3 +135,24 @@ def test_other_failures_to_read_uploaded_calendars_keep_their_traceback(
     assert holidays._Stored(Locked())._read() == {}
     [logged] = [r for r in caplog.records if r.name == "tidu.holidays"]
     assert logged.exc_info is not None
+
+
+def test_the_walkthrough_runs_the_diagrams_tidu_processes_dir_names(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processes = tmp_path / "processes"
+    shutil.copytree(ROOT / "processes", processes)
+    p1 = processes / "innovative_evaluation.bpmn"
+    text = p1.read_text(encoding="utf-8")
+    p1.write_text(text.replace("notice_working_days = 5 ", "notice_working_days = 10"), "utf-8")
+    shipped = tidu("demo", "--walkthrough").stdout.splitlines()
+    monkeypatch.setenv("TIDU_PROCESSES_DIR", str(processes))
+    longer = tidu("demo", "--walkthrough").stdout.splitlines()
+
+    def notice_days(lines: list[str]) -> int:  # the line after 市级公示：
+        line = lines[lines.index("市级公示：") + 1]
+        return int(line.split("时间前进 ")[1].split(" 天")[0])
+
+    assert notice_days(shipped) < notice_days(longer)
+    issued = longer[longer.index("已认定的创新型中小企业：") + 1 :]
+    assert len(issued) == 2 and all(line.startswith("  JX-CX-") for line in issued)
