@@ -462,7 +462,8 @@ def test_losing_renewal_eligibility_before_the_renewal_opens_means_it_never_open
 
     ent, province = people["ent"], people["province"]
     at(ctx, clock, date(2026, 1, 2))
-    assert not [t for t in ent.inbox() if t["bpmn_id"] == "annual_update"]
+    updates = [t["bpmn_id"] for t in ent.inbox() if t["bpmn_id"].endswith("annual_update")]
+    assert updates == ["withdrawn_annual_update"]  # 第十条 still binds; no renewal follows
     at(ctx, clock, date(2028, 3, 3))
     assert not [t for t in province.inbox() if t["bpmn_id"] == "province_renewal_review"]
     at(ctx, clock, date(2028, 6, 1), hour=0)
@@ -490,3 +491,31 @@ def test_a_qualification_without_renewal_eligibility_can_still_be_revoked(
     with ctx.reading() as session:
         row = session.get(Instance, revoked.lifecycle_instance_id)
     assert (row.status, row.outcome) == ("completed", "revoked")
+
+
+def test_a_major_change_needs_a_valid_qualification(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    """第十一条 binds enterprises within a qualification's validity: an enterprise holding none
+    (or only an expired one) cannot report, nor can the province register one; nothing moves."""
+    for who, body in (
+        ("ent", {"process_key": "major_change"}),
+        ("province", {"process_key": "major_change", "uscc": f.uscc(REGION, 1)}),
+    ):
+        refused = people[who].post("/api/v1/instances", json=body)
+        assert refused.status_code == 409, refused.json
+        assert refused.json["rule"] == "major-change-requires-qualification"
+        assert "第十一条" in refused.json["detail"]
+    register(ctx, "innovative", issued_on=date(2022, 6, 1))  # expired 2025-05-31
+    assert (
+        people["ent"].post("/api/v1/instances", json={"process_key": "major_change"}).status_code
+        == 409
+    )
+    with ctx.reading() as session:
+        assert (
+            session.scalars(select(Instance).where(Instance.process_key == "major_change")).all()
+            == []
+        )
+    register(ctx, "specialized")
+    assert (
+        people["ent"].post("/api/v1/instances", json={"process_key": "major_change"}).status_code
+        == 201
+    )

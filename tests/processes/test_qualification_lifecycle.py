@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine import definitions, instances
 from engine.context import Actor, EngineContext
-from engine.store import HistoryEvent, Instance, Notification, Qualification
+from engine.store import HistoryEvent, HumanTask, Instance, Notification, Qualification
 from tests import factories as f
 
 REGION = "360100"
@@ -405,21 +405,26 @@ def test_lifecycle_state_stays_flat_over_ten_simulated_years(ctx, clock, people)
     assert max(sizes.values()) <= 1.5 * min(sizes.values()), sizes
 
 
+def withdraw(province: f.Api, number: str) -> None:
+    """The province withdraws renewal eligibility by decision (第十一条)."""
+    response = province.post(
+        "/api/v1/messages",
+        json={
+            "name": "withdraw_renewal",
+            "correlation": {"business_key": number},
+            "payload": {"reason": "逾期报告重大变化", "basis": "第十一条"},
+        },
+    )
+    assert response.status_code == 201, response.json
+
+
 def test_withdraw_renewal_message_ends_an_open_renewal_and_the_qualification_lapses_at_expiry(  # type: ignore[no-untyped-def]
     ctx, clock, people
 ) -> None:
     q = register(ctx, tier="innovative", issued_on=date(2022, 10, 15))  # renewal already open
     ent = people["ent"]
     assert has_task(ent, "renewal_self_evaluation")
-    response = people["province"].post(
-        "/api/v1/messages",
-        json={
-            "name": "withdraw_renewal",
-            "correlation": {"business_key": q.number},
-            "payload": {"reason": "逾期报告重大变化", "basis": "第十一条"},
-        },
-    )
-    assert response.status_code == 201, response.json
+    withdraw(people["province"], q.number)
     assert not has_task(ent, "renewal_self_evaluation")
     withdrawn = qualification(ctx, q.number)
     assert (withdrawn.status, withdrawn.renewal_eligible) == ("renewal_ineligible", False)
@@ -434,3 +439,168 @@ def test_withdraw_renewal_message_ends_an_open_renewal_and_the_qualification_lap
         "renewal_ineligible",
         "expired",
     ]
+
+
+WITHDRAWN_UPDATE = "withdrawn_annual_update"
+
+
+def task_states(ctx: EngineContext, instance_id: str, bpmn_id: str) -> list[str]:
+    with ctx.reading() as session:
+        return list(
+            session.scalars(
+                select(HumanTask.state)
+                .where(HumanTask.instance_id == instance_id, HumanTask.bpmn_id == bpmn_id)
+                .order_by(HumanTask.created_at)
+            )
+        )
+
+
+def test_after_a_withdrawal_the_annual_update_goes_on_and_is_recorded(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx)  # 2025-09-01 .. 2028-08-31
+    ent = people["ent"]
+    at(ctx, clock, date(2025, 10, 8))
+    withdraw(people["province"], q.number)
+    assert qualification(ctx, q.number).status == "renewal_ineligible"
+    at(ctx, clock, date(2025, 12, 31), hour=23)
+    assert not has_task(ent, WITHDRAWN_UPDATE)  # the 2026 update opens on 1 January
+    at(ctx, clock, date(2026, 1, 1))
+    assert not has_task(ent, "annual_update")
+    task = ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)
+    assert (task["name"], task["due_at"]) == (
+        "更新企业信息（已取消复核资格）",
+        "2026-05-01T00:00:00+08:00",
+    )
+    detail = ent.get(f"/api/v1/tasks/{task['id']}").json
+    assert detail["form"]["title"] == "年度企业信息更新"  # the same form as every annual update
+    at(ctx, clock, date(2026, 4, 17), hour=0)  # the same reminder, 14 days before the deadline
+    [note] = ent.get("/api/v1/notifications").json["items"]
+    assert note["title"] == "请按时更新企业信息"
+    assert "2026-04-30" in note["body"]
+    at(ctx, clock, date(2026, 4, 20))
+    ent.complete(WITHDRAWN_UPDATE, UPDATE, q.lifecycle_instance_id)
+    updated = qualification(ctx, q.number)
+    assert updated.info_updated_on == date(2026, 4, 20)
+    assert (updated.status, updated.renewal_eligible) == ("renewal_ineligible", False)
+    recorded = status_history(ctx, q.lifecycle_instance_id)[-1]
+    assert (recorded["basis"], recorded["changes"]) == ("第十条", {"info_updated_on": "2026-04-20"})
+    assert recorded["reason"] == "已于 2026-04-20 更新企业信息（截止 2026-04-30）"
+    assert not has_task(ent, WITHDRAWN_UPDATE)
+    at(ctx, clock, date(2027, 1, 1))  # and so every year within the validity
+    assert ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)["due_at"] == (
+        "2027-05-01T00:00:00+08:00"
+    )
+    assert lifecycle_of(ctx, q).status == "running"
+
+
+def test_an_update_open_at_the_withdrawal_is_asked_again_with_the_same_deadline(  # type: ignore[no-untyped-def]
+    ctx, clock, people
+) -> None:
+    q = register(ctx)
+    ent = people["ent"]
+    at(ctx, clock, date(2026, 4, 30), hour=10)  # the 2026 update is due tonight
+    assert has_task(ent, "annual_update")
+    withdraw(people["province"], q.number)
+    assert not has_task(ent, "annual_update")
+    assert task_states(ctx, q.lifecycle_instance_id, "annual_update") == ["cancelled"]
+    task = ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)
+    assert task["due_at"] == "2026-05-01T00:00:00+08:00"
+    ent.complete(WITHDRAWN_UPDATE, UPDATE, q.lifecycle_instance_id)
+    assert qualification(ctx, q.number).info_updated_on == date(2026, 4, 30)
+
+
+def test_a_missed_update_after_a_withdrawal_changes_nothing_and_the_case_runs_to_expiry(  # type: ignore[no-untyped-def]
+    ctx, clock, people
+) -> None:
+    q = register(ctx)  # 2025-09-01 .. 2028-08-31
+    ent = people["ent"]
+    withdraw(people["province"], q.number)
+    withdrawn_reason = qualification(ctx, q.number).status_reason
+    at(ctx, clock, date(2026, 1, 2))
+    assert has_task(ent, WITHDRAWN_UPDATE)
+    at(ctx, clock, date(2026, 5, 1), hour=0)  # 24:00 on 30 April has passed
+    assert not has_task(ent, WITHDRAWN_UPDATE)
+    missed = qualification(ctx, q.number)
+    assert (missed.status, missed.renewal_eligible) == ("renewal_ineligible", False)
+    assert missed.status_reason == withdrawn_reason
+    assert task_states(ctx, q.lifecycle_instance_id, WITHDRAWN_UPDATE) == ["cancelled"]
+    at(ctx, clock, date(2027, 1, 2))  # the case goes on: next year's update
+    assert ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)["due_at"] == (
+        "2027-05-01T00:00:00+08:00"
+    )
+    at(ctx, clock, date(2028, 3, 1))  # 2027 missed too; 2028 done
+    ent.complete(WITHDRAWN_UPDATE, UPDATE, q.lifecycle_instance_id)
+    at(ctx, clock, date(2028, 6, 3))
+    assert not has_task(people["province"], "province_renewal_review")
+    at(ctx, clock, date(2028, 8, 31), hour=23)
+    assert qualification(ctx, q.number).status == "renewal_ineligible"
+    at(ctx, clock, date(2028, 9, 1), hour=0)
+    expired = qualification(ctx, q.number)
+    assert expired.status == "expired"
+    assert "复核资格已被取消（第十一条）" in expired.status_reason
+    row = lifecycle_of(ctx, q)
+    assert (row.status, row.outcome) == ("completed", "expired")
+    assert [h["to"] for h in status_history(ctx, row.id)] == [
+        "active",
+        "renewal_ineligible",  # withdrawn
+        "renewal_ineligible",  # the 2028 update, recorded; the missed ones changed nothing
+        "expired",
+    ]
+    assert task_states(ctx, row.id, WITHDRAWN_UPDATE) == ["cancelled", "cancelled", "completed"]
+
+
+def test_expiry_after_a_withdrawal_cancels_an_open_update_and_ends_expired(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx, issued_on=date(2023, 5, 1))  # its last valid day is 30 April 2026
+    ent = people["ent"]
+    withdraw(people["province"], q.number)
+    at(ctx, clock, date(2026, 4, 30), hour=23)
+    assert ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)["due_at"] == (
+        "2026-05-01T00:00:00+08:00"
+    )
+    assert qualification(ctx, q.number).status == "renewal_ineligible"
+    at(ctx, clock, date(2026, 5, 1), hour=0)
+    assert not has_task(ent, WITHDRAWN_UPDATE)
+    assert task_states(ctx, q.lifecycle_instance_id, WITHDRAWN_UPDATE) == ["cancelled"]
+    expired = qualification(ctx, q.number)
+    assert expired.status == "expired"
+    assert "复核资格已被取消（第十一条）" in expired.status_reason
+    row = lifecycle_of(ctx, q)
+    assert (row.status, row.outcome) == ("completed", "expired")
+
+
+def test_revocation_after_a_withdrawal_cancels_an_open_update_and_revokes(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx)
+    ent = people["ent"]
+    withdraw(people["province"], q.number)
+    at(ctx, clock, date(2026, 1, 5))
+    assert has_task(ent, WITHDRAWN_UPDATE)
+    revoke(people["province"], {"business_key": q.number})
+    revoked = qualification(ctx, q.number)
+    assert (revoked.status, revoked.renewal_eligible) == ("revoked", False)
+    assert revoked.status_reason == "发生重大安全事故"
+    assert not has_task(ent, WITHDRAWN_UPDATE)
+    assert task_states(ctx, q.lifecycle_instance_id, WITHDRAWN_UPDATE) == ["cancelled"]
+    row = lifecycle_of(ctx, q)
+    assert (row.status, row.outcome) == ("completed", "revoked")
+
+
+def test_revocation_decision_records_the_sender_as_by(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    """`decided_by` defaults to the sender (docs/lifecycle.md §4): the decision's `by` names it."""
+    q = register(ctx)
+    at(ctx, clock, date(2026, 1, 1))
+    revoke(people["province"], {"business_key": q.number})
+    with ctx.reading() as session:
+        decision = session.scalars(
+            select(HistoryEvent)
+            .where(
+                HistoryEvent.instance_id == q.lifecycle_instance_id,
+                HistoryEvent.kind == "handler.decision",
+            )
+            .order_by(HistoryEvent.seq.desc())
+        ).first()
+    assert decision.data["operator"] == "lifecycle.revoke"
+    assert decision.data["inputs"]["by"] == "prov"
+    assert decision.data["outputs"]["qualification_change"]["by"] == "prov"
