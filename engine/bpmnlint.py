@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine import registry
 from engine.runtime import UnsafeScript, check_code
@@ -194,21 +197,136 @@ def _lint_service(
 def lint_form(
     form: str, files: dict[str, str], file: str, bid: str, line: int | None
 ) -> list[dict[str, Any]]:
+    """A user task's form: present, JSON Schema 2020-12, `additionalProperties: false`.
+
+    Problems of the schema itself name the form's property (not the task: a form shared by
+    several tasks is reported once)."""
     if form not in files:
         return [problem(file, bid, line, f"表单文件 {form!r} 不在部署文件中")]
-    if reason := schema_problem(files[form]):
-        return [problem(form, bid, None, f"表单 JSON Schema 无效：{reason}")]
-    return []
+    return [problem(form, where, at, message) for where, at, message in form_problems(files[form])]
+
+
+def _json_line(text: str, key: str | None) -> int | None:
+    """The line of the first `"key":` in a JSON text (1 when not found)."""
+    if key is None:
+        return None
+    found = re.search(rf'"{re.escape(key)}"\s*:', text)
+    return text[: found.start()].count("\n") + 1 if found else None
 
 
 @functools.lru_cache(maxsize=256)
-def schema_problem(text: str) -> str | None:
-    """Why a form's JSON Schema is invalid, or None (cached: the metaschema check is slow)."""
+def form_problems(text: str) -> tuple[tuple[str | None, int | None, str], ...]:
+    """(property, line, message) for what is wrong with a form schema (cached: the metaschema
+    check is slow)."""
     try:
-        Draft202012Validator.check_schema(json.loads(text))
-    except (ValueError, SchemaError) as error:
-        return str(getattr(error, "message", error))
+        schema = json.loads(text)
+    except ValueError as error:
+        line = getattr(error, "lineno", None)
+        return ((None, line, f"表单不是有效的 JSON：{getattr(error, 'msg', error)}"),)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as error:
+        path = [str(p) for p in error.path]
+        prop = path[path.index("properties") + 1] if "properties" in path[:-1] else None
+        where = "/".join(path) or "（顶层）"
+        key = prop or (path[-1] if path else None)
+        message = f"表单 JSON Schema 无效：{where} 处 {error.message}"
+        return ((prop, _json_line(text, key), message),)
+    if not isinstance(schema, dict) or schema.get("additionalProperties") is not False:
+        message = (
+            '表单 JSON Schema 顶层缺少 "additionalProperties": false'
+            "（否则表单会接受未声明的字段，见 docs/modelling.md 第 5 节）"
+        )
+        return (("additionalProperties", _json_line(text, "additionalProperties") or 1, message),)
+    return ()
+
+
+def schema_problem(text: str) -> str | None:
+    """Why a form's JSON Schema is invalid, or None."""
+    found = form_problems(text)
+    return found[0][2] if found else None
+
+
+_TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
+
+
+def _evaluates_alone(code: str) -> bool:
+    """Whether an expression reads no task data and not the clock (only literals, builtins and
+    the registered script functions): its value is known at deploy."""
+    from engine.runtime import SAFE_BUILTINS
+
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    known = set(SAFE_BUILTINS) | set(registry.script_functions())
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return names <= known
+
+
+def _evaluate(code: str) -> Any:
+    from engine.clock import SystemClock
+    from engine.runtime import HostScriptEngine
+
+    return HostScriptEngine(SystemClock(), "Asia/Shanghai").environment.evaluate(code.strip(), {})
+
+
+def timer_value_problem(kind: str, value: Any) -> str | None:
+    """Why a timer's value would fail in SpiffWorkflow 3.2 (or break the docs' rules), or None."""
+    if not isinstance(value, str) or not value.strip():
+        return "应为 ISO 8601 文字"
+    text = value.strip()
+    if kind == "timeDuration":
+        try:
+            parsed = TimerEventDefinition.parse_iso_duration(text)
+        except Exception:
+            parsed = None
+        if not text.upper().startswith("P") or not parsed:
+            return '不是有效的 ISO 8601 时长（如 "P10D"、"PT12H"、"P1Y2M"）'
+        return None
+    if kind == "timeDate":
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return (
+                '不是有效的 ISO 8601 日期时间（须是真实存在的日期，如 "2030-07-01T00:00:00+08:00"）'
+            )
+        if moment.tzinfo is None:
+            return '缺少时区偏移（如 "2030-07-01T00:00:00+08:00"）'
+        return None
+    try:
+        if not text.upper().startswith("R"):
+            raise ValueError
+        TimerEventDefinition.parse_iso_recurring_interval(text)
+    except Exception:
+        return '不是有效的 ISO 8601 循环（如 "R3/2030-07-01T00:00:00+08:00/P1D" 或 "R/P1D"）'
     return None
+
+
+def lint_timers(root: etree._Element, file: str) -> list[dict[str, Any]]:
+    """Empty timers, and literal timers SpiffWorkflow would fail to parse when reached."""
+    problems = []
+    for definition in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        event = definition.getparent()
+        event_id = event.get("id") if event is not None else definition.get("id")
+        found = [c for c in definition if etree.QName(c).localname in _TIMER_TAGS]
+        code = (found[0].text or "").strip() if found else ""
+        if not code:
+            at = (found[0] if found else definition).sourceline
+            message = f"定时器 {event_id} 没有时间表达式（timeDate、timeDuration 或 timeCycle）"
+            problems.append(problem(file, event_id, at, message))
+            continue
+        kind = etree.QName(found[0]).localname
+        if ISO_UNQUOTED.match(code) or not _evaluates_alone(code):
+            continue  # unquoted ISO text is reported by lint_code; task data: checked when run
+        try:
+            value = _evaluate(code)
+        except Exception:
+            continue  # e.g. a year without a working-day calendar yet: an incident when reached
+        if why := timer_value_problem(kind, value):
+            message = f"定时器 {event_id} 的 {kind} {code} 无效：{why}"
+            problems.append(problem(file, event_id, found[0].sourceline, message))
+    return problems
 
 
 def lint_gateways(root: etree._Element, file: str) -> list[dict[str, Any]]:

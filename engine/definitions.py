@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmnlint, history, registry, writes
+from engine import bpmnlint, dmn_checks, history, registry, setting_checks, writes
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidDefinition, NotFound
 from engine.runtime import make_parser, spec_to_json
@@ -70,20 +70,78 @@ def validate(
                 )
     if dmn or _uses_rules(roots):  # a BPMN-only set without rule operators needs no rule tables
         problems += registry.validate_rules(registry.RuleSet(dmn))
+        problems += dmn_checks.check(dmn)
     problems += registry.validate_files(files)
+    duplicated = set()
+    for name in sorted(n for n in roots if n.endswith(".bpmn")):
+        if found := duplicate_ids(roots[name], name):
+            duplicated.add(name)
+            problems += found
+        problems += bpmnlint.lint_timers(roots[name], name)
     processes = []
     library = _process_index(roots)
     for name in sorted(
         n for n in roots if n.endswith(".bpmn") and not n.startswith(f"{SHARED_DIR}/")
     ):
-        found, found_problems = _parse_bpmn(name, roots[name], files, dmn, lane_aliases, library)
+        found, found_problems = _parse_bpmn(
+            name, roots[name], files, dmn, lane_aliases, library, parse=name not in duplicated
+        )
         processes += found
         problems += found_problems
     if not processes and not problems:
         problems.append(
             bpmnlint.problem("", None, None, '部署文件中没有可执行的流程（isExecutable="true"）')
         )
-    return processes, problems
+    return processes, _distinct(_with_lines(problems, roots))
+
+
+OMG = "{http://www.omg.org/spec/"  # BPMN model and diagram elements, whose ids are xs:ID
+
+
+def duplicate_ids(root: Any, file: str) -> list[dict[str, Any]]:
+    """Ids used by more than one BPMN element of a file (the XSD requires them unique)."""
+    seen: dict[str, list[int]] = {}
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith(OMG) and el.get("id"):
+            seen.setdefault(el.get("id"), []).append(el.sourceline)
+    return [
+        bpmnlint.problem(
+            file,
+            element_id,
+            lines[1],
+            f"元素 id {element_id!r} 重复（第 {'、'.join(map(str, lines))} 行）：每个元素的 id "
+            "在文件中必须唯一，请改名其中之一（连同引用它的顺序流、泳道等）",
+        )
+        for element_id, lines in seen.items()
+        if len(lines) > 1
+    ]
+
+
+def _with_lines(problems: list[dict[str, Any]], roots: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fill in the line of problems that name an element of a BPMN/DMN file but no line."""
+    out = []
+    for found in problems:
+        root = roots.get(found.get("file") or "")
+        if found.get("line") is None and found.get("element_id") and root is not None:
+            line = bpmnlint.element_line(root, found["element_id"])
+            found = found | {"line": line}
+        out.append(found)
+    return out
+
+
+def _distinct(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each problem once (a file's XML error is found by two checks, a shared form by each task
+    that uses it)."""
+    seen, out = set(), []
+    for found in problems:
+        key = (found.get("file"), found.get("element_id"), found.get("line"), found.get("message"))
+        if key not in seen:
+            seen.add(key)
+            out.append(found)
+    return out
+
+
+_XSD_ID = re.compile(r"attribute 'id': '([^']*)' is not a valid value of the atomic type 'xs:ID'")
 
 
 def _uses_rules(roots: dict[str, Any]) -> bool:
@@ -219,6 +277,29 @@ def _lint_called(
     return problems
 
 
+def _lint_diagram(
+    name: str,
+    root: Any,
+    files: dict[str, str],
+    lane_aliases: dict[str, str] | None,
+    library: dict[str, tuple[str, Any]] | None,
+) -> tuple[dict[str, str], list[str], list[dict[str, Any]], bool]:
+    """Host-side checks of a top-level diagram: (lanes, called files, problems, parsable)."""
+    problems: list[dict[str, Any]] = []
+    lanes, lane_problems = bpmnlint.lane_map(root, name, lane_aliases)
+    problems += lane_problems + bpmnlint.lint_gateways(root, name)
+    called, call_problems = _called_files(name, root, library or {})
+    problems += setting_checks.check_settings(name, root, files, called)
+    problems += setting_checks.check_outcomes(name, root)
+    if broken := bpmnlint.lint_references(root, name):
+        return lanes, called, problems + broken, False  # SpiffWorkflow would name the wrong
+    if call_problems:  # element and cause
+        return lanes, called, problems + call_problems, False
+    lanes, called_problems = _called_lanes(called, files, lanes, lane_aliases)
+    lanes, start_problems = _with_start_properties(root, name, lanes)
+    return lanes, called, problems + called_problems + start_problems, True
+
+
 def _parse_bpmn(
     name: str,
     root: Any,
@@ -226,19 +307,13 @@ def _parse_bpmn(
     dmn: dict[str, str],
     lane_aliases: dict[str, str] | None = None,
     library: dict[str, tuple[str, Any]] | None = None,
+    parse: bool = True,
 ) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
-    problems: list[dict[str, Any]] = []
-    lanes, lane_problems = bpmnlint.lane_map(root, name, lane_aliases)
-    problems += lane_problems + bpmnlint.lint_gateways(root, name)
-    if broken := bpmnlint.lint_references(root, name):
-        return [], problems + broken  # SpiffWorkflow would name the wrong element and cause
-    called, call_problems = _called_files(name, root, library or {})
-    if call_problems:
-        return [], problems + call_problems
-    lanes, called_problems = _called_lanes(called, files, lanes, lane_aliases)
-    problems += called_problems
-    lanes, start_problems = _with_start_properties(root, name, lanes)
-    problems += start_problems
+    """Lint one top-level diagram and parse it (`parse` False: its ids are not unique, and the
+    XSD would name a duplicated id without its element or line)."""
+    lanes, called, problems, ok = _lint_diagram(name, root, files, lane_aliases, library)
+    if not ok or not parse:
+        return [], problems
     parser = make_parser()
     keys = [
         p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"
@@ -280,11 +355,15 @@ def _parse_bpmn(
             )
     except ValidationException as error:
         line = error.line_number or bpmnlint.element_line(root, error.id)
-        problems.append(
-            bpmnlint.problem(
-                error.file_name or name, error.id or None, line or None, _clean(str(error))
+        message = _clean(str(error))
+        if duplicate := _XSD_ID.search(message):  # a called file (its own are checked first)
+            element_id = duplicate.group(1)
+            message = f"元素 id {element_id!r} 重复：每个元素的 id 在文件中必须唯一"
+            problems.append(bpmnlint.problem(error.file_name or name, element_id, line, message))
+        else:
+            problems.append(
+                bpmnlint.problem(error.file_name or name, error.id or None, line or None, message)
             )
-        )
     except Exception as error:
         problems.append(
             bpmnlint.problem(

@@ -34,6 +34,13 @@ def growth(current: Any, previous: Any) -> Fraction | None:
     return None if r is None else r - 1
 
 
+# values a rule set's settings table (input ``item`` -> output ``value``) may give; the deploy
+# check (engine/dmn_checks.py) refuses any other, which would silently fall back to the first
+GROWTH_METHODS = {"mean": "两年增长率的算术平均", "cagr": "复合增长率"}
+RD_EXPENSE_2Y = {"sum": "两年合计", "mean": "两年均值"}
+TABLE_SETTINGS = {"growth_method": GROWTH_METHODS, "rd_expense_2y": RD_EXPENSE_2Y}
+
+
 def growth_2y(get: Getter, method: str) -> Fraction | None:
     """Average growth over two years: mean of the yearly rates, or CAGR (setting)."""
     m1, m2, m3 = (get(f"main_revenue_y{y}") for y in (1, 2, 3))

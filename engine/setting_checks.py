@@ -1,0 +1,417 @@
+"""Deploy checks of a diagram's `settings` task (流程参数) and of the outcomes it sets.
+
+The `settings` script runs at deploy in the engine's own restricted script environment
+(:class:`engine.runtime.HostScriptEngine`), statement by statement; every value it assigns is
+checked against :data:`CATALOG` (type, range, format, Chinese description). Limits the handlers
+already enforce at run time are read from them (the 第十二条 minimum ban, the spot-check rate's
+range, what a "MM-DD" date must be) rather than repeated here.
+
+A name `settings` assigns that is neither in the catalog nor read anywhere else in the diagram
+(or the diagrams it calls) is refused as a probable misspelling; a catalog setting the diagram
+reads that no step assigns (the `settings` task lost it) is refused too. A script setting
+``outcome`` must use one of the outcomes the engine knows (``engine.store.OUTCOME_LABELS``).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib
+import json
+import re
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from engine import registry
+from engine.bpmnlint import BPMN_NS, NS, problem
+from engine.store import OUTCOME_LABELS, TIER_LABELS
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_TAG = "{" + BPMN_NS + "}"
+SETTINGS_NAME = "流程参数"
+SETTINGS_ID = "settings"
+# outcome labels that describe a case's status, never set by a diagram
+STATUS_ONLY = {"completed", "running"}
+ALLOWED_OUTCOMES = {k: v for k, v in OUTCOME_LABELS.items() if k not in STATUS_ONLY}
+# data the engine puts into every new instance (docs/modelling.md §4)
+ENGINE_DATA = {"uscc", "enterprise_name", "region", "round_id", "round_label",
+               "application_deadline_at", "case_ref", "ban_until"}  # fmt: skip
+
+
+def _ban_minimum() -> int:
+    """第十二条's floor, as `ban.record` enforces it."""
+    try:
+        return int(importlib.import_module("handlers.sanctions").MIN_BAN_YEARS)
+    except (ImportError, AttributeError):  # pragma: no cover - handlers always installed
+        return 3
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One known setting: what kind of value it takes and what it means."""
+
+    kind: str  # count | rate | month_day | text | tier | mapping
+    label: str
+    minimum: int | Callable[[], int] = 1
+    keys: Callable[[], dict[str, str]] | None = None  # a mapping's allowed keys (with labels)
+    from_settings: bool = True  # only ever assigned by `settings` (else also by start data)
+
+    def least(self) -> int:
+        return self.minimum() if callable(self.minimum) else self.minimum
+
+
+CATALOG: dict[str, Setting] = {
+    # P1/P2/P3 (innovative_evaluation, specialized_certification, little_giant_recommendation)
+    "tier": Setting("tier", "梯度", from_settings=False),
+    "notice_working_days": Setting("count", "公示期（工作日）"),
+    "spot_check_rate": Setting("rate", "实地抽查比例"),
+    "correction_days": Setting("count", "退回补正期限（自然日）"),
+    "correction_reminder_days": Setting("count", "补正期满前几天提醒企业（自然日）"),
+    "validity_years": Setting("count", "资格有效期（年）"),
+    "defaults": Setting("mapping", "以上参数的快照（用于重置逐案修改）"),
+    # article12_incident, complaint
+    "ban_years": Setting("count", "禁止申请年限（第十二条：至少三年）", minimum=_ban_minimum),
+    "ban_basis": Setting("text", "禁止申请的依据"),
+    "answer_days": Setting("count", "企业答复期限（工作日）"),
+    "answer_reminder_days": Setting("count", "答复截止前几天提醒企业（自然日）"),
+    "rectification_days": Setting("count", "整改期限默认值（自然日）"),
+    "rectification_reminder_days": Setting("count", "整改截止前几天提醒企业（自然日）"),
+    "outcome_labels": Setting("mapping", "结果的中文说明", keys=lambda: ALLOWED_OUTCOMES),
+    # major_change
+    "report_months": Setting("count", "变化发生后报告期限（月，第十一条）"),
+    "report_reminder_days": Setting("count", "报告截止前几天提醒企业（自然日）"),
+    "outside_region": Setting("text", "迁出江西省时的迁入地代码"),
+    "tier_labels": Setting("mapping", "梯度的中文名称", keys=lambda: TIER_LABELS),
+    # qualification_lifecycle
+    "update_deadline": Setting("month_day", "每年企业信息更新截止日（月-日，第十条）"),
+    "update_opens": Setting("month_day", "年度更新任务开放日（月-日）"),
+    "update_reminder_days": Setting("count", "更新截止前几天提醒企业（自然日）"),
+    "renewal_lead_days": Setting("count", "有效期届满前多少天开启复核（自然日）"),
+    "renewal_grace_days": Setting("count", "有效期届满后仍可完成复核的天数（自然日）", minimum=0),
+    "first_update_min_days": Setting("count", "首个年度更新截止日距颁发至少多少天（自然日）", 0),
+}
+
+
+def _show(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _probe(name: str, operator: bool, **kwargs: Any) -> str | None:
+    """Run a handler (operator or script function) on a value: its refusal, or None."""
+    try:
+        fn = registry.get(name).fn if operator else registry.script_functions()[name]
+    except (KeyError, registry.UnknownOperator):
+        return None
+    try:
+        fn(**kwargs)
+    except Exception as error:  # the handler's own refusal
+        return str(error)
+    return None
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """Why `value` is not acceptable for the catalog setting `name`, or None."""
+    setting = CATALOG[name]
+    if setting.kind == "count":
+        least = setting.least()
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            return f"应为不小于 {least} 的整数"
+        return None
+    if setting.kind in {"text", "tier", "mapping"}:
+        return _other_problem(setting, value)
+    return _dated_problem(setting.kind, value)
+
+
+def _dated_problem(kind: str, value: Any) -> str | None:
+    """Rates and month-days, as the handlers that read them accept them."""
+    if kind == "rate":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            return "应为 0 到 1 之间的数（如 0.2 表示 20%，不加引号和百分号）"
+        if refused := _probe("sampling.draw", True, seed="deploy", rate=value):
+            return f"抽签处理器拒绝该值：{refused}"
+        return None
+    if kind == "month_day":
+        if not isinstance(value, str) or not re.fullmatch(r"\d{2}-\d{2}", value):
+            return '应为"月-日"格式的文字（MM-DD，如 "04-30"）'
+        if _probe("next_annual_date", False, after_on="2023-01-01", month_day=value):
+            return "不是每年都有的日期（月份 01–12，日期不超过该月天数，不可为 02-29）"
+        return None
+    return None
+
+
+def _other_problem(setting: Setting, value: Any) -> str | None:
+    kind = setting.kind
+    if kind == "text":
+        return None if isinstance(value, str) and value.strip() else "应为非空文字"
+    if kind == "tier":
+        if value not in TIER_LABELS:
+            return f"应为梯度代码之一：{'、'.join(f'{k}（{v}）' for k, v in TIER_LABELS.items())}"
+        return None
+    if not isinstance(value, dict):
+        return "应为字典 {…}"
+    if setting.keys is not None:
+        allowed = setting.keys()
+        if unknown := [k for k in value if k not in allowed]:
+            return f"含未知的键 {_show(unknown)}（可用：{'、'.join(allowed)}）"
+    return None
+
+
+# -- what the diagram reads and writes ------------------------------------------------------------
+
+
+def is_settings_task(task: Any) -> bool:
+    return task.get("name") == SETTINGS_NAME or task.get("id") == SETTINGS_ID
+
+
+def _owner(el: Any) -> Any:
+    """The flow element (or lane, flow …) an XML node belongs to."""
+    while el is not None and (
+        el.get("id") is None
+        or not el.tag.startswith(BPMN_TAG)
+        or etree.QName(el).localname.endswith("Definition")
+    ):
+        el = el.getparent()
+    return el
+
+
+def code_of(root: Any) -> Iterator[tuple[Any, str, str]]:
+    """(flow element, code, mode) for every Python snippet of a diagram outside `settings`."""
+    for script in root.iterfind(".//bpmn:script", NS):
+        task = script.getparent()
+        if not is_settings_task(task):
+            yield task, script.text or "", "exec"
+    for tag in ("conditionExpression", "timeDate", "timeDuration", "timeCycle",
+                "loopCardinality", "completionCondition"):  # fmt: skip
+        for el in root.iterfind(f".//bpmn:{tag}", NS):
+            yield _owner(el), el.text or "", "eval"
+    yield from _extension_code(root)
+
+
+def _extension_code(root: Any) -> Iterator[tuple[Any, str, str]]:
+    """SpiffWorkflow's extensions: pre/post scripts, payloads, parameters, instructions."""
+    for tag in ("preScript", "postScript"):
+        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            yield _owner(el), el.text or "", "exec"
+    for el in root.iter(f"{{{SPIFF_NS}}}messagePayload"):
+        yield _owner(el), el.text or "", "eval"
+    for tag in ("parameter", "property"):
+        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            yield _owner(el), el.get("value") or "", "eval"
+    for el in root.iter(f"{{{SPIFF_NS}}}instructionsForEndUser"):
+        for block in re.findall(r"\{\{(.*?)\}\}|\{%(.*?)%\}", el.text or "", re.S):
+            yield _owner(el), " ".join(block), "text"
+
+
+def names_in(code: str, mode: str) -> tuple[set[str], set[str]]:
+    """(names read, names assigned) by a snippet; unparsable text: every identifier is read."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval" if mode == "eval" else "exec")
+    except SyntaxError:
+        return set(re.findall(r"[A-Za-z_]\w*", code)), set()
+    read, written = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.id)
+    return read, written
+
+
+def _reads_and_writes(root: Any) -> tuple[dict[str, Any], set[str]]:
+    """Names a diagram reads outside `settings` (-> first reading element) and names it assigns."""
+    reads: dict[str, Any] = {}
+    writes: set[str] = set()
+    for owner, code, mode in code_of(root):
+        read, written = names_in(code, mode)
+        for name in read:
+            reads.setdefault(name, owner)
+        writes |= written
+    for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        writes.add(op.get("resultVariable") or "")
+    for el in root.iter(f"{{{SPIFF_NS}}}messageVariable"):
+        writes.add((el.text or "").strip())
+    return reads, writes
+
+
+def _form_fields(root: Any, files: dict[str, str]) -> set[str]:
+    fields: set[str] = set()
+    for prop in root.iter(f"{{{SPIFF_NS}}}property"):
+        if prop.get("name") == "formJsonSchemaFilename" and prop.get("value") in files:
+            try:
+                schema = json.loads(files[prop.get("value")])
+            except ValueError:
+                continue
+            fields |= set((schema.get("properties") or {}) if isinstance(schema, dict) else ())
+    return fields
+
+
+# -- the checks -----------------------------------------------------------------------------------
+
+
+def _environment() -> Any:
+    from engine.clock import SystemClock
+    from engine.runtime import HostScriptEngine
+
+    return HostScriptEngine(SystemClock(), "Asia/Shanghai").environment
+
+
+def _error_line(error: BaseException) -> int | None:
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<string>"]
+    return frames[-1].lineno if frames else None
+
+
+def _run_settings(file: str, task: Any, script: str, first_line: int) -> tuple[dict, list]:
+    """Run the settings script statement by statement: {name: (value, line)} and problems.
+
+    A statement that reads task data (NameError) leaves its names unchecked."""
+    problems: list[dict[str, Any]] = []
+    assigned: dict[str, tuple[Any, int, bool]] = {}  # name -> (value, line, evaluated)
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return {}, []  # reported by the code check
+    environment = _environment()
+    context: dict[str, Any] = {}
+    for stmt in tree.body:
+        line = first_line + stmt.lineno - 1
+        targets = [n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Store)]  # fmt: skip
+        source = ast.get_source_segment(script, stmt) or ""
+        evaluated = True
+        try:
+            environment.execute(source, context)
+        except NameError:
+            evaluated = False
+        except Exception as error:
+            where = line + (_error_line(error) or 1) - 1
+            message = f"流程参数脚本运行出错：{type(error).__name__}: {error}"
+            problems.append(problem(file, task.get("id"), where, message))
+            evaluated = False
+        for name in targets:
+            assigned[name] = (context.get(name), line, evaluated and name in context)
+    return assigned, problems
+
+
+def check_settings(
+    file: str, root: Any, files: dict[str, str], called: list[str]
+) -> list[dict[str, Any]]:
+    """Values, misspelt names and missing names of a top-level diagram's `settings`."""
+    problems: list[dict[str, Any]] = []
+    assigned: dict[str, tuple[Any, int, bool]] = {}
+    tasks = [t for t in root.iterfind(".//bpmn:scriptTask", NS) if is_settings_task(t)]
+    for task in tasks:
+        script_el = task.find("bpmn:script", NS)
+        if script_el is None:
+            continue
+        found, run_problems = _run_settings(
+            file, task, script_el.text or "", script_el.sourceline or 1
+        )
+        problems += run_problems
+        for name, (value, line, evaluated) in found.items():
+            assigned[name] = (value, line, evaluated)
+            if name in CATALOG and evaluated and (why := value_problem(name, value)):
+                label = CATALOG[name].label
+                message = f"流程参数 {name}（{label}）= {_show(value)} 不合法：{why}"
+                problems.append(problem(file, task.get("id"), line, message))
+    reads, writes = _reads_and_writes(root)
+    task_id = tasks[0].get("id") if tasks else None
+    problems += _unread(file, task_id, assigned, _read_elsewhere(root, reads, files, called))
+    provided = writes | _form_fields(root, files) | ENGINE_DATA
+    for name, owner in sorted(reads.items()):
+        setting = CATALOG.get(name)
+        if setting is None or not setting.from_settings or name in assigned or name in provided:
+            continue
+        message = (
+            f"{owner.get('id')} 读取流程参数 {name}（{setting.label}），"
+            f"但流程参数任务 {task_id or SETTINGS_ID}（{SETTINGS_NAME}）没有给它赋值"
+        )
+        problems.append(problem(file, owner.get("id"), owner.sourceline, message))
+    return problems
+
+
+def _read_elsewhere(
+    root: Any, reads: dict[str, Any], files: dict[str, str], called: list[str]
+) -> set[str]:
+    """Names read outside `settings`: by this diagram, the diagrams it calls, its rule tables."""
+    elsewhere = set(reads)
+    for called_file in called:
+        try:
+            called_root = etree.fromstring(files[called_file].encode())
+        except (KeyError, etree.XMLSyntaxError):
+            continue
+        elsewhere |= set(_reads_and_writes(called_root)[0])
+    if root.find(".//bpmn:businessRuleTask", NS) is not None:
+        for name, text in files.items():
+            if name.endswith(".dmn"):
+                elsewhere |= set(re.findall(r"<text>\s*([A-Za-z_]\w*)\s*</text>", text))
+    return elsewhere
+
+
+def _unread(
+    file: str, task_id: str | None, assigned: dict[str, Any], elsewhere: set[str]
+) -> list[dict[str, Any]]:
+    """Names `settings` assigns that nothing reads and the catalog does not know."""
+    problems = []
+    for name, (_, line, _) in assigned.items():
+        if name in CATALOG or name in elsewhere:
+            continue
+        guess = difflib.get_close_matches(name, [*CATALOG, *elsewhere], n=1)
+        hint = f"是否应为 {guess[0]}？" if guess else ""
+        message = (
+            f"流程参数 {name} 不是已知参数，流程中也没有其他步骤读取它，可能是拼写错误。{hint}"
+            f"已知参数见 docs/modelling.md 第 3 节"
+        )
+        problems.append(problem(file, task_id, line, message))
+    return problems
+
+
+def _constants(node: ast.AST) -> Iterator[Any]:
+    """The string constants an assigned expression may give (a literal or a literal if/else)."""
+    if isinstance(node, ast.Constant):
+        yield node.value
+    elif isinstance(node, ast.IfExp):
+        yield from _constants(node.body)
+        yield from _constants(node.orelse)
+
+
+def _outcomes_set(root: Any) -> Iterator[tuple[Any, int, str]]:
+    """(script task, line, value) for every literal string a script gives `outcome`."""
+    for script in root.iterfind(".//bpmn:script", NS):
+        try:
+            tree = ast.parse(script.text or "")
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "outcome" for t in node.targets
+            ):
+                for value in _constants(node.value):
+                    if isinstance(value, str):
+                        yield script.getparent(), (script.sourceline or 1) + node.lineno - 1, value
+
+
+def check_outcomes(file: str, root: Any) -> list[dict[str, Any]]:
+    """Every literal a script gives `outcome` must be one of the engine's outcomes.
+
+    A diagram none of whose outcomes is one of them (a test or tool process with its own
+    codes) is left alone: the list applies to diagrams that use it."""
+    found = list(_outcomes_set(root))
+    if not any(value in ALLOWED_OUTCOMES for _, _, value in found):
+        return []
+    problems = []
+    for task, line, value in found:
+        if value in ALLOWED_OUTCOMES:
+            continue
+        guess = difflib.get_close_matches(value, list(ALLOWED_OUTCOMES), n=1)
+        hint = f"是否应为 {guess[0]!r}（{ALLOWED_OUTCOMES[guess[0]]}）？" if guess else ""
+        message = (
+            f"{task.get('id')} 把 outcome 设为 {value!r}，不是允许的结果。{hint}"
+            f"可用：{'、'.join(ALLOWED_OUTCOMES)}（docs/modelling.md 第 10 节）"
+        )
+        problems.append(problem(file, task.get("id"), line, message))
+    return problems
