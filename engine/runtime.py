@@ -259,4 +259,17 @@ def task_error_location(error: BaseException) -> str | None:
     if isinstance(error, WorkflowTaskException) and error.task is not None:
         return error.task.task_spec.bpmn_id
     spec = getattr(error, "task_spec", None)
-    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    found = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    return found or _raising_task(error)
+
+
+def _raising_task(error: BaseException) -> str | None:
+    """The element of the innermost SpiffWorkflow task on the error's traceback: some of the
+    library's errors carry no task (a timer's `Exception('Invalid duration')`)."""
+    found, trace = None, error.__traceback__
+    while trace is not None:
+        task = trace.tb_frame.f_locals.get("my_task")
+        spec = getattr(task, "task_spec", None)
+        found = getattr(spec, "bpmn_id", None) or found
+        trace = trace.tb_next
+    return found
