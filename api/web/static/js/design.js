@@ -33,7 +33,10 @@ async function main() {
       ))),
       settings[key].length ? el('details', { class: 'settings' },
         el('summary', {}, `流程参数（第 ${versions[0].version} 版）：${settings[key].length} 项`),
-        el('p', { class: 'hint' }, '法规未作规定、可由流程负责人调整的默认值。打开编辑，修改流程图中“流程参数”脚本任务的相应行，校验后部署为新版本；新发起的案件使用新值。'),
+        el('p', { class: 'hint' }, '法规未作规定、可由流程负责人调整的默认值。点“修改流程参数”打开最新版本并选中“流程参数”脚本任务，'
+          + '在右侧属性面板修改相应行的值（同一面板也可修改其他脚本、定时器表达式、分支条件和用户任务的表单等属性，可撤销）；'
+          + '也可以“从文件打开”本地编辑好的 .bpmn 文件。校验后部署为新版本；新发起的案件使用新值，运行中的案件不受影响。',
+        el('a', { class: 'button secondary edit-settings', href: `/ui/design/${key}/${versions[0].version}?select=${encodeURIComponent(settings[key][0].element_id)}` }, '修改流程参数')),
         table(['参数', '值', '说明'], settings[key].map((p) => el('tr', { dataset: { setting: p.name } },
           el('td', {}, el('code', {}, p.name)), el('td', {}, el('code', {}, JSON.stringify(p.value))), el('td', {}, p.note || '—'))))) : ''));
   }

@@ -1,22 +1,32 @@
-// Process owners: edit a deployed version's files (BPMN in bpmn-js, DMN in dmn-js, forms as JSON),
-// validate with errors marked on the diagram, deploy as a new version.
+// Process owners: edit a deployed version's files (BPMN in bpmn-js with a properties panel for
+// scripts, timers, conditions and spiffworkflow extensions; DMN in dmn-js; forms as JSON), or
+// replace them with files opened from disk; validate with errors marked on the diagram, deploy
+// as a new version.
 import { api, ApiError, download, el, fail, notice, requireLogin } from './common.js';
+import { createPropertiesPanel } from './properties_panel.js';
+import spiffworkflow from './spiffworkflow_moddle.js';
 
 const root = document.getElementById('root');
 const KEY = root.dataset.key;
 const VERSION = Number(root.dataset.version);
+const bpmnPane = document.getElementById('bpmn-pane');
 const bpmnBox = document.getElementById('bpmn-canvas');
 const dmnBox = document.getElementById('dmn-canvas');
 const jsonBox = document.getElementById('json-editor');
 const statusBox = document.getElementById('status');
 
 const state = { files: {}, original: {}, current: null, problems: [] };
-const modeler = new window.BpmnJS({ container: bpmnBox, keyboard: { bindTo: document } });
+const modeler = new window.BpmnJS({
+  container: bpmnBox,  // keyboard shortcuts (Ctrl+Z …) act while the canvas has the focus
+  moddleExtensions: { spiffworkflow },  // spiffworkflow:* elements typed, so the panel can edit them
+});
 const dmnModeler = new window.DmnJS({ container: dmnBox, common: { keyboard: { bindTo: document } } });
-window.tidu = { modeler, dmnModeler, state };  // for the browser tests and the console
+const panel = createPropertiesPanel(modeler, document.getElementById('properties-panel'));
+window.tidu = { modeler, dmnModeler, state, panel };  // for the browser tests and the console
 
 function status(text, kind = '') { statusBox.textContent = text; statusBox.className = `status ${kind}`; }
 const kindOf = (name) => (name.endsWith('.bpmn') ? 'bpmn' : name.endsWith('.dmn') ? 'dmn' : 'json');
+const KIND_ORDER = ['bpmn', 'dmn', 'json'];
 
 /** Copy what the open editor holds back into state.files. */
 async function flush() {
@@ -40,8 +50,23 @@ dmnModeler.on('views.changed', () => {
     watched.add(viewer);
     viewer.on('commandStack.changed', () => { dmnDirty = true; markDirty(); });
   }
+  updateUndo();
 });
 const dmnEdited = () => dmnDirty;
+
+/** The command stack of the open diagram or decision table (none for a form). */
+function commandStack() {
+  const kind = state.current && kindOf(state.current);
+  if (kind === 'bpmn') return modeler.get('commandStack');
+  const viewer = kind === 'dmn' && dmnModeler.getActiveViewer();
+  return viewer ? viewer.get('commandStack') : null;
+}
+
+function updateUndo() {
+  const stack = commandStack();
+  document.getElementById('undo').disabled = !(stack && stack.canUndo());
+  document.getElementById('redo').disabled = !(stack && stack.canRedo());
+}
 
 function markDirty() {
   for (const tab of document.querySelectorAll('#file-tabs button')) {
@@ -50,28 +75,59 @@ function markDirty() {
       || (kindOf(name) === 'dmn' && dmnDirty));
     tab.classList.toggle('dirty', editing || state.files[name] !== state.original[name]);
   }
+  updateUndo();
 }
 modeler.on('commandStack.changed', markDirty);
+
+function renderTabs() {
+  const names = Object.keys(state.files).sort((a, b) => KIND_ORDER.indexOf(kindOf(a)) - KIND_ORDER.indexOf(kindOf(b)));
+  document.getElementById('file-tabs').replaceChildren(...names.map((name) => el('button', {
+    type: 'button', role: 'tab', dataset: { file: name }, class: name === state.current ? 'active' : '',
+    onclick: () => open(name).catch(fail),
+  }, name)));
+  markDirty();
+}
 
 async function open(name) {
   if (state.current === name) return;
   await flush();
+  await show(name);
+}
+
+/** Put state.files[name] into its editor (without saving what the editor held before). */
+async function show(name) {
   state.current = name;
   const kind = kindOf(name);
-  bpmnBox.hidden = kind !== 'bpmn';
+  bpmnPane.hidden = kind !== 'bpmn';
   dmnBox.hidden = kind !== 'dmn';
   jsonBox.hidden = kind !== 'json';
   for (const tab of document.querySelectorAll('#file-tabs button')) tab.classList.toggle('active', tab.dataset.file === name);
+  let warnings = [];
   if (kind === 'bpmn') {
-    await modeler.importXML(state.files[name]);
+    ({ warnings } = await modeler.importXML(state.files[name]));
     modeler.get('canvas').zoom('fit-viewport');
     showMarkers();
   } else if (kind === 'dmn') {
-    await dmnModeler.importXML(state.files[name]);
+    ({ warnings } = await dmnModeler.importXML(state.files[name]));
     dmnDirty = false;
   } else {
     jsonBox.value = state.files[name];
   }
+  markDirty();
+  return warnings || [];
+}
+
+/** Select an element of the open diagram (showing it in the properties panel), centred in view
+ *  (scrollToElement alone may leave it under the palette). */
+function selectElement(id) {
+  const element = modeler.get('elementRegistry').get(id);
+  if (!element) return;
+  const canvas = modeler.get('canvas');
+  modeler.get('selection').select(element);
+  const box = canvas.viewbox();
+  const middle = element.waypoints ? element.waypoints[Math.floor(element.waypoints.length / 2)]
+    : { x: element.x + element.width / 2, y: element.y + element.height / 2 };
+  canvas.viewbox({ x: middle.x - box.width / 2, y: middle.y - box.height / 2, width: box.width, height: box.height });
 }
 
 async function load() {
@@ -79,16 +135,59 @@ async function load() {
   const row = rows.find((r) => r.process_key === KEY && r.version === VERSION);
   if (!row) throw new Error(`流程 ${KEY} 没有第 ${VERSION} 版`);
   document.getElementById('def-title').textContent = `${row.name}（${KEY}）`;
-  const names = [...row.files].sort((a, b) => ['bpmn', 'dmn', 'json'].indexOf(kindOf(a)) - ['bpmn', 'dmn', 'json'].indexOf(kindOf(b)));
-  for (const name of names) {
+  for (const name of row.files) {
     const text = await api(`/api/v1/definitions/${KEY}/${VERSION}/files/${name}`, { raw: true }).then((r) => r.text());
     state.files[name] = text;
     state.original[name] = text;
   }
-  document.getElementById('file-tabs').replaceChildren(...names.map((name) => el('button', {
-    type: 'button', role: 'tab', dataset: { file: name }, onclick: () => open(name).catch(fail),
-  }, name)));
-  await open(names.find((n) => kindOf(n) === 'bpmn'));
+  renderTabs();
+  await open(Object.keys(state.files).find((n) => kindOf(n) === 'bpmn'));
+  // /ui/design/<key>/<version>?select=settings opens with that element selected (from /ui/design)
+  const wanted = new URLSearchParams(location.search).get('select');
+  if (wanted) selectElement(wanted);
+  document.body.dataset.loaded = 'true';
+}
+
+/** Which file of the set a file opened from disk replaces: the one of the same name; else, for
+ *  a .bpmn (say "innovative_evaluation (1).bpmn" from the browser's downloads), the open diagram
+ *  or the set's first one; a .dmn of a new name is added under rules/. */
+function targetOf(filename) {
+  const names = Object.keys(state.files);
+  const same = names.find((name) => name.split('/').pop() === filename);
+  if (same) return same;
+  if (kindOf(filename) === 'bpmn') {
+    return kindOf(state.current) === 'bpmn' ? state.current : names.find((name) => kindOf(name) === 'bpmn');
+  }
+  return `rules/${filename}`;
+}
+
+async function openFromDisk(file) {
+  const filename = file.name;
+  if (!/\.(bpmn|dmn)$/i.test(filename)) throw new Error(`只能打开 .bpmn 或 .dmn 文件：${filename}`);
+  const text = await file.text();
+  await flush();
+  const target = targetOf(filename.replace(/\.(bpmn|dmn)$/i, (ext) => ext.toLowerCase()));
+  const before = state.files[target];
+  state.files[target] = text;
+  if (before === undefined) renderTabs();
+  let warnings;
+  try {
+    warnings = await show(target);
+  } catch (error) {  // not a diagram bpmn-js / dmn-js can read: keep what was there
+    if (before === undefined) {
+      delete state.files[target];
+      renderTabs();
+      await show(Object.keys(state.files).find((n) => kindOf(n) === 'bpmn'));
+    } else {
+      state.files[target] = before;
+      await show(target);
+    }
+    status(`无法打开 ${filename}`, 'error');
+    throw new Error(`无法打开 ${filename}：${error.message}`);
+  }
+  const replaced = before === undefined ? `已新增 ${target}` : `已用 ${filename} 替换 ${target}`;
+  const warned = warnings.length ? `（导入时有 ${warnings.length} 条警告，请校验）` : '';
+  status(`${replaced}${warned}，校验后可部署为新版本`, warnings.length ? 'error' : 'ok');
 }
 
 function formData() {
@@ -144,13 +243,7 @@ async function focus(problem) {
   const bpmnFile = Object.keys(state.files).find((n) => kindOf(n) === 'bpmn');
   const target = problem.file in state.files && kindOf(problem.file) !== 'json' ? problem.file : bpmnFile;
   await open(target);
-  if (kindOf(target) === 'bpmn' && problem.element_id) {
-    const element = modeler.get('elementRegistry').get(problem.element_id);
-    if (element) {
-      modeler.get('selection').select(element);
-      modeler.get('canvas').scrollToElement(element);
-    }
-  }
+  if (kindOf(target) === 'bpmn' && problem.element_id) selectElement(problem.element_id);
 }
 
 async function validate() {
@@ -199,5 +292,14 @@ document.getElementById('download').addEventListener('click', async () => {
   download(new Blob([state.files[state.current]]), state.current.split('/').pop());
 });
 jsonBox.addEventListener('input', () => { state.files[state.current] = jsonBox.value; markDirty(); });
+document.getElementById('undo').addEventListener('click', () => { const stack = commandStack(); if (stack) stack.undo(); });
+document.getElementById('redo').addEventListener('click', () => { const stack = commandStack(); if (stack) stack.redo(); });
+const fileInput = document.getElementById('file-input');
+document.getElementById('open-file').addEventListener('click', () => fileInput.click());
+fileInput.addEventListener('change', () => {
+  const [file] = fileInput.files;
+  fileInput.value = '';  // choosing the same file again fires change again
+  if (file) openFromDisk(file).catch(fail);
+});
 
 requireLogin().then(load).catch(fail);
