@@ -19,6 +19,7 @@ from api import (
     enterprises,
     errors,
     evaluations,
+    input_guard,
     instances,
     messages,
     notifications,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     api.register_blueprint(calendars.bp)  # working-day calendars and their coverage
     for bp in enterprises.BLUEPRINTS:  # region moves (province), 第十二条 bans
         api.register_blueprint(bp)
+    input_guard.register(app)  # NUL, lone surrogates, deep JSON, huge integers: 422
     errors.register(app)
     web.register(app)  # pages under /ui, npm dist files under /vendor/<pkg>/
 

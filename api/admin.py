@@ -19,6 +19,7 @@ from werkzeug.http import dump_options_header
 from api.auth import current_actor, engine_context
 from api.csvout import csv_response
 from api.schemas import (
+    ID_MAX,
     DefinitionOut,
     EventListArgs,
     EventOut,
@@ -32,7 +33,16 @@ from api.schemas import (
     page_schema,
 )
 from api.tasks import instance_json
-from engine import access, definitions, history, incidents, migration, queries, rounds
+from engine import (
+    access,
+    audit_checks,
+    definitions,
+    history,
+    incidents,
+    migration,
+    queries,
+    rounds,
+)
 from engine.errors import InvalidInput, NotFound
 from engine.store import Definition, Instance
 
@@ -179,13 +189,13 @@ class MigrationArgs(Schema):
     from_version = fields.Integer(
         required=True,
         data_key="from",
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=ID_MAX),
         metadata={"description": "源版本"},
     )
     to_version = fields.Integer(
         required=True,
         data_key="to",
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=ID_MAX),
         metadata={"description": "目标版本"},
     )
 
@@ -199,9 +209,14 @@ class MigrationIn(MigrationArgs):
 
 
 class MigrateInstanceIn(Schema):
-    to_version = fields.Integer(required=True, data_key="to", validate=validate.Range(min=1))
+    to_version = fields.Integer(
+        required=True, data_key="to", validate=validate.Range(min=1, max=ID_MAX)
+    )
     from_version = fields.Integer(
-        load_default=None, data_key="from", metadata={"description": "期望案件当前所在版本"}
+        load_default=None,
+        data_key="from",
+        validate=validate.Range(min=1, max=ID_MAX),
+        metadata={"description": "期望案件当前所在版本"},
     )
 
 
@@ -399,6 +414,18 @@ class Verify(MethodView):
         problems = history.verify_all(engine_context())
         return {"ok": not problems, "problems": problems}
 
+    def post(self) -> Any:
+        """Verify as GET does, and that each head kept in the posted anchor (the JSON body,
+        as written by `tidu audit anchor`) is still in its chain at that seq with that hash."""
+        access.require_role(current_actor(), "auditor", "province")
+        anchored = audit_checks.load_anchor(request.get_data())
+        audit_checks.check_anchor_file(anchored)
+        ctx = engine_context()
+        problems = history.verify_all(ctx)
+        with ctx.reading_rows() as conn:
+            problems += audit_checks.check_anchor(conn, anchored)
+        return {"ok": not problems, "problems": problems}
+
 
 class ExportArgs(Schema):
     format = fields.String(
@@ -452,8 +479,9 @@ class Rounds(MethodView):
     @rounds_bp.response(201, RoundOut)
     def post(self, body: dict[str, Any]) -> Any:
         """Open an application round (province)."""
-        access.require_role(current_actor(), "province")
-        return queries.open_round(engine_context(), **body)
+        actor = current_actor()
+        access.require_role(actor, "province")
+        return queries.open_round(engine_context(), **body, actor=actor)
 
 
 class ScheduledRoundOut(Schema):

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
 from api.schemas import LocalDateTime
-from engine import access, holidays
+from engine import access, calendar_years, holidays  # noqa: F401 - calendar_years: its command
 
 bp = Blueprint(
     "calendars", __name__, url_prefix="/api/v1/calendars", description="工作日历（节假日安排）"

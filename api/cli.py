@@ -15,11 +15,11 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from api import cli_cases, cli_import, cli_migrate, cli_miit, cli_time, cli_users
+from api import cli_actor, cli_cases, cli_import, cli_migrate, cli_miit, cli_time, cli_users
 from api.cli_database import missing_sqlite_file, no_database, quiet_migrations, unusable_database
 from api.cli_rules import score
 from engine import definitions, migrate
-from engine.context import Actor, EngineContext
+from engine.context import EngineContext
 from engine.errors import EngineError
 from engine.settings import Settings
 
@@ -76,8 +76,18 @@ def _fail(error: EngineError) -> NoReturn:
 
 
 @click.group(cls=_Main)
-def main() -> None:
+@click.option(
+    "--actor",
+    envvar=cli_actor.ENV,
+    default=None,
+    metavar="USER_ID",
+    help="Who runs the command (a tidu user id, checked to exist); recorded in the history. "
+    "Default: cli:<OS login name>. Env: TIDU_ACTOR.",
+)
+@click.pass_context
+def main(click_ctx: click.Context, actor: str | None) -> None:
     """tidu (梯度): BPMN workflow service for Jiangxi's tiered SME cultivation."""
+    click_ctx.obj = {**(click_ctx.obj or {}), "actor": actor}
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -106,13 +116,20 @@ def deploy(directory: Path, validate_only: bool) -> None:
     """Validate and deploy every process in DIRECTORY (BPMN, rules/*.dmn, forms/*.json)."""
     ctx = _ctx()
     files = definitions.read_directory(directory)
+    schedule_problems = _schedule_problems(directory)
     if validate_only:
         _, problems = definitions.validate(files, ctx.settings.lane_aliases)
         for p in problems:
             click.echo(f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}")
-        sys.exit(1 if problems else 0)
+        for line in schedule_problems:
+            click.echo(line)
+        sys.exit(1 if problems or schedule_problems else 0)
+    if schedule_problems:  # the schedule the scheduler will read: refused before anything deploys
+        for line in schedule_problems:
+            click.echo(line, err=True)
+        sys.exit(1)
     try:
-        rows = definitions.deploy(ctx, files=files, actor=Actor(id="cli", role="process_owner"))
+        rows = definitions.deploy(ctx, files=files, actor=cli_actor.cli_actor(ctx, "process_owner"))
     except EngineError as error:
         for p in error.errors or []:
             click.echo(
@@ -122,6 +139,18 @@ def deploy(directory: Path, validate_only: bool) -> None:
         sys.exit(1)
     for row in rows:
         click.echo(f"{row.process_key} v{row.version} {row.checksum[:12]}")
+
+
+def _schedule_problems(directory: Path) -> list[str]:
+    """`rounds.json [field] message` for each problem of the directory's round schedule."""
+    from engine import rounds
+
+    try:
+        rounds.load_schedules(directory)
+    except EngineError as error:
+        fields = error.errors if isinstance(error.errors, dict) else {"-": [error.detail]}
+        return [f"{rounds.SCHEDULE_FILE} [{k}] {'；'.join(v)}" for k, v in fields.items()]
+    return []
 
 
 @main.command()

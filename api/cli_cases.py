@@ -1,15 +1,17 @@
-"""Case maintenance commands of `tidu`: incidents list / retry, cases compact, audit verify."""
+"""Case maintenance commands of `tidu`: incidents list / retry, cases compact, audit verify /
+anchor."""
 
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
-from engine import compaction, history, incidents
-from engine.context import Actor, EngineContext
-from engine.errors import EngineError
+from api.cli_actor import cli_actor
+from engine import audit_checks, compaction, history, incidents
+from engine.context import EngineContext
+from engine.errors import EngineError, InvalidInput
 
 
 def _ctx() -> EngineContext:
@@ -42,7 +44,8 @@ def incidents_list() -> None:
 def incidents_retry(incident_id: str) -> None:
     """Re-run a failed command."""
     try:
-        incidents.retry(_ctx(), incident_id=incident_id, actor=Actor(id="cli", role="system"))
+        ctx = _ctx()
+        incidents.retry(ctx, incident_id=incident_id, actor=cli_actor(ctx, "system"))
     except EngineError as error:
         _fail(error)
     click.echo(f"异常 {incident_id} 已处理")
@@ -59,11 +62,12 @@ def cases_cmd() -> None:
 def cases_compact(older_than_days: int, limit: int | None) -> None:
     """Compact the stored state of finished cases to the elements they went through."""
     try:
+        ctx = _ctx()
         done = compaction.compact_finished(
-            _ctx(),
+            ctx,
             older_than_days=older_than_days,
             limit=limit,
-            actor=Actor(id="cli", role="system"),
+            actor=cli_actor(ctx, "system"),
         )
     except EngineError as error:
         _fail(error)
@@ -78,17 +82,84 @@ def audit() -> None:
     """Audit trail."""
 
 
-@audit.command("verify")
-def audit_verify() -> None:
-    """Verify every hash chain of the history; exit 1 naming the first broken row."""
-    problems = history.verify_all(_ctx())
+def _verify(anchor_file: str | None) -> tuple[EngineContext, list[dict[str, Any]]]:
+    ctx = _ctx()
+    anchored = None
+    if anchor_file is not None:
+        try:
+            with open(anchor_file, "rb") as handle:
+                anchored = audit_checks.load_anchor(handle.read())
+            audit_checks.check_anchor_file(anchored)
+        except OSError as error:
+            _fail(InvalidInput(f"无法读取锚点文件 {anchor_file}：{error.strerror}"))
+        except EngineError as error:
+            _fail(error)
+    problems = history.verify_all(ctx)
+    if anchored is not None:
+        with ctx.reading_rows() as conn:
+            problems += audit_checks.check_anchor(conn, anchored)
+    return ctx, problems
+
+
+def _report(problems: list[dict[str, Any]]) -> None:
     for p in problems:
         click.echo(
-            f"断链 stream={p['stream']} event_id={p['event_id']} seq={p['seq']}：{p['reason']}"
+            f"校验失败 stream={p['stream']} event_id={p['event_id']} seq={p['seq']}：{p['reason']}"
         )
+
+
+@audit.command("verify")
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also check the heads kept by `tidu audit anchor` (FILE)",
+)
+def audit_verify(anchor_file: str | None) -> None:
+    """Verify every hash chain of the history, that every case, definition, round,
+    qualification, complaint and evidence file has its history, and every stored file's
+    sha256; with --anchor, that each anchored head is still in its chain. Exit 1 naming each
+    problem."""
+    _, problems = _verify(anchor_file)
+    _report(problems)
     if problems:
         sys.exit(1)
     click.echo("历史记录完整：所有哈希链校验通过")
+    if anchor_file is not None:
+        click.echo(f"锚点 {anchor_file} 记录的链头均仍在链中")
+
+
+@audit.command("anchor")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="write the anchor to FILE (default: standard output)",
+)
+def audit_anchor(out_file: str | None) -> None:
+    """Verify the history, then write every stream's head (stream, seq, hash) and their
+    combined digest as JSON (HMAC-signed with TIDU_AUDIT_KEY if set), to be kept outside
+    the database; exit 1 without an anchor if verification fails."""
+    ctx, problems = _verify(None)
+    if problems:
+        _report(problems)
+        click.echo("历史记录校验未通过，未生成锚点", err=True)
+        sys.exit(1)
+    with ctx.reading_rows() as conn:
+        value = audit_checks.anchor(conn, ctx.now())
+    text = audit_checks.dump_anchor(value)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        with open(out_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    signed = "，已签名（TIDU_AUDIT_KEY）" if "hmac" in value else ""
+    click.echo(
+        f"已锚定 {value['streams']} 条历史流的链头{signed}；合并摘要 {value['digest']}",
+        err=True,
+    )
 
 
 def register(main: click.Group) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from api.cli_actor import cli_actor
 from engine import legacy
-from engine.context import Actor, EngineContext
+from engine.context import EngineContext
 from engine.errors import EngineError
 
 
@@ -34,7 +35,7 @@ def legacy_cmd(file: Path) -> None:
     ctx = _ctx()
     try:
         report = legacy.import_legacy(
-            ctx, text=text, filename=file.name, actor=Actor(id="cli", role="province")
+            ctx, text=text, filename=file.name, actor=cli_actor(ctx, "province")
         )
     except EngineError as error:
         click.echo(f"错误：{error.title}（{error.detail}）", err=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
+from api.cli_actor import cli_actor
 from engine import migration
-from engine.context import Actor
 from engine.errors import EngineError
-
-CLI_OWNER = Actor(id="cli", role="process_owner", display_name="命令行")
 
 
 def _changes(changes: dict[str, list[dict[str, Any]]]) -> str:
@@ -24,7 +23,8 @@ def _changes(changes: dict[str, list[dict[str, Any]]]) -> str:
     return f"新增：{added}\n删除：{removed}\n修改：{changed}"
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _print_report(report: dict[str, Any], zone: ZoneInfo) -> None:
+    """The dry run's report; timer due times in `zone` (TIDU_TIMEZONE), as the API shows them."""
     s = report["summary"]
     click.echo(
         f"{report['process_key']} 第 {report['from_version']} 版 → 第 {report['to_version']} 版："
@@ -40,7 +40,8 @@ def _print_report(report: dict[str, Any]) -> None:
             click.echo(f"    [{reason['element_id'] or '-'}] {reason['message']}")
         for timer in check["timers"]:
             kept = "到期时间不变" if timer["kept"] else "到期时间重新计算"
-            click.echo(f"    定时器 {timer['element_id']} {timer['due_at'].isoformat()} {kept}")
+            due = timer["due_at"].astimezone(zone).isoformat()
+            click.echo(f"    定时器 {timer['element_id']} {due} {kept}")
 
 
 @click.command("migrate")
@@ -60,18 +61,20 @@ def migrate_cmd(
     own transaction); exit 1 if any could not move."""
     from api.cli import _ctx, _fail
 
+    ctx = _ctx()
     args = {
         "process_key": process_key,
         "from_version": from_version,
         "to_version": to_version,
-        "actor": CLI_OWNER,
+        "actor": cli_actor(ctx, "process_owner"),
         "instance_ids": list(instance_ids) or None,
     }
     try:
         if dry_run:
-            _print_report(migration.report_json(migration.preview(_ctx(), **args)))
+            report = migration.report_json(migration.preview(ctx, **args))
+            _print_report(report, ZoneInfo(ctx.settings.timezone))
             return
-        result = migration.migrate(_ctx(), **args)
+        result = migration.migrate(ctx, **args)
     except EngineError as error:
         _fail(error)
     for moved in result.migrated:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from api.cli_actor import cli_actor
 from engine import miit_list
-from engine.context import Actor, EngineContext
+from engine.context import EngineContext
 from engine.errors import EngineError
 
 
@@ -36,12 +37,13 @@ def miit_list_cmd(file: Path, round_id: int, keep_unlisted: bool, certified_on: 
     """Deliver MIIT's decisions to the round's recommended cases, matched by USCC."""
     try:
         rows = miit_list.parse_csv(file.read_text(encoding="utf-8"))
+        ctx = _ctx()
         report = miit_list.import_miit_list(
-            _ctx(),
+            ctx,
             round_id=round_id,
             rows=rows,
             source=file.name,
-            actor=Actor(id="cli", role="province"),
+            actor=cli_actor(ctx, "province"),
             reject_unlisted=not keep_unlisted,
             certified_on=certified_on,
         )

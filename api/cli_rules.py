@@ -28,9 +28,7 @@ def _directory_rules(directory: Path) -> tuple[registry.RuleSet, str]:
     ), f"目录 {directory}"
 
 
-def _rules(
-    settings: Settings, directory: Path | None, tier: str
-) -> tuple[registry.RuleSet, str]:
+def _rules(settings: Settings, directory: Path | None, tier: str) -> tuple[registry.RuleSet, str]:
     """The rule set of the newest deployment of the procedure deciding `tier` (of any process
     if that one is not deployed); the processes/ directory when there is no database."""
     if directory is not None:

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
-from api.schemas import LocalDateTime, page_schema
+from api.schemas import MAX_PAGE, LocalDateTime, page_schema
 from engine import complaints
 from engine.store import outcome_label
 
@@ -61,7 +61,7 @@ class ComplaintOut(Schema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=lambda v: v >= 1)
+    page = fields.Integer(load_default=1, validate=lambda v: 1 <= v <= MAX_PAGE)
     per_page = fields.Integer(load_default=20, validate=lambda v: 1 <= v <= 200)
 
 

@@ -69,6 +69,12 @@ class DecisionOut(Schema):
     bpmn_id = fields.String(allow_none=True)
     task_id = fields.String(allow_none=True)
     operator = fields.String()
+    definition_id = fields.Integer(
+        allow_none=True, metadata={"description": "作出该决策时案件所用的流程版本（定义编号）"}
+    )
+    definition_version = fields.Integer(
+        allow_none=True, metadata={"description": "作出该决策时案件所用的流程版本号"}
+    )
     rule_version = fields.String(allow_none=True)
     ruleset = fields.Dict(allow_none=True)
     inputs = fields.Dict()
@@ -79,7 +85,7 @@ class DecisionOut(Schema):
 class DecisionsOut(Schema):
     instance_id = fields.String()
     process_key = fields.String()
-    definition_version = fields.Integer()
+    definition_version = fields.Integer(metadata={"description": "案件当前的流程版本号"})
     decisions = fields.List(fields.Nested(DecisionOut))
 
 
@@ -98,6 +104,47 @@ def _rules_of(ctx: EngineContext) -> Any:
         return registry.RuleSet(dmn), {"source": "directory", "directory": str(directory)}
 
     return rules_of
+
+
+_VERSION_OF = {"instance.started": "version", "instance.continued": "version"}
+
+
+def _decisions(events: list[Any]) -> list[dict[str, Any]]:
+    """The decision events, each with the version the case ran on when it was made: its own
+    `definition_id`, else (events recorded before they carried one) the version the case's
+    history had reached (started, migrated, continued)."""
+    versions: dict[int, int] = {}  # definition id -> version, as the history names them
+    current: tuple[int | None, int | None] = (None, None)
+    decisions = []
+    for e in events:
+        data = e.data or {}
+        if e.kind in _VERSION_OF or e.kind == "instance.migrated":
+            version = data.get("to_version", data.get("version"))
+            if data.get("from_definition_id") is not None:
+                versions.setdefault(data["from_definition_id"], data.get("from_version"))
+            if e.definition_id is not None:
+                versions[e.definition_id] = version
+            current = (e.definition_id, version)
+        if e.kind != "handler.decision":
+            continue
+        definition_id = e.definition_id if e.definition_id is not None else current[0]
+        decisions.append(
+            {
+                "event_id": e.id,
+                "at": e.at,
+                "bpmn_id": e.bpmn_id,
+                "task_id": e.task_id,
+                "operator": data.get("operator"),
+                "definition_id": definition_id,
+                "definition_version": versions.get(definition_id, current[1]),
+                "rule_version": data.get("rule_version"),
+                "ruleset": (data.get("outputs") or {}).get("ruleset"),
+                "inputs": data.get("inputs") or {},
+                "outputs": data.get("outputs") or {},
+                "hash": e.hash,
+            }
+        )
+    return decisions
 
 
 def _today(ctx: EngineContext) -> date:
@@ -134,26 +181,11 @@ class Preview(MethodView):
 class Decisions(MethodView):
     @bp.response(200, DecisionsOut)
     def get(self, instance_id: Any) -> dict[str, Any]:
-        """The automatic decisions recorded for a case: inputs, outputs, rule set, rule version."""
+        """The automatic decisions recorded for a case: inputs, outputs, rule set, rule version,
+        and the process version each was made on (a case migrated since keeps it)."""
         ctx, actor = engine_context(), current_actor()
         found = queries.instance(ctx, actor, str(instance_id))  # 404 when not visible
-        events = queries.instance_history(ctx, actor, str(instance_id))
-        decisions = [
-            {
-                "event_id": e.id,
-                "at": e.at,
-                "bpmn_id": e.bpmn_id,
-                "task_id": e.task_id,
-                "operator": e.data.get("operator"),
-                "rule_version": e.data.get("rule_version"),
-                "ruleset": (e.data.get("outputs") or {}).get("ruleset"),
-                "inputs": e.data.get("inputs") or {},
-                "outputs": e.data.get("outputs") or {},
-                "hash": e.hash,
-            }
-            for e in events
-            if e.kind == "handler.decision"
-        ]
+        decisions = _decisions(queries.instance_history(ctx, actor, str(instance_id)))
         row = found["instance"]
         return {
             "instance_id": row.id,

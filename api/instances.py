@@ -22,7 +22,7 @@ from api.schemas import (
     plain_json,
 )
 from api.tasks import instance_json, task_json
-from engine import instances, positions, queries
+from engine import enterprises, instances, positions, queries
 
 bp = Blueprint(
     "instances", __name__, url_prefix="/api/v1/instances", description="案件（流程实例）"
@@ -47,7 +47,11 @@ class Instances(MethodView):
     @bp.response(201, InstanceOut)
     def post(self, body: dict[str, Any]) -> Any:
         """Start a case (an enterprise applies in an open round)."""
-        row = instances.start_instance(engine_context(), actor=current_actor(), **body)
+        ctx, actor = engine_context(), current_actor()
+        enterprises.require_major_change_holder(
+            ctx, actor, body["process_key"], body.get("uscc")
+        )  # 第十一条: a P5 case needs a valid qualification (409 naming the rule)
+        row = instances.start_instance(ctx, actor=actor, **body)
         return plain_json(instance_json(row), 201)
 
 

@@ -80,6 +80,7 @@ class StatusEventOut(Schema):
     at = LocalDateTime()
     kind = fields.String()
     actor = fields.String()
+    actor_name = fields.String(metadata={"description": "操作人名称（系统操作为中文说明）"})
     data = fields.Dict()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,8 @@ from flask import current_app, request
 from marshmallow import Schema, fields, validate
 
 TZ = ZoneInfo("Asia/Shanghai")
+MAX_PAGE = 1_000_000  # (page - 1) * per_page stays far inside the database's 64-bit offsets
+ID_MAX = 2**31 - 1  # integer keys (round ids) are PostgreSQL `integer`
 
 
 class LocalDateTime(fields.DateTime):
@@ -23,7 +25,9 @@ class LocalDateTime(fields.DateTime):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(
+        load_default=1, validate=[validate.Range(min=1), validate.Range(max=MAX_PAGE)]
+    )
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
@@ -40,7 +44,7 @@ class InstanceListArgs(PageArgs):
     process_key = fields.String()
     status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
     uscc = fields.String()
-    round_id = fields.Integer()
+    round_id = fields.Integer(validate=validate.Range(min=1, max=ID_MAX))
     enterprise_name = fields.String(metadata={"description": "企业名称（包含匹配）"})
 
 
@@ -139,7 +143,7 @@ class InstanceDetailOut(InstanceOut):
 
 class StartInstanceIn(Schema):
     process_key = fields.String(required=True)
-    round_id = fields.Integer(allow_none=True)
+    round_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=ID_MAX))
     uscc = fields.String(allow_none=True, metadata={"description": "省级代为发起时指定企业"})
 
 
@@ -160,6 +164,9 @@ class EventOut(Schema):
     at = LocalDateTime()
     kind = fields.String()
     actor = fields.String()
+    actor_name = fields.String(
+        metadata={"description": "操作人名称：用户的显示名称，系统操作为中文说明"}
+    )
     instance_id = fields.String(allow_none=True)
     definition_id = fields.Integer(allow_none=True)
     task_id = fields.String(allow_none=True)
@@ -200,9 +207,11 @@ class ResolveIn(Schema):
 
 
 class RoundIn(Schema):
-    process_key = fields.String(required=True)
-    label = fields.String(required=True)
-    opens_on = fields.Date(required=True)
+    process_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    opens_on = fields.Date(
+        required=True, validate=validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
+    )
     window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
 
 
@@ -311,7 +320,7 @@ def fast_task_list_args(req: Any) -> dict[str, Any] | None:
     args = req.args
     if any(name not in ("page", "per_page") for name in args):
         return None
-    page = _one_number(args, "page", 1, None)
+    page = _one_number(args, "page", 1, MAX_PAGE)
     per_page = _one_number(args, "per_page", 20, 200)
     if page is None or per_page is None:
         return None
@@ -334,7 +343,7 @@ def fast_start_instance_in(req: Any) -> dict[str, Any] | None:
         return None
     for name, value in body.items():
         if name == "round_id":
-            if value is not None and type(value) is not int:
+            if value is not None and (type(value) is not int or not 1 <= value <= ID_MAX):
                 return None
         elif name == "uscc":
             if value is not None and type(value) is not str:

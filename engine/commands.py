@@ -129,12 +129,9 @@ def _run_once_more_if_disconnected(
         raise
 
 
-def _answer(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: Exception) -> Exception:
-    """What a failed command is answered with: a domain error as it is; a conflict with
-    another transaction (a stale version, a row created at the same time, a lock not granted
-    in time) as a conflict; anything else as a new incident."""
-    if isinstance(error, EngineError):
-        return error
+def _conflict(error: Exception) -> Exception | None:
+    """A conflict with another transaction (a stale version, a row created at the same time,
+    a lock not granted in time) as the 409 it is answered with; None for anything else."""
     if isinstance(error, StaleDataError):
         return StaleInstance()
     if isinstance(error, IntegrityError):  # a concurrent command created the same row first
@@ -143,6 +140,34 @@ def _answer(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: Except
         return Busy(
             "所需数据被其他操作占用，等待超时；本次操作未生效，请稍后重试", rule="lock-timeout"
         )
+    return None
+
+
+def answers_conflicts(fn: F) -> F:
+    """For a write that is not a command (nothing to retry: an upload, a hand-close): a
+    conflict with another transaction is answered 409 as a command's is, never a 500."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (StaleDataError, DBAPIError) as error:
+            answer = _conflict(error)
+            if answer is None:
+                raise
+            raise answer from error
+
+    return run  # type: ignore[return-value]
+
+
+def _answer(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: Exception) -> Exception:
+    """What a failed command is answered with: a domain error as it is; a conflict with
+    another transaction as a conflict (`_conflict`); anything else as a new incident."""
+    if isinstance(error, EngineError):
+        return error
+    conflict = _conflict(error)
+    if conflict is not None:
+        return conflict
     incident_id = record_incident(ctx, name, kwargs, error)
     return ProcessingFailed(f"事件编号 {incident_id}", incident_id=incident_id)
 

@@ -47,6 +47,12 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _valid_uscc(code: str) -> bool:
+    from handlers.uscc import is_valid_uscc  # the engine does not import handlers at load
+
+    return is_valid_uscc(code)
+
+
 def _check(body: dict[str, Any]) -> dict[str, list[str]]:
     """Name every missing real-name element (第十三条); nothing is stored when one fails."""
     person = body.get("complainant") or {}
@@ -63,6 +69,8 @@ def _check(body: dict[str, Any]) -> dict[str, list[str]]:
         errors["content"] = ["请说明投诉的具体事实"]
     if not _text(body.get("uscc")):
         errors["uscc"] = ["请填写被投诉企业的统一社会信用代码"]
+    elif not _valid_uscc(_text(body.get("uscc"))):
+        errors["uscc"] = ["统一社会信用代码格式或校验位错误"]
     if body.get("tier") is not None and body.get("tier") not in TIER_LABELS:
         errors["tier"] = [f"资格梯度应为 {', '.join(TIER_LABELS)} 之一"]
     return errors
@@ -99,24 +107,30 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
     """Register a real-name complaint about a listed enterprise and start its case."""
     if actor.role not in FILERS:
         raise Forbidden("只有社会公众或主管部门可以登记投诉")
-    errors = _check(body)
-    if errors:
-        raise ComplaintRefused(
-            "；".join(m for msgs in errors.values() for m in msgs), errors=errors
-        )
+    errors = _check(body)  # every field is checked, and all refusals named at once
     with ctx.transaction() as session:
-        uscc = _text(body["uscc"])
-        enterprise = session.get(Enterprise, uscc)
+        uscc = _text(body.get("uscc"))
+        enterprise = session.get(Enterprise, uscc) if "uscc" not in errors else None
         today = ctx.today()
-        held = enterprises.valid_qualifications(session, uscc, today)
-        if enterprise is None or not held:
+        held = enterprises.valid_qualifications(session, uscc, today) if enterprise else {}
+        if "uscc" not in errors and not held:
+            errors["uscc"] = ["该企业不在优质中小企业名单中（第十三条）"]
+        numbers = enterprises.held_numbers(held) if held else {}
+        tier, evidence = None, []
+        if numbers and "tier" not in errors:
+            try:
+                tier = _concerned(numbers, body.get("tier"))
+            except ComplaintRefused as refused:
+                errors |= refused.errors
+        if "evidence" not in errors:
+            try:
+                evidence = _evidence(session, [_text(e) for e in body["evidence"]], actor)
+            except ComplaintRefused as refused:
+                errors |= refused.errors
+        if errors or tier is None or enterprise is None:
             raise ComplaintRefused(
-                "被投诉企业不在优质中小企业名单中",
-                errors={"uscc": ["该企业不在优质中小企业名单中（第十三条）"]},
+                "；".join(m for msgs in errors.values() for m in msgs), errors=errors
             )
-        numbers = enterprises.held_numbers(held)
-        tier = _concerned(numbers, body.get("tier"))
-        evidence = _evidence(session, [_text(e) for e in body["evidence"]], actor)
         definition = definitions.latest(session, PROCESS_KEY, ctx)
         authority = authority_for(definition, tier)
         instance_id, person = new_id(), body["complainant"]
@@ -238,9 +252,9 @@ def one(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
         if not own and not may_see_identity(actor, row):
             raise NotFound("投诉不存在")
         case = session.get(Instance, row.instance_id)
-        identity = (
+        identity = (  # never to the filer as such (README): status and outcome only
             {"name": row.name, "id_number": row.id_number, "contact": row.contact}
-            if own or may_see_identity(actor, row)
+            if may_see_identity(actor, row)
             else None
         )
         return {"complainant": row, "instance": case, "identity": identity}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import access, history, records, writes
 from engine.commands import command
 from engine.context import Actor, EngineContext
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.store import Ban, Complainant, Enterprise, HumanTask, Instance, Qualification
 
 VALID = ("active", "renewal_ineligible")
@@ -94,6 +94,32 @@ def standing(session: Session, uscc: str | None, today: date) -> dict[str, Any]:
         "held_tiers": list(numbers),
         "held_qualifications": numbers,
     }
+
+
+MAJOR_CHANGE = "major_change"  # P5 (第十一条)
+
+
+def require_major_change_holder(
+    ctx: EngineContext, actor: Actor, process_key: str, uscc: str | None
+) -> None:
+    """第十一条 binds enterprises within a qualification's validity (有效期内): a P5 case (the
+    enterprise's report, or the province's registration of a change found without one) needs a
+    valid qualification of the enterprise, else 409 `major-change-requires-qualification`.
+    An unknown enterprise is left to the start (404)."""
+    if process_key != MAJOR_CHANGE:
+        return
+    uscc = actor.uscc if actor.role == "enterprise" else uscc
+    if not uscc:
+        return
+    with ctx.reading() as session:
+        if session.get(Enterprise, uscc) is None or valid_qualifications(
+            session, uscc, ctx.today()
+        ):
+            return
+    raise Conflict(
+        "第十一条：重大变化报告适用于资格有效期内的优质中小企业，该企业没有有效的优质中小企业资格",
+        rule="major-change-requires-qualification",
+    )
 
 
 def start_facts(session: Session, uscc: str | None, today: date, role: str) -> dict[str, Any]:

@@ -54,6 +54,8 @@ class _Pending:
     def __init__(self) -> None:
         self.heads: dict[str, list[Any]] = {}  # stream -> [seq, hash, stored seq or None]
         self.rows: list[dict[str, Any]] = []
+        # stream of a case -> the definition (version) the case runs on in this transaction
+        self.definitions: dict[str, int] = {}
 
 
 def _pending(session: Session) -> _Pending:
@@ -66,6 +68,12 @@ def _pending(session: Session) -> _Pending:
 def known_head(session: Session, stream: str, seq: int, head_hash: str) -> None:
     """Record a stream head the caller read (and locked) with other rows."""
     _pending(session).heads.setdefault(stream, [seq, head_hash, seq])
+
+
+def case_definition(session: Session, stream: str, definition_id: int | None) -> None:
+    """Record the definition a case runs on: its events that name none are stamped with it."""
+    if definition_id is not None:
+        _pending(session).definitions[stream] = definition_id
 
 
 def append(
@@ -85,9 +93,14 @@ def append(
     """Append one event to a stream, linking it to the stream's head (row-locked).
 
     `new_stream`: the caller has just created what the stream is about (a new case), so there
-    is no head to read.
+    is no head to read. An event of a case that names no `definition_id` gets the definition
+    the case runs on (`case_definition`), so every event says which version it happened under.
     """
     pending = _pending(session)
+    if definition_id is None:
+        definition_id = pending.definitions.get(stream)
+    elif stream.startswith("instance:"):  # e.g. instance.migrated: the case's events that follow
+        pending.definitions[stream] = definition_id
     head = pending.heads.get(stream)
     if head is None:
         found = (
@@ -198,8 +211,18 @@ def _tail_missing(
     stream: str, seq: int, last: str, head: tuple[int, str | None] | None
 ) -> list[dict[str, Any]]:
     """The problem of a stream whose checked events end at `seq` (hash `last`) short of its
-    head, if they do (a stream without a head has none)."""
-    if head is None or (seq, last) == head:
+    head, or that has no head: nothing then shows where it ended."""
+    if head is None:
+        return [
+            {
+                "stream": stream,
+                "event_id": None,
+                "seq": seq + 1,
+                "reason": f"链头记录缺失（history_stream 中没有该流，第 {seq} 条之后的事件"
+                "可能已被删除）",
+            }
+        ]
+    if (seq, last) == head:
         return []
     return [
         {
@@ -229,9 +252,13 @@ def verify(db: Session | Connection) -> list[dict[str, Any]]:
     rows, and each stream is held to its head when it ends: memory holds one stream, however
     long the history (a national programme's runs to tens of millions of events). On
     PostgreSQL `db` must be in a transaction (the rows come through a server-side cursor):
-    `verify_all` opens one.
+    `verify_all` opens one. Then what the chains cannot show (engine/audit_checks.py): the
+    first event of each stream, entities whose stream is gone, evidence files replaced.
     """
+    from engine import audit_checks  # what the chains cannot show on their own
+
     problems: list[dict[str, Any]] = []
+    cited = audit_checks.EvidenceRefs(db)
     stream: str | None = None
     seq, prev, head, broken = 0, GENESIS, None, False
     for row in db.execute(_CHAINS.execution_options(yield_per=VERIFY_BATCH)):
@@ -242,7 +269,9 @@ def verify(db: Session | Connection) -> list[dict[str, Any]]:
             head = None if row.head_seq is None else (row.head_seq, row.head_hash)
         if broken:
             continue
-        reason = _broken_link(row, seq, prev)
+        reason = _broken_link(row, seq, prev) or (
+            audit_checks.first_event_problem(row) if row.seq == 1 else None
+        )
         if reason:
             problems.append(
                 {"stream": row.stream, "event_id": row.id, "seq": row.seq, "reason": reason}
@@ -250,11 +279,12 @@ def verify(db: Session | Connection) -> list[dict[str, Any]]:
             broken = True
             continue
         seq, prev = row.seq, row.hash
+        cited.see(row)
     if stream is not None and not broken:
         problems += _tail_missing(stream, seq, prev, head)
     for empty, head_seq in db.execute(_HEADS_WITHOUT_EVENTS):
         problems += _tail_missing(empty, 0, GENESIS, (head_seq, None))
-    return problems
+    return problems + cited.done() + audit_checks.cross_check(db)
 
 
 def verify_all(ctx: EngineContext) -> list[dict[str, Any]]:

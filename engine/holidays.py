@@ -92,9 +92,7 @@ def coverage(ctx: Any) -> dict[str, Any]:
 
 def put_year(ctx: Any, *, year: int, data: dict[str, Any], actor: Any) -> dict[str, Any]:
     """Store (or replace) a year's calendar after checking every entry; one history event."""
-    from engine import history
     from engine.errors import InvalidInput
-    from engine.store import CalendarYear
     from handlers import workdays
 
     if year in workdays.PACKAGE_YEARS or not 2000 <= year <= 2100:
@@ -115,29 +113,9 @@ def put_year(ctx: Any, *, year: int, data: dict[str, Any], actor: Any) -> dict[s
     checksum = hashlib.sha256(
         json.dumps(clean, ensure_ascii=False, sort_keys=True).encode()
     ).hexdigest()
-    now = ctx.now()
-    with ctx.transaction() as session:
-        row = session.get(CalendarYear, year)
-        replaced = row is not None
-        if row is None:
-            row = CalendarYear(year=year)
-            session.add(row)
-        row.data, row.checksum, row.uploaded_at, row.uploaded_by = clean, checksum, now, actor.id
-        history.append(
-            session,
-            stream="calendar",
-            kind="calendar.changed",
-            actor=actor.id,
-            at=now,
-            data={
-                "year": year,
-                "checksum": checksum,
-                "replaced": replaced,
-                "source": clean["source"],
-                "holidays": len(clean["holidays"]),
-                "workdays": len(clean["workdays"]),
-            },
-        )
+    from engine import calendar_years  # a command: imports the context, which imports this
+
+    now = calendar_years.store_year(ctx, year=year, clean=clean, checksum=checksum, actor=actor)
     for stored in _CURRENT:
         stored.forget()
     return clean | {"checksum": checksum, "uploaded_at": now, "uploaded_by": actor.id}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, literal, select
@@ -49,6 +52,7 @@ from engine.projections import (
     new_task_values,
     open_task_rows,
     ready_user_tasks,
+    scoped_bpmn_id,
     sync_timers_and_messages,
     waiting_messages,
 )
@@ -82,6 +86,11 @@ class Loaded:
     scope: CommandScope
     # what the stored projections show (None: unknown, so save re-reads them)
     before: Waits | None = None
+    # when the command took the case (wall clock, as SpiffWorkflow's `last_state_change`): the
+    # tasks that changed state since changed in this command
+    started: float = field(default_factory=time.time)
+    # timers this command has already recorded as fired (`fire_timers`)
+    fired: set[str] = field(default_factory=set)
 
 
 _RULESETS: dict[str, registry.RuleSet] = {}
@@ -182,6 +191,7 @@ def _load(ctx: EngineContext, session: Session, row: Instance) -> Loaded:
     """The case's workflow: the one its last command in this process left (engine/case_cache.py)
     when the row is still at that version, else restored from the stored JSON."""
     definition = definitions.by_id(ctx, session, row.definition_id)
+    history.case_definition(session, f"instance:{row.id}", definition.id)
     _, _, scope = workflow_for(ctx, definition)
     scope.facts = _standing_reader(ctx, session)
     warm = case_cache(ctx).take(row)
@@ -229,25 +239,21 @@ def _clean_data(ready: list[Any]) -> None:
 def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> Instance:
     """Persist state, projections and history of one command (the state's UPDATE checks the
     case's optimistic version; a concurrent change raises StaleDataError, answered with 409)."""
+    ran = [(loaded.wf, loaded.definition.id)]  # workflows this command ran, with their versions
+    made = len(loaded.scope.decisions)  # decisions made on the first of them
     records.before_save(ctx, session, loaded, actor)
     row, wf, now = loaded.row, loaded.wf, ctx.now()
+    if wf is not ran[0][0]:  # continued as a new workflow (engine/lifecycle.py)
+        ran.append((wf, loaded.definition.id))
     ready = ready_user_tasks(wf)  # the tree is walked once for them
     _clean_data(ready)
     stream = f"instance:{row.id}"
+    zone = ZoneInfo(ctx.settings.timezone)
     after = Waits.of(wf, ready)
     gone, new = _task_changes(session, row.id, loaded.before, after)
-    for task_id, task_row in gone.items():
-        writes.update_row(session, task_row, {"state": "cancelled", "completed_at": now})
-        history.append(
-            session,
-            stream=stream,
-            kind="task.cancelled",
-            actor="engine",
-            at=now,
-            instance_id=row.id,
-            task_id=task_id,
-            bpmn_id=task_row.bpmn_id,
-        )
+    changed = _changed_tasks(ran, loaded.started)
+    # this command's events, in the order they happened: (when, event, decision or None)
+    timeline = _cancelled_events(session, gone, changed, now)
     new_rows = []
     opened: dict[str, datetime | None] = {}  # task id -> due, of the tasks this command opens
     for task in ready:
@@ -259,42 +265,19 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
         )
         new_rows.append(values)
         opened[task_id] = values["due_at"]
-        history.append(
-            session,
-            stream=stream,
-            kind="task.created",
-            actor="engine",
-            at=now,
-            instance_id=row.id,
-            task_id=task_id,
-            bpmn_id=values["bpmn_id"],
-            data={
-                "name": values["name"],
-                "role": values["role"],
-                "region": values["region"],
-                "due_at": values["due_at"],
-            },
-        )
-    for decision in loaded.scope.decisions:
-        history.append(
-            session,
-            stream=stream,
-            kind="handler.decision",
-            actor="engine",
-            at=now,
-            instance_id=row.id,
-            task_id=decision.task_id,
-            bpmn_id=decision.bpmn_id,
-            data={
-                "operator": decision.operator,
-                "rule_version": decision.rule_version,
-                "inputs": decision.inputs,
-                "outputs": decision.outputs,
-            },
-        )
-        if decision.record:
+        event = _task_event("task.created", task_id, values["bpmn_id"], loaded.definition.id)
+        event["data"] = _created_data(values, zone)
+        timeline.append((task.last_state_change, event, None))
+    _decision_events(loaded, changed, ran[0][1] if made else None, made, timeline)
+    _timer_and_passing_events(ctx, loaded, changed, gone, now, zone, timeline)
+    timeline.sort(key=_WHEN)  # stable: events of one moment keep the order they were noted in
+    for _, event, decision in timeline:
+        history.append(session, stream=stream, actor="engine", at=now, instance_id=row.id, **event)
+        if decision is not None and decision.record:
             records.write(session, decision.record, decision.outputs, row, now)
+    history.case_definition(session, stream, loaded.definition.id)
     loaded.scope.decisions.clear()
+    loaded.started = time.time()  # what a later save of this command finds changed is new
     outbox.collect(session, wf, row, actor.id, now, timedelta(days=ctx.settings.message_ttl_days))
     if after.messages - (loaded.before.messages if loaded.before else frozenset()):
         outbox.DISPATCH_NEEDED.set(True)  # a new receiver may match a pending message
@@ -336,6 +319,158 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
     return row
 
 
+_UNSEEN: tuple[Any, int | None] = (None, None)
+_COMPLETED, _CANCELLED = TaskState.COMPLETED, TaskState.CANCELLED
+
+
+def _WHEN(entry: tuple[float, dict[str, Any], Any]) -> float:  # noqa: N802 - a sort key
+    return entry[0]
+
+
+def _task_event(kind: str, task_id: str, bpmn_id: str | None, definition_id: Any) -> dict[str, Any]:
+    return {"kind": kind, "task_id": task_id, "bpmn_id": bpmn_id, "definition_id": definition_id}
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A time written into event data: the same instant in the configured time zone."""
+    return moment.astimezone(zone) if moment is not None else None
+
+
+def _created_data(values: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "name": values["name"],
+        "role": values["role"],
+        "region": values["region"],
+        "due_at": _local(values["due_at"], zone),
+    }
+
+
+def _changed_tasks(ran: list[tuple[Any, int]], started: float) -> dict[UUID, tuple[Any, int]]:
+    """The tasks (with the version of their workflow) whose state changed since `started`:
+    one pass over the tasks dicts, as `Waits.of` makes."""
+    changed = {}
+    for wf, definition_id in ran:
+        for tasks in (wf.tasks, *(sub.tasks for sub in wf.subprocesses.values())):
+            for task_id, task in tasks.items():
+                if task.last_state_change >= started:
+                    changed[task_id] = (task, definition_id)
+    return changed
+
+
+def _cancelled_events(
+    session: Session,
+    gone: dict[str, HumanTask],
+    changed: dict[UUID, tuple[Any, int]],
+    now: datetime,
+) -> list[tuple[float, dict[str, Any], Any]]:
+    """Close the rows of the tasks no longer open; their events, when each was cancelled."""
+    timeline = []
+    for task_id, task_row in gone.items():
+        writes.update_row(session, task_row, {"state": "cancelled", "completed_at": now})
+        task, definition_id = changed.get(UUID(task_id), _UNSEEN)
+        event = _task_event("task.cancelled", task_id, task_row.bpmn_id, definition_id)
+        timeline.append((task.last_state_change if task else 0.0, event, None))
+    return timeline
+
+
+def _decision_events(
+    loaded: Loaded,
+    changed: dict[UUID, tuple[Any, int]],
+    first_definition: int | None,
+    made: int,
+    timeline: list[tuple[float, dict[str, Any], Any]],
+) -> None:
+    """The handlers' decisions, when each one's service task completed, with the version it
+    ran on (the first `made` were made on `first_definition`, when a workflow was replaced)."""
+    for index, decision in enumerate(loaded.scope.decisions):
+        task, definition_id = changed.get(UUID(decision.task_id), _UNSEEN)
+        if definition_id is None:  # its task is gone: from a workflow this command ended
+            definition_id = first_definition if index < made else loaded.definition.id
+        event = _task_event("handler.decision", decision.task_id, decision.bpmn_id, definition_id)
+        event["data"] = {
+            "operator": decision.operator,
+            "rule_version": decision.rule_version,
+            "inputs": decision.inputs,
+            "outputs": decision.outputs,
+        }
+        timeline.append((task.last_state_change if task else 0.0, event, decision))
+
+
+def _timer_due(task: Any) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if not isinstance(value, str):
+        return None
+    due = TimerEventDefinition.parse_time_or_duration(value)
+    return due if isinstance(due, datetime) else None
+
+
+def _fired_when(task: Any, started: float) -> float:
+    """When a timer fired: as it ran, or, for an interrupting boundary timer whose task was
+    cancelled before the timer itself ran (SpiffWorkflow cancels it as soon as the timer is
+    due), just before that cancellation."""
+    when, parent = task.last_state_change, task.parent
+    if getattr(task.task_spec, "cancel_activity", False) and isinstance(
+        parent.task_spec, BoundaryEventSplit
+    ):
+        for sibling in parent.children:
+            if (
+                sibling._state == _CANCELLED
+                and not isinstance(sibling.task_spec, CatchingEvent)
+                and started <= sibling.last_state_change <= when
+            ):
+                when = sibling.last_state_change - 1e-6
+    return when
+
+
+def _timer_and_passing_events(
+    ctx: EngineContext,
+    loaded: Loaded,
+    changed: dict[UUID, tuple[Any, int]],
+    gone: dict[str, HumanTask],
+    now: datetime,
+    zone: ZoneInfo,
+    timeline: list[tuple[float, dict[str, Any], Any]],
+) -> None:
+    """Note the timers that fired during the command (those `fire_timers` recorded aside) and
+    the user tasks that opened and were cancelled within it (an interrupting boundary event
+    already due when its task opened): neither shows in the before/after diff of the waits."""
+    had = loaded.before.tasks if loaded.before is not None else frozenset()
+    for task, definition_id in changed.values():
+        state, spec = task._state, task.task_spec
+        if state == _COMPLETED:
+            if not isinstance(spec, CatchingEvent) or not isinstance(
+                spec.event_definition, TimerEventDefinition
+            ):
+                continue
+            task_id = str(task.id)
+            if task_id in loaded.fired:
+                continue
+            loaded.fired.add(task_id)  # a second save of this command does not repeat it
+            event = _task_event("timer.fired", task_id, scoped_bpmn_id(task), definition_id)
+            event["data"] = {
+                "due_at": _local(_timer_due(task), zone),
+                "fired_at": _local(now, zone),
+            }
+            timeline.append((_fired_when(task, loaded.started), event, None))
+        elif (
+            state == _CANCELLED
+            and spec.manual
+            and task.parent is not None
+            and isinstance(task.parent.task_spec, BoundaryEventSplit)
+            and task.parent.last_state_change >= loaded.started
+            and (task_id := str(task.id)) not in gone
+            and task_id not in had
+        ):  # opened when its boundary split ran, so it was open in this command
+            values = new_task_values(
+                loaded.row, loaded.definition, task, due_at_of(task, ctx.script_engine), now
+            )
+            event = _task_event("task.created", task_id, spec.bpmn_id, definition_id)
+            event["data"] = _created_data(values, zone)
+            timeline.append((task.parent.last_state_change, event, None))
+            event = _task_event("task.cancelled", task_id, spec.bpmn_id, definition_id)
+            timeline.append((task.last_state_change, event, None))
+
+
 def _task_changes(
     session: Session, instance_id: str, before: Waits | None, after: Waits
 ) -> tuple[dict[str, HumanTask], set[str]]:
@@ -357,18 +492,10 @@ def _resolve_incident(
 ) -> None:
     if incident_id is None:
         return
-    row = session.get(Incident, incident_id)
-    if row is not None and row.status == "open":
-        row.status, row.resolved_at, row.resolved_by = "resolved", now, actor.id
-        history.append(
-            session,
-            stream=f"instance:{row.instance_id}" if row.instance_id else "incidents",
-            kind="incident.resolved",
-            actor=actor.id,
-            at=now,
-            instance_id=row.instance_id,
-            data={"incident_id": row.id, "by": "retry"},
-        )
+    from engine import incidents
+
+    if not incidents.close(session, incident_id, actor=actor, now=now, data={"by": "retry"}):
+        raise Conflict("该事件已处理")  # closed by hand (or retried) meanwhile: keep nothing
 
 
 _ENTERPRISE = select(Enterprise.__table__.c.name, Enterprise.__table__.c.region).where(
@@ -807,6 +934,7 @@ def fire_timers(
         due = session.execute(_DUE_TIMERS, {"instance_id": loaded.row.id, "now": now}).all()
         if not due:
             return None
+        zone = ZoneInfo(ctx.settings.timezone)
         for timer in due:
             history.append(
                 session,
@@ -817,8 +945,13 @@ def fire_timers(
                 instance_id=loaded.row.id,
                 task_id=timer.task_id,
                 bpmn_id=timer.bpmn_id,
-                data={"due_at": timer.due_at, "lateness_s": (now - timer.due_at).total_seconds()},
+                data={
+                    "due_at": _local(timer.due_at, zone),
+                    "fired_at": _local(now, zone),
+                    "lateness_s": (now - timer.due_at).total_seconds(),
+                },
             )
+            loaded.fired.add(timer.task_id)
         advance(ctx, loaded)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)

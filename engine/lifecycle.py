@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, history, instances, outbox, records
+from engine import access, definitions, history, instances, outbox, queries, records
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
 from engine.store import TIER_LABELS, HistoryEvent, HumanTask, Instance, Qualification, new_id
@@ -361,6 +361,7 @@ def detail(ctx: EngineContext, actor: Actor, qualification_id: str) -> dict[str,
                     .order_by(HistoryEvent.seq)
                 )
             )
+            queries.with_actor_names(session, events)
             tasks = [
                 t
                 for t in session.scalars(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -232,7 +233,9 @@ def migrate_instance(
             at=now,
             instance_id=row.id,
             definition_id=new.id,
-            data=_event_data(plan_, actor, where, timers, _resync_tasks(session, moved)),
+            data=_event_data(
+                plan_, actor, where, timers, _resync_tasks(session, moved), ctx.settings.timezone
+            ),
         )
         row.definition_id, row.definition_version = new.id, new.version
         if engine_task_ready(moved.wf):
@@ -290,8 +293,10 @@ def _event_data(
     where: list[dict[str, Any]],
     timers: list[dict[str, Any]],
     tasks: list[dict[str, Any]],
+    timezone: str,
 ) -> dict[str, Any]:
     changes = plan_.changes()
+    zone = ZoneInfo(timezone)  # times in event data are local, like the events' own
     return {
         "process_key": plan_.new.process_key,
         "from_version": plan_.old.version,
@@ -302,7 +307,7 @@ def _event_data(
         "role": actor.role,
         "positions": where,
         "open_tasks_kept": tasks,
-        "timers": [t | {"due_at": t["due_at"].isoformat()} for t in timers],
+        "timers": [t | {"due_at": t["due_at"].astimezone(zone).isoformat()} for t in timers],
         "changes": {
             "added": [c["element_id"] for c in changes["added"]],
             "removed": [c["element_id"] for c in changes["removed"]],

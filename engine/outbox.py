@@ -21,6 +21,9 @@ from engine.errors import InvalidInput
 from engine.store import Instance, Message, MessageDelivery, MessageSubscription
 
 ROUTING_KEYS = ("instance_id", "business_key", "uscc")
+# messages whose receiver records who decided (payload `decided_by`, docs/lifecycle.md §4): by
+# default the sender, the user who published it or whose task threw it
+DECISION_MESSAGES = ("revoke_qualification", "withdraw_renewal")
 DISPATCH_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "tidu_dispatch", default=False
 )
@@ -55,6 +58,8 @@ def add(
             f"消息 {name} 缺少路由键（{', '.join(ROUTING_KEYS)} 之一）",
             errors={"correlation": ["必填"]},
         )
+    if name in DECISION_MESSAGES and not str(payload.get("decided_by") or "").strip():
+        payload = {**payload, "decided_by": sent_by}
     row = Message(
         name=name,
         payload=payload,

@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import LargeBinary, Select, Text, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import access, definitions, writes
+from engine import access, audit_checks, definitions, history, incidents, writes
+from engine.commands import answers_conflicts, command
 from engine.context import Actor, EngineContext
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
 from engine.store import (
+    Definition,
     Enterprise,
     EvidenceFile,
     HistoryEvent,
@@ -265,31 +267,92 @@ def rounds(ctx: EngineContext, *, process_key: str | None = None) -> list[dict[s
         return out
 
 
+@command("open_round")
 def open_round(
-    ctx: EngineContext, *, process_key: str, label: str, opens_on: date, window_days: int
+    ctx: EngineContext,
+    *,
+    process_key: str,
+    label: str,
+    opens_on: date | str,
+    window_days: int,
+    actor: Actor | None = None,
+    incident_id: str | None = None,
+    retried_by: Actor | None = None,
 ) -> Round:
-    """Open an application round: the window closes at 24:00 local time of its last day."""
-    zone = ZoneInfo(ctx.settings.timezone)
+    """Open an application round: the window closes at 24:00 local time of its last day.
 
+    A procedure has one round per opening day (as the scheduler's rounds): a second one is
+    refused with 409 naming the first. Openings of one procedure are serialised by a lock on
+    its newest definition row (FOR NO KEY UPDATE: cases still start on it meanwhile), so two
+    requests at once cannot both find none. Recorded as `round.opened`, as the scheduler's."""
+    if isinstance(opens_on, str):  # a retried incident's stored arguments
+        opens_on = date.fromisoformat(opens_on)
+    zone = ZoneInfo(ctx.settings.timezone)
+    opened_at = datetime.combine(opens_on, time(0), zone)
     closes = datetime.combine(opens_on + timedelta(days=window_days), time(0), zone)
+    who = actor.id if actor else "cli"
     with ctx.transaction() as session:
         definitions.latest(session, process_key, ctx)  # NotFound if not deployed
+        session.execute(
+            select(Definition.id)
+            .where(Definition.process_key == process_key)
+            .order_by(Definition.version.desc())
+            .limit(1)
+            .with_for_update(key_share=True)
+        )
+        existing = session.execute(
+            select(Round.id, Round.label)
+            .where(Round.process_key == process_key, Round.opens_on == opens_on)
+            .order_by(Round.id)
+            .limit(1)
+        ).first()
+        if existing is not None:
+            raise Conflict(
+                f"该流程 {opens_on} 开放的批次已存在：{existing.id}（{existing.label}）",
+                rule="round-exists",
+                round_id=existing.id,
+            )
+        now = ctx.now()
         row = Round(
             process_key=process_key,
             label=label,
             opens_on=opens_on,
             closes_at=closes,
-            created_at=ctx.now(),
+            created_at=now,
         )
         session.add(row)
         session.flush()
+        history.append(
+            session,
+            stream=f"rounds:{process_key}",
+            kind="round.opened",
+            actor=who,
+            at=now,
+            data={
+                "round_id": row.id,
+                "label": row.label,
+                "opens_on": opens_on,
+                "closes_at": closes,
+                "late_s": (now - opened_at).total_seconds(),
+            },
+        )
+        if incident_id is not None and not incidents.close(
+            session,
+            incident_id,
+            actor=retried_by or actor or Actor.system(),
+            now=now,
+            data={"by": "retry"},
+        ):
+            raise Conflict("该事件已处理")
         return row
 
 
+@answers_conflicts
 def store_file(
     ctx: EngineContext, actor: Actor, *, filename: str, content_type: str, content: bytes
 ) -> EvidenceFile:
-    """Store an uploaded evidence file with its sha256."""
+    """Store an uploaded evidence file with its sha256, recorded in the file's own history
+    stream (`file:<id>`, checked by `tidu audit verify`)."""
     with ctx.transaction() as session:
         row = EvidenceFile(
             sha256=hashlib.sha256(content).hexdigest(),
@@ -303,12 +366,29 @@ def store_file(
         )
         session.add(row)
         session.flush()
+        history.append(
+            session,
+            stream=f"file:{row.id}",
+            new_stream=True,
+            kind="file.uploaded",
+            actor=actor.id,
+            at=row.uploaded_at,
+            data={
+                "file_id": row.id,
+                "filename": row.filename,
+                "content_type": row.content_type,
+                "size": row.size,
+                "sha256": row.sha256,
+                "uscc": row.uscc,
+            },
+        )
         return row
 
 
 def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> EvidenceFile:
     """An evidence file with its content, for those who may download it (access.can_read_file);
-    NotFound for anyone else."""
+    NotFound for anyone else; FileIntegrityError (409 `file-integrity`) if its content is not
+    what was uploaded (never served)."""
     with ctx.reading() as session:
         row = session.get(EvidenceFile, str(file_id))
         if row is None:
@@ -316,6 +396,7 @@ def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> EvidenceFil
         cases = _referencing_cases(session, row) if actor.role in access.STAFF else []
         if not access.can_read_file(actor, row, cases):
             raise NotFound("文件不存在")
+        audit_checks.check_file(row)
         return row
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -78,41 +79,89 @@ class RoundSchedule:
         return self.label.format(year=opens_on.year, month=opens_on.month, n=n)
 
 
-def _schedule(item: Any, index: int) -> RoundSchedule:
-    where = f"rounds[{index}]"
-    if not isinstance(item, dict):
-        raise InvalidInput(f"{where} 应为对象", errors={where: ["应为对象"]})
-    errors: dict[str, list[str]] = {}
-    for name, kind in (
-        ("process_key", str),
-        ("label", str),
-        ("first_opens_on", str),
-        ("every_months", int),
-        ("window_days", int),
-    ):
-        if not isinstance(item.get(name), kind):
-            errors[f"{where}.{name}"] = ["必填" if name not in item else f"应为 {kind.__name__}"]
-    if not errors:
+FIELDS = {
+    "process_key": str,
+    "label": str,
+    "first_opens_on": str,
+    "every_months": int,
+    "window_days": int,
+}
+PLACEHOLDERS = {"year": 2026, "month": 7, "n": 1}
+_PROCESS_ID = re.compile(r"<(?:bpmn:)?process\b[^>]*?\bid=\"([^\"]+)\"")
+
+
+def _types(item: dict[str, Any], where: str) -> dict[str, list[str]]:
+    """Missing fields, fields of the wrong type and unknown fields of one entry."""
+    found: dict[str, list[str]] = {}
+    for name, kind in FIELDS.items():
+        value = item.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            found[f"{where}.{name}"] = ["必填" if name not in item else f"应为 {kind.__name__}"]
+    for name in sorted(set(item) - set(FIELDS) - {"_comment"}):
+        found[f"{where}.{name}"] = [f"未知字段（可用字段：{'、'.join(FIELDS)}）"]
+    return found
+
+
+def _values(
+    item: dict[str, Any], where: str, process_keys: set[str], ok: set[str]
+) -> dict[str, list[str]]:
+    """Out-of-range numbers, unknown procedures and label placeholders (of the fields in `ok`,
+    those of the right type)."""
+    found: dict[str, list[str]] = {}
+    if "first_opens_on" in ok:
         try:
-            first = date.fromisoformat(item["first_opens_on"])
+            date.fromisoformat(item["first_opens_on"])
         except ValueError:
-            errors[f"{where}.first_opens_on"] = ["应为日期 YYYY-MM-DD"]
-        if not 1 <= item["every_months"] <= 120:
-            errors[f"{where}.every_months"] = ["应在 1–120 之间"]
-        if not 1 <= item["window_days"] <= 366:
-            errors[f"{where}.window_days"] = ["应在 1–366 之间"]
-    if errors:
-        raise InvalidInput(f"申报批次计划 {SCHEDULE_FILE} 有误", errors=errors)
+            found[f"{where}.first_opens_on"] = ["应为日期 YYYY-MM-DD"]
+    for name, high in (("every_months", 120), ("window_days", 366)):
+        if name in ok and not 1 <= item[name] <= high:
+            found[f"{where}.{name}"] = [f"应在 1–{high} 之间"]
+    key = item.get("process_key")
+    if "process_key" in ok and process_keys and key not in process_keys:
+        known = "、".join(sorted(process_keys))
+        found[f"{where}.process_key"] = [f"流程 {key} 不存在（流程目录中的流程：{known}）"]
+    if "label" in ok:
+        try:
+            item["label"].format(**PLACEHOLDERS)
+        except (KeyError, IndexError, ValueError) as error:
+            allowed = "只可使用 {year}、{month}、{n}（字面的花括号写作 {{ }}）"
+            found[f"{where}.label"] = [f"无法替换 {error}：{allowed}"]
+    return found
+
+
+def _schedule(
+    item: Any, where: str, process_keys: set[str], errors: dict[str, list[str]]
+) -> RoundSchedule | None:
+    """One schedule entry, or None with its problems added to `errors` (all of them)."""
+    if not isinstance(item, dict):
+        errors[where] = ["应为对象"]
+        return None
+    found = _types(item, where)
+    ok = {name for name in FIELDS if f"{where}.{name}" not in found}
+    found |= _values(item, where, process_keys, ok)
+    errors.update(found)
+    if found:
+        return None
+    first = date.fromisoformat(item["first_opens_on"])
     return RoundSchedule(
         item["process_key"], item["label"], first, item["every_months"], item["window_days"]
     )
+
+
+def _process_keys(directory: Path) -> set[str]:
+    """The process ids the diagrams of a processes directory define."""
+    keys: set[str] = set()
+    for path in directory.rglob("*.bpmn"):
+        keys.update(_PROCESS_ID.findall(path.read_text(encoding="utf-8")))
+    return keys
 
 
 _CACHE: dict[Path, tuple[float, list[RoundSchedule]]] = {}
 
 
 def load_schedules(directory: Path) -> list[RoundSchedule]:
-    """Read `rounds.json` of a processes directory (cached until the file changes)."""
+    """Read `rounds.json` of a processes directory (cached until the file changes); a broken
+    file is refused naming every bad field of every entry."""
     path = directory / SCHEDULE_FILE
     if not path.is_file():
         return []
@@ -127,9 +176,23 @@ def load_schedules(directory: Path) -> list[RoundSchedule]:
     items = raw.get("rounds") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise InvalidInput(f"{SCHEDULE_FILE} 应包含 rounds 列表", errors={"rounds": ["必填"]})
-    schedules = [_schedule(item, i) for i, item in enumerate(items)]
-    _CACHE[path] = (mtime, schedules)
-    return schedules
+    errors: dict[str, list[str]] = {}
+    keys = _process_keys(directory)
+    schedules = [_schedule(item, f"rounds[{i}]", keys, errors) for i, item in enumerate(items)]
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        key = item.get("process_key") if isinstance(item, dict) else None
+        if isinstance(key, str) and key in seen:
+            errors.setdefault(f"rounds[{i}].process_key", []).append(
+                f"与 rounds[{seen[key]}] 重复：每个流程只能有一个批次计划"
+            )
+        elif isinstance(key, str):
+            seen[key] = i
+    if errors:
+        raise InvalidInput(f"申报批次计划 {SCHEDULE_FILE} 有误", errors=errors)
+    found = [schedule for schedule in schedules if schedule is not None]
+    _CACHE[path] = (mtime, found)
+    return found
 
 
 def window_state(ctx: EngineContext, row: Round) -> str:

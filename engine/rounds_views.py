@@ -7,7 +7,9 @@ in every list and export (asking for another region is "not found").
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, text
 
@@ -18,6 +20,7 @@ from engine.store import (
     QUALIFICATION_STATUS_LABELS,
     TIER_LABELS,
     Enterprise,
+    HistoryEvent,
     HumanTask,
     Instance,
     Qualification,
@@ -212,8 +215,47 @@ def _recommendation_list(session: Any, round_id: int, region: str | None) -> lis
     ]
 
 
-def _notice_list(session: Any, round_id: int, region: str | None, level: str) -> list[list[Any]]:
+def _notice_ends(
+    session: Any, round_id: int, region: str | None, stages: list[str]
+) -> dict[str, str]:
+    """The last day of each listed case's current 公示, from the decision that computed it
+    (`calendar.add_working_days` at `*notice_period`; a case's latest one is its current
+    notice): it stands while an objection is reviewed and after a dismissal, when the case
+    waits on no notice timer of its own. One query for the whole list."""
+    query = _in_round(
+        select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.data)
+        .join(Instance, Instance.id == HistoryEvent.instance_id)
+        .where(
+            HistoryEvent.kind == "handler.decision",
+            HistoryEvent.bpmn_id.like("%notice_period"),
+            Instance.stage.in_(stages),
+        ),
+        round_id,
+        region,
+    ).order_by(HistoryEvent.instance_id, HistoryEvent.seq)
+    ends: dict[str, str] = {}
+    for instance_id, _, data in session.connection().execute(query):
+        outputs = (data.get("outputs") if isinstance(data, dict) else None) or {}
+        if outputs.get("ends_on"):
+            ends[instance_id] = str(outputs["ends_on"])  # the latest wins
+    return ends
+
+
+def deadline_text(value: datetime | None, zone: ZoneInfo) -> str:
+    """A deadline as the pages word it: midnight is the day before at 24:00."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    if local.timetz().replace(tzinfo=None) == datetime.min.time():
+        return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _notice_list(
+    session: Any, round_id: int, region: str | None, level: str, zone: ZoneInfo
+) -> list[list[Any]]:
     stages = [f"{level}_notice", f"{level}_notice_wait", f"{level}_objection_review"]
+    ends = _notice_ends(session, round_id, region, stages)
     cases = session.connection().execute(_cases(round_id, region, stages))
     return [
         [
@@ -222,7 +264,7 @@ def _notice_list(session: Any, round_id: int, region: str | None, level: str) ->
             c.name,
             c.region,
             "异议核查中" if c.stage.endswith("objection_review") else "公示中",
-            c.stage_due_at,
+            f"{ends[c.id]} 24:00" if c.id in ends else deadline_text(c.stage_due_at, zone),
             c.id,
         ]
         for n, c in enumerate(cases, 1)
@@ -315,7 +357,7 @@ def export(
         elif kind == "recommendation-list":
             rows = _recommendation_list(session, round_id, region)
         elif kind == "notice-list":
-            rows = _notice_list(session, round_id, region, level)
+            rows = _notice_list(session, round_id, region, level, ZoneInfo(ctx.settings.timezone))
         else:
             rows = _announcement_list(session, round_id, region)
     title, header = HEADERS[kind]

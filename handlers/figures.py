@@ -94,7 +94,9 @@ FIELDS: dict[str, Field] = {
         minimum=None,
         choices=INDUSTRIES,
     ),
-    "employees": Field("从业人员", "integer", "人", "期末从业人员数（职工总数）"),
+    "employees": Field(
+        "从业人员", "integer", "人", "期末从业人员数（职工总数）", maximum=10_000_000
+    ),
     "revenue_y1": _money("上年度营业收入"),
     "revenue_y2": _money("前年度营业收入", "用于计算前年度研发费用占比"),
     "assets_y1": _money("上年末资产总额"),
@@ -105,7 +107,7 @@ FIELDS: dict[str, Field] = {
     "main_revenue_y3": _money("大前年度主营业务收入", "用于计算近2年主营业务收入平均增长率"),
     "rd_expense_y1": _money("上年度研发费用总额"),
     "rd_expense_y2": _money("前年度研发费用总额"),
-    "rd_staff": Field("研发人员", "integer", "人", "上年度研发人员数"),
+    "rd_staff": Field("研发人员", "integer", "人", "上年度研发人员数", maximum=10_000_000),
     # innovative
     "ip_class": Field(
         "与主导产品相关的有效知识产权",
@@ -120,7 +122,9 @@ FIELDS: dict[str, Field] = {
     "provincial_rd_institution": _yes("拥有省部级以上研发机构"),
     "equity_financing_3y": _money("近三年新增股权融资总额", "合格机构投资者的实缴额"),
     # specialized and little giant
-    "niche_years": Field("从事特定细分市场年限", "integer", "年", "截至上年末，满整年计"),
+    "niche_years": Field(
+        "从事特定细分市场年限", "integer", "年", "截至上年末，满整年计", maximum=200
+    ),
     "product_field": Field(
         "主导产品所属领域",
         "choice",
@@ -211,7 +215,12 @@ FIELDS: dict[str, Field] = {
         description="自建或与高等院校、科研机构联合建立的研发机构的最高级别",
     ),
     "provincial_award_rank_3y": Field(
-        "近三年省级科技奖励中的排名", "integer", "名", "获奖单位中的最好排名；未获奖不填", minimum=1
+        "近三年省级科技奖励中的排名",
+        "integer",
+        "名",
+        "获奖单位中的最好排名；未获奖不填",
+        minimum=1,
+        maximum=1000,
     ),
     "national_award_rank_3y": Field(
         "近三年国家级科技奖励中的排名",
@@ -219,6 +228,7 @@ FIELDS: dict[str, Field] = {
         "名",
         "获奖单位中的最好排名；未获奖不填",
         minimum=1,
+        maximum=1000,
     ),
     "equity_financing_2y": _money("近两年新增股权融资总额", "合格机构投资者的实缴额"),
     "maker_china_top500_3y": _yes("近三年进入“创客中国”全国500强企业组名单"),
@@ -233,7 +243,11 @@ FIELDS: dict[str, Field] = {
         "主导产品全国细分市场占有率", "number", "%", "百分数，如 12.5 表示 12.5%", maximum=100
     ),
     "class1_ip_applied": Field(
-        "已实际应用并产生经济效益的Ⅰ类知识产权", "integer", "项", "与主导产品相关"
+        "已实际应用并产生经济效益的Ⅰ类知识产权",
+        "integer",
+        "项",
+        "与主导产品相关",
+        maximum=1_000_000,
     ),
     "chain_key_role": _yes(
         "位于产业链关键环节并发挥“补短板”“锻长板”“填空白”作用",

@@ -21,9 +21,11 @@ from api.schemas import (
 )
 from tests import factories as f
 
-FAST_QUERIES = ["", "per_page=5", "page=2&per_page=200", "page=007", "page=99999999999999999999"]
+FAST_QUERIES = ["", "per_page=5", "page=2&per_page=200", "page=007", "page=1000000"]
 # out of range, not plain ASCII digits, repeated, or other filters: webargs reads these
 LEFT_QUERIES = [
+    "page=1000001",
+    "page=99999999999999999999",
     "per_page=201",
     "per_page=0",
     "page=0",
@@ -72,6 +74,8 @@ LEFT_STARTS: list[Any] = [
     {"process_key": "p", "round_id": "3"},
     {"process_key": "p", "round_id": 3.0},
     {"process_key": "p", "round_id": True},
+    {"process_key": "p", "round_id": 2**31},
+    {"process_key": "p", "round_id": 0},
     {"process_key": "p", "uscc": 5},
     {"process_key": "p", "extra": 1},
     [],

@@ -391,3 +391,36 @@ def test_every_outcome_a_diagram_sets_has_a_chinese_label() -> None:
     assert outcome_label("innovative_evaluation", "qualified") == "评价通过"
     assert outcome_label("specialized_certification", "qualified") == "认定通过"
     assert outcome_label("x", None) is None
+
+
+def test_notice_list_keeps_the_notice_end_through_an_objection(ctx, clock, p1, p1_round) -> None:  # type: ignore[no-untyped-def]
+    """公示截止 is the notice's last day at 24:00 (as the pages word a midnight deadline), while an
+    objection is reviewed and after it is dismissed."""
+    case = f.apply(p1["ent"], p1_round)
+    city = p1["city"]
+    city.complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, case)
+    f.pass_spot_check_if_drawn(city, "city_spot_check", case)
+    [period] = [
+        e
+        for e in p1["auditor"].get(f"/api/v1/instances/{case}/history").json
+        if e["kind"] == "handler.decision" and e["bpmn_id"] == "city_notice_period"
+    ]
+    ends = f"{period['data']['outputs']['ends_on']} 24:00"
+
+    def listed() -> list[tuple[str, str]]:
+        got = rows(
+            city.get(
+                f"/api/v1/rounds/{p1_round}/exports/notice-list", query_string={"level": "city"}
+            )
+        )
+        return [(r["公示状态"], r["公示截止"]) for r in got]
+
+    assert listed() == [("公示中", ends)]
+    objected = city.post(
+        f"/api/v1/instances/{case}/objections",
+        json={"submitted_by": "张三 13800000000", "content": "研发人员数量不实"},
+    )
+    assert objected.status_code < 300, objected.json
+    assert listed() == [("异议核查中", ends)]
+    city.complete("city_objection_review", {"decision": "dismissed", "reason": "经核查属实"}, case)
+    assert listed() == [("公示中", ends)]

@@ -261,7 +261,8 @@ def test_inbox_filters_due_before_and_flags_overdue_tasks(
 ) -> None:
     ent, province = p1["ent"], p1["province"]
     short = f.open_round(province, opens_on=date(2025, 9, 1), label="短批次", window_days=10)
-    long = f.open_round(province, opens_on=date(2025, 9, 1), label="长批次", window_days=30)
+    # one round per procedure and opening day: the long one opened the day before
+    long = f.open_round(province, opens_on=date(2025, 8, 31), label="长批次", window_days=31)
     soon, later = f.start(ent, short["id"])["id"], f.start(ent, long["id"])["id"]
     tasks = {t["instance_id"]: t for t in ent.inbox()}
     assert tasks[soon]["due_at"] == "2025-09-11T00:00:00+08:00"

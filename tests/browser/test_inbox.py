@@ -159,7 +159,15 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     assert "进行中" in cases.inner_text()
     assert cases.locator("td.stage").inner_text().startswith("企业自评（")  # and its deadline
 
-    page.click("[data-start=major_change]")  # 第十一条: a report needs no round
+    page.click("[data-start=major_change]")  # 第十一条 binds enterprises holding a qualification
+    page.wait_for_selector("#notice.error >> text=资格有效期内")
+    assert "重大变化报告" in page.inner_text("#notice")
+    f.issue_qualification(
+        ctx, uscc_code=people["ent"].get("/ui/session").json["uscc"], tier="innovative"
+    )
+    page.reload()
+    page.wait_for_selector("[data-start=major_change]")
+    page.click("[data-start=major_change]")  # a report needs no round
     page.wait_for_url("**/ui/tasks/*")
     page.wait_for_selector("#form-fields")
     regions = page.locator("#f-to_region option").all_inner_texts()  # by name, not a code
@@ -167,7 +175,11 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     page.select_option("#f-to_region", label="赣州市")
     assert page.input_value("#f-to_region") == '"360700"'  # the stored value is the code
     started = people["ent"].get("/api/v1/instances").json["items"]
-    assert sorted(c["process_key"] for c in started) == ["innovative_evaluation", "major_change"]
+    assert sorted(c["process_key"] for c in started) == [
+        "innovative_evaluation",
+        "major_change",
+        "qualification_lifecycle",
+    ]
 
 
 def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ignore[no-untyped-def]

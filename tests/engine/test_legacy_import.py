@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from engine import definitions, instances, legacy
 from engine.context import Actor, EngineContext
+from engine.errors import InvalidInput
 from engine.store import HistoryEvent, Instance, Qualification
 from tests import factories as f
 
@@ -177,3 +178,28 @@ def test_tidu_import_legacy_reports_bad_rows_and_exits_1(
     assert "第 2 行 [certified_on]" in result.output
     assert "第 3 行 [tier]" in result.output
     assert quals(ctx) == {}
+
+
+def documented_sample() -> str:
+    """The CSV sample of docs/lifecycle.md §5 (header and rows)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md").read_text()
+    section = doc[doc.index("## 5. Legacy qualifications") :]
+    block = section[section.index("```\n") + 4 :]
+    return block[: block.index("```")]
+
+
+def test_the_documented_sample_row_imports_until_it_lapses(ctx, clock, deployed) -> None:  # type: ignore[no-untyped-def]
+    sample = documented_sample()
+    assert sample.startswith(HEADER)
+    at(ctx, clock, date(2026, 6, 18))  # its last valid day: the latest any 第二十条 row can have
+    report = legacy.import_legacy(ctx, text=sample, actor=PROVINCE, filename="legacy.csv")
+    assert len(report["imported"]) == 1
+    [q] = quals(ctx).values()
+    assert (q.issued_on, q.expires_on) == (date(2023, 6, 19), date(2026, 6, 18))
+
+    at(ctx, clock, date(2026, 6, 19))  # the day after: lapsed, refused by name
+    with pytest.raises(InvalidInput) as refused:
+        legacy.import_legacy(
+            ctx, text=sample.replace("〔2023〕", "〔2024〕"), actor=PROVINCE, filename="b.csv"
+        )
+    assert "资格已于 2026-06-18 到期失效" in str(refused.value.errors)

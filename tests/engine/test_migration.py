@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -89,6 +89,9 @@ def test_an_instance_at_a_user_task_moves_to_a_version_adding_a_later_task(
 
     report = migration.preview(ctx, process_key=KEY, from_version=1, to_version=2, actor=OWNER)
     assert report.summary == {"running": 1, "can_migrate": 1, "cannot_migrate": 0, "not_running": 0}
+    dry = tidu("migrate", KEY, "--from", "1", "--to", "2", "--dry-run").output
+    china = deadline.astimezone(timezone(timedelta(hours=8))).isoformat()  # as the API shows it
+    assert f"    定时器 review_deadline {china} 到期时间不变" in dry.splitlines()
     (check,) = report.instances
     assert [p["element_id"] for p in check.positions] == ["review", "review_deadline"]
     assert check.timers == [

@@ -73,7 +73,7 @@ def test_enterprise_is_reminded_before_its_correction_deadline(ctx, clock, peopl
 
 def test_overdue_tasks_come_first_in_the_inbox_and_are_flagged(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     _returned_for_correction(ctx, people, days=3)
-    round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1), label="第二批")
+    round_ = f.open_round(people["province"], opens_on=date(2025, 8, 31), label="第二批")
     people["ent"].post(
         "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": round_["id"]}
     )

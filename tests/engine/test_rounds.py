@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
 
+from api import cli
 from engine import queries, rounds
 from engine.errors import InvalidInput
 from engine.rounds import RoundSchedule
+from engine.store import Definition
 from tests.fixtures import timer_support as ts
 
 INNOVATIVE = RoundSchedule(
@@ -132,3 +137,53 @@ def test_a_broken_schedule_names_the_field(tmp_path) -> None:  # type: ignore[no
     with pytest.raises(InvalidInput) as raised:
         rounds.load_schedules(tmp_path)
     assert set(raised.value.errors) == {"rounds[0].first_opens_on", "rounds[0].every_months"}
+
+
+def test_every_problem_of_every_entry_is_named_at_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(ts.ROOT / "processes" / "innovative_evaluation.bpmn", tmp_path)
+    good = {"label": "{year}年第{n}批", "first_opens_on": "2026-07-01", "every_months": 6}
+    (tmp_path / "rounds.json").write_text(
+        json.dumps(
+            {
+                "rounds": [
+                    good | {"process_key": "innovative_evaluation", "window_days": 400},
+                    good | {"process_key": "little_giant", "window_days": 30, "every_month": 6},
+                    good | {"process_key": "innovative_evaluation", "label": "{yr}年第{n}批"},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as raised:
+        rounds.load_schedules(tmp_path)
+    errors = raised.value.errors
+    assert set(errors) == {
+        "rounds[0].window_days",
+        "rounds[1].process_key",
+        "rounds[1].every_month",
+        "rounds[2].window_days",
+        "rounds[2].label",
+        "rounds[2].process_key",
+    }
+    assert errors["rounds[1].process_key"] == [
+        "流程 little_giant 不存在（流程目录中的流程：innovative_evaluation）"
+    ]
+    assert errors["rounds[1].every_month"][0].startswith("未知字段")
+    assert errors["rounds[2].label"][0].startswith("无法替换 'yr'")
+    assert errors["rounds[2].process_key"] == ["与 rounds[0] 重复：每个流程只能有一个批次计划"]
+    assert errors["rounds[2].window_days"] == ["必填"]
+
+
+def test_deploy_refuses_a_directory_whose_round_schedule_is_broken(ctx, tmp_path, db_url) -> None:  # type: ignore[no-untyped-def]
+    processes = tmp_path / "processes"
+    shutil.copytree(ts.ROOT / "processes", processes)
+    schedule = json.loads((processes / "rounds.json").read_text(encoding="utf-8"))
+    schedule["rounds"][2]["process_key"] = "little_giant"
+    (processes / "rounds.json").write_text(json.dumps(schedule), encoding="utf-8")
+    env = {"TIDU_DATABASE_URL": db_url}
+    for args in (["--validate-only"], []):
+        result = CliRunner().invoke(cli.main, ["deploy", str(processes), *args], env=env)
+        assert result.exit_code == 1, result.output
+        assert "rounds.json [rounds[2].process_key] 流程 little_giant 不存在" in result.output
+    with ctx.transaction() as session:  # nothing deployed
+        assert session.scalar(select(func.count()).select_from(Definition)) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,8 @@ from api import simulation
 from api.cli import main
 from tests.fixtures.timer_support import ROOT
 
+P1 = "innovative_evaluation"
+
 
 @pytest.fixture(scope="module")
 def p1_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -20,7 +23,9 @@ def p1_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("processes")
     source = ROOT / "processes"
     shutil.copy(source / "innovative_evaluation.bpmn", target)
-    shutil.copy(source / "rounds.json", target)
+    schedule = json.loads((source / "rounds.json").read_text(encoding="utf-8"))
+    schedule["rounds"] = [r for r in schedule["rounds"] if r["process_key"] == P1]
+    (target / "rounds.json").write_text(json.dumps(schedule), encoding="utf-8")
     shutil.copytree(source / "rules", target / "rules")
     shutil.copytree(source / "forms", target / "forms")
     return target

@@ -108,6 +108,25 @@ def test_anonymous_or_evidence_free_complaints_are_refused_and_nothing_is_stored
         )
 
 
+def test_a_refused_complaint_names_every_bad_field_at_once(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, f.uscc(REGION, 1), "innovative")
+    public = people["public"]
+    not_listed = file(public, f.uscc(REGION, 2), complainant={"name": "张三"}, content=" ")
+    assert not_listed.status_code == 422
+    assert set(not_listed.json["errors"]) == {
+        "uscc",
+        "content",
+        "complainant.id_number",
+        "complainant.contact",
+    }
+    assert "不在优质中小企业名单中" in not_listed.json["errors"]["uscc"][0]
+    malformed = file(public, "91360100ABC", evidence=[])
+    assert set(malformed.json["errors"]) == {"uscc", "evidence"}
+    assert "校验位" in malformed.json["errors"]["uscc"][0]
+    missing_file = file(public, f.uscc(REGION, 2), evidence=["no-such-file"])
+    assert set(missing_file.json["errors"]) == {"uscc", "evidence.0"}
+
+
 def test_dismissed_complaint_hides_the_complainant_from_the_enterprise(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     uscc = f.uscc(REGION, 1)
     register(ctx, uscc, "innovative")
@@ -141,6 +160,10 @@ def test_dismissed_complaint_hides_the_complainant_from_the_enterprise(ctx, cloc
         (case_id, "dismissed", "投诉不成立")
     ]
     assert people["public2"].get("/api/v1/complaints").json["items"] == []
+    own = people["public"].get(f"/api/v1/complaints/{case_id}")  # status and outcome only
+    assert own.status_code == 200
+    assert (own.json["outcome"], own.json["complainant"]) == ("dismissed", None)
+    assert filed.json["complainant"] is None
     assert people["public"].get(f"/api/v1/instances/{case_id}").status_code == 404
     notes = people["public"].get("/api/v1/notifications").json["items"]
     assert [n["title"] for n in notes] == ["投诉处理结果：投诉不成立"]

@@ -1,6 +1,6 @@
 // Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains;
 // search the history by who, what and when (操作记录).
-import { api, el, errorText, EVENT_NAMES, fail, fmtTime, pager, pretty, processNames, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table } from './common.js';
+import { actorText, api, el, errorText, EVENT_NAMES, eventName, fail, fmtTime, pager, pretty, processNames, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table } from './common.js';
 
 const form = document.getElementById('filters');
 let NAMES = {};
@@ -29,7 +29,7 @@ export async function verify(box) {
     box.textContent = '历史记录完整：所有哈希链校验通过。';
     box.className = 'status ok';
   } else {
-    box.textContent = `发现 ${result.problems.length} 处断链：` + result.problems.map((p) => `${p.stream} 第 ${p.seq} 条（${p.reason}）`).join('；');
+    box.textContent = `发现 ${result.problems.length} 处问题：` + result.problems.map((p) => (p.seq == null ? `${p.stream}（${p.reason}）` : `${p.stream} 第 ${p.seq} 条（${p.reason}）`)).join('；');
     box.className = 'status error';
   }
 }
@@ -70,7 +70,7 @@ async function loadEvents() {
   const found = await api('audit/events', { query });
   document.getElementById('event-list').replaceChildren(found.items.length
     ? table(['时间', '操作人', '事件', '案件', '环节', '内容'], found.items.map((e) => el('tr', { dataset: { event: e.id, kind: e.kind } },
-      el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', {}, e.actor), el('td', {}, EVENT_NAMES[e.kind] || e.kind),
+      el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', { class: 'actor' }, actorText(e)), el('td', {}, eventName(e.kind)),
       el('td', {}, e.instance_id ? el('a', { href: `/ui/audit/cases/${e.instance_id}` }, e.instance_id.slice(0, 8)) : '—'),
       el('td', {}, e.bpmn_id || '—'), el('td', {}, el('details', {}, el('summary', {}, '详情'), pretty(e.data))))))
     : el('p', { class: 'hint' }, '没有符合条件的记录。'));

@@ -1,6 +1,6 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { api, ApiError, bpmnElements, download, el, errorText, fail, fmtDeadline, fmtTime, notice, EVENT_NAMES, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
+import { actorText, api, ApiError, bpmnElements, download, el, errorText, eventName, fail, fmtDeadline, fmtTime, notice, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
 import { mayVerify, verify } from './audit.js';
 
 const ID = document.getElementById('root').dataset.instance;
@@ -90,14 +90,27 @@ function waiting(instance, position, regions) {
   document.getElementById('waiting').replaceChildren(
     ...instance.open_tasks.map((t) => el('li', {}, `待办：${t.name}（${ROLE_NAMES[t.role] || t.role}${t.region ? ` ${regions[t.region] || t.region}` : ''}）`, t.due_at ? `，截止 ${fmtDeadline(t.due_at)}` : '')),
     ...position.timers.map((t) => el('li', { dataset: { timer: t.bpmn_id } }, '等待：', element(t.bpmn_id), `，${fmtDeadline(t.due_at)} 到期`)),
-    ...position.messages.map((m) => el('li', { dataset: { message: m.name } }, `可接收消息：${MESSAGE_NAMES[m.name] || m.name}（`, element(m.bpmn_id), '）')));
+    ...position.messages.map((m) => el('li', { dataset: { message: m.name } }, `可接收消息：${MESSAGE_NAMES[m.name] || m.name}`,
+      m.bpmn_id ? ['（', element(m.bpmn_id), '）'] : '')));
+}
+
+/** The step an event concerns: a message by its name (and the element, if any), a task or
+ *  element by its name with its id; never null. */
+function step(e) {
+  const data = e.data || {};
+  if (e.kind.startsWith('message.') && data.name) {
+    const name = `消息：${MESSAGE_NAMES[data.name] || data.name}`;
+    return e.bpmn_id ? [`${name}（`, element(e.bpmn_id), '）'] : name;
+  }
+  if (data.name && typeof data.name === 'string') return e.bpmn_id ? `${data.name}（${e.bpmn_id}）` : data.name;
+  return e.bpmn_id ? element(e.bpmn_id) : '—';
 }
 
 function history(events, versions) {
   document.getElementById('events').replaceChildren(table(['序号', '时间', '事件', '环节', '操作人', '版本', '数据', '哈希'],
     events.map((e) => el('tr', { dataset: { kind: e.kind } },
-      el('td', {}, String(e.seq)), el('td', {}, fmtTime(e.at)), el('td', {}, EVENT_NAMES[e.kind] || e.kind),
-      el('td', {}, e.data.name ? `${e.data.name}（${e.bpmn_id}）` : e.bpmn_id || '—'), el('td', {}, e.actor),
+      el('td', {}, String(e.seq)), el('td', {}, fmtTime(e.at)), el('td', {}, eventName(e.kind)),
+      el('td', {}, step(e)), el('td', { class: 'actor' }, actorText(e)),
       el('td', {}, e.definition_id ? `第 ${versions[e.definition_id] ?? '?'} 版` : ''),
       el('td', {}, Object.keys(e.data).length ? el('details', {}, el('summary', {}, e.data.submitted ? '提交的数据' : '详情'), pretty(e.data)) : ''),
       el('td', {}, el('code', { title: e.hash }, e.hash.slice(0, 10)))))));
@@ -150,7 +163,7 @@ async function show() {
   const rows = [['案件编号', instance.id], ['流程', `${(defs.find((d) => d.process_key === instance.process_key) || {}).name || instance.process_key}（第 ${instance.definition_version} 版）`],
     ['企业', instance.uscc || '—'], ['地区', regionLabel(regions, instance.region)], ['批次', instance.round_id === null ? '—' : (round ? round.label : instance.round_id)],
     ['状态', STATUS_NAMES[instance.status] || instance.status], ['当前环节', stageText(instance)], ['结果', instance.outcome_name || '—'],
-    ['发起', `${fmtTime(instance.started_at)} ${instance.started_by}`], ['更新', fmtTime(instance.updated_at)]];
+    ['发起', `${fmtTime(instance.started_at)} ${actorText(events.find((e) => e.kind === 'instance.started') || { actor: instance.started_by })}`], ['更新', fmtTime(instance.updated_at)]];
   document.getElementById('case-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const xml = await api(`/api/v1/definitions/${instance.process_key}/${instance.definition_version}/xml`, { raw: true }).then((r) => r.text());
   ELEMENTS = bpmnElements(xml);

@@ -11,14 +11,35 @@ export const TIER_NAMES = { innovative: '创新型中小企业', specialized: '�
   little_giant: '专精特新“小巨人”企业' };
 export const QUALIFICATION_STATUS_NAMES = { active: '有效', renewal_ineligible: '有效（已取消复核资格）',
   expired: '已失效', revoked: '已撤销' };
+// every event kind the engine and handlers write to the history (engine/, handlers/ `kind=`);
+// tests/docs/test_event_names.py keeps this list complete
 export const EVENT_NAMES = {
   'instance.started': '案件发起', 'instance.completed': '案件办结', 'instance.cancelled': '案件取消',
   'task.created': '任务生成', 'task.claimed': '任务认领', 'task.unclaimed': '释放认领',
   'task.completed': '任务办理', 'task.cancelled': '任务取消', 'timer.fired': '定时器触发',
-  'message.received': '收到消息', 'handler.decision': '自动决策', 'incident.raised': '发生异常',
-  'incident.resolved': '异常已处理', 'definition.deployed': '流程部署', 'instance.migrated': '迁移到新版本',
-  'qualification.changed': '资格状态变更', 'instance.continued': '生命周期延续（新的有效期）',
+  'message.sent': '发送消息', 'message.received': '收到消息', 'handler.decision': '自动决策',
+  'incident.raised': '发生异常', 'incident.resolved': '异常已处理', 'definition.deployed': '流程部署',
+  'instance.migrated': '迁移到新版本', 'qualification.changed': '资格状态变更',
+  'instance.continued': '生命周期延续（新的有效期）', 'instance.state_compacted': '流程状态压缩',
+  'ban.recorded': '记录禁止申报（第十二条）', 'region.reassigned': '变更负责地区',
+  'calendar.changed': '工作日历变更', 'round.opened': '开放申报批次',
+  'miit_list.imported': '导入工信部认定名单', 'legacy.imported': '导入存量资格（第二十条）',
+  'file.uploaded': '上传证据文件',
 };
+
+/** An event kind for people: its Chinese name (an unknown kind: 其他事件 and the kind). */
+export function eventName(kind) {
+  return EVENT_NAMES[kind] || `其他事件（${kind || '未知'}）`;
+}
+
+/** Who did it: the display name with the account id (system actors: their label), never null. */
+export function actorText(event) {
+  const id = event.actor || '';
+  const name = event.actor_name || '';
+  if (!name || name === id) return id || '—';
+  if (/^(系统|命令行)（/.test(name)) return name;  // engine, router, scheduler, cli[:login]
+  return `${name}（${id}）`;
+}
 
 let names = null;
 /** Deployed procedures' names by process key (each key's latest version), fetched once. */

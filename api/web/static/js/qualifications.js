@@ -2,7 +2,7 @@
 // renewal, status changes with who and why), and the province's legacy import (第二十条).
 // The province also opens a case about the enterprise from here: a 第十二条 incident, or a
 // major change found without a report (第十一条).
-import { api, ApiError, download, el, errorText, EVENT_NAMES, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, showFieldErrors, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { actorText, api, ApiError, download, el, errorText, eventName, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, showFieldErrors, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
 const form = document.getElementById('filters');
@@ -101,7 +101,7 @@ async function show(id) {
     life.open_tasks.length ? table(['待办', '办理方', '截止时间'], life.open_tasks.map((t) => el('tr', { dataset: { task: t.bpmn_id } },
       el('td', {}, t.name), el('td', {}, ROLE_NAMES[t.role] || t.role), el('td', {}, t.due_at ? fmtDeadline(t.due_at) : '—')))) : el('p', { class: 'hint' }, '没有待办。'),
     table(['时间', '事件', '操作人', '内容'], life.history.map((e) => el('tr', { dataset: { kind: e.kind } },
-      el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', {}, EVENT_NAMES[e.kind] || e.kind), el('td', {}, e.actor), el('td', {}, change(e))))),
+      el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', {}, eventName(e.kind)), el('td', {}, actorText(e)), el('td', {}, change(e))))),
   ] : [el('p', { class: 'hint' }, '没有生命周期案件。')]));
   const actions = document.getElementById('detail-actions');
   actions.hidden = role !== 'province';
