@@ -162,6 +162,18 @@ def audit_anchor(out_file: str | None) -> None:
     )
 
 
+@audit.command("register-files")
+def audit_register_files() -> None:
+    """Record an upload event for each stored evidence file that has none (files stored before
+    uploads were recorded in the history), naming who registered them and when."""
+    ctx = _ctx()
+    actor = cli_actor(ctx, "system")
+    ids = audit_checks.register_unrecorded_files(ctx, actor.id)
+    for file_id in ids:
+        click.echo(f"已补记上传记录：file:{file_id}")
+    click.echo(f"共补记 {len(ids)} 个文件的上传记录（操作人 {actor.id}）")
+
+
 def register(main: click.Group) -> None:
     """Add the case maintenance commands to the `tidu` group."""
     for command in (incidents_cmd, cases_cmd, audit):

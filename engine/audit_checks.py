@@ -204,7 +204,9 @@ def _file_problems(db: Db) -> Iterator[Problem]:
         if row.kind is None:
             if row.head_seq is None:
                 yield problem(
-                    name, f"佐证材料 {row.id}（{row.filename}）的上传记录缺失（历史流不存在）"
+                    name,
+                    f"佐证材料 {row.id}（{row.filename}）的上传记录缺失（历史流不存在；"
+                    "升级前上传的文件请运行 tidu audit register-files 补记）",
                 )
             continue
         uploaded = row.data if isinstance(row.data, dict) else {}
@@ -215,6 +217,42 @@ def _file_problems(db: Db) -> Iterator[Problem]:
                 f"{uploaded.get('sha256')} 不符（文件被替换）",
                 seq=1,
             )
+
+
+def register_unrecorded_files(ctx: Any, actor: str) -> list[str]:
+    """Record a `file.uploaded` event for each stored file that has none (files stored before
+    uploads were recorded): the file's own data and sha256 as stored now, `at` and `actor` of
+    this registration (the original upload's are kept in `uploaded_at` / `uploaded_by`), so
+    the event says it was recorded after the fact. Returns the files' ids."""
+    from engine import history
+
+    stream = _stream_of("file:", EvidenceFile.id)
+    with ctx.transaction() as session:
+        rows = session.scalars(
+            select(EvidenceFile).where(_no_stream(stream)).order_by(EvidenceFile.id)
+        ).all()
+        now = ctx.now()
+        for row in rows:
+            history.append(
+                session,
+                stream=f"file:{row.id}",
+                new_stream=True,
+                kind="file.uploaded",
+                actor=actor,
+                at=now,
+                data={
+                    "file_id": row.id,
+                    "filename": row.filename,
+                    "content_type": row.content_type,
+                    "size": row.size,
+                    "sha256": row.sha256,
+                    "uscc": row.uscc,
+                    "uploaded_by": row.uploaded_by,
+                    "uploaded_at": row.uploaded_at,
+                    "recorded_after_the_fact": True,
+                },
+            )
+        return [row.id for row in rows]
 
 
 def _missing_streams(db: Db) -> Iterator[Problem]:

@@ -392,3 +392,26 @@ def test_cli_anchor_refuses_a_history_that_fails_verification(
 def test_verify_takes_a_session_too(ctx: EngineContext, run: str) -> None:
     with ctx.sessions() as session:
         assert history.verify(session) == []
+
+
+def test_files_stored_before_uploads_were_recorded_are_registered_once(
+    ctx: EngineContext, db_engine: Engine, p1: f.People, tidu: Tidu
+) -> None:
+    file_id = p1["ent"].upload(b"older report", "old.pdf")["id"]
+    delete_stream(db_engine, f"file:{file_id}")  # as a database from before the upload events
+    [problem] = verify(ctx)
+    assert "tidu audit register-files" in problem["reason"]
+
+    registered = tidu("audit", "register-files")
+    assert registered.exit_code == 0, registered.output
+    assert f"已补记上传记录：file:{file_id}" in registered.output
+    assert verify(ctx) == []
+    with ctx.reading() as session:
+        [event] = session.scalars(
+            select(HistoryEvent).where(HistoryEvent.stream == f"file:{file_id}")
+        )
+    assert event.actor.startswith("cli:")  # who registered it, not the enterprise
+    assert event.data["uploaded_by"] == p1["ent"].user_id
+    assert event.data["recorded_after_the_fact"] is True
+    again = tidu("audit", "register-files")
+    assert "共补记 0 个文件" in again.output
