@@ -82,7 +82,11 @@ class Round(Base):
     """One opening of a procedure (e.g. 2027年上半年创新型中小企业评价)."""
 
     __tablename__ = "round"
-    __table_args__ = (UniqueConstraint("schedule_key", name="uq_round_schedule_key"),)
+    __table_args__ = (
+        UniqueConstraint("schedule_key", name="uq_round_schedule_key"),
+        # one round of a procedure per opening day (migration 0011)
+        Index("uq_round_process_opens_on", "process_key", "opens_on", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     label: Mapped[str] = mapped_column(String(200))

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from engine import migrate
 from engine.clock import SimulatedClock
@@ -150,4 +151,28 @@ def test_migration_0010_works_out_the_stage_of_the_cases_it_finds(tmp_path) -> N
     with engine.connect() as conn:
         assert "stage" not in {c["name"] for c in inspect(conn).get_columns("process_instance")}
     migrate.upgrade(url)
+    engine.dispose()
+
+
+def test_migration_0011_allows_one_round_of_a_procedure_per_day(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two rounds of a procedure opening the same day stop the upgrade, naming them; once one
+    is moved, the index refuses a second round on that day (as two racing openers would)."""
+    url = f"sqlite:///{tmp_path / 'rounds.db'}"
+    migrate.upgrade(url, "0010")
+    engine = create_engine(url)
+    insert = text(
+        "INSERT INTO round (id, process_key, label, opens_on, closes_at, created_at) VALUES"
+        " (:id, 'innovative_evaluation', :label, :day, '2026-08-01 00:00:00.000000',"
+        " '2026-07-01 00:00:00.000000')"
+    )
+    with engine.begin() as conn:
+        for n in (1, 2):
+            conn.execute(insert, {"id": n, "label": f"第{n}批", "day": "2026-07-01"})
+    with pytest.raises(RuntimeError, match="innovative_evaluation opening 2026-07-01: 2 rounds"):
+        migrate.upgrade(url, "0011")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE round SET opens_on = '2026-07-02' WHERE id = 2"))
+    migrate.upgrade(url, "0011")
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"id": 3, "label": "第3批", "day": "2026-07-01"})
     engine.dispose()
