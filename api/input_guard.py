@@ -6,12 +6,13 @@ command runs, so none becomes a 500 and an incident.
 
 The hot path stays cheap: the query string and the raw JSON body are searched once, in C, for
 the bytes that could carry such a value ("%00", "\\u0000", "\\ud8".."\\udf", a run of 19 digits,
-more than MAX_DEPTH brackets); only a request that has them is parsed and walked to name the
-field."""
+an exponent of three digits, NaN or Infinity, more than MAX_DEPTH brackets); only a request that
+has them is parsed and walked to name the field."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -24,7 +25,7 @@ INT64 = (-(2**63), 2**63 - 1)
 ID_MAX = 2**31 - 1  # the integer keys (rounds...) are PostgreSQL `integer`
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
-_SUSPECT = re.compile(rb"\\u0000|\x00|\\u[dD][89abcdefABCDEF]|\d{19}")
+_SUSPECT = re.compile(rb"\\u0000|\x00|\\u[dD][89abcdefABCDEF]|\d{19}|[eE][+-]?\d{3}|NaN|Infinity")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 NUL_MESSAGE = "不能包含空字符（\\u0000）"
@@ -55,6 +56,8 @@ def _scalar_problem(value: Any) -> str | None:
         return _text_problem(value)
     if type(value) is int and not INT64[0] <= value <= INT64[1]:
         return "整数超出范围（64 位）"
+    if type(value) is float and not math.isfinite(value):  # 1e400, NaN, Infinity
+        return "数值超出范围（须为有限的数）"
     return None
 
 

@@ -67,6 +67,10 @@ def test_task_data_with_a_lone_surrogate_nul_or_deep_nesting_is_422(
     )
     assert days.status_code == 422, days.json  # the form's maximum (365 days)
     assert "correction_days" in days.get_data(as_text=True)
+    for number in ("1e400", "-1E+999", "NaN", "Infinity", "-Infinity"):  # Python reads them
+        body = '{"data": {"decision": "return", "days": ' + number + "}}"
+        endless = raw_post(city, path, body)
+        assert_names(endless, "data.days")
     paired = raw_post(city, path, '{"data": {"decision": "return", "reason": "\\ud83d\\ude00"}}')
     assert paired.status_code == 200, paired.json  # a surrogate pair is a character
     no_incidents(p1)
