@@ -67,6 +67,9 @@ def parse(text: str) -> list[tuple[int, dict[str, str]]]:
         if len(cells) != len(header):
             rows.append((line, {"__error__": f"应有 {len(header)} 列，实有 {len(cells)} 列"}))
             continue
+        if any("\x00" in cell for cell in cells):  # no database text can hold it
+            rows.append((line, {"__error__": "含有空字符（\\u0000）"}))
+            continue
         rows.append((line, {m: c for m, c in zip(mapped, cells, strict=True) if m}))
         if len(rows) > MAX_ROWS:
             raise LegacyFileInvalid(

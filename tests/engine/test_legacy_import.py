@@ -101,11 +101,12 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(ctx, deplo
         + f"A-7,specialized,{f.uscc('360100', 25)},戊公司,2022/12/01,,\n"
         + f"赣专精〔2022〕0012,specialized,{f.uscc('360100', 26)},己公司,2022-12-01,,\n"
         + f"A-9,specialized,{f.uscc('360100', 27)},庚公司,2022-01-10,,\n"
+        + f"A-10,specialized,{f.uscc('360100', 28)},辛\x00公司,2022-12-01,,\n"
     )
     with pytest.raises(legacy.LegacyFileInvalid) as raised:
         legacy.import_legacy(ctx, text=text, actor=PROVINCE)
     by_line = {e["line"]: e for e in raised.value.errors}
-    assert sorted(by_line) == [4, 5, 6, 7, 8, 9, 10]
+    assert sorted(by_line) == [4, 5, 6, 7, 8, 9, 10, 11]
     assert by_line[4]["column"] == "uscc"
     assert "校验位" in by_line[4]["message"]
     assert by_line[5]["column"] == "certified_on"
@@ -117,6 +118,7 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(ctx, deplo
     assert "YYYY-MM-DD" in by_line[8]["message"]
     assert "与第 2 行证书编号重复" in by_line[9]["message"]
     assert "到期失效" in by_line[10]["message"]  # 2022-01-10 + 3 years has passed
+    assert "空字符" in by_line[11]["message"]  # no database text holds a NUL
     assert quals(ctx) == {}
     with ctx.reading() as session:
         assert session.scalar(select(func.count()).select_from(Instance)) == 0
