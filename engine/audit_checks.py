@@ -219,13 +219,37 @@ def _file_problems(db: Db) -> Iterator[Problem]:
             )
 
 
+def record_upload(
+    session: Session, row: EvidenceFile, *, actor: str, at: datetime, **extra: Any
+) -> None:
+    """The `file.uploaded` event that opens a file's stream (`file:<id>`): what was stored and
+    its sha256, which verification checks the file against."""
+    from engine import history
+
+    history.append(
+        session,
+        stream=f"file:{row.id}",
+        new_stream=True,
+        kind="file.uploaded",
+        actor=actor,
+        at=at,
+        data={
+            "file_id": row.id,
+            "filename": row.filename,
+            "content_type": row.content_type,
+            "size": row.size,
+            "sha256": row.sha256,
+            "uscc": row.uscc,
+            **extra,
+        },
+    )
+
+
 def register_unrecorded_files(ctx: Any, actor: str) -> list[str]:
     """Record a `file.uploaded` event for each stored file that has none (files stored before
     uploads were recorded): the file's own data and sha256 as stored now, `at` and `actor` of
     this registration (the original upload's are kept in `uploaded_at` / `uploaded_by`), so
     the event says it was recorded after the fact. Returns the files' ids."""
-    from engine import history
-
     stream = _stream_of("file:", EvidenceFile.id)
     with ctx.transaction() as session:
         rows = session.scalars(
@@ -233,24 +257,14 @@ def register_unrecorded_files(ctx: Any, actor: str) -> list[str]:
         ).all()
         now = ctx.now()
         for row in rows:
-            history.append(
+            record_upload(
                 session,
-                stream=f"file:{row.id}",
-                new_stream=True,
-                kind="file.uploaded",
+                row,
                 actor=actor,
                 at=now,
-                data={
-                    "file_id": row.id,
-                    "filename": row.filename,
-                    "content_type": row.content_type,
-                    "size": row.size,
-                    "sha256": row.sha256,
-                    "uscc": row.uscc,
-                    "uploaded_by": row.uploaded_by,
-                    "uploaded_at": row.uploaded_at,
-                    "recorded_after_the_fact": True,
-                },
+                uploaded_by=row.uploaded_by,
+                uploaded_at=row.uploaded_at,
+                recorded_after_the_fact=True,
             )
         return [row.id for row in rows]
 

@@ -366,22 +366,7 @@ def store_file(
         )
         session.add(row)
         session.flush()
-        history.append(
-            session,
-            stream=f"file:{row.id}",
-            new_stream=True,
-            kind="file.uploaded",
-            actor=actor.id,
-            at=row.uploaded_at,
-            data={
-                "file_id": row.id,
-                "filename": row.filename,
-                "content_type": row.content_type,
-                "size": row.size,
-                "sha256": row.sha256,
-                "uscc": row.uscc,
-            },
-        )
+        audit_checks.record_upload(session, row, actor=actor.id, at=row.uploaded_at)
         return row
 
 
