@@ -60,9 +60,34 @@ def require_start(actor: Actor, process_key: str) -> None:
         raise Forbidden("当前角色不能发起申报")
 
 
-def require_send_message(actor: Actor, row: Instance) -> None:
-    if actor.role not in STAFF | {"system"}:
-        raise Forbidden("只有主管部门可以登记异议等消息")
+# Who may deliver a BPMN message to a case by hand (POST /instances/{id}/messages), by message
+# name: a city registers objections in its region's 公示; revocations and withdrawals of renewal
+# eligibility are the province's decisions (第十一、十二、十三条); MIIT's decision on a 小巨人
+# is entered by MIIT or by the province. A message not listed: the province only.
+MESSAGE_SENDERS = {
+    "objection": frozenset({"city", "province"}),
+    "revoke_qualification": frozenset({"province"}),
+    "withdraw_renewal": frozenset({"province"}),
+    "miit_decision": frozenset({"miit", "province"}),
+}
+MESSAGE_LABELS = {
+    "objection": "异议",
+    "revoke_qualification": "撤销资格",
+    "withdraw_renewal": "取消复核资格",
+    "miit_decision": "工信部认定结果",
+}
+ROLE_LABELS = {"city": "市级主管部门", "province": "省工信厅", "miit": "工业和信息化部"}
+
+
+def require_send_message(actor: Actor, row: Instance, name: str) -> None:
+    """The sender of a message by hand must be one of MESSAGE_SENDERS[name] (system: any)."""
+    if actor.role == "system":
+        return
+    allowed = MESSAGE_SENDERS.get(name, frozenset({"province"}))
+    if actor.role not in allowed:
+        label = MESSAGE_LABELS.get(name, name)
+        who = "、".join(ROLE_LABELS.get(role, role) for role in sorted(allowed))
+        raise Forbidden(f"消息 {name}（{label}）只能由{who}发送")
 
 
 def require_role(actor: Actor, *roles: str) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, definitions, history, instances, outbox, queries, records
 from engine.context import Actor, EngineContext
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 from engine.store import TIER_LABELS, HistoryEvent, HumanTask, Instance, Qualification, new_id
 from engine.walks import TiduWorkflow
 
@@ -265,12 +265,20 @@ records.AFTER_SAVE.append(_start_new_lifecycles)
 # -- reads -----------------------------------------------------------------------------------------
 
 
+REGISTRY_READERS = frozenset({"province", "miit", "auditor", "system"})  # the whole registry
+
+
 def _scope(query: Select, actor: Actor) -> Select:
+    """The registry rows an actor may read: an enterprise its own, a city its region's, the
+    province, MIIT and auditors all; anyone else (the public, process owners) none — they have
+    the public lookup (`GET /public/qualifications`), which shows what a notice shows."""
     if actor.role == "enterprise":
         return query.where(Qualification.uscc == (actor.uscc or "-"))
     if actor.role == "city":
         return query.where(Qualification.region == (actor.region or "-"))
-    return query
+    if actor.role in REGISTRY_READERS:
+        return query
+    raise Forbidden("资格名册仅供主管部门、审计人员和企业本身查阅；公众请使用资质公开查询")
 
 
 def _filtered(

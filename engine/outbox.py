@@ -58,7 +58,7 @@ def add(
             f"消息 {name} 缺少路由键（{', '.join(ROUTING_KEYS)} 之一）",
             errors={"correlation": ["必填"]},
         )
-    if name in DECISION_MESSAGES and not str(payload.get("decided_by") or "").strip():
+    if name in DECISION_MESSAGES:  # who decided is the sender, never what the payload claims
         payload = {**payload, "decided_by": sent_by}
     row = Message(
         name=name,

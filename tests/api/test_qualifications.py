@@ -269,3 +269,19 @@ def test_legacy_import_endpoint_is_province_only_and_all_or_nothing(ctx, people)
     )
     assert (q["source"], q["issued_on"], q["expires_on"]) == ("legacy", "2022-12-01", "2025-11-30")
     assert csv_upload(people["province"], header + good).json["skipped"] == ["L-1"]
+
+
+def test_the_registry_is_not_open_to_the_public_or_process_owners(ctx, people, client) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx, "Q-NC-7", serial=7)
+    for role in ("public", "process_owner"):
+        outsider = f.user(ctx, client, role=role, user_id=f"{role}-1")
+        for path in (
+            "/api/v1/qualifications",
+            "/api/v1/qualifications/export",
+            "/api/v1/qualifications/summary",
+            f"/api/v1/qualifications/{q}",
+        ):
+            refused = outsider.get(path)
+            assert refused.status_code == 403, (role, path, refused.status_code)
+            assert "资质公开查询" in refused.json["detail"]
+    assert client.get("/api/v1/public/qualifications").status_code == 200  # what a notice shows
