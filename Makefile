@@ -24,7 +24,7 @@ run: setup
 	$(BIN)/tidu db upgrade
 	$(BIN)/tidu deploy processes/
 	$(BIN)/tidu demo
-	$(BIN)/tidu serve --host 127.0.0.1 --port $(PORT)
+	TIDU_DEMO_SIGN_IN=1 $(BIN)/tidu serve --host 127.0.0.1 --port $(PORT)
 
 # Debian's Chromium for the browser tests (tests/browser, Playwright with executable_path)
 browser-deps:

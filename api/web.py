@@ -7,11 +7,21 @@ goes through /api/v1 with the bearer token the user signed in with (kept in sess
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, render_template, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from api.auth import current_actor, engine_context
 from engine import users
@@ -23,6 +33,9 @@ NODE_MODULES = ROOT / "node_modules"
 VENDOR = {"bpmn-js": "bpmn-js/dist", "dmn-js": "dmn-js/dist"}
 FAVICON = Path(__file__).resolve().parent / "web" / "static" / "favicon.svg"
 DEMO_TOKENS_KEY = "TIDU_DEMO_TOKENS"  # app.config: path of the demo token file (`tidu demo --out`)
+# app.config (else the environment): the sign-in page offers the demo users' tokens, to browsers
+# on this machine only; `make run` turns it on, `tidu serve` and gunicorn leave it off
+DEMO_SIGN_IN_KEY = "TIDU_DEMO_SIGN_IN"
 
 bp = Blueprint(
     "web",
@@ -116,11 +129,20 @@ def regions() -> dict[str, str]:
     return engine_context().settings.region_names()
 
 
+def _loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 @bp.get("/demo-users")
 def demo_users() -> dict[str, Any]:
-    """Demo users and their tokens, only when `tidu demo` wrote its token file (demo mode)."""
+    """Demo users and their tokens, only in demo mode: TIDU_DEMO_SIGN_IN=1, a request from this
+    machine (loopback), and the token file `tidu demo` wrote."""
     path = Path(current_app.config.get(DEMO_TOKENS_KEY) or "var/demo-tokens.json")
-    if not path.is_file():
+    enabled = current_app.config.get(DEMO_SIGN_IN_KEY, os.environ.get(DEMO_SIGN_IN_KEY) == "1")
+    if not enabled or not _loopback(request.remote_addr) or not path.is_file():
         return {"demo": False, "users": []}
     try:
         tokens = json.loads(path.read_text(encoding="utf-8"))

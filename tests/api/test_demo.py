@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask.testing import FlaskClient
 
 from api import demo
@@ -33,3 +35,23 @@ def test_demo_seed_gives_every_user_a_working_token(
     demo.seed(ctx)
     assert _get(client, tokens["province"], "/api/v1/rounds").json == rounds
     assert [r["window"] for r in rounds] == ["open"]
+
+
+def test_demo_tokens_are_offered_only_in_demo_mode_to_this_machine(  # type: ignore[no-untyped-def]
+    ctx: EngineContext, client: FlaskClient, app, tmp_path, monkeypatch
+) -> None:
+    tokens = demo.seed(ctx)
+    path = tmp_path / "demo-tokens.json"
+    path.write_text(json.dumps(tokens), encoding="utf-8")
+    app.config["TIDU_DEMO_TOKENS"] = str(path)
+    monkeypatch.delenv("TIDU_DEMO_SIGN_IN", raising=False)
+
+    def offered(remote: str = "127.0.0.1") -> list[str]:
+        answer = client.get("/ui/demo-users", environ_base={"REMOTE_ADDR": remote}).json
+        return [user["id"] for user in answer["users"]]
+
+    assert offered() == []  # `tidu serve` and gunicorn: off
+    monkeypatch.setenv("TIDU_DEMO_SIGN_IN", "1")  # as `make run` starts the server
+    assert "province" in offered()
+    assert offered("::1") == offered()
+    assert offered("10.0.0.7") == []  # never to another machine

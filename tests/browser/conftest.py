@@ -52,6 +52,7 @@ def browser() -> Iterator[Any]:
 def server(app, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Serve the test app (same database and simulated clock as the test) on a free port."""
     app.config["TIDU_DEMO_TOKENS"] = str(tmp_path / "demo-tokens.json")
+    app.config["TIDU_DEMO_SIGN_IN"] = True  # as `make run` has it
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
