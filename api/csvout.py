@@ -17,12 +17,19 @@ from api.auth import engine_context
 CHUNK_ROWS = 1000  # rows per piece of a streamed download
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run the cell
+
+
 def cell(value: Any, zone: tzinfo) -> Any:
-    """A value as a CSV cell: local time to the minute, ISO dates, '' for None."""
+    """A value as a CSV cell: local time to the minute, ISO dates, '' for None; text that a
+    spreadsheet would read as a formula (an enterprise's name `=HYPERLINK(...)`) is prefixed
+    with an apostrophe, so it is shown as text (OWASP: CSV injection)."""
     if isinstance(value, datetime):
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return "" if value is None else value
 
 

