@@ -3,7 +3,6 @@ applied in turn and recorded once, the first as new and the others as replacing 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from engine.context import EngineContext
 from engine.store import CalendarYear, HistoryEvent
 from tests import factories as f
+from tests.fixtures.races import answers_at_once
 
 THREADS = 6
 
@@ -25,26 +25,12 @@ def test_concurrent_uploads_of_one_year_are_serialised(
 ) -> None:
     owner = f.user(ctx, client, role="process_owner", user_id="owner")
     headers = {"Authorization": f"Bearer {owner.token}"}
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[int, Any]] = []
-    errors: list[BaseException] = []
 
-    def upload(i: int) -> None:
+    def upload(i: int) -> Any:
         body = {"source": f"国办发明电〔2098〕{i}号", "holidays": {"2099-01-01": "元旦"}}
-        try:
-            barrier.wait(timeout=30)
-            response = app.test_client().put("/api/v1/calendars/2099", headers=headers, json=body)
-            results.append((response.status_code, response.json))
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
+        return app.test_client().put("/api/v1/calendars/2099", headers=headers, json=body)
 
-    threads = [threading.Thread(target=upload, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
+    results = answers_at_once(THREADS, upload)
     statuses = Counter(status for status, _ in results)
     assert set(statuses) <= {200, 409}, results  # never a 500
     with ctx.transaction() as session:

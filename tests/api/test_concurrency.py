@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,6 +11,7 @@ from sqlalchemy import func, select
 from engine.context import EngineContext
 from engine.store import HistoryEvent
 from tests import factories as f
+from tests.fixtures.races import answers_at_once
 
 THREADS = 16
 
@@ -25,30 +24,14 @@ def test_concurrent_completions_of_one_task_let_exactly_one_win(
     instance_id = f.apply(p1["ent"], p1_round)
     task_id = p1["city"].task("city_review", instance_id)["id"]
     headers = {"Authorization": f"Bearer {p1['city'].token}"}
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[int, Any]] = []
-    errors: list[BaseException] = []
-
-    def complete() -> None:
-        client = app.test_client()  # one client per thread, one app
-        try:
-            barrier.wait(timeout=30)
-            response = client.post(
-                f"/api/v1/tasks/{task_id}/complete",
-                headers=headers,
-                json={"data": {"decision": "approve"}},
-            )
-            results.append((response.status_code, response.json))
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=complete) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
+    results = answers_at_once(
+        THREADS,
+        lambda _: app.test_client().post(  # one client per thread, one app
+            f"/api/v1/tasks/{task_id}/complete",
+            headers=headers,
+            json={"data": {"decision": "approve"}},
+        ),
+    )
     statuses = Counter(status for status, _ in results)
     assert statuses == {200: 1, 409: THREADS - 1}, [b for status, b in results if status != 409]
     codes = {body["type"].rsplit("/", 1)[1] for status, body in results if status == 409}

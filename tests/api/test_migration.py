@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
 from engine.store import HistoryEvent, Timer
 from tests import factories as f
+from tests.fixtures.races import answers_at_once
 
 PROBLEM = "application/problem+json"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -192,23 +192,13 @@ def test_concurrent_migrations_of_one_instance_let_exactly_one_win(
     instance_id = f.apply(p1["ent"], p1_round)
     deploy_v2(p1["owner"])
     headers = {"Authorization": f"Bearer {p1['owner'].token}"}
-    barrier = threading.Barrier(THREADS)
-    statuses: list[int] = []
-
-    def migrate() -> None:
-        client = app.test_client()
-        barrier.wait(timeout=30)
-        response = client.post(
+    results = answers_at_once(
+        THREADS,
+        lambda _: app.test_client().post(
             f"{BASE}/instances/{instance_id}", headers=headers, json={"from": 1, "to": 2}
-        )
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=migrate) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert Counter(statuses) == {200: 1, 409: THREADS - 1}
+        ),
+    )
+    assert Counter(status for status, _ in results) == {200: 1, 409: THREADS - 1}
     with ctx.transaction() as session:
         moved = session.scalars(
             select(HistoryEvent).where(

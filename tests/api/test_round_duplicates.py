@@ -4,9 +4,7 @@ at once) is refused 409 naming the first, and a round opened by hand is recorded
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,6 +13,7 @@ from sqlalchemy import func, select
 from engine.context import EngineContext
 from engine.store import HistoryEvent, Round
 from tests import factories as f
+from tests.fixtures.races import answers_at_once
 
 BODY = {
     "process_key": "innovative_evaluation",
@@ -56,25 +55,9 @@ def test_two_identical_rounds_posted_at_once_open_one(
 ) -> None:
     headers = {"Authorization": f"Bearer {p1['province'].token}"}
     threads_n = 4
-    barrier = threading.Barrier(threads_n)
-    results: list[tuple[int, Any]] = []
-    errors: list[BaseException] = []
-
-    def post() -> None:
-        try:
-            barrier.wait(timeout=30)
-            response = app.test_client().post("/api/v1/rounds", headers=headers, json=BODY)
-            results.append((response.status_code, response.json))
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=post) for _ in range(threads_n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
+    results = answers_at_once(
+        threads_n, lambda _: app.test_client().post("/api/v1/rounds", headers=headers, json=BODY)
+    )
     assert Counter(status for status, _ in results) == {201: 1, 409: threads_n - 1}, results
     with ctx.transaction() as session:
         rounds = session.scalar(

@@ -27,23 +27,13 @@ from engine.store import (
 )
 from tests import factories as f
 from tests.engine.conftest import Tidu
-from tests.engine.test_history import execute, stream_rows
-
-Problems = list[dict[str, Any]]
+from tests.engine.test_history import execute, spot_checked, stream_rows, verify
 
 
 @pytest.fixture
 def run(ctx: EngineContext, clock: SimulatedClock, p1: f.People, p1_round: int) -> str:
     """A P1 case through 市级初审 (with an evidence file) and 抽查; returns the instance id."""
-    instance_id = f.apply(p1["ent"], p1_round)
-    city = p1["city"]
-    city.complete("city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id)
-    city.complete("city_spot_check", {"result": "pass", "findings": "现场核查属实"}, instance_id)
-    return instance_id
-
-
-def verify(ctx: EngineContext) -> Problems:
-    return history.verify_all(ctx)
+    return spot_checked(p1, p1_round)
 
 
 def delete_stream(db: Engine, stream: str) -> None:

@@ -9,12 +9,12 @@ serialization failures are answered the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from api import create_app
@@ -27,6 +27,7 @@ from engine.errors import Busy
 from engine.settings import Settings
 from engine.store import Incident, make_engine
 from handlers.uscc import make_uscc
+from tests.fixtures.locks import held
 from tests.fixtures.tasks import open_task
 
 USCC = make_uscc("91360102MC0000001")
@@ -49,26 +50,9 @@ def quick(ctx: EngineContext, clock: SimulatedClock) -> Iterator[EngineContext]:
     quick.db.dispose()
 
 
-@contextmanager
-def _held(ctx: EngineContext, instance_id: str) -> Iterator[None]:
+def _held(ctx: EngineContext, instance_id: str) -> AbstractContextManager[None]:
     """Another transaction holds what a command on the case needs until the block ends."""
-    other = create_engine(ctx.settings.database_url)
-    conn = other.connect()
-    try:
-        if ctx.is_postgres:
-            conn.begin()
-            conn.execute(
-                text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"),
-                {"id": instance_id},
-            )
-        else:
-            conn.connection.driver_connection.isolation_level = None
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        yield
-    finally:
-        conn.connection.driver_connection.rollback()
-        conn.close()
-        other.dispose()
+    return held(ctx, "SELECT id FROM process_instance WHERE id = :id FOR UPDATE", id=instance_id)
 
 
 def _incidents(ctx: EngineContext) -> int:

@@ -3,39 +3,24 @@ answer a lock not granted in time as 409 `busy`, as commands do, never a 500."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from engine import incidents, queries
 from engine.context import Actor, EngineContext
 from engine.errors import Busy
 from engine.store import Incident
 from tests.engine.test_busy import quick  # noqa: F401 - a fixture: 0.3 s lock timeout
+from tests.fixtures.locks import held
 
 PROVINCE = Actor(id="p-1", role="province", region="360000")
 
 
-@contextmanager
-def _held(ctx: EngineContext, table: str) -> Iterator[None]:
+def _held(ctx: EngineContext, table: str) -> AbstractContextManager[None]:
     """Another transaction holds `table` (PostgreSQL) or the write lock (SQLite)."""
-    other = create_engine(ctx.settings.database_url)
-    conn = other.connect()
-    try:
-        if ctx.is_postgres:
-            conn.begin()
-            conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
-        else:
-            conn.connection.driver_connection.isolation_level = None
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        yield
-    finally:
-        conn.connection.driver_connection.rollback()
-        conn.close()
-        other.dispose()
+    return held(ctx, f"LOCK TABLE {table} IN EXCLUSIVE MODE")
 
 
 def test_an_upload_that_waits_too_long_is_busy(quick: EngineContext) -> None:  # noqa: F811

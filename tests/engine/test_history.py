@@ -23,16 +23,22 @@ from tests.engine.conftest import Tidu
 Problems = list[dict[str, Any]]
 
 
-@pytest.fixture
-def run(ctx: EngineContext, clock: SimulatedClock, p1: f.People, p1_round: int) -> str:
-    """A P1 case through 市级初审 (flagged), 抽查, 公示 and 推荐上报; returns the instance id."""
+def spot_checked(p1: f.People, p1_round: int) -> str:
+    """A P1 case through 市级初审 (flagged) and 抽查; returns the instance id."""
     instance_id = f.apply(p1["ent"], p1_round)
     city = p1["city"]
     city.complete("city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id)
     city.complete("city_spot_check", {"result": "pass", "findings": "现场核查属实"}, instance_id)
+    return instance_id
+
+
+@pytest.fixture
+def run(ctx: EngineContext, clock: SimulatedClock, p1: f.People, p1_round: int) -> str:
+    """A P1 case through 市级初审 (flagged), 抽查, 公示 and 推荐上报; returns the instance id."""
+    instance_id = spot_checked(p1, p1_round)
     clock.advance(timedelta(days=10))
     instances.fire_due(ctx)
-    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    p1["city"].complete("city_report", {"remarks": "同意推荐"}, instance_id)
     return instance_id
 
 

@@ -4,7 +4,6 @@ transactions read the same open row)."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from typing import Any
 
@@ -17,6 +16,7 @@ from engine.context import Actor, EngineContext
 from engine.store import HistoryEvent
 from tests import factories as f
 from tests.engine import test_incidents as base
+from tests.fixtures.races import answers_at_once
 
 case = base.case  # the fixture: a 南昌 application waiting for 市级初审
 
@@ -41,28 +41,12 @@ def test_concurrent_hand_closes_let_exactly_one_win(
 ) -> None:
     incident_id = base.fail_city_review(ctx, p1, case)
     headers = {"Authorization": f"Bearer {p1['province'].token}"}
-    barrier = threading.Barrier(THREADS)
-    results: list[tuple[int, Any]] = []
-    errors: list[BaseException] = []
-
-    def resolve(note: str) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=30)
-            response = client.post(
-                f"/api/v1/incidents/{incident_id}/resolve", headers=headers, json={"note": note}
-            )
-            results.append((response.status_code, response.json))
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=resolve, args=(str(i),)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
+    results = answers_at_once(
+        THREADS,
+        lambda i: app.test_client().post(
+            f"/api/v1/incidents/{incident_id}/resolve", headers=headers, json={"note": str(i)}
+        ),
+    )
     assert Counter(status for status, _ in results) == {200: 1, 409: THREADS - 1}, results
     assert all(body["title"] for status, body in results if status == 409)
     assert resolved_events(ctx, incident_id) == 1

@@ -13,7 +13,6 @@ starts one with two).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -29,6 +28,7 @@ from engine.context import Actor, EngineContext
 from engine.settings import Settings
 from engine.store import Instance, make_engine
 from handlers.uscc import make_uscc
+from tests.fixtures.races import at_once
 from tests.fixtures.tasks import open_task
 
 ROLES = (("city", "360100"), ("province", None))
@@ -93,17 +93,14 @@ def test_prepared_statements_of_one_client_reach_the_next_behind_the_proxy(
         engine.dispose()
 
 
-def _run_cases(ctx: EngineContext, uscc: str, count: int, failures: list[BaseException]) -> None:
+def _run_cases(ctx: EngineContext, uscc: str, count: int) -> None:
     enterprise = Actor(id=f"e-{uscc}", role="enterprise", region="360100", uscc=uscc)
     staff = [Actor(id=role, role=role, region=region) for role, region in ROLES]
-    try:
-        for _ in range(count):
-            case = instances.start_instance(ctx, process_key="sme_eval", actor=enterprise)
-            for actor, (bpmn_id, body) in zip((enterprise, *staff), BODIES, strict=True):
-                task_id = open_task(ctx, case.id, bpmn_id)
-                instances.complete_task(ctx, task_id=task_id, actor=actor, data=body)
-    except BaseException as error:  # reported by the test
-        failures.append(error)
+    for _ in range(count):
+        case = instances.start_instance(ctx, process_key="sme_eval", actor=enterprise)
+        for actor, (bpmn_id, body) in zip((enterprise, *staff), BODIES, strict=True):
+            task_id = open_task(ctx, case.id, bpmn_id)
+            instances.complete_task(ctx, task_id=task_id, actor=actor, data=body)
 
 
 def test_commands_from_several_threads_run_behind_the_proxy_with_prepares_off(
@@ -119,15 +116,7 @@ def test_commands_from_several_threads_run_behind_the_proxy_with_prepares_off(
         usccs = [make_uscc(f"91360102MC{i:07d}") for i in range(4)]
         for uscc in usccs:
             users.ensure_enterprise(bctx, uscc=uscc, name=f"企业{uscc[-6:]}", region="360100")
-        failures: list[BaseException] = []
-        threads = [
-            threading.Thread(target=_run_cases, args=(bctx, uscc, 5, failures)) for uscc in usccs
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failures == []
+        at_once(len(usccs), lambda i: _run_cases(bctx, usccs[i], 5))  # raises a thread's error
         with bctx.reading() as session:
             done = session.scalar(
                 select(func.count()).select_from(Instance).where(Instance.status == "completed")
