@@ -136,7 +136,9 @@ def standing(
     prerequisite_held = prerequisite is None or prerequisite["tier"] in held
     why = []
     if banned:
-        why.append(f"处于禁止申报期（至 {ban_until}，第十二条）：{facts.get('ban_reason') or ''}")
+        why.append(
+            f"处于禁止申报期（{ban_until} 前不得申报，第十二条）：{facts.get('ban_reason') or ''}"
+        )
     if not prerequisite_held:
         why.append(f"已不再持有有效的前置资格（证书 {prerequisite['number']}，第七、八条）")
     return {

@@ -238,6 +238,11 @@ def test_a_revocation_or_ban_after_the_application_stops_certification(
     assert decision[0]["inputs"]["facts"]["held_tiers"] == (
         [] if change == "revoke_prerequisite" else ["innovative"]
     )
+    if change == "ban":  # ban_until is the first day it may apply again: the day before ends it
+        ban_until = decision[0]["outputs"]["ban_until"]
+        assert (
+            f"处于禁止申报期（{ban_until} 前不得申报，第十二条）" in decision[0]["outputs"]["why"]
+        )
 
 
 def test_return_for_correction_then_rejection_by_the_city(people, round_id) -> None:
