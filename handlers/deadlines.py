@@ -21,12 +21,15 @@ def end_of_day(day: date) -> str:
 @operator("calendar.add_working_days")
 def add_working_days(*, start_on: str, days: int) -> dict[str, Any]:
     """Compute a period of `days` working days counted from the day after `start_on`."""
-    return json.loads(_working_period(start_on, days))  # a fresh copy for each case
+    year = int(start_on[:4])
+    stamps = tuple(workdays.year_stamp(y) for y in range(year, year + 2 + days // 200))
+    return json.loads(_working_period(start_on, days, stamps))  # a fresh copy for each case
 
 
 @lru_cache(maxsize=4096)
-def _working_period(start_on: str, days: int) -> str:
-    """The period as JSON: the calendar files are fixed for the life of the process."""
+def _working_period(start_on: str, days: int, stamps: tuple[object, ...]) -> str:
+    """The period as JSON, cached while the calendars of the years it may span (`stamps`,
+    workdays.year_stamp) stay as they are: a fixed or uploaded calendar counts at once."""
     start = date.fromisoformat(start_on)
     counted = workdays.working_days_after(start, days)
     ends_on = counted[-1] if counted else start

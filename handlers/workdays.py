@@ -96,6 +96,20 @@ def _year_file(directory: Path, year: int) -> tuple[dict[str, str], dict[str, st
     return _read_year_file(path, year, stamp)
 
 
+def year_stamp(year: int, directory: Path = CALENDAR_DIR) -> object:
+    """What a year's working days are read from, as a value that changes when they do: the
+    package's (fixed), an upload's content, a file's modification time, or nothing yet."""
+    if year in PACKAGE_YEARS:
+        return "chinesecalendar"
+    stored = holidays.stored_years().get(year)
+    if stored is not None:
+        return json.dumps([stored["holidays"], stored["workdays"]], sort_keys=True)
+    try:
+        return (directory / f"{year}.json").stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 @lru_cache(maxsize=64)
 def _read_year_file(path: Path, year: int, stamp: int) -> tuple[dict[str, str], dict[str, str]]:
     problems = year_file_problems(path)

@@ -113,3 +113,20 @@ def test_an_uploaded_year_serves_working_days_in_every_process(  # type: ignore[
         .json["items"]
     )
     assert (event["actor"], event["data"]["year"], event["data"]["holidays"]) == ("owner", 2099, 2)
+
+
+def test_a_corrected_upload_changes_the_periods_computed_after_it(  # type: ignore[no-untyped-def]
+    ctx: EngineContext, clock: SimulatedClock, client: FlaskClient, calendars
+) -> None:
+    from handlers import deadlines
+
+    owner = f.user(ctx, client, role="process_owner", user_id="owner")
+    clock.set(datetime(2098, 12, 1, 1, tzinfo=UTC))
+    first = {"holidays": {"2099-10-01": "国庆节"}}
+    assert owner.put("/api/v1/calendars/2099", json=first).status_code == 200
+    before = deadlines.add_working_days(start_on="2099-09-30", days=5)
+    fixed = {"holidays": {f"2099-10-0{d}": "国庆节" for d in range(1, 8)}}
+    assert owner.put("/api/v1/calendars/2099", json=fixed).status_code == 200
+    after = deadlines.add_working_days(start_on="2099-09-30", days=5)
+    assert before["ends_on"] < after["ends_on"]  # the whole holiday week now skipped
+    assert after["ends_on"] == workdays.add_working_days(date(2099, 9, 30), 5).isoformat()

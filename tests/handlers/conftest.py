@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import handlers  # noqa: F401 - fills the registry
-from engine import registry
+from engine import holidays, registry
 from engine.registry import RuleSet
 from handlers.rules import load_ruleset
 
@@ -40,3 +40,10 @@ def edit() -> Callable[[RuleSet, str, str, str], RuleSet]:
         return RuleSet({**rules.files, file: rules.files[file].replace(old, new, 1)})
 
     return replace
+
+
+@pytest.fixture(autouse=True)
+def no_uploaded_calendars(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handlers read working days from the package and files only: no database's uploaded
+    calendars, whichever test installed them last (engine.holidays keeps the latest context)."""
+    monkeypatch.setattr(holidays, "_CURRENT", [])
