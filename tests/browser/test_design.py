@@ -58,7 +58,7 @@ def test_owner_signs_in_as_demo_user_and_deploys_an_edited_diagram(  # type: ign
         ).one()
         assert sorted(v2.files) == sorted(v1.files)
 
-    page.click("#notice a >> text=与本版本比较")
+    page.click("#notice a >> text=与第 1 版比较")
     page.wait_for_selector("#diff tr[data-element=city_review]")
     assert "市级初审（修订）" in page.inner_text("#diff tr[data-element=city_review]")
     assert "修改 1 个" in page.inner_text("#summary"), page.inner_text("#diff")

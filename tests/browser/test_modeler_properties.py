@@ -193,7 +193,9 @@ def test_user_task_extension_properties_are_edited_and_still_validate(  # type: 
     assert "申报截止前" in page.input_value("#pp-instructions")
     assert page.input_value("#pp-pre-script") == ""
 
-    page.fill(f"{panel} tr[data-property=dueAt] input >> nth=1", "days_after(round_opens_on, 30)")
+    page.fill(
+        f"{panel} tr[data-property=dueAt] input >> nth=1", "days_before(application_deadline_at, 1)"
+    )
     commit(page)
     page.fill(f"{panel} tr.pp-new-property input >> nth=0", "handledBy")
     page.fill(f"{panel} tr.pp-new-property input >> nth=1", "innovative:city")
@@ -209,7 +211,7 @@ def test_user_task_extension_properties_are_edited_and_still_validate(  # type: 
     props = task.xpath("bpmn:extensionElements/spiffworkflow:properties/*", namespaces=NS)
     assert [(p.get("name"), p.get("value")) for p in props] == [
         ("formJsonSchemaFilename", "forms/innovative_self_evaluation.schema.json"),
-        ("dueAt", "days_after(round_opens_on, 30)"),
+        ("dueAt", "days_before(application_deadline_at, 1)"),
         ("handledBy", "innovative:city"),
     ]
     (pre,) = task.xpath(".//spiffworkflow:preScript", namespaces=NS)
@@ -309,7 +311,10 @@ def test_owner_opens_an_edited_file_from_disk_and_deploys_it(  # type: ignore[no
     dmn = tmp_path / "eligibility.dmn"
     dmn.write_text(files[dmn_name], encoding="utf-8")  # same text: replaced, but not changed
     page.set_input_files("#file-input", str(dmn))
-    page.wait_for_selector(f"#file-tabs button[data-file='{dmn_name}'].active")
+    page.wait_for_selector(  # in the closed 决策表 list, which names it
+        f"#file-tabs button[data-file='{dmn_name}'].active", state="attached"
+    )
+    assert "eligibility.dmn" in page.inner_text("#file-tabs details[data-kind=dmn] summary")
     assert page.is_visible("#dmn-canvas")
     assert not page.is_visible("#properties-panel")
 

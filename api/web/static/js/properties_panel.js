@@ -53,11 +53,27 @@ export function timerOf(bo) {
 /** A settings script task: the 流程参数 a process owner may change. */
 const isSettings = (bo) => isA(bo, 'bpmn:ScriptTask') && (bo.id === 'settings' || bo.name === '流程参数');
 
+/** How many rows a textarea needs to show `text` whole: its lines, each wrapped at about
+ *  `columns` half-width characters (a CJK character counts two). */
+export function rowsFor(text, columns = 56) {
+  const width = (line) => [...line].reduce((n, ch) => n + (ch.charCodeAt(0) > 0x2e7f ? 2 : 1), 0);
+  return String(text).split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(width(line) / columns)), 0);
+}
+
+/** Grow a textarea to its content (up to about 60% of the window; beyond, it scrolls). */
+function autosize(area) {
+  if (!area.offsetParent) return;  // not laid out (the panel is hidden)
+  area.style.height = 'auto';
+  const limit = Math.max(200, window.innerHeight * 0.6);
+  area.style.height = `${Math.min(area.scrollHeight + 2, limit)}px`;
+}
+
 /**
- * Attach the panel to `container`; returns { show(element) }.
+ * Attach the panel to `container`; returns { show(element), render(), setActive(on) }. Several
+ * modelers may share one container: only the active one's panel draws into it.
  * @param {object} modeler a bpmn-js Modeler given the spiffworkflow moddle extension
  */
-export function createPropertiesPanel(modeler, container) {
+export function createPropertiesPanel(modeler, container, { active = true } = {}) {
   const modeling = modeler.get('modeling');
   const factory = modeler.get('bpmnFactory');
   const registry = modeler.get('elementRegistry');
@@ -65,6 +81,7 @@ export function createPropertiesPanel(modeler, container) {
   const canvas = modeler.get('canvas');
   const timerDrafts = new Map();  // element id -> kind chosen before any expression was typed
   let current = null;
+  let selected = 0;  // how many elements are selected
 
   // ---- edits (each one command on the command stack) ----
 
@@ -136,9 +153,10 @@ export function createPropertiesPanel(modeler, container) {
   function field(key, label, { value = '', multiline = false, code = false, readonly = false, hint, commit, rows } = {}) {
     const attrs = { id: `pp-${key}`, class: code ? 'code' : '', spellcheck: 'false', readonly: readonly || undefined };
     const input = multiline
-      ? el('textarea', { ...attrs, rows: rows || Math.min(18, Math.max(3, String(value).split('\n').length + 1)) })
+      ? el('textarea', { ...attrs, rows: rows || Math.min(24, Math.max(3, rowsFor(value, code ? 52 : 44) + 1)) })
       : el('input', { ...attrs, type: 'text' });
     input.value = value;
+    if (multiline) input.addEventListener('input', () => autosize(input));
     if (commit) {
       input.addEventListener('change', () => {
         if (input.value !== value) commit(input.value);
@@ -291,10 +309,13 @@ export function createPropertiesPanel(modeler, container) {
   // ---- rendering ----
 
   function render() {
+    if (!active) return;
     const focused = container.contains(document.activeElement) ? document.activeElement.id : null;
     const element = current && registry.get(current.id) ? registry.get(current.id) : null;
     const parts = [el('h2', {}, '属性')];
-    if (!element) {
+    if (!element && selected > 1) {
+      parts.push(el('p', { class: 'hint pp-multiple' }, `已选中 ${selected} 个元素。只选中一个元素时，可在此查看和修改它的属性。`));
+    } else if (!element) {
       parts.push(...emptyView());
     } else {
       const bo = element.businessObject;
@@ -309,6 +330,7 @@ export function createPropertiesPanel(modeler, container) {
     }
     container.replaceChildren(...parts);
     container.dataset.element = element ? element.id : '';
+    for (const area of container.querySelectorAll('textarea')) autosize(area);
     const again = focused && document.getElementById(focused);
     if (again && container.contains(again)) again.focus();
   }
@@ -319,13 +341,21 @@ export function createPropertiesPanel(modeler, container) {
     render();
   }
 
-  modeler.on('selection.changed', ({ newSelection }) => show(newSelection.length === 1 ? newSelection[0] : null));
+  modeler.on('selection.changed', ({ newSelection }) => {
+    selected = newSelection.length;
+    show(newSelection.length === 1 ? newSelection[0] : null);
+  });
   modeler.on('elements.changed', ({ elements }) => {
     if (!current) { render(); return; }
     if (elements.some((element) => element.id === current.id || element.labelTarget === current
       || (element.businessObject && element.businessObject === current.businessObject.sourceRef))) render();
   });
-  modeler.on('import.done', () => { timerDrafts.clear(); show(null); });
+  modeler.on('import.done', () => { timerDrafts.clear(); selected = 0; show(null); });
+  function setActive(on) {
+    active = on;
+    render();
+  }
+
   render();
-  return { show, render };
+  return { show, render, setActive };
 }
