@@ -17,7 +17,7 @@ from engine import definitions, queries, registry
 from engine.clock import SystemClock
 from engine.context import EngineContext
 from engine.settings import Settings
-from engine.store import TIER_LABELS
+from engine.store import TIER_LABELS, TIER_PROCESSES
 from handlers.preview import preview_by_tier
 
 
@@ -38,7 +38,7 @@ def _rules(settings: Settings, directory: Path | None, tier: str) -> tuple[regis
         return _directory_rules(settings.processes_dir)
     ctx = EngineContext(settings)
     try:
-        latest = queries.latest_rules(ctx, queries.TIER_PROCESSES[tier])
+        latest = queries.latest_rules(ctx, TIER_PROCESSES[tier])
     except SQLAlchemyError:
         latest = None
     finally:

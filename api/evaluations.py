@@ -14,6 +14,7 @@ from api.schemas import LocalDateTime
 from engine import definitions, queries, registry
 from engine.context import EngineContext
 from engine.errors import InvalidInput
+from engine.store import TIER_PROCESSES
 from handlers.preview import preview_by_tier
 
 bp = Blueprint(
@@ -94,7 +95,7 @@ def _rules_of(ctx: EngineContext) -> Any:
     any process if that one is not deployed); the configured processes/ directory if none is."""
 
     def rules_of(tier: str) -> tuple[registry.RuleSet, dict[str, Any]]:
-        latest = queries.latest_rules(ctx, queries.TIER_PROCESSES[tier])
+        latest = queries.latest_rules(ctx, TIER_PROCESSES[tier])
         if latest is not None:
             files = latest.pop("files")
             return registry.RuleSet(files), {"source": "deployment", **latest}

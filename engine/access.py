@@ -55,9 +55,26 @@ def require_work_on(actor: Actor, task: HumanTask) -> None:
         raise Forbidden("审计人员只能查看，不能办理任务")
 
 
+# Who may start a case of these procedures through POST /instances; any other procedure (one a
+# process owner adds): STARTERS. 第十二条 incidents are the province's; complaints are filed
+# through POST /complaints, lifecycles start when a qualification is issued or imported.
+START_ROLES = {
+    "article12_incident": frozenset({"province"}),
+    "complaint": frozenset(),
+    "qualification_lifecycle": frozenset(),
+}
+STARTED_ELSEWHERE = {
+    "complaint": "投诉请通过投诉登记提交（POST /complaints）",
+    "qualification_lifecycle": "资格生命周期在资格颁发或存量导入时自动开始",
+}
+
+
 def require_start(actor: Actor, process_key: str) -> None:
-    if actor.role not in STARTERS:
-        raise Forbidden("当前角色不能发起申报")
+    if actor.role == "system":
+        return
+    allowed = START_ROLES.get(process_key, STARTERS)
+    if actor.role not in allowed:
+        raise Forbidden(STARTED_ELSEWHERE.get(process_key) or f"当前角色不能发起流程 {process_key}")
 
 
 # Who may deliver a BPMN message to a case by hand (POST /instances/{id}/messages), by message

@@ -18,7 +18,15 @@ from engine import access, history, records, writes
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.store import Ban, Complainant, Enterprise, HumanTask, Instance, Qualification
+from engine.store import (
+    TIER_LABELS,
+    Ban,
+    Complainant,
+    Enterprise,
+    HumanTask,
+    Instance,
+    Qualification,
+)
 
 VALID = ("active", "renewal_ineligible")
 TIER_ORDER = ("innovative", "specialized", "little_giant")
@@ -120,6 +128,19 @@ def require_major_change_holder(
         "第十一条：重大变化报告适用于资格有效期内的优质中小企业，该企业没有有效的优质中小企业资格",
         rule="major-change-requires-qualification",
     )
+
+
+def require_not_holding(session: Session, uscc: str | None, tier: str, today: date) -> None:
+    """第九条: a valid qualification is continued by its renewal review every three years, not
+    by a new application for the same tier: 409 `already-qualified`, naming the certificate.
+    One whose renewal eligibility was withdrawn (第十、十一条) may apply anew before it lapses."""
+    for held in valid_qualifications(session, uscc, today):
+        if held.tier == tier and held.status == "active":
+            raise Conflict(
+                f"该企业已持有有效的{TIER_LABELS[tier]}资格（证书 {held.number}，有效期至 "
+                f"{held.expires_on}）：有效期内由复核延续（第九条），无需重新申报",
+                rule="already-qualified",
+            )
 
 
 def start_facts(session: Session, uscc: str | None, today: date, role: str) -> dict[str, Any]:

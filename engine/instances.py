@@ -39,6 +39,7 @@ from engine.context import Actor, EngineContext
 from engine.errors import (
     Conflict,
     EngineError,
+    InvalidInput,
     MessageNotExpected,
     NotFound,
     TaskAlreadyClaimed,
@@ -59,6 +60,7 @@ from engine.projections import (
 from engine.runtime import CURRENT_SCOPE, SERIALIZER, CommandScope, cached_spec
 from engine.store import (
     TIER_LABELS,
+    TIER_PROCESSES,
     Definition,
     Enterprise,
     HistoryStream,
@@ -110,6 +112,8 @@ def workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, 
 
 
 _I, _T, _H = Instance.__table__.c, HumanTask.__table__.c, HistoryStream.__table__.c
+ROUTER = "router"  # the system actor delivering routed (outbox) messages
+APPLICATIONS = {key: tier for tier, key in TIER_PROCESSES.items()}  # in a round, for a tier
 # the lock reads run as Core statements whose rows become session objects (writes.Rows): the
 # ORM's per-query setup of its loaders costs several times the statement
 _CASE_ROWS = writes.Rows(Instance, _H.seq, _H.head_hash)
@@ -648,12 +652,17 @@ def start_instance(
 ) -> Instance:
     """Start a case of the latest version of a process and run it to its first wait."""
     access.require_start(actor, process_key)
+    if round_id is None and process_key in APPLICATIONS:
+        raise InvalidInput("申报须选择申报批次", errors={"round_id": ["必填：在哪个批次申报"]})
     with ctx.transaction() as session:
         definition = definitions.latest(session, process_key, ctx)
         round_row = session.get(Round, round_id) if round_id is not None else None
         if round_id is not None and (round_row is None or round_row.process_key != process_key):
             raise NotFound("申报批次不存在")
         data = _start_data(ctx, session, actor, uscc, round_row)
+        if process_key in APPLICATIONS:
+            tier = APPLICATIONS[process_key]
+            enterprises.require_not_holding(session, data["uscc"], tier, ctx.today())
         prerequisite = _prerequisite(ctx, session, definition, data["uscc"])
         if prerequisite is not None:
             data["prerequisite"] = prerequisite
@@ -705,7 +714,11 @@ def complete_task(
     incident_id: str | None = None,
     retried_by: Actor | None = None,
 ) -> Instance:
-    """Complete a human task with form data and run the instance until it waits again."""
+    """Complete a human task with form data and run the instance until it waits again.
+
+    The case's timers already due fire first (`_fire_due_first`): a task whose deadline has
+    passed cannot be completed, even before the scheduler has fired its deadline timer.
+    """
     with ctx.transaction() as session:
         task_row, loaded = _open_task(ctx, session, task_id, actor)
         if task_row.assignee and task_row.assignee != actor.id:
@@ -713,35 +726,112 @@ def complete_task(
         task = loaded.wf.get_task_from_id(UUID(str(task_id)))
         if task is None or task.state != TaskState.READY:
             raise TaskNotOpen("任务已不可办理")
-        schema = definitions.form_schema(loaded.definition, task_row.form)
-        forms.validate(schema, data)
-        evidence = forms.resolve_evidence(session, schema, data, loaded.row.uscc)
         now = ctx.now()
-        task.data.update(data)
-        task.run()
-        writes.update_row(
-            session, task_row, {"state": "completed", "completed_at": now, "completed_by": actor.id}
-        )
-        history.append(
-            session,
-            stream=f"instance:{loaded.row.id}",
-            kind="task.completed",
-            actor=actor.id,
-            at=now,
-            instance_id=loaded.row.id,
-            task_id=task_row.id,
-            bpmn_id=task_row.bpmn_id,
-            definition_id=loaded.definition.id,
-            data={
-                "name": task_row.name,
-                "role": actor.role,
-                "submitted": data,
-                "evidence": evidence,
-            },
-        )
-        advance(ctx, loaded)
-        _resolve_incident(session, incident_id, retried_by or actor, now)
-        return save(ctx, session, loaded, actor)
+        refused = _fire_due_first(ctx, session, loaded, task_row, task, now)
+        if refused is None:
+            return _complete(
+                ctx, session, loaded, task_row, task, actor, data, now, incident_id, retried_by
+            )
+    # committed: the timers fired (real events) and ended the task; the completion is refused
+    if outbox.DISPATCH_NEEDED.get():  # what the firing sent is routed, as after any command
+        dispatch_messages(ctx)
+    raise refused
+
+
+def _complete(
+    ctx: EngineContext,
+    session: Session,
+    loaded: Loaded,
+    task_row: HumanTask,
+    task: Any,
+    actor: Actor,
+    data: dict[str, Any],
+    now: datetime,
+    incident_id: str | None,
+    retried_by: Actor | None,
+) -> Instance:
+    schema = definitions.form_schema(loaded.definition, task_row.form)
+    forms.validate(schema, data)
+    evidence = forms.resolve_evidence(session, schema, data, loaded.row.uscc)
+    task.data.update(data)
+    task.run()
+    writes.update_row(
+        session, task_row, {"state": "completed", "completed_at": now, "completed_by": actor.id}
+    )
+    history.append(
+        session,
+        stream=f"instance:{loaded.row.id}",
+        kind="task.completed",
+        actor=actor.id,
+        at=now,
+        instance_id=loaded.row.id,
+        task_id=task_row.id,
+        bpmn_id=task_row.bpmn_id,
+        definition_id=loaded.definition.id,
+        data={
+            "name": task_row.name,
+            "role": actor.role,
+            "submitted": data,
+            "evidence": evidence,
+        },
+    )
+    advance(ctx, loaded)
+    _resolve_incident(session, incident_id, retried_by or actor, now)
+    return save(ctx, session, loaded, actor)
+
+
+@dataclass(frozen=True)
+class _DueTimer:
+    task_id: str
+    bpmn_id: str | None
+    due_at: datetime
+
+
+def _fire_due_first(
+    ctx: EngineContext,
+    session: Session,
+    loaded: Loaded,
+    task_row: HumanTask,
+    task: Any,
+    now: datetime,
+) -> TaskNotOpen | None:
+    """Fire the case's timers due by `now` before a task of it is completed, earliest first (as
+    the scheduler would have): their due times are in the loaded waits, so the common case,
+    none due, costs no query. When the firing ended the task (an interrupting deadline), it is
+    saved, and the refusal to raise once it is committed is returned; else None (the task is
+    completed in the same transaction, after the firing)."""
+    waits = loaded.before
+    due = [(d, t) for t, d in (waits.timers if waits is not None else ()) if d <= now]
+    if not due:
+        return None
+    wf = loaded.wf
+    timers = []
+    for due_at, timer_task_id in due:
+        timer_task = wf.get_task_from_id(UUID(timer_task_id))
+        bpmn_id = scoped_bpmn_id(timer_task) if timer_task is not None else None
+        timers.append(_DueTimer(timer_task_id, bpmn_id, due_at))
+    engine = Actor.system("engine")
+    _note_fired(ctx, session, loaded, timers, engine, now, before_completion_of=task_row.id)
+    advance(ctx, loaded)
+    if task.state == TaskState.READY:
+        return None
+    save(ctx, session, loaded, engine)
+    deadline = task_row.due_at if task_row.due_at is not None and task_row.due_at <= now else None
+    deadline = deadline or max(t.due_at for t in timers)
+    shown = _deadline_text(deadline, ZoneInfo(ctx.settings.timezone))
+    return TaskNotOpen(
+        f"办理期限已过（截止 {shown}），该任务已不可办理",
+        rule="deadline-passed",
+        due_at=_local(deadline, ZoneInfo(ctx.settings.timezone)).isoformat(),
+    )
+
+
+def _deadline_text(moment: datetime, zone: ZoneInfo) -> str:
+    """A deadline as people write it: midnight is 24:00 of the day before."""
+    local = moment.astimezone(zone)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 @command("claim_task")
@@ -782,7 +872,7 @@ def send_message(
         row = session.get(Instance, str(instance_id))
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
-        access.require_send_message(actor, row)
+        access.require_send_message(actor, row, name)
         loaded = load_for_update(ctx, session, instance_id)
         now = ctx.now()
         _deliver(ctx, session, loaded, name, payload, actor, now, {})
@@ -803,6 +893,10 @@ def _deliver(
     """Hand a message to a waiting workflow and run it on."""
     if name not in {n for _, n in waiting_messages(loaded.wf)}:
         raise MessageNotExpected(f"案件当前不等待消息 {name}")
+    if name in outbox.DECISION_MESSAGES and actor.id != ROUTER:
+        # who decided is who sent it by hand, never what the payload claims (the outbox has
+        # set it to the sender of a routed message already)
+        payload = {**payload, "decided_by": actor.id}
     history.append(
         session,
         stream=f"instance:{loaded.row.id}",
@@ -830,7 +924,7 @@ def deliver_message(
     retried_by: Actor | None = None,
 ) -> Instance | None:
     """Deliver one outbox message to one waiting instance (no-op if it no longer waits)."""
-    actor = Actor.system("router")
+    actor = Actor.system(ROUTER)
     with ctx.transaction() as session:
         message = session.get(Message, message_id)
         if message is None or message.status != "pending":
@@ -915,6 +1009,38 @@ _DUE_TIMERS = select(_TIMER.task_id, _TIMER.bpmn_id, _TIMER.due_at).where(
 )
 
 
+def _note_fired(
+    ctx: EngineContext,
+    session: Session,
+    loaded: Loaded,
+    due: Any,
+    actor: Actor,
+    now: datetime,
+    **extra: Any,
+) -> None:
+    """Record the firing of due timers (rows with task_id, bpmn_id, due_at), earliest first;
+    the caller then runs the workflow, which fires them."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    for timer in sorted(due, key=lambda t: (t.due_at, t.task_id)):
+        history.append(
+            session,
+            stream=f"instance:{loaded.row.id}",
+            kind="timer.fired",
+            actor=actor.id,
+            at=now,
+            instance_id=loaded.row.id,
+            task_id=timer.task_id,
+            bpmn_id=timer.bpmn_id,
+            data={
+                "due_at": _local(timer.due_at, zone),
+                "fired_at": _local(now, zone),
+                "lateness_s": (now - timer.due_at).total_seconds(),
+                **extra,
+            },
+        )
+        loaded.fired.add(timer.task_id)
+
+
 @command("fire_timers")
 def fire_timers(
     ctx: EngineContext,
@@ -934,24 +1060,7 @@ def fire_timers(
         due = session.execute(_DUE_TIMERS, {"instance_id": loaded.row.id, "now": now}).all()
         if not due:
             return None
-        zone = ZoneInfo(ctx.settings.timezone)
-        for timer in due:
-            history.append(
-                session,
-                stream=f"instance:{loaded.row.id}",
-                kind="timer.fired",
-                actor=actor.id,
-                at=now,
-                instance_id=loaded.row.id,
-                task_id=timer.task_id,
-                bpmn_id=timer.bpmn_id,
-                data={
-                    "due_at": _local(timer.due_at, zone),
-                    "fired_at": _local(now, zone),
-                    "lateness_s": (now - timer.due_at).total_seconds(),
-                },
-            )
-            loaded.fired.add(timer.task_id)
+        _note_fired(ctx, session, loaded, due, actor, now)
         advance(ctx, loaded)
         _resolve_incident(session, incident_id, retried_by or actor, now)
         return save(ctx, session, loaded, actor)

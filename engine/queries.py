@@ -411,15 +411,6 @@ def _referencing_cases(session: Session, row: EvidenceFile) -> list[Instance]:
     )
 
 
-# The procedure that decides each tier: its newest deployment's rule tables score a preview of
-# that tier (every deployment carries its own copy of processes/rules/).
-TIER_PROCESSES = {
-    "innovative": "innovative_evaluation",
-    "specialized": "specialized_certification",
-    "little_giant": "little_giant_recommendation",
-}
-
-
 def latest_rules(ctx: EngineContext, process_key: str | None = None) -> dict[str, Any] | None:
     """The DMN files of the newest deployment of `process_key` (of any process if None, or if
     that process is not deployed), or None if nothing is deployed."""

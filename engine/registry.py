@@ -5,11 +5,13 @@
 Handlers that need rule tables declare a ``rules`` keyword parameter and receive the
 :class:`RuleSet` of the deployment the calling instance runs on; handlers that need what the
 database says of an enterprise today declare ``facts`` (with a ``uscc`` parameter) and receive
-it from the engine, recorded with their decision.
+it from the engine, recorded with their decision; handlers that need the time declare ``now``
+and receive the engine clock's current moment (ISO 8601, local time zone), never the wall clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -41,7 +43,9 @@ class RuleSet:
         return digest.hexdigest()
 
 
-INJECTED = frozenset(("rules", "facts"))  # handler keywords the engine fills in, not the diagram
+INJECTED = frozenset(
+    ("rules", "facts", "now")
+)  # handler keywords the engine fills in, not the diagram
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Operator:
     fn: Handler
     rule_version: str = ""
     record: str | None = None  # projection the engine writes from the result (e.g. "qualification")
+    # the result key the record is written from: a result without it writes none (a skipped send)
+    record_key: str | None = None
 
     @functools.cached_property  # read on every service-task call: inspect once
     def uses_rules(self) -> bool:
@@ -62,6 +68,17 @@ class Operator:
         """The handler reads the enterprise's standing today (`facts`, passed by the engine for
         its `uscc` argument: the ban in force and the qualifications held)."""
         return "facts" in inspect.signature(self.fn).parameters
+
+    @functools.cached_property
+    def uses_now(self) -> bool:
+        """The handler reads the engine clock's current moment (`now`, passed by the engine)."""
+        return "now" in inspect.signature(self.fn).parameters
+
+    def writes_record(self, result: Mapping[str, Any]) -> bool:
+        """Whether the engine writes this result's record (see `record_key`)."""
+        return self.record is not None and (
+            self.record_key is None or result.get(self.record_key) is not None
+        )
 
     def parameters(self) -> list[str]:
         return [p for p in inspect.signature(self.fn).parameters if p not in INJECTED]
@@ -79,12 +96,12 @@ _DATA_CHECKS: list[DataCheck] = []
 
 
 def operator(
-    name: str, *, rule_version: str = "", record: str | None = None
+    name: str, *, rule_version: str = "", record: str | None = None, record_key: str | None = None
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of operator `name`."""
 
     def register(fn: Handler) -> Handler:
-        _OPERATORS[name] = Operator(name, fn, rule_version, record)
+        _OPERATORS[name] = Operator(name, fn, rule_version, record, record_key)
         return fn
 
     return register
@@ -164,7 +181,7 @@ def override(name: str, fn: Handler) -> Iterator[None]:
     """Swap the handler of `name` for the duration of a block (tests)."""
     previous = _OPERATORS.get(name)
     base = previous or Operator(name, fn)
-    _OPERATORS[name] = Operator(name, fn, base.rule_version, base.record)
+    _OPERATORS[name] = dataclasses.replace(base, fn=fn)
     try:
         yield
     finally:

@@ -113,6 +113,7 @@ class HostScriptEngine(PythonScriptEngine):
             "now": lambda: clock.now().astimezone(zone).isoformat(),
             "new_seed": lambda: secrets.token_hex(8),
         }
+        self._now = functions["now"]  # for handlers that declare `now`: the engine clock
         functions = registry.script_functions() | functions  # engine functions cannot be shadowed
         super().__init__(
             environment=GuardedEnvironment({"__builtins__": SAFE_BUILTINS, **functions})
@@ -146,6 +147,8 @@ class HostScriptEngine(PythonScriptEngine):
                 if scope is None or scope.facts is None:
                     raise RuntimeError("no enterprise facts outside a command")
                 call_args["facts"] = inputs["facts"] = scope.facts(inputs["uscc"])
+            if op.uses_now:  # recorded with the decision, as the facts are
+                call_args["now"] = inputs["now"] = self._now()
             result = op.fn(**call_args)
             text = json.dumps(result, ensure_ascii=False)
         except Exception as error:
@@ -164,7 +167,7 @@ class HostScriptEngine(PythonScriptEngine):
                     inputs,
                     result,
                     version,
-                    op.record,
+                    op.record if op.writes_record(result) else None,
                 )
             )
         if task.task_spec.result_variable.startswith("spiff__"):

@@ -354,6 +354,13 @@ TIER_LABELS = {
     "specialized": "专精特新中小企业",
     "little_giant": "专精特新“小巨人”企业",
 }
+# the procedure that decides each tier (P1, P2, P3): an application to it needs a round, and its
+# newest deployment's rule tables score a preview of the tier (each deployment has its own copy)
+TIER_PROCESSES = {
+    "innovative": "innovative_evaluation",
+    "specialized": "specialized_certification",
+    "little_giant": "little_giant_recommendation",
+}
 # a case's outcome as staff and enterprises read it (the diagrams' "结果：…" steps set them)
 OUTCOME_LABELS = {
     "qualified": "认定通过",

@@ -131,3 +131,27 @@ def test_missing_or_invalid_token_is_401_problem(
         assert response.mimetype == PROBLEM
         assert response.json["type"].endswith("/unauthorized")
         assert response.json["status"] == 401
+
+
+@pytest.mark.parametrize(
+    ("process_key", "message"),
+    [
+        ("article12_incident", "当前角色不能发起流程 article12_incident"),
+        ("complaint", "POST /complaints"),
+        ("qualification_lifecycle", "资格颁发或存量导入时自动开始"),
+    ],
+)
+def test_an_enterprise_cannot_start_what_others_start(
+    ctx: EngineContext, p1: f.People, process_key: str, message: str
+) -> None:
+    refused = p1["ent"].post("/api/v1/instances", json={"process_key": process_key})
+    assert refused.status_code == 403, refused.json
+    assert message in refused.json["detail"]
+    assert p1["province"].get("/api/v1/incidents").json == []
+
+
+def test_an_application_without_a_round_is_422_naming_it(p1: f.People) -> None:
+    refused = p1["ent"].post("/api/v1/instances", json={"process_key": "innovative_evaluation"})
+    assert refused.status_code == 422, refused.json
+    assert "round_id" in refused.json["errors"]
+    assert p1["province"].get("/api/v1/incidents").json == []

@@ -118,7 +118,7 @@ def test_little_giant_change_is_reported_by_the_province_and_decided_by_miit(
 
 
 def test_relocation_moves_open_tasks_to_the_new_city(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
-    register(ctx, "innovative")
+    register(ctx, "specialized")  # P5 needs one; a P1 application is for another tier
     ent, city, city_gz = people["ent"], people["city"], people["city_gz"]
     round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
     application = f.apply(ent, round_["id"])  # waits for the Nanchang 初审
