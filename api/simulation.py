@@ -14,6 +14,7 @@ decisions by rule; a task of any other form gets values drawn from its JSON sche
 from __future__ import annotations
 
 import functools
+import json
 import random
 import shutil
 import statistics
@@ -179,22 +180,47 @@ def _review(rng: random.Random, returns: bool) -> dict[str, Any]:
     return {"decision": "approve", "flag_for_spot_check": rng.random() < 0.05}
 
 
-def _from_schema(schema: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """Values for a form nobody taught the simulation: enums drawn, required fields filled."""
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs/examples"
+TIER_FORMS = {  # the other tiers' self-evaluations: the worked examples, which pass
+    "specialized_self_evaluation.schema.json": "score-specialized.json",
+    "little_giant_self_evaluation.schema.json": "score-little_giant.json",
+}
+
+
+def _choice(prop: dict[str, Any], rng: random.Random) -> Any:
+    """A choice among `enum` or `oneOf` constants: mostly the first (approve, pass, keep…)."""
+    options = prop.get("enum") or [o["const"] for o in prop.get("oneOf", []) if "const" in o]
+    if not options:
+        return None
+    return options[0] if len(options) == 1 or rng.random() < 0.85 else rng.choice(options[1:])
+
+
+def _from_schema(
+    schema: dict[str, Any], rng: random.Random, evidence: str | None = None
+) -> dict[str, Any]:
+    """Values for a form nobody taught the simulation: choices drawn (mostly the first), numbers
+    at their minimum, text filled, the enterprise's evidence file where files are asked for."""
     out: dict[str, Any] = {}
     for name, prop in (schema.get("properties") or {}).items():
         kind = prop.get("type")
-        if "enum" in prop:
-            out[name] = rng.choice(prop["enum"])
+        choice = _choice(prop, rng)
+        if choice is not None:
+            out[name] = choice
         elif kind == "boolean":
             out[name] = False
         elif kind in ("integer", "number"):
             out[name] = prop.get("minimum", 1)
         elif kind == "string":
-            out[name] = "模拟填写"
-        elif kind == "array" and name == "evidence":
-            out[name] = []
+            out[name] = "2026-01-01" if prop.get("format") == "date" else "模拟填写"
+        elif kind == "array" and name.endswith("evidence"):  # file ids
+            out[name] = [evidence] if evidence else []
     return out
+
+
+def _tier_figures(form: str, firm: Firm) -> dict[str, Any]:
+    figures = json.loads((EXAMPLES / TIER_FORMS[form]).read_text(encoding="utf-8"))
+    figures.pop("uscc", None)
+    return figures | {"evidence": [firm.evidence]}
 
 
 def _task_key(task: HumanTask) -> tuple[str, ...]:
@@ -212,6 +238,8 @@ def _task_data(world: World, task: HumanTask, firm: Firm | None) -> dict[str, An
     form = (task.form or "").rsplit("/", 1)[-1]
     if form == "innovative_self_evaluation.schema.json" and firm is not None:
         return self_evaluation(firm, rng, corrected=task.bpmn_id != "self_evaluation")
+    if form in TIER_FORMS and firm is not None:
+        return _tier_figures(form, firm)
     if form == "review_with_return.schema.json":
         return _review(rng, returns=True)
     if form == "review.schema.json":
@@ -232,7 +260,8 @@ def _task_data(world: World, task: HumanTask, firm: Firm | None) -> dict[str, An
         definition = session.get(
             definitions.Definition, session.get(Instance, task.instance_id).definition_id
         )
-        return _from_schema(definitions.form_schema(definition, task.form) or {}, rng)
+        schema = definitions.form_schema(definition, task.form) or {}
+    return _from_schema(schema, rng, firm.evidence if firm is not None else None)
 
 
 def _apply(world: World, day: date) -> None:
