@@ -392,9 +392,11 @@ class Events(MethodView):
     @audit_bp.response(200, page_schema(EventOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """History events by instance / actor / time (auditors and province)."""
-        access.require_role(current_actor(), "auditor", "province")
-        items, total = queries.events(
+        viewer = current_actor()
+        access.require_role(viewer, "auditor", "province")
+        items, total = queries.events(  # a complainant's identity as complaints allow
             engine_context(),
+            viewer=viewer,
             instance_id=args.get("instance_id"),
             actor_id=args.get("actor"),
             kind=args.get("kind"),

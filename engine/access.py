@@ -19,8 +19,8 @@ STARTERS = {"enterprise", "province", "system"}
 def can_see_instance(actor: Actor, row: Instance) -> bool:
     if actor.role in READ_ALL or actor.role == "system":
         return True
-    if actor.role == "enterprise":
-        return bool(actor.uscc) and row.uscc == actor.uscc
+    if actor.role == "enterprise":  # a complaint only once it is asked to respond (第十三条)
+        return bool(actor.uscc) and row.uscc == actor.uscc and not row.hidden_from_enterprise
     if actor.role == "city":
         return bool(actor.region) and row.region == actor.region
     return False

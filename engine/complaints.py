@@ -13,8 +13,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import definitions, enterprises, instances, records
 from engine.commands import command
@@ -25,8 +26,10 @@ from engine.store import (
     Complainant,
     Enterprise,
     EvidenceFile,
+    HumanTask,
     Instance,
     Notification,
+    User,
     new_id,
 )
 
@@ -205,8 +208,32 @@ def start_case(
         actor=actor,
         extra=extra,
     )
+    if process_key == PROCESS_KEY:  # withheld from the enterprise until asked to respond
+        loaded.row.hidden_from_enterprise = True
     instances.advance(ctx, loaded)
     return instances.save(ctx, session, loaded, actor)
+
+
+def _disclose(ctx: EngineContext, session: Session, loaded: Any, actor: Actor) -> None:
+    """The enterprise sees a complaint from its first task in it on (答复投诉, once the
+    authority accepted it): before, the case is not found for it, nor listed (第十三条).
+    Only a withheld complaint's save looks (one indexed read); the case's version is kept."""
+    row = loaded.row
+    if row.process_key != PROCESS_KEY or not row.hidden_from_enterprise:
+        return
+    asked = session.scalar(
+        select(HumanTask.id)
+        .where(HumanTask.instance_id == row.id, HumanTask.role == "enterprise")
+        .limit(1)
+    )
+    if asked is None:
+        return
+    table = Instance.__table__
+    session.execute(update(table).where(table.c.id == row.id).values(hidden_from_enterprise=None))
+    set_committed_value(row, "hidden_from_enterprise", None)
+
+
+records.AFTER_SAVE.append(_disclose)
 
 
 # -- reads ----------------------------------------------------------------------------------
@@ -219,6 +246,72 @@ def may_see_identity(actor: Actor, row: Complainant) -> bool:
     if actor.role != row.authority:
         return False
     return actor.role == "province" or (bool(actor.region) and actor.region == row.region)
+
+
+# -- the complainant in a case's history ------------------------------------------------------
+# The history stores what happened (the filer as the actor of `instance.started`); who may not
+# see the identity reads a neutral actor instead, and event data without the identity.
+NEUTRAL_ACTOR = "complainant"
+NEUTRAL_NAME = "投诉人"
+WITHHELD = "（已隐去）"
+IDENTITY_KEYS = frozenset({"complainant", "complainant_name", "id_number", "contact", "filed_by"})
+
+
+def withheld_from(viewer: Actor | None, row: Complainant) -> bool:
+    """Whether `viewer` (None: anyone) reads the history of `row`'s case without the identity."""
+    return viewer is None or (viewer.role != "system" and not may_see_identity(viewer, row))
+
+
+def filings(session: Session, instance_ids: Any) -> dict[str, Complainant]:
+    """The complainant records of those of `instance_ids` that are complaints, in one query."""
+    wanted = sorted({i for i in instance_ids if i})
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Complainant).where(Complainant.instance_id.in_(wanted)))
+    return {r.instance_id: r for r in rows}
+
+
+def filings_by(session: Session, actor_ids: Any) -> dict[str, list[Complainant]]:
+    """The complaints members of the public among `actor_ids` filed (staff filing on a
+    person's behalf act as themselves), by filer, in one query."""
+    wanted = sorted({a for a in actor_ids if a})
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(Complainant)
+        .join(User, User.id == Complainant.filed_by)
+        .where(Complainant.filed_by.in_(wanted), User.role.not_in(FILERS - {"public"}))
+    )
+    found: dict[str, list[Complainant]] = {}
+    for r in rows:
+        found.setdefault(r.filed_by, []).append(r)
+    return found
+
+
+def _identity(rows: list[Complainant]) -> list[str]:
+    """The identity strings to take out of event data: names, ID numbers, contacts."""
+    values = {v for r in rows for v in (r.name, r.id_number, r.contact) if v and len(v) > 1}
+    return sorted(values, key=len, reverse=True)  # a longer one first (a name inside another)
+
+
+def redact(value: Any, rows: list[Complainant]) -> Any:
+    """`value` (event data) without the identity of `rows`: identity keys withheld, the filer
+    named as 投诉人, and names, ID numbers and contacts cut out of any text."""
+    filers, words = {r.filed_by for r in rows}, _identity(rows)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: WITHHELD if k in IDENTITY_KEYS else walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, str):
+            if v in filers:
+                return NEUTRAL_ACTOR
+            for word in words:
+                v = v.replace(word, WITHHELD)
+        return v
+
+    return walk(value)
 
 
 def mine(

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import LargeBinary, Select, Text, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import access, audit_checks, definitions, history, incidents, writes
+from engine import access, audit_checks, complaints, definitions, history, incidents, writes
 from engine.commands import answers_conflicts, command
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, NotFound
 from engine.store import (
+    Complainant,
     Definition,
     Enterprise,
     EvidenceFile,
@@ -87,8 +89,10 @@ def instances(
     per_page: int = 20,
 ) -> tuple[list[Instance], int]:
     query = select(Instance).options(defer(Instance.state_json))  # a list shows no state
-    if actor.role == "enterprise":
-        query = query.where(Instance.uscc == (actor.uscc or "-"))
+    if actor.role == "enterprise":  # a complaint only once it is asked to respond (第十三条)
+        query = query.where(
+            Instance.uscc == (actor.uscc or "-"), Instance.hidden_from_enterprise.is_not(True)
+        )
     elif actor.role == "city":
         query = query.where(Instance.region == (actor.region or "-"))
     elif actor.role not in access.READ_ALL | {"system"}:
@@ -105,9 +109,25 @@ def instances(
         named = select(Enterprise.uscc).where(Enterprise.name.contains(enterprise_name))
         query = query.where(Instance.uscc.in_(named))
     with ctx.reading() as session:
-        return _page(
+        items, total = _page(
             session, query.order_by(Instance.started_at.desc(), Instance.id), page, per_page
         )
+        filed = [i.id for i in items if i.process_key == complaints.PROCESS_KEY]
+        if filed:  # a page of cases with complaints among them: one more read
+            people = complaints.filings(session, filed)
+            items = [_case_for(actor, i, people.get(i.id)) for i in items]
+        return items, total
+
+
+def _case_for(actor: Actor, row: Any, person: Any) -> Any:
+    """A case as `actor` may read it: a complaint's filer (`started_by`) is 投诉人 to anyone
+    complaints.may_see_identity does not allow (第十三条); the row itself is never changed."""
+    if person is None or not complaints.withheld_from(actor, person):
+        return row
+    fields = {c.key: getattr(row, c.key) for c in _CASE_COLUMNS}
+    if hasattr(row, "state_bytes"):
+        fields["state_bytes"] = row.state_bytes
+    return SimpleNamespace(**fields | {"started_by": complaints.NEUTRAL_ACTOR})
 
 
 # a case and its open tasks as plain rows: a status check reads neither the case's state
@@ -128,6 +148,8 @@ _OPEN_TASKS = (
     .order_by(HumanTask.created_at, HumanTask.id)
 )
 
+_FILING = select(Complainant.__table__).where(Complainant.instance_id == bindparam("instance_id"))
+
 
 def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, Any]:
     """A case (a row with the columns of process_instance) with its open tasks."""
@@ -137,6 +159,9 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         row = found[0] if found else None
         if row is None or not access.can_see_instance(actor, row):
             raise NotFound("案件不存在")
+        if row.process_key == complaints.PROCESS_KEY:
+            person = conn.execute(_FILING, {"instance_id": row.id}).first()
+            row = _case_for(actor, row, person)
         open_tasks = writes.fetch(conn, _OPEN_TASKS, {"instance_id": row.id}, named=True)
         return {
             "instance": row,
@@ -177,9 +202,55 @@ def with_actor_names(session: Any, events: list[HistoryEvent]) -> list[HistoryEv
     return events
 
 
-def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[HistoryEvent]:
-    """A case's events in chain order, each with `actor_name`."""
-    instance(ctx, actor, instance_id)  # visibility
+_EVENT_FIELDS = [c.key for c in HistoryEvent.__table__.c]
+
+
+def _withheld(event: HistoryEvent, people: list[Any]) -> SimpleNamespace:
+    """A copy of `event` without the complainant's identity (the stored row is never changed:
+    its chain still verifies; its hash is the stored event's)."""
+    fields = {k: getattr(event, k) for k in _EVENT_FIELDS}
+    if event.actor in {p.filed_by for p in people}:
+        fields |= {"actor": complaints.NEUTRAL_ACTOR, "actor_name": complaints.NEUTRAL_NAME}
+    else:
+        fields["actor_name"] = event.actor_name  # type: ignore[attr-defined]
+    fields["data"] = complaints.redact(event.data, people)
+    return SimpleNamespace(**fields)
+
+
+def readable_history(
+    session: Any, viewer: Actor | None, events: list[HistoryEvent], *, complaint: bool = True
+) -> list[Any]:
+    """History events as `viewer` may read them, each with `actor_name`: every read of history
+    (a case's history and export, its web page, the audit events) goes through here.
+
+    第十三条: in a complaint case, the complainant's identity (the filer as actor, and names,
+    ID numbers, contacts in the data) is shown only to those complaints.may_see_identity
+    allows; anyone else reads actor `complainant` (投诉人) and the data without it. So are a
+    member of the public's evidence uploads (`file:` streams) while one of their complaints is
+    withheld from `viewer`. `complaint=False`: the events are known to be of no complaint."""
+    events = with_actor_names(session, events)
+    if not complaint or not events:
+        return events
+    people = complaints.filings(session, (e.instance_id for e in events))
+    uploaders = {e.actor for e in events if e.instance_id is None and e.stream.startswith("file:")}
+    filers = complaints.filings_by(session, uploaders) if uploaders else {}
+    out: list[Any] = []
+    for e in events:
+        person = people.get(e.instance_id) if e.instance_id else None
+        if person is not None and complaints.withheld_from(viewer, person):
+            out.append(_withheld(e, [person]))
+            continue
+        filed = filers.get(e.actor) if e.instance_id is None else None
+        if filed and any(complaints.withheld_from(viewer, p) for p in filed):
+            out.append(_withheld(e, filed))
+            continue
+        out.append(e)
+    return out
+
+
+def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[Any]:
+    """A case's events in chain order, each with `actor_name`, as `actor` may read them."""
+    case = instance(ctx, actor, instance_id)["instance"]  # visibility
     with ctx.reading() as session:
         found = list(
             session.scalars(
@@ -188,12 +259,15 @@ def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list
                 .order_by(HistoryEvent.seq)
             )
         )
-        return with_actor_names(session, found)
+        return readable_history(
+            session, actor, found, complaint=case.process_key == complaints.PROCESS_KEY
+        )
 
 
 def events(
     ctx: EngineContext,
     *,
+    viewer: Actor | None = None,
     instance_id: str | None = None,
     actor_id: str | None = None,
     kind: str | None = None,
@@ -214,8 +288,28 @@ def events(
     if until:
         query = query.where(HistoryEvent.at < until)
     with ctx.reading() as session:
+        if actor_id:
+            query = _without_withheld_filings(session, query, viewer, actor_id)
         items, total = _page(session, query.order_by(HistoryEvent.id), page, per_page)
-        return with_actor_names(session, items), total
+        return readable_history(session, viewer, items), total
+
+
+def _without_withheld_filings(
+    session: Session, query: Select, viewer: Actor | None, actor_id: str
+) -> Select:
+    """Events by `actor_id` leave out those naming them as a complainant `viewer` may not know
+    (their complaints' cases and their evidence uploads): a search by person must not tell who
+    filed a complaint (第十三条). One read of that person's complaints, only for such a search."""
+    if viewer is not None and viewer.role in complaints.AUDITORS | {"system"}:
+        return query
+    filed = complaints.filings_by(session, [actor_id]).get(actor_id, [])
+    hidden = [p.instance_id for p in filed if complaints.withheld_from(viewer, p)]
+    if not hidden:
+        return query
+    return query.where(
+        or_(HistoryEvent.instance_id.is_(None), HistoryEvent.instance_id.not_in(hidden)),
+        or_(HistoryEvent.instance_id.is_not(None), ~HistoryEvent.stream.startswith("file:")),
+    )
 
 
 def qualifications(

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -143,6 +144,9 @@ class Instance(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     started_by: Mapped[str] = mapped_column(String(100))
+    # 第十三条: True while a complaint is withheld from the enterprise it concerns (until the
+    # authority asks it to respond, engine/complaints.py); NULL for every other case
+    hidden_from_enterprise: Mapped[bool | None] = mapped_column(Boolean)
     __mapper_args__: ClassVar = {"version_id_col": version}
 
     @property
