@@ -14,6 +14,7 @@ from flask_smorest import Api
 
 from api import (
     admin,
+    auth,
     calendars,
     complaints,
     enterprises,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
     api.register_blueprint(calendars.bp)  # working-day calendars and their coverage
     for bp in enterprises.BLUEPRINTS:  # region moves (province), 第十二条 bans
         api.register_blueprint(bp)
+    app.before_request(auth.authenticate_first)  # 401 before any 422 on the body or arguments
     input_guard.register(app)  # NUL, lone surrogates, deep JSON, huge integers: 422
     errors.register(app)
     web.register(app)  # pages under /ui, npm dist files under /vendor/<pkg>/

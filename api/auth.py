@@ -21,3 +21,16 @@ def current_actor() -> Actor:
             raise Unauthorized("缺少 Authorization: Bearer 令牌")
         g.actor = users.actor_for_token(engine_context(), token.strip())
     return g.actor
+
+
+PUBLIC_API = "/api/v1/public/"  # the only API calls that need no token
+
+
+def authenticate_first() -> None:
+    """before_request: every API call but the public ones names its caller before anything
+    else, so a request without a valid token is 401 however wrong its body or arguments."""
+    path = request.path
+    if request.url_rule is None:  # an unknown URL is 404 for anyone
+        return
+    if path.startswith("/api/v1/") and not path.startswith(PUBLIC_API):
+        current_actor()

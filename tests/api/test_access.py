@@ -155,3 +155,14 @@ def test_an_application_without_a_round_is_422_naming_it(p1: f.People) -> None:
     assert refused.status_code == 422, refused.json
     assert "round_id" in refused.json["errors"]
     assert p1["province"].get("/api/v1/incidents").json == []
+
+
+def test_a_caller_without_a_valid_token_is_401_before_its_body_is_read(
+    client: FlaskClient,
+) -> None:
+    for token in (None, "not-a-token"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = client.put("/api/v1/calendars/2030", json={"holidays": 5}, headers=headers)
+        assert answer.status_code == 401, answer.json  # not 422 naming `holidays`
+        assert "errors" not in answer.json
+    assert client.get("/api/v1/public/qualifications").status_code == 200
