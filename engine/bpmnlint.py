@@ -17,6 +17,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine import registry
+from engine.lint_messages import kind_label, label, named, syntax_message
 from engine.runtime import UnsafeScript, check_code
 from engine.settings import TASK_ROLES
 
@@ -56,7 +57,8 @@ def lane_map(
                     file,
                     lane.get("id"),
                     lane.sourceline,
-                    f"泳道 {lane.get('id')!r} 不对应已知角色（{', '.join(TASK_ROLES)}）",
+                    f"泳道 {label(lane)} 不对应已知角色"
+                    f"（泳道 id 应为 {', '.join(TASK_ROLES)} 之一）",
                 )
             )
             continue
@@ -119,20 +121,89 @@ def timer_location(root: etree._Element, bid: str, code: str) -> tuple[str, int 
     return bid, element_line(root, bid)
 
 
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+_SNIPPET_TAGS = {"script": f"{{{BPMN_NS}}}script", "prescript": f"{SPIFF}preScript",
+                 "postscript": f"{SPIFF}postScript"}  # fmt: skip
+_WHERE = {"script": "脚本", "prescript": "任务开始前脚本（preScript）",
+          "postscript": "任务完成后脚本（postScript）"}  # fmt: skip
+
+
+def _by_id(root: etree._Element, element_id: str) -> etree._Element | None:
+    found = root.xpath("//*[@id=$i]", i=element_id)
+    return found[0] if found else None
+
+
+def code_location(
+    root: etree._Element, bid: str, where: str, code: str, mode: str
+) -> tuple[str, int | None, str]:
+    """(element id, line of the snippet's first line, how to name it) of a spec's snippet: a
+    condition is the sequence flow's own, a script the line of its text."""
+    if mode == "timer":
+        element, line = timer_location(root, bid, code)
+        return element, line, f"{named(root, element)} 的定时器表达式"
+    el = _by_id(root, bid)
+    if el is None:
+        return bid, None, f"{bid} 的{where}"
+    return _located(root, el, bid, where, code)
+
+
+def _located(
+    root: etree._Element, el: etree._Element, bid: str, where: str, code: str
+) -> tuple[str, int | None, str]:
+    if where in _SNIPPET_TAGS:
+        found = next(el.iter(_SNIPPET_TAGS[where]), None)
+        line = found.sourceline if found is not None else el.sourceline
+        return bid, line, f"{kind_label(el)} 的{_WHERE[where]}"
+    if where.startswith("条件"):
+        for flow in root.xpath("//bpmn:sequenceFlow[@sourceRef=$i]", namespaces=NS, i=bid):
+            cond = flow.find("bpmn:conditionExpression", NS)
+            if cond is not None and (cond.text or "").strip() == code.strip():
+                return flow.get("id"), cond.sourceline, f"{kind_label(flow)} 的条件"
+    if where.startswith("参数 ") or where == "dueAt":  # a parameter's id, a property's name
+        tag, key, value = (
+            ("property", "name", where) if where == "dueAt" else ("parameter", "id", where[3:])
+        )
+        for found in el.iter(f"{SPIFF}{tag}"):
+            if found.get(key) == value:
+                return bid, found.sourceline, f"{kind_label(el)} 的{where}"
+    return bid, el.sourceline, f"{kind_label(el)} 的{where}"
+
+
+def syntax_problem(
+    file: str, element: str | None, line: int | None, what: str, code: str, error: SyntaxError
+) -> dict[str, Any]:
+    """A snippet that does not parse, at the line of the error, in Chinese."""
+    at = line + (error.lineno or 1) - 1 if line is not None else None
+    if _is_assignment(code):
+        target = code.split("=", 1)[0].strip()
+        value = code.split("=", 1)[1].strip()
+        message = (
+            f"{what} {code.strip()!r} 是赋值而不是比较：`=` 应为 `==`（如 {target} == {value}）"
+        )
+        return problem(file, element, at, message)
+    return problem(file, element, at, f"{what}语法错误：{syntax_message(error)}")
+
+
+def _is_assignment(code: str) -> bool:
+    """Whether an expression that does not parse is one `name = value` assignment."""
+    try:
+        tree = ast.parse(code.strip(), mode="exec")
+    except SyntaxError:
+        return False
+    return len(tree.body) == 1 and isinstance(tree.body[0], ast.Assign | ast.AugAssign)
+
+
 def lint_code(spec: Any, root: etree._Element, file: str) -> list[dict[str, Any]]:
     problems = []
     for bid, where, code, mode in snippets(spec):
-        if mode == "timer":
-            element, line = timer_location(root, bid, code)
-        else:
-            element, line = bid, element_line(root, bid)
+        element, line, what = code_location(root, bid, where, code, mode)
         if mode == "timer" and ISO_UNQUOTED.match(code):
             problems.append(
                 problem(
                     file,
                     element,
                     line,
-                    f'{where} {code!r} 是未加引号的 ISO 文本，应写成 "{code.strip()}"',
+                    f'{what} {code!r} 是未加引号的 ISO 文本，应写成 "{code.strip()}"',
                 )
             )
             continue
@@ -140,15 +211,12 @@ def lint_code(spec: Any, root: etree._Element, file: str) -> list[dict[str, Any]
             check_code(code, "exec" if mode == "exec" else "eval")
         except SyntaxError as error:
             problems.append(
-                problem(
-                    file,
-                    element,
-                    line,
-                    f"{where} 语法错误：{error.msg}（第 {error.lineno} 行第 {error.offset} 列）",
-                )
+                syntax_problem(file, element, line, what, code, error)
+                if mode != "exec"
+                else syntax_problem(file, element, line, what, "", error)
             )
         except UnsafeScript as error:
-            problems.append(problem(file, element, line, f"{where}：{error}"))
+            problems.append(problem(file, element, line, f"{what}：{error}"))
     return problems
 
 
@@ -163,10 +231,11 @@ def lint_tasks(
         kind = type(ts).__name__
         line = element_line(root, bid)
         if kind == "ServiceTask":
-            problems += _lint_service(ts, bid, line, file, known)
+            problems += _lint_service(ts, bid, line, file, known, named(root, bid))
         if getattr(ts, "manual", False) and bid:
             if bid not in lanes:
-                problems.append(problem(file, bid, line, f"人工任务 {bid!r} 不在任何角色泳道中"))
+                message = f"{named(root, bid)} 是人工任务，但不在任何角色泳道中"
+                problems.append(problem(file, bid, line, message))
             form = (ts.extensions or {}).get("properties", {}).get("formJsonSchemaFilename")
             if form:
                 problems += lint_form(form, files, file, bid, line)
@@ -174,23 +243,26 @@ def lint_tasks(
 
 
 def _lint_service(
-    ts: Any, bid: str, line: int | None, file: str, known: set[str]
+    ts: Any, bid: str, line: int | None, file: str, known: set[str], name: str = ""
 ) -> list[dict[str, Any]]:
+    who = f"服务任务 {name or bid}"
     if ts.operation_name not in known:
-        return [problem(file, bid, line, f"服务任务使用了未注册的处理器 {ts.operation_name!r}")]
+        return [problem(file, bid, line, f"{who} 使用了未注册的处理器 {ts.operation_name!r}")]
     op = registry.get(ts.operation_name)
     accepted = set(op.parameters())
     given = set(ts.operation_params or {})
     out = []
     if unknown := given - accepted:
-        out.append(problem(file, bid, line, f"处理器 {op.name} 不接受参数 {sorted(unknown)}"))
+        out.append(
+            problem(file, bid, line, f"{who}：处理器 {op.name} 不接受参数 {sorted(unknown)}")
+        )
     required = {
         n
         for n, p in inspect.signature(op.fn).parameters.items()
         if p.default is inspect.Parameter.empty and n not in registry.INJECTED
     }
     if missing := required - given:
-        out.append(problem(file, bid, line, f"处理器 {op.name} 缺少参数 {sorted(missing)}"))
+        out.append(problem(file, bid, line, f"{who}：处理器 {op.name} 缺少参数 {sorted(missing)}"))
     return out
 
 
@@ -313,7 +385,10 @@ def lint_timers(root: etree._Element, file: str) -> list[dict[str, Any]]:
         code = (found[0].text or "").strip() if found else ""
         if not code:
             at = (found[0] if found else definition).sourceline
-            message = f"定时器 {event_id} 没有时间表达式（timeDate、timeDuration 或 timeCycle）"
+            message = (
+                f"定时器 {named(root, event_id)} 没有时间表达式"
+                "（timeDate、timeDuration 或 timeCycle）"
+            )
             problems.append(problem(file, event_id, at, message))
             continue
         kind = etree.QName(found[0]).localname
@@ -324,7 +399,7 @@ def lint_timers(root: etree._Element, file: str) -> list[dict[str, Any]]:
         except Exception:
             continue  # e.g. a year without a working-day calendar yet: an incident when reached
         if why := timer_value_problem(kind, value):
-            message = f"定时器 {event_id} 的 {kind} {code} 无效：{why}"
+            message = f"定时器 {named(root, event_id)} 的 {kind} {code} 无效：{why}"
             problems.append(problem(file, event_id, found[0].sourceline, message))
     return problems
 
@@ -346,7 +421,8 @@ def lint_gateways(root: etree._Element, file: str) -> list[dict[str, Any]]:
                         file,
                         flow_id,
                         flow[0].sourceline,
-                        f"排他网关 {gw.get('id')} 的出口 {flow_id} 既无条件也不是默认路径",
+                        f"排他网关 {label(gw)} 的出口 {label(flow[0])} 既无条件也不是默认路径"
+                        '：请给它加条件（如 decision == "approve"），或把它设为网关的默认路径',
                     )
                 )
     return problems
@@ -371,16 +447,99 @@ def lint_references(root: etree._Element, file: str) -> list[dict[str, Any]]:
         for el in root.iterfind(f".//bpmn:{tag}", NS):
             target = el.get(attribute)
             if target is not None and target not in ids:
-                message = f"{el.get('id')} 的 {attribute} 指向不存在的{kind} {target!r}"
+                message = f"{kind_label(el)} 的 {attribute} 指向不存在的{kind} {target!r}"
                 problems.append(problem(file, el.get("id"), el.sourceline, message))
     for node in root.iterfind(".//bpmn:process//*[@id]", NS):
         for ref in (*node.iterfind("bpmn:incoming", NS), *node.iterfind("bpmn:outgoing", NS)):
             if (ref.text or "").strip() not in flows:
                 side = etree.QName(ref).localname
-                message = f"{node.get('id')} 的 {side} 指向不存在的顺序流 {ref.text!r}"
+                message = f"{kind_label(node)} 的 {side} 指向不存在的顺序流 {ref.text!r}"
                 problems.append(problem(file, node.get("id"), ref.sourceline, message))
         default = node.get("default")
         if default is not None and default not in flows:
-            message = f"{node.get('id')} 的默认路径指向不存在的顺序流 {default!r}"
+            message = f"{kind_label(node)} 的默认路径指向不存在的顺序流 {default!r}"
             problems.append(problem(file, node.get("id"), node.sourceline, message))
+    return problems
+
+
+def _choices(field: Any) -> dict[Any, str] | None:
+    """A form field's allowed values (-> title): `enum`, or `oneOf`/`anyOf` of `const`s."""
+    if not isinstance(field, dict):
+        return None
+    if isinstance(field.get("enum"), list):
+        return {value: "" for value in field["enum"]}
+    for key in ("oneOf", "anyOf"):
+        options = field.get(key)
+        if (
+            isinstance(options, list)
+            and options
+            and all(isinstance(o, dict) and "const" in o for o in options)
+        ):
+            return {o["const"]: str(o.get("title") or "") for o in options}
+    return None
+
+
+def _compared(code: str) -> Iterator[tuple[str, Any]]:
+    """(name, string literal) for every `name == "…"`, `name != "…"`, `name in ("…", …)`."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except SyntaxError:
+        return
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare) or not isinstance(node.left, ast.Name):
+            continue
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, ast.Eq | ast.NotEq) and isinstance(right, ast.Constant):
+                yield node.left.id, right.value
+            elif isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.Tuple | ast.List):
+                for item in right.elts:
+                    if isinstance(item, ast.Constant):
+                        yield node.left.id, item.value
+
+
+def _form_of(task: Any, files: dict[str, str]) -> dict[str, Any] | None:
+    for prop in task.iter("{http://spiffworkflow.org/bpmn/schema/1.0/core}property"):
+        if prop.get("name") == "formJsonSchemaFilename" and prop.get("value") in files:
+            try:
+                schema = json.loads(files[prop.get("value")])
+            except ValueError:
+                return None
+            return schema if isinstance(schema, dict) else None
+    return None
+
+
+def lint_condition_values(
+    root: etree._Element, file: str, files: dict[str, str]
+) -> list[dict[str, Any]]:
+    """A gateway right after a user task compares a field of its form with a value the form
+    does not allow (`decision == "approved"` where the form offers approve/return/reject):
+    that branch is never taken."""
+    problems = []
+    for gw in root.iterfind(".//bpmn:exclusiveGateway", NS):
+        sources = root.xpath(
+            "//bpmn:sequenceFlow[@targetRef=$i]/@sourceRef", namespaces=NS, i=gw.get("id")
+        )
+        if len(sources) != 1:
+            continue  # a merge: which form set the field is not certain
+        task = _by_id(root, sources[0])
+        if task is None or etree.QName(task).localname != "userTask":
+            continue
+        schema = _form_of(task, files)
+        fields = (schema or {}).get("properties") or {}
+        for flow in root.xpath("//bpmn:sequenceFlow[@sourceRef=$i]", namespaces=NS, i=gw.get("id")):
+            cond = flow.find("bpmn:conditionExpression", NS)
+            for name, value in _compared(cond.text or "") if cond is not None else ():
+                allowed = _choices(fields.get(name))
+                if allowed is None or value in allowed:
+                    continue
+                shown = "、".join(
+                    f'"{k}"（{t}）' if t else json.dumps(k, ensure_ascii=False)
+                    for k, t in allowed.items()
+                )
+                message = (
+                    f"{kind_label(flow)} 的条件把 {name} 与 {json.dumps(value, ensure_ascii=False)}"
+                    f" 比较，但{kind_label(task)} 的表单只允许 {name} 取 {shown}："
+                    "这条路径永远不会走到"
+                )
+                problems.append(problem(file, flow.get("id"), cond.sourceline, message))
     return problems

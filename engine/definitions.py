@@ -14,7 +14,17 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmnlint, dmn_checks, history, registry, setting_checks, writes
+from engine import (
+    bpmnlint,
+    dmn_checks,
+    history,
+    lint_messages,
+    property_checks,
+    registry,
+    setting_checks,
+    structure,
+    writes,
+)
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidDefinition, NotFound
 from engine.runtime import make_parser, spec_to_json
@@ -24,6 +34,8 @@ NS = bpmnlint.NS
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 SHARED_DIR = "shared"  # BPMN files here define processes called by others, never deployed alone
 REQUIRES_KEY = "@requires_qualification"  # reserved key in Definition.lanes (no column needed)
+SPIFF_ORIGIN = "@spiff"  # marks a problem SpiffWorkflow's parser reported (until _distinct)
+XML_ORIGIN = "@xml"  # marks the (Chinese) problem of a file that is not well-formed XML
 HANDLED_BY_KEY = "@handled_by"  # reserved key: "tier:role,…" from the start event's `handledBy`
 
 
@@ -65,9 +77,9 @@ def validate(
             try:
                 roots[name] = etree.fromstring(text.encode())
             except etree.XMLSyntaxError as error:
-                problems.append(
-                    bpmnlint.problem(name, None, error.lineno, f"XML 格式错误：{error.msg}")
-                )
+                message = lint_messages.xml_message(error, name)
+                found = bpmnlint.problem(name, None, error.lineno, message)
+                problems.append(found | {XML_ORIGIN: True})
     if dmn or _uses_rules(roots):  # a BPMN-only set without rule operators needs no rule tables
         problems += registry.validate_rules(registry.RuleSet(dmn))
         problems += dmn_checks.check(dmn)
@@ -78,6 +90,9 @@ def validate(
             duplicated.add(name)
             problems += found
         problems += bpmnlint.lint_timers(roots[name], name)
+        problems += structure.lint_structure(roots[name], name)
+        problems += property_checks.lint_properties(roots[name], name, files)
+        problems += bpmnlint.lint_condition_values(roots[name], name, files)
     processes = []
     library = _process_index(roots)
     for name in sorted(
@@ -131,10 +146,18 @@ def _with_lines(problems: list[dict[str, Any]], roots: dict[str, Any]) -> list[d
 
 def _distinct(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each problem once (a file's XML error is found by two checks, a shared form by each task
-    that uses it)."""
+    that uses it; SpiffWorkflow's own message on an element a check of ours names is dropped)."""
+    ours = {(p.get("file"), p.get("element_id")) for p in problems if not p.get(SPIFF_ORIGIN)}
+    unreadable = {p.get("file") for p in problems if p.get(XML_ORIGIN)}
     seen, out = set(), []
     for found in problems:
         key = (found.get("file"), found.get("element_id"), found.get("line"), found.get("message"))
+        if found.pop(XML_ORIGIN, False) is False and found.get("file") in unreadable:
+            if found.get("message", "").startswith("XML 格式错误"):
+                continue  # the rule-table reader's terse version of the file's XML problem
+        if found.pop(SPIFF_ORIGIN, False) and found.get("element_id"):
+            if (found.get("file"), found.get("element_id")) in ours:
+                continue  # SpiffWorkflow's view of what a check of ours already reports
         if key not in seen:
             seen.add(key)
             out.append(found)
@@ -360,17 +383,19 @@ def _parse_bpmn(
             element_id = duplicate.group(1)
             message = f"元素 id {element_id!r} 重复：每个元素的 id 在文件中必须唯一"
             problems.append(bpmnlint.problem(error.file_name or name, element_id, line, message))
-        else:
-            problems.append(
-                bpmnlint.problem(error.file_name or name, error.id or None, line or None, message)
+        else:  # dropped by _distinct when a check of ours names the same element
+            chinese = lint_messages.spiff_message(message)
+            found = bpmnlint.problem(
+                error.file_name or name, error.id or None, line or None, chinese
             )
+            problems.append(found | {SPIFF_ORIGIN: True})
     except Exception as error:
         problems.append(
             bpmnlint.problem(
                 name,
                 getattr(error, "id", None),
                 getattr(error, "lineno", None),
-                f"流程解析失败：{type(error).__name__}: {_clean(str(error))}",
+                f"流程解析失败。技术细节：{type(error).__name__}: {_clean(str(error))}",
             )
         )
     return out, problems

@@ -27,7 +27,8 @@ from typing import Any
 from lxml import etree
 
 from engine import registry
-from engine.bpmnlint import BPMN_NS, NS, problem
+from engine.bpmnlint import BPMN_NS, NS, problem, syntax_problem
+from engine.lint_messages import kind_label
 from engine.store import OUTCOME_LABELS, TIER_LABELS
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -273,8 +274,9 @@ def _run_settings(file: str, task: Any, script: str, first_line: int) -> tuple[d
     assigned: dict[str, tuple[Any, int, bool]] = {}  # name -> (value, line, evaluated)
     try:
         tree = ast.parse(script)
-    except SyntaxError:
-        return {}, []  # reported by the code check
+    except SyntaxError as error:  # the code check finds it too: the same problem, reported once
+        what = f"{kind_label(task)} 的脚本"
+        return {}, [syntax_problem(file, task.get("id"), first_line, what, "", error)]
     environment = _environment()
     context: dict[str, Any] = {}
     for stmt in tree.body:
@@ -312,6 +314,8 @@ def check_settings(
             file, task, script_el.text or "", script_el.sourceline or 1
         )
         problems += run_problems
+        if run_problems and not found:  # a syntax error: nothing is assigned because of it
+            return problems  # (not because a setting was lost), so that is all there is to say
         for name, (value, line, evaluated) in found.items():
             assigned[name] = (value, line, evaluated)
             if name in CATALOG and evaluated and (why := value_problem(name, value)):
@@ -327,8 +331,9 @@ def check_settings(
         if setting is None or not setting.from_settings or name in assigned or name in provided:
             continue
         message = (
-            f"{owner.get('id')} 读取流程参数 {name}（{setting.label}），"
-            f"但流程参数任务 {task_id or SETTINGS_ID}（{SETTINGS_NAME}）没有给它赋值"
+            f"{kind_label(owner)} 读取流程参数 {name}（{setting.label}），"
+            f"但流程参数任务 {task_id or SETTINGS_ID}（{SETTINGS_NAME}）没有给它赋值。"
+            f"请在该任务的脚本中加一行 {name} = …（{setting.label}）"
         )
         problems.append(problem(file, owner.get("id"), owner.sourceline, message))
     return problems
@@ -361,10 +366,13 @@ def _unread(
         if name in CATALOG or name in elsewhere:
             continue
         guess = difflib.get_close_matches(name, [*CATALOG, *elsewhere], n=1)
-        hint = f"是否应为 {guess[0]}？" if guess else ""
+        if guess:
+            known = f"（{CATALOG[guess[0]].label}）" if guess[0] in CATALOG else ""
+            hint = f"是否应为 {guess[0]}{known}？如果是，请把这一行的 {name} 改成 {guess[0]}。"
+        else:
+            hint = "请检查拼写，或删除这一行（不被读取的参数不起作用）。"
         message = (
             f"流程参数 {name} 不是已知参数，流程中也没有其他步骤读取它，可能是拼写错误。{hint}"
-            f"已知参数见 docs/modelling.md 第 3 节"
         )
         problems.append(problem(file, task_id, line, message))
     return problems
@@ -409,9 +417,9 @@ def check_outcomes(file: str, root: Any) -> list[dict[str, Any]]:
             continue
         guess = difflib.get_close_matches(value, list(ALLOWED_OUTCOMES), n=1)
         hint = f"是否应为 {guess[0]!r}（{ALLOWED_OUTCOMES[guess[0]]}）？" if guess else ""
+        allowed = "、".join(f"{k}（{v}）" for k, v in ALLOWED_OUTCOMES.items())
         message = (
-            f"{task.get('id')} 把 outcome 设为 {value!r}，不是允许的结果。{hint}"
-            f"可用：{'、'.join(ALLOWED_OUTCOMES)}（docs/modelling.md 第 10 节）"
+            f"{kind_label(task)} 把 outcome 设为 {value!r}，不是允许的结果。{hint}可用：{allowed}"
         )
         problems.append(problem(file, task.get("id"), line, message))
     return problems

@@ -40,8 +40,8 @@ BROKEN: dict[str, tuple[dict[str, tuple[str, str]], tuple[str, ...], str | None,
     "condition-syntax-error": (
         {P1: (f"{CITY_REJECT}decision ==", f"{CITY_REJECT}decision ===")},
         (),
-        "city_review_decision",
-        '<bpmn:exclusiveGateway id="city_review_decision"',
+        "flow_city_reject",  # the flow whose condition it is, at the condition's line
+        "decision ===",
     ),
     "unknown-lane": (
         {P1: ('<bpmn:lane id="city" name', '<bpmn:lane id="reviewers" name')},
