@@ -13,27 +13,13 @@ from sqlalchemy import func, select
 from engine import definitions, history
 from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
-from engine.store import HistoryEvent, HumanTask, Incident, Instance, Notification, Qualification
+from engine.store import HumanTask, Incident, Instance, Notification, Qualification
 from tests import factories as f
+from tests.engine.test_history_completeness import case_events, story
 from tests.processes.test_qualification_lifecycle import UPDATE, at, register
 
 ZONE = ZoneInfo("Asia/Shanghai")
 OWNER = Actor(id="owner", role="process_owner")
-
-
-def case_events(ctx: EngineContext, instance_id: str) -> list[HistoryEvent]:
-    with ctx.reading() as session:
-        return list(
-            session.scalars(
-                select(HistoryEvent)
-                .where(HistoryEvent.stream == f"instance:{instance_id}")
-                .order_by(HistoryEvent.seq)
-            )
-        )
-
-
-def story(events: list[HistoryEvent]) -> list[tuple[str, str | None]]:
-    return [(e.kind, e.bpmn_id) for e in events]
 
 
 def incidents(ctx: EngineContext) -> int:

@@ -10,30 +10,15 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from engine import definitions, structure
+from engine import structure
 from tests import factories as f
+from tests.engine.test_deploy_checks import line_of, only, refused
 
 P1 = f.P1_BPMN
 LIFECYCLE = "qualification_lifecycle.bpmn"
 P2 = "specialized_certification.bpmn"
 ENGLISH = re.compile(r"\b(invalid|syntax|unterminated|unexpected|never closed|cannot|literal|"
                      r"Non-default|without condition|unparsable|missing)\b")  # fmt: skip
-
-
-def line_of(text: str, needle: str) -> int:
-    assert text.count(needle) == 1, needle
-    return text[: text.index(needle)].count("\n") + 1
-
-
-def refused(files: dict[str, str]) -> list[dict[str, Any]]:
-    _, problems = definitions.validate(files)
-    assert problems, "deploy accepted the defect"
-    return problems
-
-
-def only(problems: list[dict[str, Any]]) -> dict[str, Any]:
-    assert len(problems) == 1, problems
-    return problems[0]
 
 
 def without_flow(flow_id: str, bpmn: str = P1) -> dict[str, str]:
