@@ -105,8 +105,8 @@ def _types(item: dict[str, Any], where: str) -> dict[str, list[str]]:
 def _values(
     item: dict[str, Any], where: str, process_keys: set[str], ok: set[str]
 ) -> dict[str, list[str]]:
-    """Out-of-range numbers, unknown procedures and label placeholders (of the fields in `ok`,
-    those of the right type)."""
+    """Out-of-range numbers, unknown procedures and label placeholders: each field of `ok`
+    (those of the right type) is checked."""
     found: dict[str, list[str]] = {}
     if "first_opens_on" in ok:
         try:
