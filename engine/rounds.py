@@ -105,8 +105,7 @@ def _types(item: dict[str, Any], where: str) -> dict[str, list[str]]:
 def _values(
     item: dict[str, Any], where: str, process_keys: set[str], ok: set[str]
 ) -> dict[str, list[str]]:
-    """Out-of-range numbers, unknown procedures and label placeholders: each field of `ok`
-    (those of the right type) is checked."""
+    """Range, procedure and label checks of the fields in `ok` (those of the right type)."""
     found: dict[str, list[str]] = {}
     if "first_opens_on" in ok:
         try:

@@ -10,13 +10,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, instances, registry
+from engine import instances, registry
 from engine.clock import SimulatedClock
 from engine.context import Actor, EngineContext
 from engine.store import HistoryEvent, Notification
 from handlers import notify
 from tests import factories as f
-from tests.processes.test_qualification_lifecycle import at, register
+from tests.processes.test_qualification_lifecycle import (  # noqa: F401 - people: the fixture
+    at,
+    people,
+    register,
+)
 
 OWNER = Actor(id="owner", role="process_owner")
 SKIPPED = {"sent": False, "reason": "提醒时已过截止时间"}
@@ -45,10 +49,10 @@ def notifications(ctx: EngineContext, instance_id: str) -> list[Notification]:
 
 
 def test_a_scheduler_catching_up_after_the_deadline_skips_the_update_reminder(
-    ctx: EngineContext, clock: SimulatedClock, client: Any
+    ctx: EngineContext,
+    clock: SimulatedClock,
+    people: Any,  # noqa: F811
 ) -> None:
-    definitions.deploy(ctx, files=f.process_files(bpmn="qualification_lifecycle.bpmn"), actor=OWNER)
-    f.enterprise(ctx, client, 1, region="360100", name="洪城精密机械有限公司")
     q = register(ctx)
     at(ctx, clock, date(2026, 1, 2))
     at(ctx, clock, date(2026, 4, 10))
@@ -62,10 +66,10 @@ def test_a_scheduler_catching_up_after_the_deadline_skips_the_update_reminder(
 
 
 def test_a_reminder_fired_on_time_is_sent_with_the_engine_time_recorded(
-    ctx: EngineContext, clock: SimulatedClock, client: Any
+    ctx: EngineContext,
+    clock: SimulatedClock,
+    people: Any,  # noqa: F811
 ) -> None:
-    definitions.deploy(ctx, files=f.process_files(bpmn="qualification_lifecycle.bpmn"), actor=OWNER)
-    f.enterprise(ctx, client, 1, region="360100", name="洪城精密机械有限公司")
     q = register(ctx)
     at(ctx, clock, date(2026, 1, 2))
     at(ctx, clock, date(2026, 4, 17))

@@ -12,15 +12,14 @@ from datetime import date
 
 import pytest
 
-from engine import definitions
-from engine.context import Actor, EngineContext
+from engine.context import EngineContext
 from tests import factories as f
 from tests.processes.test_qualification_lifecycle import (
-    REGION,
     UPDATE,
     at,
     has_task,
     lifecycle_of,
+    people,  # noqa: F401 - the fixture: the lifecycle deployed, its enterprise and staff
     qualification,
     register,
     status_history,
@@ -29,20 +28,6 @@ from tests.processes.test_qualification_lifecycle import (
 )
 
 WINDOW_UPDATE = "window_annual_update"  # the 30 April update asked during the renewal
-
-
-@pytest.fixture
-def people(ctx, client) -> dict[str, f.Api]:  # type: ignore[no-untyped-def]
-    definitions.deploy(
-        ctx,
-        files=f.process_files(bpmn="qualification_lifecycle.bpmn"),
-        actor=Actor(id="owner", role="process_owner"),
-    )
-    return {
-        "ent": f.enterprise(ctx, client, 1, region=REGION, name="洪城精密机械有限公司"),
-        "province": f.user(ctx, client, role="province", user_id="prov"),
-        "city": f.user(ctx, client, role="city", user_id="city-nc", region=REGION),
-    }
 
 
 def issue(ctx, clock, issued_on: date, tier: str = "specialized"):  # type: ignore[no-untyped-def]
@@ -64,7 +49,9 @@ def approve(province: f.Api) -> None:
 
 
 def test_renewal_opens_90_days_before_a_july_expiry_while_that_years_update_is_open(  # type: ignore[no-untyped-def]
-    ctx, clock, people
+    ctx,
+    clock,
+    people,  # noqa: F811
 ) -> None:
     q = issue(ctx, clock, date(2026, 7, 15))  # valid through 2029-07-14
     assert q.expires_on == date(2029, 7, 14)
@@ -99,7 +86,9 @@ def test_renewal_opens_90_days_before_a_july_expiry_while_that_years_update_is_o
 
 
 def test_renewal_of_a_1_may_expiry_opens_on_1_february_with_the_30_april_update_in_parallel(  # type: ignore[no-untyped-def]
-    ctx, clock, people
+    ctx,
+    clock,
+    people,  # noqa: F811
 ) -> None:
     q = issue(ctx, clock, date(2026, 5, 2), tier="innovative")  # valid through 2029-05-01
     ent = people["ent"]
@@ -120,7 +109,10 @@ def test_renewal_of_a_1_may_expiry_opens_on_1_february_with_the_30_april_update_
 
 @pytest.mark.parametrize("approved_first", [False, True])
 def test_a_missed_update_during_the_renewal_ends_it_not_renewed_and_the_qualification_lapses(  # type: ignore[no-untyped-def]
-    ctx, clock, people, approved_first
+    ctx,
+    clock,
+    people,  # noqa: F811
+    approved_first,
 ) -> None:
     q = issue(ctx, clock, date(2026, 5, 2))  # valid through 2029-05-01
     ent, province = people["ent"], people["province"]
@@ -160,7 +152,9 @@ def test_a_missed_update_during_the_renewal_ends_it_not_renewed_and_the_qualific
 
 
 def test_an_update_done_before_the_renewal_opens_then_an_approval_extends(  # type: ignore[no-untyped-def]
-    ctx, clock, people
+    ctx,
+    clock,
+    people,  # noqa: F811
 ) -> None:
     q = issue(ctx, clock, date(2026, 5, 2))  # valid through 2029-05-01
     ent, province = people["ent"], people["province"]
@@ -183,7 +177,9 @@ def test_an_update_done_before_the_renewal_opens_then_an_approval_extends(  # ty
 
 
 def test_a_withdrawal_during_the_renewal_still_ends_it_with_the_update_asked_again(  # type: ignore[no-untyped-def]
-    ctx, clock, people
+    ctx,
+    clock,
+    people,  # noqa: F811
 ) -> None:
     q = issue(ctx, clock, date(2026, 5, 2))
     ent, province = people["ent"], people["province"]
@@ -200,7 +196,10 @@ def test_a_withdrawal_during_the_renewal_still_ends_it_with_the_update_asked_aga
 
 @pytest.mark.parametrize("withdrawn", [False, True])
 def test_issued_31_march_first_updates_on_30_april_exactly_30_days_later(  # type: ignore[no-untyped-def]
-    ctx, clock, people, withdrawn
+    ctx,
+    clock,
+    people,  # noqa: F811
+    withdrawn,
 ) -> None:
     q = issue(ctx, clock, date(2026, 3, 31), tier="innovative")
     bpmn_id = "annual_update"
@@ -212,7 +211,9 @@ def test_issued_31_march_first_updates_on_30_april_exactly_30_days_later(  # typ
 
 
 def test_a_qualification_without_renewal_eligibility_keeps_its_updates_until_expiry(  # type: ignore[no-untyped-def]
-    ctx: EngineContext, clock, people
+    ctx: EngineContext,
+    clock,
+    people,  # noqa: F811
 ) -> None:
     q = issue(ctx, clock, date(2026, 7, 15))  # valid through 2029-07-14
     ent, province = people["ent"], people["province"]
