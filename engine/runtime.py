@@ -17,15 +17,19 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.node_parser import NodeParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from engine import registry
 from engine.clock import Clock
@@ -174,6 +178,39 @@ class HostScriptEngine(PythonScriptEngine):
             task.data.update(result)  # no resultVariable: merge into task data
             return "null"
         return text
+
+
+def _resolve_data_object_ref(self: NodeParser, ref: Any) -> Any:
+    """A data object declared any number of sub-processes up (SpiffWorkflow 3.2 looks one level
+    up only, and loops forever when the object is two or more levels up)."""
+    if ref is None:
+        return None
+    current = self.process_parser
+    while current is not None:
+        found = current.spec.data_objects.get(ref.get("dataObjectRef"))
+        if found is not None:
+            return found
+        current = current.parent
+    return None
+
+
+NodeParser._resolve_data_object_ref = _resolve_data_object_ref  # type: ignore[method-assign]
+
+_run_boundary = BoundaryEvent._run_hook
+
+
+def _run_and_rearm(self: BoundaryEvent, my_task: Task) -> Any:
+    """A non-interrupting message boundary event catches every message while its activity runs,
+    as BPMN has it (SpiffWorkflow 3.2 catches the first only): once it fires, a new one waits
+    beside it, and ends with the activity like any waiting boundary event. Timer boundary
+    events are left as they are: their date has passed once they fire."""
+    done = _run_boundary(self, my_task)
+    if not self.cancel_activity and isinstance(self.event_definition, MessageEventDefinition):
+        self._update(my_task.parent._add_child(self, TaskState.MAYBE))
+    return done
+
+
+BoundaryEvent._run_hook = _run_and_rearm  # type: ignore[method-assign]
 
 
 def make_parser() -> SpiffBpmnParser:

@@ -55,7 +55,7 @@ def _ban_minimum() -> int:
 class Setting:
     """One known setting: what kind of value it takes and what it means."""
 
-    kind: str  # count | rate | month_day | text | tier | mapping
+    kind: str  # count | rate | month_day | text | tier | mapping | flag
     label: str
     minimum: int | Callable[[], int] = 1
     keys: Callable[[], dict[str, str]] | None = None  # a mapping's allowed keys (with labels)
@@ -94,6 +94,9 @@ CATALOG: dict[str, Setting] = {
     "renewal_lead_days": Setting("count", "有效期届满前多少天开启复核（自然日）"),
     "renewal_grace_days": Setting("count", "有效期届满后仍可完成复核的天数（自然日）", minimum=0),
     "first_update_min_days": Setting("count", "首个年度更新截止日距颁发至少多少天（自然日）", 0),
+    "little_giant_revocation_by_miit": Setting(
+        "flag", "“小巨人”资格的撤销报工信部决定（否：省工信厅直接撤销）"
+    ),
 }
 
 
@@ -125,6 +128,8 @@ def value_problem(name: str, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             return f"应为不小于 {least} 的整数"
         return None
+    if setting.kind == "flag":
+        return None if isinstance(value, bool) else "应为 True（是）或 False（否），不加引号"
     if setting.kind in {"text", "tier", "mapping"}:
         return _other_problem(setting, value)
     return _dated_problem(setting.kind, value)

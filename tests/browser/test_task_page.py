@@ -61,3 +61,26 @@ def test_city_reviews_the_figures_and_downloads_the_evidence(  # type: ignore[no
     download = caught.value
     assert download.suggested_filename == "审计报告.pdf"
     assert Path(download.path()).read_bytes() == REPORT
+
+
+def test_miit_sees_the_revocation_it_is_asked_to_decide(  # type: ignore[no-untyped-def]
+    ctx, clock, people, client, open_browser
+) -> None:
+    miit = f.user(ctx, client, role="miit", user_id="miit")
+    q = f.issue_qualification(ctx, uscc_code=f.uscc(REGION, 1), tier="little_giant", region=REGION)
+    sent = people["province"].post(
+        f"/api/v1/instances/{q.lifecycle_instance_id}/messages",
+        json={
+            "name": "revoke_qualification",
+            "payload": {"reason": "查实数据造假", "basis": "第十二条"},
+        },
+    )
+    assert sent.status_code == 200, sent.json
+    task = miit.task("miit_revocation_review", q.lifecycle_instance_id)
+    tab = open_browser(miit.token)
+    page = tab.page
+    page.goto(f"/ui/tasks/{task['id']}")
+    page.wait_for_selector("#case-checks dd")
+    assert page.locator("#case-checks dt").all_inner_texts() == ["撤销请求"]
+    assert page.locator("#case-checks dd").all_inner_texts() == ["查实数据造假（依据：第十二条）"]
+    assert "决定是否撤销“小巨人”资格" in page.inner_text("body")

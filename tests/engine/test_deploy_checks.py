@@ -97,6 +97,18 @@ def test_a_grace_period_of_zero_days_is_fine() -> None:
     assert problems == []
 
 
+def test_the_little_giant_revocation_route_takes_true_or_false_only() -> None:
+    setting = "little_giant_revocation_by_miit = "
+    files = f.process_files({LIFECYCLE: (setting + "True", setting + '"否"')}, bpmn=LIFECYCLE)
+    found = only(refused(files))
+    assert "little_giant_revocation_by_miit" in found["message"]
+    assert "True（是）或 False（否）" in found["message"]
+    _, problems = definitions.validate(
+        f.process_files({LIFECYCLE: (setting + "True", setting + "False")}, bpmn=LIFECYCLE)
+    )
+    assert problems == []
+
+
 def test_a_misspelt_setting_is_refused_and_the_setting_it_replaced_is_missed() -> None:
     files = f.process_files({P1: ("spot_check_rate = 0.2 ", "spot_check_ratio = 0.2 ")})
     problems = refused(files)

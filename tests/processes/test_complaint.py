@@ -25,6 +25,7 @@ def people(ctx, client) -> f.People:  # type: ignore[no-untyped-def]
     cast["public"] = f.user(ctx, client, role="public", user_id="zhangsan")
     cast["public2"] = f.user(ctx, client, role="public", user_id="lisi")
     cast["city_gz"] = f.user(ctx, client, role="city", user_id="city-gz", region="360700")
+    cast["miit"] = f.user(ctx, client, role="miit", user_id="miit")
     return cast
 
 
@@ -245,7 +246,10 @@ def test_little_giant_complaint_is_handled_by_the_province_and_confirmed_fraud_r
         authority="province",
     )
     assert outcome(people, case_id) == ("completed", "revoked")
-    # the complaint concerned the 小巨人 qualification (the highest tier held): only it goes
+    # the complaint concerned the 小巨人 qualification (the highest tier held): only it goes,
+    # on the decision of MIIT, which certified it
+    assert [status(ctx, n) for n in numbers] == ["active", "active"]
+    people["miit"].complete("miit_revocation_review", {"decision": "revoke", "reason": "同意撤销"})
     assert [status(ctx, n) for n in numbers] == ["active", "revoked"]
     # confirmed fraud is 第十二条's 数据造假: at least three years without applying
     assert bans(ctx, uscc) == [("2025-09-01", "2028-09-01", "第十二条")]

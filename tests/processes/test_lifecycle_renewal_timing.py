@@ -194,6 +194,27 @@ def test_a_withdrawal_during_the_renewal_still_ends_it_with_the_update_asked_aga
     assert ent.task("withdrawn_annual_update", case)["due_at"] == "2029-05-01T00:00:00+08:00"
 
 
+def test_a_withdrawal_after_the_update_made_during_the_renewal_does_not_ask_it_again(  # type: ignore[no-untyped-def]
+    ctx,
+    clock,
+    people,  # noqa: F811
+) -> None:
+    q = issue(ctx, clock, date(2026, 5, 2))  # valid through 2029-05-01; renewal opens 1 Feb
+    ent, province = people["ent"], people["province"]
+    case = q.lifecycle_instance_id
+    for year in (2027, 2028):
+        update(ctx, clock, ent, case, year)
+    update(ctx, clock, ent, case, 2029, WINDOW_UPDATE)  # made within the renewal
+    at(ctx, clock, date(2029, 3, 20))
+    withdraw(province, q.number)
+    assert not has_task(province, "province_renewal_review")
+    assert not has_task(ent, "withdrawn_annual_update")  # 2029's was made on 10 March
+    at(ctx, clock, date(2029, 5, 2), hour=0)
+    expired = qualification(ctx, q.number)
+    assert (expired.status, expired.info_updated_on) == ("expired", date(2029, 3, 10))
+    assert task_states(ctx, case, "withdrawn_annual_update") == []
+
+
 @pytest.mark.parametrize("withdrawn", [False, True])
 def test_issued_31_march_first_updates_on_30_april_exactly_30_days_later(  # type: ignore[no-untyped-def]
     ctx,

@@ -603,3 +603,21 @@ def test_revocation_decision_records_the_sender_as_by(ctx, clock, people) -> Non
     assert decision.data["operator"] == "lifecycle.revoke"
     assert decision.data["inputs"]["by"] == "prov"
     assert decision.data["outputs"]["qualification_change"]["by"] == "prov"
+
+
+def test_an_update_made_before_a_withdrawal_is_not_asked_again(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx)  # 2025-09-01 .. 2028-08-31
+    ent = people["ent"]
+    at(ctx, clock, date(2026, 3, 2))
+    ent.complete("annual_update", UPDATE, q.lifecycle_instance_id)  # the 2026 update, done
+    at(ctx, clock, date(2026, 3, 10))
+    withdraw(people["province"], q.number)
+    assert qualification(ctx, q.number).status == "renewal_ineligible"
+    assert not has_task(ent, WITHDRAWN_UPDATE)  # 2026 is done: nothing to do until 2027
+    at(ctx, clock, date(2026, 5, 1), hour=1)
+    assert qualification(ctx, q.number).info_updated_on == date(2026, 3, 2)
+    assert task_states(ctx, q.lifecycle_instance_id, WITHDRAWN_UPDATE) == []
+    at(ctx, clock, date(2027, 1, 1))
+    assert ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)["due_at"] == (
+        "2027-05-01T00:00:00+08:00"
+    )

@@ -46,5 +46,9 @@ export default {
     },
     text('MessagePayload'),  // throwing message events: a Python expression
     text('MessageVariable'),  // catching message events: the variable the payload lands in
+    // signals, errors and escalations (on bpmn:signal / bpmn:error / bpmn:escalation): the payload a
+    // throw evaluates and the variable a catch puts it in
+    text('PayloadExpression'),
+    text('VariableName'),
   ],
 };
