@@ -621,3 +621,26 @@ def test_an_update_made_before_a_withdrawal_is_not_asked_again(ctx, clock, peopl
     assert ent.task(WITHDRAWN_UPDATE, q.lifecycle_instance_id)["due_at"] == (
         "2027-05-01T00:00:00+08:00"
     )
+
+
+@pytest.mark.parametrize("decision", ["revoke", "keep"])
+def test_a_little_giant_revocation_still_open_when_the_renewal_ends_applies_to_the_next_period(  # type: ignore[no-untyped-def]
+    ctx, clock, people, decision
+) -> None:
+    q = register(ctx, tier="little_giant", issued_on=date(2022, 10, 15))  # renewal open
+    revoke(people["province"], {"business_key": q.number}, reason="查实数据造假")
+    miit = people["miit"]
+    assert has_task(miit, "miit_revocation_review")
+    renew_little_giant(people)  # MIIT renews before deciding on the revocation
+    renewed = qualification(ctx, q.number)
+    assert (renewed.status, renewed.expires_on) == ("active", date(2028, 10, 14))
+    miit.complete("miit_revocation_review", {"decision": decision, "reason": "经核实"})
+    final, row = qualification(ctx, q.number), lifecycle_of(ctx, q)
+    if decision == "keep":
+        assert (final.status, row.status) == ("active", "running")
+        assert not has_task(miit, "miit_revocation_review")
+        return
+    assert (final.status, final.status_changed_by) == ("revoked", "miit")
+    assert final.status_reason == "查实数据造假；工业和信息化部决定撤销：经核实"
+    assert (row.status, row.outcome) == ("completed", "revoked")
+    assert not has_task(miit, "miit_revocation_review")
