@@ -504,12 +504,18 @@ class RoundSchedule(MethodView):
         return rounds.upcoming(engine_context())
 
 
+UPLOADERS = ("enterprise", "city", "province", "miit", "public")
+
+
 @files_bp.route("")
 class Files(MethodView):
     @files_bp.response(201, FileOut)
     def post(self) -> Any:
-        """Upload one evidence file (multipart field `file`); returns its id and sha256."""
+        """Upload one evidence file (multipart field `file`); returns its id and sha256. Only
+        those who submit evidence may: enterprises, staff, the public (complaints); auditors
+        and process owners read only (403)."""
         actor = current_actor()
+        access.require_role(actor, *UPLOADERS)
         part = request.files.get("file")
         if part is None:
             raise InvalidInput("请以 multipart 字段 file 上传", errors={"file": ["必填"]})

@@ -95,6 +95,8 @@ def instances(
         )
     elif actor.role == "city":
         query = query.where(Instance.region == (actor.region or "-"))
+    elif actor.role == "miit":
+        query = query.where(access.miit_cases())
     elif actor.role not in access.READ_ALL | {"system"}:
         query = query.where(Instance.id.is_(None))
     for column, value in (
@@ -157,7 +159,7 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
         statement = _CASE[conn.dialect.name]
         found = writes.fetch(conn, statement, {"instance_id": str(instance_id)}, 1, named=True)
         row = found[0] if found else None
-        if row is None or not access.can_see_instance(actor, row):
+        if row is None or not access.can_see_instance(actor, row, conn):
             raise NotFound("案件不存在")
         if row.process_key == complaints.PROCESS_KEY:
             person = conn.execute(_FILING, {"instance_id": row.id}).first()

@@ -166,3 +166,24 @@ def test_a_caller_without_a_valid_token_is_401_before_its_body_is_read(
         assert answer.status_code == 401, answer.json  # not 422 naming `holidays`
         assert "errors" not in answer.json
     assert client.get("/api/v1/public/qualifications").status_code == 200
+
+
+def test_miit_reads_the_provinces_little_giant_cases_only(  # type: ignore[no-untyped-def]
+    ctx: EngineContext, client: FlaskClient, case: Case, p1: f.People
+) -> None:
+    f.deploy_processes(ctx)  # the lifecycle too
+    miit = f.user(ctx, client, role="miit", user_id="miit")
+    assert_not_found(miit.get(f"/api/v1/instances/{case['instance_id']}"))  # a P1 evaluation
+    assert_not_found(miit.get(f"/api/v1/instances/{case['instance_id']}/history"))
+    little_giant = f.issue_qualification(
+        ctx, uscc_code=f.uscc("360100", 1), tier="little_giant", region="360100"
+    )
+    innovative = f.issue_qualification(
+        ctx, uscc_code=f.uscc("360100", 2), tier="innovative", region="360100"
+    )
+    assert miit.get(f"/api/v1/instances/{little_giant.lifecycle_instance_id}").status_code == 200
+    assert_not_found(miit.get(f"/api/v1/instances/{innovative.lifecycle_instance_id}"))
+    listed = miit.get("/api/v1/instances?per_page=100").json
+    assert [i["id"] for i in listed["items"]] == [little_giant.lifecycle_instance_id]
+    # the province still reads every case
+    assert p1["province"].get(f"/api/v1/instances/{case['instance_id']}").status_code == 200

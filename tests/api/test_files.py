@@ -4,6 +4,7 @@ file, auditors; 404 for everyone else; the task page's data names the files it r
 from __future__ import annotations
 
 import hashlib
+import io
 from typing import Any
 from urllib.parse import quote
 
@@ -77,11 +78,12 @@ def test_staff_of_a_case_that_references_the_file_and_auditors_may_download_it(
     assert p1["auditor"].get(url).status_code == 200
 
     f.apply(ent, p1_round, evidence=[uploaded["id"]])
-    for allowed in (p1["city"], p1["city_b"], p1["province"], others["miit"], p1["auditor"]):
+    for allowed in (p1["city"], p1["city_b"], p1["province"], p1["auditor"]):
         response = allowed.get(url)
         assert response.status_code == 200, allowed.user_id
         assert response.data == REPORT
-    for denied in (others["city_gz"], p1["ent2"], p1["owner"]):
+    # MIIT reads the province's 小巨人 cases only, not an innovative SME's evaluation
+    for denied in (others["city_gz"], p1["ent2"], p1["owner"], others["miit"]):
         assert_not_found(denied.get(url))
 
 
@@ -149,3 +151,16 @@ def test_openapi_documents_the_download(client: FlaskClient) -> None:
     paths = client.get("/api/openapi.json").json["paths"]
     assert "get" in paths["/api/v1/files/{file_id}"]
     assert "post" in paths["/api/v1/files"]
+
+
+@pytest.mark.parametrize("role", ["auditor", "process_owner"])
+def test_read_only_roles_may_not_upload(ctx: EngineContext, client: FlaskClient, role: str) -> None:
+    reader = f.user(ctx, client, role=role, user_id=f"{role}-1")
+    response = reader.client.post(
+        "/api/v1/files",
+        data={"file": (io.BytesIO(REPORT), NAME)},
+        headers=reader._headers(),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 403, response.json
+    assert response.mimetype == PROBLEM
