@@ -93,14 +93,15 @@ class Messages(MethodView):
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
         """Deliver a BPMN message to the case (409 if it does not wait for it)."""
+        ctx, actor = engine_context(), current_actor()
         row = instances.send_message(
-            engine_context(),
+            ctx,
             instance_id=str(instance_id),
             name=body["name"],
             payload=body["payload"],
-            actor=current_actor(),
+            actor=actor,
         )
-        return instance_json(row)
+        return instance_json(queries.readable_case(ctx, actor, row))
 
 
 @bp.route("/<uuid:instance_id>/objections")
@@ -109,11 +110,8 @@ class Objections(MethodView):
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
         """Register an objection received during 公示 (pauses the case into an objection review)."""
+        ctx, actor = engine_context(), current_actor()
         row = instances.send_message(
-            engine_context(),
-            instance_id=str(instance_id),
-            name="objection",
-            payload=body,
-            actor=current_actor(),
+            ctx, instance_id=str(instance_id), name="objection", payload=body, actor=actor
         )
-        return instance_json(row)
+        return instance_json(queries.readable_case(ctx, actor, row))

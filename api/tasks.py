@@ -22,7 +22,7 @@ from api.schemas import (
     page_schema,
     plain_json,
 )
-from engine import instances, task_views
+from engine import instances, queries, task_views
 from engine.store import outcome_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="人工任务（待办）")
@@ -76,15 +76,21 @@ class TaskDetail(MethodView):
     def get(self, task_id: Any) -> dict[str, Any]:
         """Get a task with its form's JSON schema and the case data it was created with: the
         data's fields (`data_schema`) and the evidence files it names (`evidence_files`)."""
-        ctx = engine_context()
-        found = task_views.task(ctx, current_actor(), str(task_id))
+        ctx, actor = engine_context(), current_actor()
+        found = task_views.task(ctx, actor, str(task_id))
+        read = queries.readable_task_data(  # 第十三条: a complainant's identity as history reads
+            ctx,
+            actor,
+            found["task"],
+            {"data": found["task"].data, "evidence_files": found["evidence_files"]},
+        )
         return task_json(found["task"], ctx.now()) | {
             "enterprise_name": found["enterprise_name"],
             "form": found["form"],
             "instructions": found["instructions"],
-            "data": found["task"].data,
+            "data": read["data"],
             "data_schema": found["data_schema"],
-            "evidence_files": found["evidence_files"],
+            "evidence_files": read["evidence_files"],
             "version": found["version"],
         }
 
@@ -116,10 +122,9 @@ class Complete(MethodView):
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], task_id: Any) -> Any:
         """Complete a task with form data (422 per field; 409 if done or claimed by another)."""
-        row = instances.complete_task(
-            engine_context(), task_id=str(task_id), actor=current_actor(), data=body["data"]
-        )
-        return plain_json(instance_json(row))
+        ctx, actor = engine_context(), current_actor()
+        row = instances.complete_task(ctx, task_id=str(task_id), actor=actor, data=body["data"])
+        return plain_json(instance_json(queries.readable_case(ctx, actor, row)))
 
 
 __all__ = ["PageArgs", "bp"]

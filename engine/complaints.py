@@ -10,6 +10,7 @@ held): the authority for that tier handles it, and a revocation revokes that qua
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine import definitions, enterprises, instances, records
+from engine import audit_projections, definitions, enterprises, instances, records
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Forbidden, InvalidInput, NotFound
@@ -35,6 +36,7 @@ from engine.store import (
 
 PROCESS_KEY = "complaint"
 FILERS = {"public", "city", "province"}  # the public, or staff recording a complaint on behalf
+STAFF_FILERS = FILERS - {"public"}
 AUDITORS = {"auditor"}
 DEFAULT_HANDLED_BY = {"innovative": "city", "specialized": "city", "little_giant": "province"}
 ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|[A-Z0-9]{8,20})$")  # 身份证号 or another document number
@@ -172,7 +174,8 @@ def file_complaint(ctx: EngineContext, *, actor: Actor, body: dict[str, Any]) ->
             instance_id=instance_id,
             data=data,
             actor=actor,
-            extra={"evidence": evidence},
+            # the row and a sha256 of its identity, checked by `tidu audit verify`
+            extra={"evidence": evidence, "complainant": audit_projections.filing_record(row)},
             definition=definition,
         )
 
@@ -271,47 +274,86 @@ def filings(session: Session, instance_ids: Any) -> dict[str, Complainant]:
     return {r.instance_id: r for r in rows}
 
 
-def filings_by(session: Session, actor_ids: Any) -> dict[str, list[Complainant]]:
+def filings_by(
+    session: Session, actor_ids: Any, *, staff: bool = False
+) -> dict[str, list[Complainant]]:
     """The complaints members of the public among `actor_ids` filed (staff filing on a
-    person's behalf act as themselves), by filer, in one query."""
+    person's behalf act as themselves; `staff`: theirs too), by filer, in one query."""
     wanted = sorted({a for a in actor_ids if a})
     if not wanted:
         return {}
-    rows = session.scalars(
-        select(Complainant)
-        .join(User, User.id == Complainant.filed_by)
-        .where(Complainant.filed_by.in_(wanted), User.role.not_in(FILERS - {"public"}))
-    )
+    query = select(Complainant).where(Complainant.filed_by.in_(wanted))
+    if not staff:
+        query = query.join(User, User.id == Complainant.filed_by).where(
+            User.role.not_in(STAFF_FILERS)
+        )
+    rows = session.scalars(query)
     found: dict[str, list[Complainant]] = {}
     for r in rows:
         found.setdefault(r.filed_by, []).append(r)
     return found
 
 
-def _identity(rows: list[Complainant]) -> list[str]:
+def neutral_filers(db: Any, rows: Iterable[Any]) -> frozenset[str]:
+    """The filers of `rows` who are read as 投诉人 where the identity is withheld: members of
+    the public. Staff recording a complaint on a person's behalf act as themselves (their
+    account is not the identity to protect, the person's is). One read, on a session or a
+    connection."""
+    ids = {r.filed_by for r in rows if r is not None and r.filed_by}
+    if not ids:
+        return frozenset()
+    staff = db.execute(
+        select(User.id).where(User.id.in_(sorted(ids)), User.role.in_(sorted(STAFF_FILERS)))
+    ).scalars()
+    return frozenset(ids - set(staff))
+
+
+def _identity(rows: Iterable[Any]) -> list[str]:
     """The identity strings to take out of event data: names, ID numbers, contacts."""
     values = {v for r in rows for v in (r.name, r.id_number, r.contact) if v and len(v) > 1}
     return sorted(values, key=len, reverse=True)  # a longer one first (a name inside another)
 
 
-def redact(value: Any, rows: list[Complainant]) -> Any:
-    """`value` (event data) without the identity of `rows`: identity keys withheld, the filer
-    named as 投诉人, and names, ID numbers and contacts cut out of any text."""
-    filers, words = {r.filed_by for r in rows}, _identity(rows)
+def scrub(
+    value: Any, *, keys: Collection[str], words: list[str], actors: Collection[str] = ()
+) -> Any:
+    """`value` with the values under `keys` withheld, any string equal to one of `actors` read
+    as 投诉人, and `words` (longest first) cut out of any text."""
 
     def walk(v: Any) -> Any:
         if isinstance(v, dict):
-            return {k: WITHHELD if k in IDENTITY_KEYS else walk(x) for k, x in v.items()}
+            return {k: WITHHELD if k in keys else walk(x) for k, x in v.items()}
         if isinstance(v, list):
             return [walk(x) for x in v]
         if isinstance(v, str):
-            if v in filers:
+            if v in actors:
                 return NEUTRAL_ACTOR
             for word in words:
                 v = v.replace(word, WITHHELD)
         return v
 
     return walk(value)
+
+
+def redact(value: Any, rows: Iterable[Any], neutral: Collection[str] = ()) -> Any:
+    """`value` (event or case data) without the identity of `rows`: identity keys withheld,
+    the filers among `neutral` (neutral_filers) named as 投诉人, and names, ID numbers and
+    contacts cut out of any text."""
+    return scrub(value, keys=IDENTITY_KEYS, words=_identity(rows), actors=frozenset(neutral))
+
+
+def _without_identity(session: Session, row: Instance, value: Any) -> Any:
+    """What a complaint case sends out (its messages, the records its handlers write: a ban,
+    a notification) without the complainant's identity, whoever reads it later (第十三条)."""
+    if row.process_key != PROCESS_KEY:
+        return value
+    person = session.scalars(select(Complainant).where(Complainant.instance_id == row.id)).first()
+    if person is None:
+        return value
+    return redact(value, [person], neutral_filers(session, [person]))
+
+
+records.OUTGOING.append(_without_identity)
 
 
 def mine(

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import history
+from engine import history, records
 from engine.errors import InvalidInput
 from engine.store import Instance, Message, MessageDelivery, MessageSubscription
 
@@ -90,11 +90,13 @@ def add(
 def collect(
     session: Session, wf: Any, row: Instance, actor_id: str, now: datetime, ttl: timedelta
 ) -> None:
-    """Move the messages an instance threw during this command into the outbox."""
+    """Move the messages an instance threw during this command into the outbox, each as the
+    instance may send it out (records.outgoing: e.g. a complaint's without the complainant)."""
     for event in wf.get_events():
         if not isinstance(event.event_definition, MessageEventDefinition):
             continue
         payload = event.payload if isinstance(event.payload, dict) else {"value": event.payload}
+        payload = records.outgoing(session, row, payload)
         for one in split_by_key(payload):
             add(
                 session,

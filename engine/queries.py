@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -117,14 +119,21 @@ def instances(
         filed = [i.id for i in items if i.process_key == complaints.PROCESS_KEY]
         if filed:  # a page of cases with complaints among them: one more read
             people = complaints.filings(session, filed)
-            items = [_case_for(actor, i, people.get(i.id)) for i in items]
+            hidden = [p for p in people.values() if complaints.withheld_from(actor, p)]
+            neutral = complaints.neutral_filers(session, hidden)
+            items = [_case_for(actor, i, people.get(i.id), neutral) for i in items]
         return items, total
 
 
-def _case_for(actor: Actor, row: Any, person: Any) -> Any:
-    """A case as `actor` may read it: a complaint's filer (`started_by`) is 投诉人 to anyone
+def _case_for(actor: Actor, row: Any, person: Any, neutral: Collection[str]) -> Any:
+    """A case as `actor` may read it: a complaint's filer (`started_by`), if among `neutral`
+    (complaints.neutral_filers: a member of the public), is 投诉人 to anyone
     complaints.may_see_identity does not allow (第十三条); the row itself is never changed."""
-    if person is None or not complaints.withheld_from(actor, person):
+    if (
+        person is None
+        or row.started_by not in neutral
+        or not complaints.withheld_from(actor, person)
+    ):
         return row
     fields = {c.key: getattr(row, c.key) for c in _CASE_COLUMNS}
     if hasattr(row, "state_bytes"):
@@ -163,7 +172,8 @@ def instance(ctx: EngineContext, actor: Actor, instance_id: str) -> dict[str, An
             raise NotFound("案件不存在")
         if row.process_key == complaints.PROCESS_KEY:
             person = conn.execute(_FILING, {"instance_id": row.id}).first()
-            row = _case_for(actor, row, person)
+            if person is not None and complaints.withheld_from(actor, person):
+                row = _case_for(actor, row, person, complaints.neutral_filers(conn, [person]))
         open_tasks = writes.fetch(conn, _OPEN_TASKS, {"instance_id": row.id}, named=True)
         return {
             "instance": row,
@@ -207,16 +217,20 @@ def with_actor_names(session: Any, events: list[HistoryEvent]) -> list[HistoryEv
 _EVENT_FIELDS = [c.key for c in HistoryEvent.__table__.c]
 
 
-def _withheld(event: HistoryEvent, people: list[Any]) -> SimpleNamespace:
-    """A copy of `event` without the complainant's identity (the stored row is never changed:
-    its chain still verifies; its hash is the stored event's)."""
+def _copy(event: Any, **changes: Any) -> SimpleNamespace:
+    """A copy of a read event with `changes` (the stored row is never changed: its chain still
+    verifies; its hash is the stored event's)."""
     fields = {k: getattr(event, k) for k in _EVENT_FIELDS}
-    if event.actor in {p.filed_by for p in people}:
-        fields |= {"actor": complaints.NEUTRAL_ACTOR, "actor_name": complaints.NEUTRAL_NAME}
-    else:
-        fields["actor_name"] = event.actor_name  # type: ignore[attr-defined]
-    fields["data"] = complaints.redact(event.data, people)
-    return SimpleNamespace(**fields)
+    return SimpleNamespace(**fields | {"actor_name": event.actor_name} | changes)
+
+
+def _withheld(event: Any, people: list[Any], neutral: Collection[str]) -> SimpleNamespace:
+    """A copy of `event` without the complainant's identity: its actor, if among `neutral`
+    (complaints.neutral_filers), read as 投诉人."""
+    changes: dict[str, Any] = {"data": complaints.redact(event.data, people, neutral)}
+    if event.actor in neutral:
+        changes |= {"actor": complaints.NEUTRAL_ACTOR, "actor_name": complaints.NEUTRAL_NAME}
+    return _copy(event, **changes)
 
 
 def readable_history(
@@ -225,29 +239,116 @@ def readable_history(
     """History events as `viewer` may read them, each with `actor_name`: every read of history
     (a case's history and export, its web page, the audit events) goes through here.
 
-    第十三条: in a complaint case, the complainant's identity (the filer as actor, and names,
-    ID numbers, contacts in the data) is shown only to those complaints.may_see_identity
-    allows; anyone else reads actor `complainant` (投诉人) and the data without it. So are a
-    member of the public's evidence uploads (`file:` streams) while one of their complaints is
-    withheld from `viewer`. `complaint=False`: the events are known to be of no complaint."""
+    第十三条: in a complaint case, the complainant's identity (the filer as actor if a member
+    of the public, and names, ID numbers, contacts in the data) is shown only to those
+    complaints.may_see_identity allows; anyone else reads actor `complainant` (投诉人) and the
+    data without it. So are a filer's evidence uploads (`file:` streams) while one of their
+    complaints is withheld from `viewer`. `complaint=False`: the events are known to be of no
+    complaint. 公示 objections: who objected is read by staff and auditors only."""
     events = with_actor_names(session, events)
-    if not complaint or not events:
-        return events
+    if complaint and events:
+        events = _without_complainants(session, viewer, events)
+    if events and not reads_objectors(viewer):
+        events = _without_objectors(events)
+    return events
+
+
+def _without_complainants(session: Any, viewer: Actor | None, events: list[Any]) -> list[Any]:
     people = complaints.filings(session, (e.instance_id for e in events))
+    hidden = {i: p for i, p in people.items() if complaints.withheld_from(viewer, p)}
     uploaders = {e.actor for e in events if e.instance_id is None and e.stream.startswith("file:")}
-    filers = complaints.filings_by(session, uploaders) if uploaders else {}
+    filers = complaints.filings_by(session, uploaders, staff=True) if uploaders else {}
+    hidden_by = {
+        a: [p for p in filed if complaints.withheld_from(viewer, p)] for a, filed in filers.items()
+    }
+    hidden_by = {a: filed for a, filed in hidden_by.items() if filed}
+    rows = [*hidden.values(), *(p for filed in hidden_by.values() for p in filed)]
+    neutral = complaints.neutral_filers(session, rows) if rows else frozenset()
     out: list[Any] = []
     for e in events:
-        person = people.get(e.instance_id) if e.instance_id else None
-        if person is not None and complaints.withheld_from(viewer, person):
-            out.append(_withheld(e, [person]))
-            continue
-        filed = filers.get(e.actor) if e.instance_id is None else None
-        if filed and any(complaints.withheld_from(viewer, p) for p in filed):
-            out.append(_withheld(e, filed))
-            continue
-        out.append(e)
+        person = hidden.get(e.instance_id) if e.instance_id else None
+        filed = hidden_by.get(e.actor) if e.instance_id is None else None
+        if person is not None:
+            out.append(_withheld(e, [person], neutral))
+        elif filed:
+            out.append(_withheld(e, filed, neutral))
+        else:
+            out.append(e)
     return out
+
+
+# 公示 objections (message `objection`, POST /instances/{id}/objections): who objected
+# (`submitted_by`) is read by staff and auditors; anyone else (the enterprise) reads it withheld
+OBJECTOR_KEY = "submitted_by"
+OBJECTOR_READERS = access.STAFF | complaints.AUDITORS | {"system"}
+_SEPARATORS = re.compile(r"[\s,，、;；/()（）]+")
+
+
+def reads_objectors(viewer: Actor | None) -> bool:
+    return viewer is not None and viewer.role in OBJECTOR_READERS
+
+
+def _objectors(value: Any, found: set[str] | None = None) -> set[str]:
+    """The `submitted_by` texts anywhere in `value`."""
+    found = set() if found is None else found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == OBJECTOR_KEY and isinstance(item, str):
+                found.add(item)
+            else:
+                _objectors(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _objectors(item, found)
+    return found
+
+
+def without_objectors(value: Any, names: Collection[str] | None = None) -> Any:
+    """`value` with `submitted_by` withheld and the objectors' `names` (default: those in
+    `value`), whole and each word of them (a name, a phone number), cut out of any text."""
+    names = _objectors(value) if names is None else names
+    words = {w for name in names for w in (name.strip(), *_SEPARATORS.split(name))}
+    ordered = sorted((w for w in words if len(w) > 1), key=len, reverse=True)
+    return complaints.scrub(value, keys={OBJECTOR_KEY}, words=ordered)
+
+
+def _without_objectors(events: list[Any]) -> list[Any]:
+    """Events without who objected: the objectors of a case are cut out of all its events."""
+    names: dict[str, set[str]] = {}
+    for e in events:
+        if e.instance_id:
+            _objectors(e.data, names.setdefault(e.instance_id, set()))
+    out: list[Any] = []
+    for e in events:
+        found = names.get(e.instance_id, set()) if e.instance_id else _objectors(e.data)
+        data = without_objectors(e.data, found) if found else e.data
+        out.append(e if data == e.data else _copy(e, data=data))
+    return out
+
+
+def readable_case(ctx: EngineContext, actor: Actor, row: Any) -> Any:
+    """A case a command answers with, as `actor` may read it (as `instance` reads it: a
+    complaint's filer withheld, 第十三条)."""
+    if row.process_key != complaints.PROCESS_KEY:
+        return row
+    with ctx.reading() as session:
+        person = complaints.filings(session, [row.id]).get(row.id)
+        if person is None or not complaints.withheld_from(actor, person):
+            return row
+        return _case_for(actor, row, person, complaints.neutral_filers(session, [person]))
+
+
+def readable_task_data(ctx: EngineContext, actor: Actor, task: Any, value: Any) -> Any:
+    """What is read with a task (its case data, the evidence files it names) as `actor` may
+    read it: in a complaint case without the complainant's identity (第十三条), as its history
+    reads; without who objected during 公示 for anyone but staff and auditors."""
+    if task.process_key == complaints.PROCESS_KEY:
+        with ctx.reading() as session:
+            person = complaints.filings(session, [task.instance_id]).get(task.instance_id)
+            if person is not None and complaints.withheld_from(actor, person):
+                neutral = complaints.neutral_filers(session, [person])
+                value = complaints.redact(value, [person], neutral)
+    return value if reads_objectors(actor) else without_objectors(value)
 
 
 def instance_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[Any]:
@@ -466,10 +567,10 @@ def store_file(
         return row
 
 
-def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> EvidenceFile:
+def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> Any:
     """An evidence file with its content, for those who may download it (access.can_read_file);
     NotFound for anyone else; FileIntegrityError (409 `file-integrity`) if its content is not
-    what was uploaded (never served)."""
+    what was uploaded (never served). Its name is read as its history reads (_file_named)."""
     with ctx.reading() as session:
         row = session.get(EvidenceFile, str(file_id))
         if row is None:
@@ -478,7 +579,22 @@ def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> EvidenceFil
         if not access.can_read_file(actor, row, cases):
             raise NotFound("文件不存在")
         audit_checks.check_file(row)
+        return _file_named(session, actor, row)
+
+
+def _file_named(session: Session, actor: Actor, row: EvidenceFile) -> Any:
+    """The file, or a copy named without the identity of its uploader's complaints that are
+    withheld from `actor` (第十三条: a complaint's evidence is uploaded by its filer; its
+    `file:` history reads so too); the uploader reads the name they gave."""
+    if row.uploaded_by == actor.id:
         return row
+    filed = complaints.filings_by(session, [row.uploaded_by], staff=True).get(row.uploaded_by)
+    hidden = [p for p in filed or [] if complaints.withheld_from(actor, p)]
+    name = complaints.redact(row.filename, hidden) if hidden else row.filename
+    if name == row.filename:
+        return row
+    fields = {c.key: getattr(row, c.key) for c in EvidenceFile.__table__.c}
+    return SimpleNamespace(**fields | {"filename": name})
 
 
 def _referencing_cases(session: Session, row: EvidenceFile) -> list[Instance]:

@@ -55,13 +55,25 @@ AFTER_SAVE: list[SaveHook] = []  # e.g. starting the lifecycle of a qualificatio
 WRITERS: dict[str, Callable[[Session, dict[str, Any], Instance, datetime], None]] = {
     "qualification": _qualification,
 }
+# filters of what a case sends out of itself (the records its handlers write, the messages it
+# throws): (session, the sending case, the content) -> the content as it may leave the case,
+# e.g. a complaint's without the complainant's identity (engine/complaints.py)
+Outgoing = Callable[[Session, Instance, Any], Any]
+OUTGOING: list[Outgoing] = []
+
+
+def outgoing(session: Session, row: Instance, value: Any) -> Any:
+    """`value` (a record's or a message's content) as case `row` may send it out."""
+    for hook in OUTGOING:
+        value = hook(session, row, value)
+    return value
 
 
 def write(
     session: Session, kind: str, outputs: dict[str, Any], row: Instance, now: datetime
 ) -> None:
-    """Write the record a handler result describes."""
-    WRITERS[kind](session, outputs, row, now)
+    """Write the record a handler result describes (as the case may send it out)."""
+    WRITERS[kind](session, outgoing(session, row, outputs), row, now)
 
 
 def before_save(ctx: Any, session: Session, loaded: Any, actor: Any) -> None:

@@ -26,7 +26,7 @@ def send(user: f.Api, instance_id: str, name: str, **payload: str) -> Any:
 
 
 def test_only_the_province_revokes_or_withdraws_by_hand(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    q = register(ctx)
+    q = register(ctx, tier="little_giant")  # a case MIIT reads
     at(ctx, clock, date(2026, 1, 1))
     case = lifecycle_of(ctx, q).id
     for who, name in (
