@@ -19,23 +19,33 @@ from werkzeug.http import dump_options_header
 from api.auth import current_actor, engine_context
 from api.csvout import csv_response
 from api.schemas import (
+    ANCHOR_BODY,
+    DEFINITION_FILES,
     ID_MAX,
     DefinitionOut,
     EventListArgs,
     EventOut,
     FileOut,
+    IncidentListArgs,
     IncidentOut,
     InstanceOut,
     LocalDateTime,
     ResolveIn,
     RoundIn,
+    RoundListArgs,
     RoundOut,
+    ValidationOut,
+    VerifyOut,
+    error_responses,
+    multipart_body,
     page_schema,
+    roles_first,
 )
 from api.tasks import instance_json
 from engine import (
     access,
     audit_checks,
+    audit_export,
     definitions,
     history,
     incidents,
@@ -64,19 +74,38 @@ files_bp = Blueprint("files", __name__, url_prefix="/api/v1/files", description=
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
+UPLOAD_KINDS = "BPMN 流程图（.bpmn）、DMN 规则表（.dmn）、表单（.json）或申报批次计划 rounds.json"
+
+
+def upload_path(filename: str) -> str | None:
+    """Where an uploaded file goes inside processes/ (its name may carry the path): a bare
+    `x.dmn` under rules/, the round schedule `rounds.json` at the top, any other bare `x.json`
+    under forms/; None for a file deploy does not read."""
+    name = filename.replace("\\", "/").lstrip("/")
+    if name == rounds.SCHEDULE_FILE or name.endswith(".bpmn"):
+        return name
+    if name.endswith(".dmn"):
+        return name if "/" in name else f"rules/{name}"
+    if name.endswith(".json"):
+        return name if "/" in name else f"forms/{name}"
+    return None
+
+
 def uploaded_files() -> dict[str, str]:
-    """Multipart `files` parts; the part's filename is its path inside processes/."""
-    out = {}
+    """Multipart `files` parts; the part's filename is its path inside processes/ (see
+    `upload_path`). A file of another kind is refused (422 naming it), not ignored."""
+    out, refused = {}, {}
     for part in request.files.getlist("files"):
-        name = (part.filename or "").replace("\\", "/").lstrip("/")
-        if name.endswith(".dmn") and "/" not in name:
-            name = f"rules/{name}"
-        elif name.endswith(".json") and "/" not in name:
-            name = f"forms/{name}"
+        name = upload_path(part.filename or "")
+        if name is None:
+            refused[part.filename or "（无文件名）"] = [f"不支持的文件类型：只能上传{UPLOAD_KINDS}"]
+            continue
         try:
             out[name] = part.read().decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput("文件不是 UTF-8 文本", errors={name: ["编码错误"]}) from None
+    if refused:
+        raise InvalidInput(f"{len(refused)} 个文件不是可部署的文件", errors=refused)
     if not out:
         raise InvalidInput(
             "请以 multipart 字段 files 上传 BPMN/DMN/表单文件", errors={"files": ["必填"]}
@@ -118,6 +147,15 @@ class Definitions(MethodView):
             )
             return [definition_json(r, running.get(r.id, 0)) for r in rows]
 
+    @error_responses(
+        definitions_bp,
+        {
+            403: "仅限角色 process_owner、province",
+            422: "缺少 files、文件类型不支持或不是 UTF-8，或文件集未通过校验"
+            "（invalid-definition，errors 逐条列出文件、元素、行号、说明）",
+        },
+    )
+    @definitions_bp.doc(requestBody=multipart_body("files", DEFINITION_FILES, many=True))
     @definitions_bp.response(201, DefinitionOut(many=True))
     def post(self) -> list[dict[str, Any]]:
         """Deploy a BPMN/DMN/form file set (multipart `files`); identical content is a no-op."""
@@ -131,6 +169,9 @@ class Definitions(MethodView):
 
 @definitions_bp.route("/validate")
 class Validate(MethodView):
+    @error_responses(definitions_bp, {422: "缺少 files，或文件类型不支持、不是 UTF-8"})
+    @definitions_bp.doc(requestBody=multipart_body("files", DEFINITION_FILES, many=True))
+    @definitions_bp.response(200, ValidationOut)
     def post(self) -> Any:
         """Validate a file set without deploying it; returns the problems (empty list if valid)."""
         current_actor()
@@ -351,11 +392,12 @@ class MigrateInstance(MethodView):
 
 @incidents_bp.route("")
 class Incidents(MethodView):
+    @roles_first(incidents_bp, "province", "auditor", "process_owner")
+    @incidents_bp.arguments(IncidentListArgs, location="query")
     @incidents_bp.response(200, IncidentOut(many=True))
-    def get(self) -> list[Any]:
-        """List open incidents (?status=resolved|open|all)."""
-        access.require_role(current_actor(), "province", "auditor", "process_owner")
-        status = request.args.get("status", "open")
+    def get(self, args: dict[str, Any]) -> list[Any]:
+        """List incidents: the open ones (default), the resolved ones or all (`status`)."""
+        status = args["status"]
         return incidents.list_incidents(
             engine_context(), status=None if status == "all" else status
         )
@@ -410,12 +452,20 @@ class Events(MethodView):
 
 @audit_bp.route("/verify")
 class Verify(MethodView):
+    @error_responses(audit_bp, {403: "仅限角色 auditor、province"})
+    @audit_bp.response(200, VerifyOut)
     def get(self) -> Any:
         """Verify every hash chain; names the first broken row of each broken chain."""
         access.require_role(current_actor(), "auditor", "province")
         problems = history.verify_all(engine_context())
         return {"ok": not problems, "problems": problems}
 
+    @error_responses(
+        audit_bp,
+        {403: "仅限角色 auditor、province", 422: "请求体不是 `tidu audit anchor` 写出的锚点文件"},
+    )
+    @audit_bp.doc(requestBody=ANCHOR_BODY)
+    @audit_bp.response(200, VerifyOut)
     def post(self) -> Any:
         """Verify as GET does, and that each head kept in the posted anchor (the JSON body,
         as written by `tidu audit anchor`) is still in its chain at that seq with that hash."""
@@ -441,16 +491,18 @@ class ExportArgs(Schema):
 class Export(MethodView):
     @audit_bp.arguments(ExportArgs, location="query")
     def get(self, args: dict[str, Any], instance_id: Any) -> Response:
-        """Export a case's history as JSON (default) or CSV (?format=csv)."""
-        rows = queries.instance_history(engine_context(), current_actor(), str(instance_id))
-        dumped = EventOut(many=True).dump(rows)
+        """Export a case's history as JSON (default; each event's stored columns with its
+        kind_label, element_name, definition_version, process_name) or CSV (?format=csv: Chinese
+        headers, local times)."""
+        ctx = engine_context()
+        rows = audit_export.case_history(ctx, current_actor(), str(instance_id))
         if args["format"] == "csv":
-            columns = list(EventOut().fields)
-            rows = (
-                [json.dumps(r[c], ensure_ascii=False) if c == "data" else r[c] for c in columns]
-                for r in dumped
-            )
-            return csv_response(columns, rows, f"history-{instance_id}")
+            body = audit_export.csv_rows(ctx, rows)
+            return csv_response(audit_export.csv_header(), body, f"history-{instance_id}")
+        dumped = [
+            item | audit_export.added_fields(row)
+            for item, row in zip(EventOut(many=True).dump(rows), rows, strict=True)
+        ]
         return Response(
             json.dumps(dumped, ensure_ascii=False, indent=1), mimetype="application/json"
         )
@@ -458,32 +510,42 @@ class Export(MethodView):
 
 @rounds_bp.route("")
 class Rounds(MethodView):
+    @staticmethod
+    def round_json(ctx: Any, row: Any, counts: dict[str, int]) -> dict[str, Any]:
+        """A round as the list shows it and its opening answers (RoundOut)."""
+        window = rounds.window_state(ctx, row)
+        return {
+            **{c: getattr(row, c) for c in ("id", "process_key", "label", "opens_on", "closes_at")},
+            "counts": counts,
+            "window": window,
+            "accepting": window == "open",
+        }
+
+    @rounds_bp.arguments(RoundListArgs, location="query")
     @rounds_bp.response(200, RoundOut(many=True))
-    def get(self) -> list[dict[str, Any]]:
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """List rounds with case counts by status."""
         current_actor()
         ctx = engine_context()
-        found = queries.rounds(ctx, process_key=request.args.get("process_key"))
-        return [
-            {
-                **{
-                    c: getattr(f["round"], c)
-                    for c in ("id", "process_key", "label", "opens_on", "closes_at")
-                },
-                "counts": f["counts"],
-                "window": (window := rounds.window_state(ctx, f["round"])),
-                "accepting": window == "open",
-            }
-            for f in found
-        ]
+        found = queries.rounds(ctx, process_key=args.get("process_key"))
+        return [self.round_json(ctx, f["round"], f["counts"]) for f in found]
 
+    @roles_first(rounds_bp, "province")  # 403 before any 422 on the body
+    @error_responses(
+        rounds_bp,
+        {
+            404: "该流程尚未部署",
+            409: "该流程在同一开放日已有批次（rule 为 round-exists，round_id 为已有批次）",
+        },
+    )
     @rounds_bp.arguments(RoundIn)
     @rounds_bp.response(201, RoundOut)
     def post(self, body: dict[str, Any]) -> Any:
-        """Open an application round (province)."""
-        actor = current_actor()
-        access.require_role(actor, "province")
-        return queries.open_round(engine_context(), **body, actor=actor)
+        """Open an application round (province); answered as the list shows it, with its
+        (still empty) counts and its window."""
+        ctx = engine_context()
+        row = queries.open_round(ctx, **body, actor=current_actor())
+        return self.round_json(ctx, row, {})
 
 
 class ScheduledRoundOut(Schema):
@@ -509,6 +571,14 @@ UPLOADERS = ("enterprise", "city", "province", "miit", "public")
 
 @files_bp.route("")
 class Files(MethodView):
+    @error_responses(
+        files_bp,
+        {
+            403: "仅限提交材料的角色（企业、各级主管部门、社会公众）；审计与流程管理角色只读",
+            422: "缺少 file，文件为空或超过 20 MB",
+        },
+    )
+    @files_bp.doc(requestBody=multipart_body("file", "佐证材料文件（不超过 20 MB）"))
     @files_bp.response(201, FileOut)
     def post(self) -> Any:
         """Upload one evidence file (multipart field `file`); returns its id and sha256. Only

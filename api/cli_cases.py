@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -97,7 +98,7 @@ def _verify(anchor_file: str | None) -> tuple[EngineContext, list[dict[str, Any]
     problems = history.verify_all(ctx)
     if anchored is not None:
         with ctx.reading_rows() as conn:
-            problems += audit_checks.check_anchor(conn, anchored)
+            problems += audit_checks.check_anchor(conn, anchored, ZoneInfo(ctx.settings.timezone))
     return ctx, problems
 
 
@@ -118,11 +119,15 @@ def _report(problems: list[dict[str, Any]]) -> None:
 )
 def audit_verify(anchor_file: str | None) -> None:
     """Verify every hash chain of the history, that every case, definition, round,
-    qualification, complaint and evidence file has its history, and every stored file's
-    sha256; with --anchor, that each anchored head is still in its chain. Exit 1 naming each
-    problem."""
-    _, problems = _verify(anchor_file)
+    qualification, complaint and evidence file has its history, every stored file's sha256,
+    and that qualifications, finished cases and complainants still say what their history
+    says; with --anchor, that each anchored head is still in its chain. Exit 1 naming each
+    problem; what cannot be compared (kept before the history recorded it) is listed."""
+    ctx, problems = _verify(anchor_file)
     _report(problems)
+    with ctx.streaming_rows(history.VERIFY_BATCH) as conn:
+        for note in audit_checks.unverifiable(conn):
+            click.echo(f"无法核对：{note}")
     if problems:
         sys.exit(1)
     click.echo("历史记录完整：所有哈希链校验通过")
@@ -148,7 +153,7 @@ def audit_anchor(out_file: str | None) -> None:
         click.echo("历史记录校验未通过，未生成锚点", err=True)
         sys.exit(1)
     with ctx.reading_rows() as conn:
-        value = audit_checks.anchor(conn, ctx.now())
+        value = audit_checks.anchor(conn, ctx.now(), ZoneInfo(ctx.settings.timezone))
     text = audit_checks.dump_anchor(value)
     if out_file is None:
         click.echo(text, nl=False)

@@ -9,6 +9,8 @@ its first event and its head. They cannot prove on their own that
 - a stream begins with the event that creates what it is about (`first_event_problem`);
 - an evidence file still holds what was uploaded: its content against its sha256, the sha256
   against its upload event (`file:<id>`) and against every event that cites it (`EvidenceRefs`);
+- the rows kept beside the history (a qualification's status and validity, a finished case's
+  outcome, a complainant) still say what their events say (engine/audit_projections.py);
 - a stream was not rewritten as a whole, hashes recomputed and head moved: only a copy of the
   heads kept outside the database can show that (`anchor` / `check_anchor`).
 
@@ -23,13 +25,15 @@ import hmac
 import json
 import os
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from engine import audit_projections
+from engine.audit_projections import local_zone
 from engine.errors import Conflict, InvalidInput
 from engine.store import (
     Ban,
@@ -388,8 +392,14 @@ def _recorded_in(
 
 
 def cross_check(db: Db) -> list[Problem]:
-    """Entities without their history, and evidence files that are not what was uploaded."""
-    return [*_missing_streams(db), *_file_problems(db)]
+    """Entities without their history, evidence files that are not what was uploaded, and
+    rows that disagree with their history."""
+    return [*_missing_streams(db), *_file_problems(db), *audit_projections.cross_check(db)]
+
+
+def unverifiable(db: Db) -> list[str]:
+    """What verification has nothing to compare with (kept before the history recorded it)."""
+    return audit_projections.unverifiable(db)
 
 
 # -- anchors ----------------------------------------------------------------------------------
@@ -409,10 +419,11 @@ def _signature(key: bytes, created_at: str, streams: int, digest: str) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def anchor(db: Db, created_at: datetime) -> dict[str, Any]:
+def anchor(db: Db, created_at: datetime, zone: tzinfo | None = None) -> dict[str, Any]:
     """Every stream's head (stream, seq, hash) in one statement's snapshot, their combined
     digest (sha256 over "stream TAB seq TAB hash LF" in the listed order) and, with
-    TIDU_AUDIT_KEY set, an HMAC-SHA256 over the format, time, count and digest."""
+    TIDU_AUDIT_KEY set, an HMAC-SHA256 over the format, time, count and digest. `created_at`
+    is written in `zone` (default: the programme's, TIDU_TIMEZONE)."""
     digest = hashlib.sha256()
     heads = []
     query = select(HistoryStream.stream, HistoryStream.seq, HistoryStream.head_hash).order_by(
@@ -421,7 +432,7 @@ def anchor(db: Db, created_at: datetime) -> dict[str, Any]:
     for stream, seq, head_hash in db.execute(query):
         heads.append([stream, seq, head_hash])
         digest.update(_head_line(stream, seq, head_hash))
-    at = created_at.isoformat()
+    at = created_at.astimezone(zone or local_zone()).isoformat()
     out: dict[str, Any] = {
         "format": ANCHOR_FORMAT,
         "created_at": at,
@@ -499,12 +510,23 @@ def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def check_anchor(db: Db, value: Any) -> list[Problem]:
+def _anchored_at(value: Any, zone: tzinfo) -> str:
+    """When an anchor was made, in `zone` (an anchor written before times were local says UTC;
+    its signature covers the text as written, which is left as it is)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return moment.astimezone(zone).isoformat() if moment.tzinfo else str(value)
+
+
+def check_anchor(db: Db, value: Any, zone: tzinfo | None = None) -> list[Problem]:
     """Whether each head the anchor kept is still in its chain at that seq with that hash
-    (events appended since are fine: the chain check links them to it)."""
+    (events appended since are fine: the chain check links them to it). Times in messages are
+    in `zone` (default: the programme's, TIDU_TIMEZONE)."""
     heads = _anchor_heads(value)
     found = _anchor_problems(value, heads)
-    at = value.get("created_at")
+    at = _anchored_at(value.get("created_at"), zone or local_zone())
     for batch in _batches(heads, ANCHOR_BATCH):
         stored = {
             (stream, seq): (event_id, event_hash)

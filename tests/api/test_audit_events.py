@@ -82,8 +82,8 @@ def test_history_events_and_export_name_the_actor(
     assert any(e["actor_name"] == "南昌市工业和信息化局" for e in exported)
     text = auditor.get(f"/api/v1/audit/instances/{case}/export", query_string={"format": "csv"})
     rows = list(csv.DictReader(io.StringIO(text.get_data(as_text=True).lstrip("\ufeff"))))
-    assert "actor_name" in rows[0]
-    assert any(r["actor_name"] == "南昌市工业和信息化局" for r in rows)
+    assert "操作人" in rows[0]
+    assert any(r["操作人"] == "南昌市工业和信息化局" for r in rows)
 
 
 def test_actor_labels() -> None:

@@ -80,3 +80,20 @@ def test_verify_with_a_posted_anchor(
     assert bad.json["detail"] == "锚点文件格式不正确"
     assert post_anchor(auditor, "not json").status_code == 422
     assert post_anchor(p1["city"], kept).status_code == 403
+
+
+def test_verify_reports_a_finished_case_whose_outcome_was_edited(
+    db_engine: Engine, p1: f.People, p1_round: int
+) -> None:
+    auditor = p1["auditor"]
+    case = f.apply(p1["ent"], p1_round, on_abnormal_list=True, employees=1500, revenue_y1=50000)
+    assert auditor.get("/api/v1/audit/verify").json == {"ok": True, "problems": []}
+    with db_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE process_instance SET outcome = 'qualified' WHERE id = :i"), {"i": case}
+        )
+    body = auditor.get("/api/v1/audit/verify").json
+    assert body["ok"] is False
+    [problem] = body["problems"]
+    assert problem["stream"] == f"instance:{case}"
+    assert "的办理结果（outcome）为 qualified，历史记录为 ineligible" in problem["reason"]

@@ -78,7 +78,7 @@ def test_auditor_traces_a_case_and_exports_its_history(  # type: ignore[no-untyp
         page.click("#export-csv")
     rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
     assert len(rows) == len(exported)
-    assert rows[0]["hash"] == exported[0]["hash"]
+    assert rows[0]["哈希"] == exported[0]["hash"]  # the CSV heads its columns in Chinese
 
     page.click("#verify")
     page.wait_for_selector("#status.ok >> text=所有哈希链校验通过")

@@ -167,10 +167,10 @@ def test_history_exports_as_json_and_csv(db_engine: Engine, p1: f.People, run: s
     body = as_csv.get_data(as_text=True)
     assert body.startswith("\ufeff")  # Excel opens UTF-8 with a BOM
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
-    assert [(int(r["id"]), r["kind"], r["hash"]) for r in rows] == [
+    assert [(int(r["事件编号"]), r["事件类型"], r["哈希"]) for r in rows] == [
         (e["id"], e["kind"], e["hash"]) for e in events
     ]
-    assert [json.loads(r["data"]) for r in rows] == [e["data"] for e in events]
+    assert [json.loads(r["数据"]) for r in rows] == [e["data"] for e in events]
     assert p1["ent2"].get(url).status_code == 404
 
 
