@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import http
 from collections.abc import Callable
 from inspect import iscoroutinefunction
 from pathlib import Path
 from types import FunctionType
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, redirect, send_from_directory
 from flask_smorest import Api
 
@@ -29,6 +31,8 @@ from api import (
     tasks,
     web,
 )
+from api.errors import HTTP_TITLES, PROBLEM_JSON
+from api.schemas import ProblemSchema
 from engine.context import EngineContext
 from engine.settings import Settings
 
@@ -55,6 +59,42 @@ class TiduFlask(Flask):
         if is_coroutine is None:
             is_coroutine = self._coroutines[target] = iscoroutinefunction(target)
         return self.async_to_sync(func) if is_coroutine else func
+
+
+class ProblemApi(Api):
+    """flask-smorest documenting errors as they are answered (api/errors.py): every error
+    response component (`UNPROCESSABLE_ENTITY` of each `@arguments`, `DEFAULT_ERROR`, those
+    `alt_response` names) is problem+json of the `Problem` schema, titled in Chinese."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": HTTP_TITLES.get(status, status.phrase)}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["content"] = {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            self.DEFAULT_ERROR_RESPONSE_NAME,
+            {
+                "description": "出错时的响应（problem+json）",
+                "content": {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}},
+            },
+            lazy=True,
+        )
+
+
+class SignedInCalls(BasePlugin):
+    """Documents the 401 of every operation that needs a bearer token (all but those declaring
+    `security: []`): auth.authenticate_first answers it before anything else is looked at."""
+
+    def operation_helper(self, path: str | None = None, operations: Any = None, **_: Any) -> None:
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict) or operation.get("security") == []:
+                continue
+            responses = operation.setdefault("responses", {})
+            if 401 not in responses and "401" not in responses:
+                responses["401"] = http.HTTPStatus.UNAUTHORIZED.name
 
 
 def settle_heap() -> None:
@@ -91,7 +131,7 @@ def create_app(settings: Settings | None = None, ctx: EngineContext | None = Non
         },
     )
     app.extensions["tidu"] = ctx or EngineContext(settings)
-    api = Api(app)
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [SignedInCalls()]})
     for bp in (
         tasks.bp,
         instances.bp,

@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
-from api.schemas import LocalDateTime
-from engine import access, calendar_years, holidays  # noqa: F401 - calendar_years: its command
+from api.schemas import LocalDateTime, error_responses, roles_first
+from engine import calendar_years, holidays  # noqa: F401 - calendar_years: its command
 
 bp = Blueprint(
     "calendars", __name__, url_prefix="/api/v1/calendars", description="工作日历（节假日安排）"
@@ -61,14 +61,21 @@ class CalendarYearStoredOut(Schema):
 
 @bp.route("/<int:year>")
 class CalendarYearView(MethodView):
+    @roles_first(bp, "process_owner", "province")  # 403 before any 422 on the body
+    @error_responses(
+        bp,
+        {
+            409: "同一年份的日历正被同时上传，请重试",
+            422: "请求体不合法，或日历有错（errors.calendar 逐条列出）；"
+            "chinesecalendar 已含该年或年份超出 2000–2100（errors.year）",
+        },
+    )
     @bp.arguments(CalendarYearIn)
     @bp.response(200, CalendarYearStoredOut)
     def put(self, body: dict[str, Any], year: int) -> dict[str, Any]:
         """Upload (or replace) a year's holidays and make-up workdays from the State Council's
         notice (process owners, the province); every entry is checked and named if wrong."""
-        actor = current_actor()
-        access.require_role(actor, "process_owner", "province")
-        return holidays.put_year(engine_context(), year=year, data=body, actor=actor)
+        return holidays.put_year(engine_context(), year=year, data=body, actor=current_actor())
 
 
 @bp.route("")

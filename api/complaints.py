@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
-from api.schemas import MAX_PAGE, LocalDateTime, page_schema
+from api.schemas import LocalDateTime, PageArgs, error_responses, page_schema, roles_first
 from engine import complaints
 from engine.store import outcome_label
 
@@ -60,11 +60,6 @@ class ComplaintOut(Schema):
     complainant = fields.Nested(IdentityOut, allow_none=True)
 
 
-class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=lambda v: 1 <= v <= MAX_PAGE)
-    per_page = fields.Integer(load_default=20, validate=lambda v: 1 <= v <= 200)
-
-
 def _json(person: Any, case: Any, identity: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": case.id,
@@ -81,6 +76,8 @@ def _json(person: Any, case: Any, identity: dict[str, str] | None = None) -> dic
 
 @bp.route("")
 class Complaints(MethodView):
+    @roles_first(bp, *sorted(complaints.FILERS))  # 403 before any 422 on the body
+    @error_responses(bp, {422: "投诉缺少要件（complaint-refused，逐项列出），或请求体不合法"})
     @bp.arguments(ComplaintIn)
     @bp.response(201, ComplaintOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +96,7 @@ class Complaints(MethodView):
 
 @bp.route("/<uuid:complaint_id>")
 class ComplaintDetail(MethodView):
+    @error_responses(bp, {404: "投诉不存在，或不是本人所投、不在本机关受理范围"})
     @bp.response(200, ComplaintOut)
     def get(self, complaint_id: Any) -> dict[str, Any]:
         """One complaint: its filer, the handling authority and auditors (with the identity)."""

@@ -10,7 +10,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import current_actor, engine_context
-from api.schemas import LocalDateTime, PageArgs, page_schema
+from api.schemas import (
+    USCC_FILTER,
+    LocalDateTime,
+    PageArgs,
+    error_responses,
+    page_schema,
+    roles_first,
+)
 from engine import enterprises
 
 bp = Blueprint(
@@ -42,7 +49,7 @@ class RegionOut(Schema):
 
 
 class BanListArgs(PageArgs):
-    uscc = fields.String(metadata={"description": "统一社会信用代码"})
+    uscc = fields.String(metadata={"description": USCC_FILTER})
     active_on = fields.Date(
         metadata={"description": "只列出该日有效的禁止（起始日 ≤ 该日 < 结束日）"}
     )
@@ -85,6 +92,14 @@ def ban_json(ban: Any, enterprise: Any, today: date) -> dict[str, Any]:
 
 @bp.route("/<string:uscc>/region")
 class EnterpriseRegion(MethodView):
+    @roles_first(bp, "province")  # 403 before any 422 on the body
+    @error_responses(
+        bp,
+        {
+            404: "企业未登记",
+            422: "请求体不合法，地区代码不存在，或与企业当前所属地区相同",
+        },
+    )
     @bp.arguments(RegionIn)
     @bp.response(200, RegionOut)
     def post(self, body: dict[str, Any], uscc: str) -> dict[str, Any]:

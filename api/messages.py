@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
-from api.schemas import LocalDateTime
+from api.schemas import LocalDateTime, roles_first
 from engine import instances
 
 bp = Blueprint(
@@ -36,6 +36,7 @@ class MessageOut(Schema):
 
 @bp.route("")
 class Messages(MethodView):
+    @roles_first(bp, "province")  # 403 before any 422 on the body
     @bp.arguments(PublishIn)
     @bp.response(201, MessageOut)
     def post(self, body: dict[str, Any]) -> Any:

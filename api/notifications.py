@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.auth import current_actor, engine_context
-from api.schemas import LocalDateTime, PageArgs, page_schema
+from api.schemas import LocalDateTime, PageArgs, error_responses, page_schema
 from engine import notifications
 
 bp = Blueprint(
@@ -48,6 +48,7 @@ class Notifications(MethodView):
 
 @bp.route("/<string:notification_id>/read")
 class MarkRead(MethodView):
+    @error_responses(bp, {404: "通知不存在，或不是发给我的"})
     @bp.response(200, NotificationOut)
     def post(self, notification_id: str) -> Any:
         """Mark one of my notifications read (404 if it is not mine)."""

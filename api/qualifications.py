@@ -13,7 +13,16 @@ from marshmallow import Schema, fields, validate
 
 from api.auth import current_actor, engine_context
 from api.csvout import csv_response
-from api.schemas import LocalDateTime, PageArgs, TaskOut, page_schema
+from api.schemas import (
+    USCC_FILTER,
+    LocalDateTime,
+    PageArgs,
+    TaskOut,
+    error_responses,
+    multipart_body,
+    page_schema,
+    roles_first,
+)
 from api.tasks import task_json
 from engine import legacy, lifecycle
 from engine.errors import InvalidInput
@@ -34,10 +43,19 @@ STATUSES = ("active", "renewal_ineligible", "expired", "revoked")
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
+TIER_FILTER = "资格梯度：innovative 创新型 | specialized 专精特新 | little_giant 专精特新“小巨人”"
+
+
 class QualificationFilters(Schema):
-    tier = fields.String(validate=validate.OneOf(TIERS))
-    uscc = fields.String()
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    tier = fields.String(validate=validate.OneOf(TIERS), metadata={"description": TIER_FILTER})
+    uscc = fields.String(metadata={"description": USCC_FILTER})
+    status = fields.String(
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "资格状态：active 有效 | renewal_ineligible 有效但已取消复核资格 | "
+            "expired 已过期 | revoked 已撤销"
+        },
+    )
     region = fields.String(metadata={"description": "地区代码，如 360100"})
     expiring_before = fields.Date(metadata={"description": "有效期至早于该日期"})
     renewal_eligible = fields.Boolean(metadata={"description": "是否具备复核资格（第十条）"})
@@ -108,8 +126,8 @@ class ImportOut(Schema):
 
 
 class PublicListArgs(PageArgs):
-    tier = fields.String(validate=validate.OneOf(TIERS))
-    region = fields.String()
+    tier = fields.String(validate=validate.OneOf(TIERS), metadata={"description": TIER_FILTER})
+    region = fields.String(metadata={"description": "地区代码，如 360100"})
     keyword = fields.String(
         validate=validate.Length(min=2, max=100),
         metadata={"description": "企业名称的一部分，或完整的证书编号"},
@@ -237,6 +255,7 @@ class QualificationExport(MethodView):
 
 @bp.route("/<uuid:qualification_id>")
 class QualificationDetail(MethodView):
+    @error_responses(bp, {404: "资格不存在，或不在我可查看的范围内"})
     @bp.response(200, QualificationDetailOut)
     def get(self, qualification_id: Any) -> dict[str, Any]:
         """A qualification with its lifecycle: open tasks and status history (who, why, when)."""
@@ -261,6 +280,15 @@ class QualificationDetail(MethodView):
 
 @bp.route("/import")
 class Import(MethodView):
+    @roles_first(bp, "province")  # 403 before any 422 on the file
+    @error_responses(
+        bp,
+        {
+            409: "资格生命周期流程尚未部署（rule 为 lifecycle-deployed）",
+            422: "缺少文件、文件过大或不是 UTF-8，或有不合格的行（errors 逐行列出行号、列、原因）",
+        },
+    )
+    @bp.doc(requestBody=multipart_body("file", "存量资格 CSV（UTF-8，不超过 5 MB）"))
     @bp.response(200, ImportOut)
     def post(self) -> Any:
         """Import legacy qualifications (第二十条) from CSV (multipart `file`; province).

@@ -10,7 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from api.auth import current_actor
+from api.errors import HTTP_TITLES, PROBLEM_JSON
+from engine import access
 
 TZ = ZoneInfo("Asia/Shanghai")
 MAX_PAGE = 1_000_000  # (page - 1) * per_page stays far inside the database's 64-bit offsets
@@ -25,37 +29,64 @@ class LocalDateTime(fields.DateTime):
 
 
 class PageArgs(Schema):
+    """Paging of every list endpoint (422 outside the bounds, never a bad value echoed)."""
+
     page = fields.Integer(
-        load_default=1, validate=[validate.Range(min=1), validate.Range(max=MAX_PAGE)]
+        load_default=1,
+        validate=[validate.Range(min=1), validate.Range(max=MAX_PAGE)],
+        metadata={"description": f"页码，从 1 开始（默认 1，最大 {MAX_PAGE}）"},
     )
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    per_page = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=200),
+        metadata={"description": "每页条数，1 到 200（默认 20）"},
+    )
+
+
+PROCESS_KEY_FILTER = "流程标识，如 innovative_evaluation（GET /api/v1/definitions 列出）"
+USCC_FILTER = "企业统一社会信用代码（18 位）"
 
 
 class TaskListArgs(PageArgs):
     state = fields.String(
-        load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"])
+        load_default="open",
+        validate=validate.OneOf(["open", "completed", "cancelled"]),
+        metadata={"description": "任务状态：open 待办（默认）| completed 已办 | cancelled 已取消"},
     )
-    mine = fields.Boolean(load_default=False)
-    process_key = fields.String()
-    due_before = fields.AwareDateTime()
+    mine = fields.Boolean(
+        load_default=False, metadata={"description": "true：只列出由我认领或办理的任务"}
+    )
+    process_key = fields.String(metadata={"description": PROCESS_KEY_FILTER})
+    due_before = fields.AwareDateTime(
+        metadata={"description": "只列出在该时间之前到期的任务（带时区，如 +08:00）"}
+    )
 
 
 class InstanceListArgs(PageArgs):
-    process_key = fields.String()
-    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"]))
-    uscc = fields.String()
-    round_id = fields.Integer(validate=validate.Range(min=1, max=ID_MAX))
+    process_key = fields.String(metadata={"description": PROCESS_KEY_FILTER})
+    status = fields.String(
+        validate=validate.OneOf(["running", "completed", "cancelled"]),
+        metadata={"description": "案件状态：running 办理中 | completed 已办结 | cancelled 已取消"},
+    )
+    uscc = fields.String(metadata={"description": USCC_FILTER})
+    round_id = fields.Integer(
+        validate=validate.Range(min=1, max=ID_MAX),
+        metadata={"description": "申报批次编号（GET /api/v1/rounds 列出）"},
+    )
     enterprise_name = fields.String(metadata={"description": "企业名称（包含匹配）"})
 
 
 class QualificationListArgs(PageArgs):
-    tier = fields.String(validate=validate.OneOf(["innovative", "specialized", "little_giant"]))
-    uscc = fields.String()
-    status = fields.String()
+    tier = fields.String(
+        validate=validate.OneOf(["innovative", "specialized", "little_giant"]),
+        metadata={"description": "资格梯度：innovative | specialized | little_giant"},
+    )
+    uscc = fields.String(metadata={"description": USCC_FILTER})
+    status = fields.String(metadata={"description": "资格状态"})
 
 
 class EventListArgs(PageArgs):
-    instance_id = fields.String()
+    instance_id = fields.String(metadata={"description": "案件编号"})
     actor = fields.String(metadata={"description": "操作人（用户编号，或 engine / scheduler）"})
     kind = fields.String(metadata={"description": "事件类型，如 task.completed"})
     since = fields.AwareDateTime(metadata={"description": "起（含），带时区"})
@@ -202,6 +233,14 @@ class IncidentOut(Schema):
     resolved_by = fields.String(allow_none=True)
 
 
+class IncidentListArgs(Schema):
+    status = fields.String(
+        load_default="open",
+        validate=validate.OneOf(["open", "resolved", "all"]),
+        metadata={"description": "open 待处理（默认）| resolved 已处理 | all 全部"},
+    )
+
+
 class ResolveIn(Schema):
     note = fields.String(load_default="")
 
@@ -213,6 +252,10 @@ class RoundIn(Schema):
         required=True, validate=validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
     )
     window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
+
+
+class RoundListArgs(Schema):
+    process_key = fields.String(metadata={"description": PROCESS_KEY_FILTER})
 
 
 class RoundOut(Schema):
@@ -248,6 +291,175 @@ class FileOut(Schema):
     size = fields.Integer()
     sha256 = fields.String()
     uploaded_at = LocalDateTime()
+
+
+class ProblemSchema(Schema):
+    """Every error response: RFC 9457 problem+json as api/errors.py writes it, served as
+    application/problem+json (component `Problem`). Some problems carry more members than
+    these, e.g. the ids concerned."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties: the further members
+
+    type = fields.String(
+        required=True,
+        metadata={
+            "format": "uri",
+            "description": "问题类型（URI），末段为稳定的英文错误代码，如 …/problems/conflict",
+        },
+    )
+    title = fields.String(required=True, metadata={"description": "问题类型的中文标题"})
+    status = fields.Integer(required=True, metadata={"description": "HTTP 状态码"})
+    detail = fields.String(metadata={"description": "本次错误的中文说明"})
+    errors = fields.Raw(
+        metadata={
+            "description": "逐项的错误：请求参数为 字段名（嵌套字段以点连接，如 items.0.name）"
+            "→ 错误说明列表；上传的文件为问题列表（行号、元素、说明）",
+            "oneOf": [
+                {"type": "object", "additionalProperties": {"type": "array", "items": {}}},
+                {"type": "array", "items": {"type": "object"}},
+            ],
+        }
+    )
+    rule = fields.String(
+        metadata={"description": "拒绝请求的业务规则代码（部分 409、422），如 round-exists"}
+    )
+
+
+def multipart_body(field: str, description: str, *, many: bool = False) -> dict[str, Any]:
+    """The OpenAPI requestBody of an upload read from `request.files` (no `@arguments`): one
+    multipart field holding a file, or (`many`) several files."""
+    binary = {"type": "string", "format": "binary"}
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [field],
+                    "properties": {
+                        field: {"type": "array", "items": binary, "description": description}
+                        if many
+                        else binary | {"description": description}
+                    },
+                }
+            }
+        },
+    }
+
+
+DEFINITION_FILES = (
+    "BPMN 流程图（.bpmn）、DMN 规则表（.dmn）、表单（.json）与申报批次计划 rounds.json，"
+    "文件名为其在 processes/ 中的路径（只有文件名时，.dmn 放入 rules/，其他 .json 放入 forms/）；"
+    "其他类型的文件 422"
+)
+
+
+ANCHOR_BODY = {
+    "required": True,
+    "description": "`tidu audit anchor` 写出的锚点文件（原样上传）",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["format", "created_at", "streams", "digest", "heads"],
+                "properties": {
+                    "format": {"type": "string", "enum": ["tidu-audit-anchor/1"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "streams": {"type": "integer", "description": "链头个数"},
+                    "digest": {"type": "string", "description": "全部链头的合并摘要（SHA-256）"},
+                    "hmac": {
+                        "type": "string",
+                        "description": "设置 TIDU_AUDIT_KEY 时的 HMAC-SHA256 签名",
+                    },
+                    "heads": {
+                        "type": "array",
+                        "description": "各哈希链的链头：[链名, 序号, 哈希]",
+                        "items": {"type": "array", "minItems": 3, "maxItems": 3, "items": {}},
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+class Whole(fields.Nested):
+    """A nested object documented by its schema but dumped as it is: members a check adds
+    beyond the documented ones are kept."""
+
+    def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return nested_obj
+
+
+class DefinitionProblemOut(Schema):
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties
+
+    file = fields.String(metadata={"description": "文件在 processes/ 中的路径"})
+    element_id = fields.String(allow_none=True, metadata={"description": "元素 ID"})
+    line = fields.Integer(allow_none=True, metadata={"description": "行号"})
+    message = fields.String(metadata={"description": "问题说明"})
+
+
+class ValidationOut(Schema):
+    valid = fields.Boolean(metadata={"description": "没有发现问题"})
+    processes = fields.List(fields.String(), metadata={"description": "文件集定义的流程标识"})
+    errors = fields.List(
+        Whole(DefinitionProblemOut), metadata={"description": "发现的问题（通过时为空）"}
+    )
+
+
+class ChainProblemOut(Schema):
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties
+
+    stream = fields.String(
+        metadata={"description": "哈希链（如 instance:<案件编号>），锚点文件本身为 (anchor)"}
+    )
+    event_id = fields.Raw(allow_none=True, metadata={"description": "出错的事件编号"})
+    seq = fields.Integer(allow_none=True, metadata={"description": "事件在链中的序号"})
+    reason = fields.String(metadata={"description": "问题说明"})
+
+
+class VerifyOut(Schema):
+    ok = fields.Boolean(metadata={"description": "所有哈希链（及锚点）核对无误"})
+    problems = fields.List(
+        Whole(ChainProblemOut), metadata={"description": "每条断链或与锚点不符之处（无误时为空）"}
+    )
+
+
+def error_responses(bp: Any, described: dict[int, str]) -> Callable[[Callable[..., Any]], Any]:
+    """Document the errors a view answers besides its success, each with when it happens, as
+    problem+json (flask-smorest `alt_response`)."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        for status, when in sorted(described.items(), reverse=True):
+            func = bp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM_JSON,
+                description=f"{HTTP_TITLES.get(status, '')}：{when}",
+            )(func)
+        return func
+
+    return decorator
+
+
+def roles_first(bp: Any, *roles: str) -> Callable[[Callable[..., Any]], Any]:
+    """A view's role check before webargs reads its body or query arguments: placed above
+    `@bp.arguments`, it answers a caller of another role 403 however wrong the request is,
+    never 422 about a body they may not send. Documents the 403."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        @functools.wraps(func)
+        def view(*args: Any, **kwargs: Any) -> Any:
+            access.require_role(current_actor(), *roles)
+            return func(*args, **kwargs)
+
+        return error_responses(bp, {403: f"仅限角色 {'、'.join(roles)}"})(view)
+
+    return decorator
 
 
 def page_schema(item: type[Schema]) -> type[Schema]:
