@@ -142,15 +142,19 @@ def deploy(directory: Path, validate_only: bool) -> None:
 
 
 def _schedule_problems(directory: Path) -> list[str]:
-    """`rounds.json [field] message` for each problem of the directory's round schedule."""
+    """`rounds.json:line [field] message` for each problem of the directory's round schedule
+    (the check the deploy API makes of an uploaded one, `definitions.schedule_problems`)."""
     from engine import rounds
 
-    try:
-        rounds.load_schedules(directory)
-    except EngineError as error:
-        fields = error.errors if isinstance(error.errors, dict) else {"-": [error.detail]}
-        return [f"{rounds.SCHEDULE_FILE} [{k}] {'；'.join(v)}" for k, v in fields.items()]
-    return []
+    path = directory / rounds.SCHEDULE_FILE
+    if not path.is_file():
+        return []
+    files = definitions.read_directory(directory)
+    files[rounds.SCHEDULE_FILE] = path.read_text(encoding="utf-8")
+    return [
+        f"{p['file']}:{p['line'] or '?'} [{p['element_id'] or '-'}] {p['message']}"
+        for p in definitions.schedule_problems(files)
+    ]
 
 
 @main.command()

@@ -233,13 +233,20 @@ def lint_tasks(
         if kind == "ServiceTask":
             problems += _lint_service(ts, bid, line, file, known, named(root, bid))
         if getattr(ts, "manual", False) and bid:
-            if bid not in lanes:
+            if bid not in lanes and not _in_a_lane(root, bid):  # else: the lane is named
                 message = f"{named(root, bid)} 是人工任务，但不在任何角色泳道中"
                 problems.append(problem(file, bid, line, message))
             form = (ts.extensions or {}).get("properties", {}).get("formJsonSchemaFilename")
             if form:
                 problems += lint_form(form, files, file, bid, line)
     return problems
+
+
+def _in_a_lane(root: etree._Element, element_id: str) -> bool:
+    """Whether a lane of the diagram lists the element (a lane of no known role included:
+    `lane_map` reports that lane, and so the role its tasks lack)."""
+    refs = root.xpath("//bpmn:lane/bpmn:flowNodeRef", namespaces=NS)
+    return any((ref.text or "").strip() == element_id for ref in refs)
 
 
 def _lint_service(
@@ -278,8 +285,8 @@ def lint_form(
     return [problem(form, where, at, message) for where, at, message in form_problems(files[form])]
 
 
-def _json_line(text: str, key: str | None) -> int | None:
-    """The line of the first `"key":` in a JSON text (1 when not found)."""
+def json_line(text: str, key: str | None) -> int | None:
+    """The line of the first `"key":` in a JSON text (None when not found)."""
     if key is None:
         return None
     found = re.search(rf'"{re.escape(key)}"\s*:', text)
@@ -303,13 +310,13 @@ def form_problems(text: str) -> tuple[tuple[str | None, int | None, str], ...]:
         where = "/".join(path) or "（顶层）"
         key = prop or (path[-1] if path else None)
         message = f"表单 JSON Schema 无效：{where} 处 {error.message}"
-        return ((prop, _json_line(text, key), message),)
+        return ((prop, json_line(text, key), message),)
     if not isinstance(schema, dict) or schema.get("additionalProperties") is not False:
         message = (
             '表单 JSON Schema 顶层缺少 "additionalProperties": false'
             "（否则表单会接受未声明的字段，见 docs/modelling.md 第 5 节）"
         )
-        return (("additionalProperties", _json_line(text, "additionalProperties") or 1, message),)
+        return (("additionalProperties", json_line(text, "additionalProperties") or 1, message),)
     return ()
 
 
@@ -479,22 +486,73 @@ def _choices(field: Any) -> dict[Any, str] | None:
     return None
 
 
-def _compared(code: str) -> Iterator[tuple[str, Any]]:
-    """(name, string literal) for every `name == "…"`, `name != "…"`, `name in ("…", …)`."""
+def _constant_list(node: ast.AST) -> tuple[Any, ...] | None:
+    """The literals of `("a", "b")`, `["a"]`, `{"a"}` (None: not all literals)."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set) and all(
+        isinstance(item, ast.Constant) for item in node.elts
+    ):
+        return tuple(item.value for item in node.elts)  # type: ignore[attr-defined]
+    return None
+
+
+def _pairs(node: ast.Compare) -> Iterator[tuple[str, bool, tuple[Any, ...]]]:
+    """(name, positive, literals) for each `name == "a"` / `"a" == name` / `name != "a"` /
+    `name in ("a", "b")` / `name not in (…)` link of a comparison (chains included)."""
+    operands = [node.left, *node.comparators]
+    for left, op, right in zip(operands, node.ops, operands[1:], strict=False):
+        if isinstance(op, ast.Eq | ast.NotEq):
+            named_side, other = (left, right) if isinstance(left, ast.Name) else (right, left)
+            if isinstance(named_side, ast.Name) and isinstance(other, ast.Constant):
+                yield named_side.id, isinstance(op, ast.Eq), (other.value,)
+        elif isinstance(op, ast.In | ast.NotIn) and isinstance(left, ast.Name):
+            values = _constant_list(right)
+            if values is not None:
+                yield left.id, isinstance(op, ast.In), values
+
+
+def _parsed(code: str) -> ast.AST | None:
     try:
-        tree = ast.parse(code.strip(), mode="eval")
+        return ast.parse(code.strip(), mode="eval")
     except SyntaxError:
-        return
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Compare) or not isinstance(node.left, ast.Name):
-            continue
-        for op, right in zip(node.ops, node.comparators, strict=True):
-            if isinstance(op, ast.Eq | ast.NotEq) and isinstance(right, ast.Constant):
-                yield node.left.id, right.value
-            elif isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.Tuple | ast.List):
-                for item in right.elts:
-                    if isinstance(item, ast.Constant):
-                        yield node.left.id, item.value
+        return None
+
+
+def _compared(code: str) -> Iterator[tuple[str, bool, tuple[Any, ...]]]:
+    """(name, positive, literals) for every comparison of a name with literals in a condition."""
+    tree = _parsed(code)
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Compare):
+            yield from _pairs(node)
+
+
+def _truth(node: ast.AST, name: str, value: Any) -> bool | None:
+    """A condition's value when `name` is `value`: True, False, or None when it depends on
+    anything else."""
+    if isinstance(node, ast.Expression):
+        return _truth(node.body, name, value)
+    if isinstance(node, ast.BoolOp):
+        found = [_truth(item, name, value) for item in node.values]
+        decided = isinstance(node.op, ast.Or)  # the value that decides an `or`
+        if decided in found:
+            return decided
+        return None if None in found else not decided
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _truth(node.operand, name, value)
+        return None if inner is None else not inner
+    if isinstance(node, ast.Constant):
+        return bool(node.value)
+    if isinstance(node, ast.Compare):
+        pairs = list(_pairs(node))
+        if len(pairs) != len(node.ops) or any(n != name for n, _, _ in pairs):
+            return None
+        return all((value in values) is positive for _, positive, values in pairs)
+    return None
+
+
+def _shown_choices(allowed: dict[Any, str]) -> str:
+    return "、".join(
+        f'"{k}"（{t}）' if t else json.dumps(k, ensure_ascii=False) for k, t in allowed.items()
+    )
 
 
 def _form_of(task: Any, files: dict[str, str]) -> dict[str, Any] | None:
@@ -511,9 +569,13 @@ def _form_of(task: Any, files: dict[str, str]) -> dict[str, Any] | None:
 def lint_condition_values(
     root: etree._Element, file: str, files: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """A gateway right after a user task compares a field of its form with a value the form
-    does not allow (`decision == "approved"` where the form offers approve/return/reject):
-    that branch is never taken."""
+    """The conditions of a gateway right after a user task against the values its form offers:
+
+    - a branch comparing a field with a value the form does not allow (`decision == "approved"`
+      where the form offers approve/return/reject) is never taken (`!=`: always taken);
+    - without a default, the branches must handle every value the form offers for a field they
+      test (else a case choosing it stops: "No conditions satisfied"), and the field must be
+      required (else a form left blank stops it the same way)."""
     problems = []
     for gw in root.iterfind(".//bpmn:exclusiveGateway", NS):
         sources = root.xpath(
@@ -524,22 +586,69 @@ def lint_condition_values(
         task = _by_id(root, sources[0])
         if task is None or etree.QName(task).localname != "userTask":
             continue
-        schema = _form_of(task, files)
-        fields = (schema or {}).get("properties") or {}
-        for flow in root.xpath("//bpmn:sequenceFlow[@sourceRef=$i]", namespaces=NS, i=gw.get("id")):
+        schema = _form_of(task, files) or {}
+        fields = schema.get("properties") or {}
+        flows = root.xpath("//bpmn:sequenceFlow[@sourceRef=$i]", namespaces=NS, i=gw.get("id"))
+        tested: dict[str, dict[Any, str]] = {}
+        misspelt: set[str] = set()  # fields compared with a value the form lacks (named here)
+        for flow in flows:
             cond = flow.find("bpmn:conditionExpression", NS)
-            for name, value in _compared(cond.text or "") if cond is not None else ():
+            for name, positive, values in _compared(cond.text or "") if cond is not None else ():
                 allowed = _choices(fields.get(name))
-                if allowed is None or value in allowed:
+                if allowed is None:
                     continue
-                shown = "、".join(
-                    f'"{k}"（{t}）' if t else json.dumps(k, ensure_ascii=False)
-                    for k, t in allowed.items()
-                )
+                tested[name] = allowed
+                if any(v in allowed for v in values):
+                    continue
+                misspelt.add(name)
+                shown = "、".join(json.dumps(v, ensure_ascii=False) for v in values)
+                outcome = "这条路径永远不会走到" if positive else "这个比较总是成立，可能是拼写错误"
                 message = (
-                    f"{kind_label(flow)} 的条件把 {name} 与 {json.dumps(value, ensure_ascii=False)}"
-                    f" 比较，但{kind_label(task)} 的表单只允许 {name} 取 {shown}："
-                    "这条路径永远不会走到"
+                    f"{kind_label(flow)} 的条件把 {name} 与 {shown} 比较，但{kind_label(task)} "
+                    f"的表单只允许 {name} 取 {_shown_choices(allowed)}：{outcome}"
                 )
                 problems.append(problem(file, flow.get("id"), cond.sourceline, message))
+        if gw.get("default") is None and len(flows) > 1:
+            left = {name: allowed for name, allowed in tested.items() if name not in misspelt}
+            problems += _uncovered(file, gw, task, flows, left, schema)
+    return problems
+
+
+def _uncovered(
+    file: str,
+    gw: etree._Element,
+    task: etree._Element,
+    flows: list[etree._Element],
+    tested: dict[str, dict[Any, str]],
+    schema: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Values of the fields a gateway without a default tests that none of its branches takes,
+    and tested fields its form does not require."""
+    codes = []
+    for flow in flows:
+        cond = flow.find("bpmn:conditionExpression", NS)
+        codes.append(_parsed(cond.text or "") if cond is not None else None)
+    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    problems = []
+    for name, allowed in tested.items():
+        left = {
+            value: title
+            for value, title in allowed.items()
+            if all(code is not None and _truth(code, name, value) is False for code in codes)
+        }
+        if left:
+            message = (
+                f"{kind_label(gw)} 没有默认路径，但它的出口条件都不处理{kind_label(task)} 表单中 "
+                f"{name} 的取值 {_shown_choices(left)}：选择它时案件会停在这个网关"
+                "（No conditions satisfied）。请为这些取值加出口（或设默认路径），"
+                "或从表单中去掉这些选项"
+            )
+            problems.append(problem(file, gw.get("id"), gw.sourceline, message))
+        if name not in required:
+            message = (
+                f"{kind_label(gw)} 没有默认路径，它的出口条件检查{kind_label(task)} 表单的 {name}，"
+                f"但表单没有把 {name} 列为必填（required）：不填就提交时没有出口可走，"
+                "案件会停在这个网关。请在表单的 required 中加上它，或给网关设默认路径"
+            )
+            problems.append(problem(file, gw.get("id"), gw.sourceline, message))
     return problems

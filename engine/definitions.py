@@ -21,6 +21,7 @@ from engine import (
     lint_messages,
     property_checks,
     registry,
+    rounds,
     setting_checks,
     structure,
     writes,
@@ -65,11 +66,21 @@ def read_directory(directory: Path) -> dict[str, str]:
     return files
 
 
+BOM = "\ufeff"
+
+
+def without_bom(files: dict[str, str]) -> dict[str, str]:
+    """The file set with the UTF-8 byte order mark of its JSON files dropped (editors on Windows
+    write one; JSON forbids it, XML allows it): a form is stored and read without it."""
+    return {n: t.removeprefix(BOM) if n.endswith(".json") else t for n, t in files.items()}
+
+
 def validate(
     files: dict[str, str], lane_aliases: dict[str, str] | None = None
 ) -> tuple[list[ParsedProcess], list[dict[str, Any]]]:
     """Parse and lint a file set; return the processes it defines and every problem found."""
     problems: list[dict[str, Any]] = []
+    files = without_bom(files)
     dmn = {name: text for name, text in files.items() if name.endswith(".dmn")}
     roots = {}
     for name, text in files.items():
@@ -82,8 +93,11 @@ def validate(
                 problems.append(found | {XML_ORIGIN: True})
     if dmn or _uses_rules(roots):  # a BPMN-only set without rule operators needs no rule tables
         problems += registry.validate_rules(registry.RuleSet(dmn))
-        problems += dmn_checks.check(dmn)
+        problems += dmn_checks.check(files)
     problems += registry.validate_files(files)
+    problems += schedule_problems(files)
+    for name in sorted(n for n in roots if n.endswith(".dmn")):
+        problems += duplicate_ids(roots[name], name)  # dmn-js drops all but one on load
     duplicated = set()
     for name in sorted(n for n in roots if n.endswith(".bpmn")):
         if found := duplicate_ids(roots[name], name):
@@ -107,41 +121,157 @@ def validate(
         problems.append(
             bpmnlint.problem("", None, None, '部署文件中没有可执行的流程（isExecutable="true"）')
         )
-    return processes, _distinct(_with_lines(problems, roots))
+    return processes, _distinct(_with_lines(problems, roots, files))
 
 
-OMG = "{http://www.omg.org/spec/"  # BPMN model and diagram elements, whose ids are xs:ID
+# BPMN (http://www.omg.org/spec/BPMN/…) and DMN (https://www.omg.org/spec/DMN/…) model and
+# diagram elements, whose ids are xs:ID
+OMG = ("{http://www.omg.org/spec/", "{https://www.omg.org/spec/")
+_DUPLICATE_HINT = {
+    ".bpmn": "请改名其中之一（连同引用它的顺序流、泳道等）",
+    ".dmn": "请改名其中之一"
+    "（DMN 建模器打开文件时只保留其中一个元素，保存后部署的规则表就少了另一个）",
+}
 
 
 def duplicate_ids(root: Any, file: str) -> list[dict[str, Any]]:
-    """Ids used by more than one BPMN element of a file (the XSD requires them unique)."""
+    """Ids used by more than one BPMN or DMN element of a file (the XSDs require them unique)."""
     seen: dict[str, list[int]] = {}
     for el in root.iter():
         if isinstance(el.tag, str) and el.tag.startswith(OMG) and el.get("id"):
             seen.setdefault(el.get("id"), []).append(el.sourceline)
+    hint = _DUPLICATE_HINT[".dmn" if file.endswith(".dmn") else ".bpmn"]
     return [
         bpmnlint.problem(
             file,
             element_id,
             lines[1],
             f"元素 id {element_id!r} 重复（第 {'、'.join(map(str, lines))} 行）：每个元素的 id "
-            "在文件中必须唯一，请改名其中之一（连同引用它的顺序流、泳道等）",
+            f"在文件中必须唯一，{hint}",
         )
         for element_id, lines in seen.items()
         if len(lines) > 1
     ]
 
 
-def _with_lines(problems: list[dict[str, Any]], roots: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fill in the line of problems that name an element of a BPMN/DMN file but no line."""
+def _with_lines(
+    problems: list[dict[str, Any]], roots: dict[str, Any], files: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Fill in the line of problems that name an element of a BPMN/DMN file, or a property of a
+    form, but no line (a property the form lacks: the line of its `properties`, where it goes)."""
     out = []
     for found in problems:
-        root = roots.get(found.get("file") or "")
-        if found.get("line") is None and found.get("element_id") and root is not None:
-            line = bpmnlint.element_line(root, found["element_id"])
+        name, element = found.get("file") or "", found.get("element_id")
+        root = roots.get(name)
+        if found.get("line") is None and element and root is not None:
+            line = bpmnlint.element_line(root, element)
+            if line is None and name.endswith(".dmn"):  # a decision the file lacks: the cell
+                line = _quoting_line(root, element)  # naming it (an indicator's `decision`)
+            found = found | {"line": line}
+        elif found.get("line") is None and element and name.endswith(".json") and name in files:
+            text = files[name]
+            line = bpmnlint.json_line(text, element) or bpmnlint.json_line(text, "properties")
             found = found | {"line": line}
         out.append(found)
     return out
+
+
+def _quoting_line(root: Any, value: str) -> int | None:
+    """The line of the first DMN cell whose text is `"value"`."""
+    cells = root.xpath("//*[local-name()='text'][normalize-space(.)=$t]", t=f'"{value}"')
+    return cells[0].sourceline if cells else None
+
+
+def schedule_problems(files: dict[str, str]) -> list[dict[str, Any]]:
+    """Problems of a round schedule (`rounds.json`) in a file set, checked as the scheduler reads
+    it (`engine.rounds`): each entry's fields, its procedure (a process of the set's diagrams,
+    when it has any) and one entry per procedure. Each problem names the field and its line."""
+    text = files.get(rounds.SCHEDULE_FILE)
+    if text is None:
+        return []
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        message = f"{rounds.SCHEDULE_FILE} 不是有效的 JSON，无法读取。技术细节：{error.msg}"
+        return [bpmnlint.problem(rounds.SCHEDULE_FILE, None, error.lineno, message)]
+    keys = {
+        key
+        for name, diagram in files.items()
+        if name.endswith(".bpmn")
+        for key in rounds._PROCESS_ID.findall(diagram)
+    }
+    return [
+        bpmnlint.problem(rounds.SCHEDULE_FILE, field, _schedule_line(text, field), "；".join(why))
+        for field, why in schedule_errors(text, keys).items()
+    ]
+
+
+def schedule_errors(text: str, process_keys: set[str]) -> dict[str, list[str]]:
+    """{field: [message]} for a schedule's text, as `rounds.load_schedules` refuses the file (its
+    per-entry check, `rounds._schedule`, is the scheduler's own)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        return {"-": [f"{rounds.SCHEDULE_FILE} 不是有效的 JSON：{error}"]}
+    items = raw.get("rounds") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        return {"rounds": [f"{rounds.SCHEDULE_FILE} 应包含 rounds 列表：必填"]}
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(items):
+        rounds._schedule(item, f"rounds[{index}]", process_keys, errors)
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = item.get("process_key") if isinstance(item, dict) else None
+        if isinstance(key, str) and key in seen:
+            errors.setdefault(f"rounds[{index}].process_key", []).append(
+                f"与 rounds[{seen[key]}] 重复：每个流程只能有一个批次计划"
+            )
+        elif isinstance(key, str):
+            seen[key] = index
+    return errors
+
+
+def _schedule_line(text: str, field: str) -> int | None:
+    """The line of `rounds[i].name` (else of entry i, else of the key) in a schedule's text."""
+    found = re.fullmatch(r"rounds\[(\d+)\](?:\.(\w+))?", field)
+    if found is None:
+        return bpmnlint.json_line(text, field) or 1
+    starts = _array_items(text, "rounds")
+    index = int(found.group(1))
+    if index >= len(starts):
+        return bpmnlint.json_line(text, "rounds")
+    begin, end = starts[index], starts[index + 1] if index + 1 < len(starts) else len(text)
+    if found.group(2):
+        key = re.compile(rf'"{re.escape(found.group(2))}"\s*:').search(text, begin, end)
+        if key is not None:
+            begin = key.start()
+    return text[:begin].count("\n") + 1
+
+
+def _array_items(text: str, key: str) -> list[int]:
+    """Offsets where the items of the top-level array `key` of a JSON text start."""
+    opened = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
+    if opened is None:
+        return []
+    starts, depth, quoted, escaped = [], 0, False, False
+    for at in range(opened.end(), len(text)):
+        char = text[at]
+        if quoted:
+            quoted, escaped = (escaped or char != '"'), (not escaped and char == "\\")
+            continue
+        if char.isspace() or char == ",":
+            continue
+        if depth == 0 and char == "]":
+            break
+        if depth == 0:
+            starts.append(at)
+        if char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return starts
 
 
 def _distinct(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -313,6 +443,7 @@ def _lint_diagram(
     problems += lane_problems + bpmnlint.lint_gateways(root, name)
     called, call_problems = _called_files(name, root, library or {})
     problems += setting_checks.check_settings(name, root, files, called)
+    problems += setting_checks.check_names(name, root, files, called)
     problems += setting_checks.check_outcomes(name, root)
     if broken := bpmnlint.lint_references(root, name):
         return lanes, called, problems + broken, False  # SpiffWorkflow would name the wrong
@@ -543,7 +674,9 @@ def max_version(session: Session, process_key: str) -> int:
 
 
 def form_schema(definition: Definition, form: str | None) -> dict[str, Any] | None:
-    return json.loads(definition.files[form]) if form and form in definition.files else None
+    if not form or form not in definition.files:
+        return None
+    return json.loads(definition.files[form].removeprefix(BOM))  # none since `without_bom`
 
 
 _INSTRUCTIONS: dict[str, dict[str, str]] = {}  # definition checksum -> {task id: text}

@@ -8,8 +8,14 @@ range, what a "MM-DD" date must be) rather than repeated here.
 
 A name `settings` assigns that is neither in the catalog nor read anywhere else in the diagram
 (or the diagrams it calls) is refused as a probable misspelling; a catalog setting the diagram
-reads that no step assigns (the `settings` task lost it) is refused too. A script setting
-``outcome`` must use one of the outcomes the engine knows (``engine.store.OUTCOME_LABELS``).
+reads that no step assigns (the `settings` task lost it) is refused too, and so are settings that
+contradict each other (:data:`ORDERED`). A script setting ``outcome`` must use one of the
+outcomes the engine knows (``engine.store.OUTCOME_LABELS``).
+
+:func:`check_names`: a name that scripts, conditions, timers, service-task parameters or
+message payloads read and that nothing provides (no step assigns it, no form has it, the engine
+does not start cases with it — :data:`START_DATA`) is refused with the closest known name:
+it would stop the case with a NameError when reached.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 from lxml import etree
 
 from engine import registry
-from engine.bpmnlint import BPMN_NS, NS, problem, syntax_problem
+from engine.bpmnlint import BPMN_NS, ISO_UNQUOTED, NS, problem, syntax_problem
 from engine.lint_messages import kind_label
 from engine.store import OUTCOME_LABELS, TIER_LABELS
 
@@ -41,6 +47,32 @@ ALLOWED_OUTCOMES = {k: v for k, v in OUTCOME_LABELS.items() if k not in STATUS_O
 # data the engine puts into every new instance (docs/modelling.md §4)
 ENGINE_DATA = {"uscc", "enterprise_name", "region", "round_id", "round_label",
                "application_deadline_at", "case_ref", "ban_until"}  # fmt: skip
+# what a case may start with besides, by how it is started (tests/engine/test_lint_names.py
+# keeps this in step with the start paths)
+START_DATA = ENGINE_DATA | {
+    # an application or a report (engine/instances.py `_start_data`, enterprises.start_facts,
+    # `_prerequisite`)
+    "round_opens_on", "ban_reason", "held_tiers", "held_qualifications", "started_by_role",
+    "prerequisite",
+    # a qualification's lifecycle (engine/lifecycle.py `start_data`; a new period continues
+    # with the diagram's `continue_with`)
+    "qualification_id", "number", "tier", "issued_on", "expires_on", "renewal_eligible",
+    "source", "period", "last_update_due_on",
+    # a complaint (engine/complaints.py)
+    "tier_label", "qualification_number", "authority", "complainant_ref", "subject", "content",
+    "evidence", "filed_on",
+}  # fmt: skip
+DAYS, YEARS, MONTHS = 3650, 20, 240  # the most a count setting may be (10 years in days …)
+_CEILINGS = {DAYS: "天数最多十年", YEARS: "年数最多二十年", MONTHS: "月数最多二十年"}
+# settings that must come in this order: (smaller, larger, may they be equal, why, fix)
+ORDERED = (
+    ("update_opens", "update_deadline", True, "更新任务要到截止日之后才开放，企业无法按期更新",
+     "请让开放日不晚于截止日"),
+    ("correction_reminder_days", "correction_days", False, "提醒会在补正期开始时或之前发出",
+     "提醒天数应小于补正期限"),
+    ("rectification_reminder_days", "rectification_days", False,
+     "提醒会在整改期开始时或之前发出", "提醒天数应小于整改期限"),
+)  # fmt: skip
 
 
 def _ban_minimum() -> int:
@@ -60,40 +92,47 @@ class Setting:
     minimum: int | Callable[[], int] = 1
     keys: Callable[[], dict[str, str]] | None = None  # a mapping's allowed keys (with labels)
     from_settings: bool = True  # only ever assigned by `settings` (else also by start data)
+    maximum: int | None = None  # a count's upper bound (DAYS, YEARS, MONTHS)
 
     def least(self) -> int:
         return self.minimum() if callable(self.minimum) else self.minimum
 
 
+def _days(label: str, minimum: int = 1) -> Setting:
+    return Setting("count", label, minimum, maximum=DAYS)
+
+
 CATALOG: dict[str, Setting] = {
     # P1/P2/P3 (innovative_evaluation, specialized_certification, little_giant_recommendation)
     "tier": Setting("tier", "梯度", from_settings=False),
-    "notice_working_days": Setting("count", "公示期（工作日）"),
+    "notice_working_days": _days("公示期（工作日）"),
     "spot_check_rate": Setting("rate", "实地抽查比例"),
-    "correction_days": Setting("count", "退回补正期限（自然日）"),
-    "correction_reminder_days": Setting("count", "补正期满前几天提醒企业（自然日）"),
-    "validity_years": Setting("count", "资格有效期（年）"),
+    "correction_days": _days("退回补正期限（自然日）"),
+    "correction_reminder_days": _days("补正期满前几天提醒企业（自然日）"),
+    "validity_years": Setting("count", "资格有效期（年）", maximum=YEARS),
     "defaults": Setting("mapping", "以上参数的快照（用于重置逐案修改）"),
     # article12_incident, complaint
-    "ban_years": Setting("count", "禁止申请年限（第十二条：至少三年）", minimum=_ban_minimum),
+    "ban_years": Setting(
+        "count", "禁止申请年限（第十二条：至少三年）", minimum=_ban_minimum, maximum=YEARS
+    ),
     "ban_basis": Setting("text", "禁止申请的依据"),
-    "answer_days": Setting("count", "企业答复期限（工作日）"),
-    "answer_reminder_days": Setting("count", "答复截止前几天提醒企业（自然日）"),
-    "rectification_days": Setting("count", "整改期限默认值（自然日）"),
-    "rectification_reminder_days": Setting("count", "整改截止前几天提醒企业（自然日）"),
+    "answer_days": _days("企业答复期限（工作日）"),
+    "answer_reminder_days": _days("答复截止前几天提醒企业（自然日）"),
+    "rectification_days": _days("整改期限默认值（自然日）"),
+    "rectification_reminder_days": _days("整改截止前几天提醒企业（自然日）"),
     "outcome_labels": Setting("mapping", "结果的中文说明", keys=lambda: ALLOWED_OUTCOMES),
     # major_change
-    "report_months": Setting("count", "变化发生后报告期限（月，第十一条）"),
-    "report_reminder_days": Setting("count", "报告截止前几天提醒企业（自然日）"),
+    "report_months": Setting("count", "变化发生后报告期限（月，第十一条）", maximum=MONTHS),
+    "report_reminder_days": _days("报告截止前几天提醒企业（自然日）"),
     "outside_region": Setting("text", "迁出江西省时的迁入地代码"),
     "tier_labels": Setting("mapping", "梯度的中文名称", keys=lambda: TIER_LABELS),
     # qualification_lifecycle
     "update_deadline": Setting("month_day", "每年企业信息更新截止日（月-日，第十条）"),
     "update_opens": Setting("month_day", "年度更新任务开放日（月-日）"),
-    "update_reminder_days": Setting("count", "更新截止前几天提醒企业（自然日）"),
-    "renewal_lead_days": Setting("count", "有效期届满前多少天开启复核（自然日）"),
-    "renewal_grace_days": Setting("count", "有效期届满后仍可完成复核的天数（自然日）", minimum=0),
-    "first_update_min_days": Setting("count", "首个年度更新截止日距颁发至少多少天（自然日）", 0),
+    "update_reminder_days": _days("更新截止前几天提醒企业（自然日）"),
+    "renewal_lead_days": _days("有效期届满前多少天开启复核（自然日）"),
+    "renewal_grace_days": _days("有效期届满后仍可完成复核的天数（自然日）", minimum=0),
+    "first_update_min_days": _days("首个年度更新截止日距颁发至少多少天（自然日）", 0),
     "little_giant_revocation_by_miit": Setting(
         "flag", "“小巨人”资格的撤销报工信部决定（否：省工信厅直接撤销）"
     ),
@@ -127,6 +166,8 @@ def value_problem(name: str, value: Any) -> str | None:
         least = setting.least()
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             return f"应为不小于 {least} 的整数"
+        if setting.maximum is not None and value > setting.maximum:
+            return f"应为不大于 {setting.maximum} 的整数（{_CEILINGS[setting.maximum]}）"
         return None
     if setting.kind == "flag":
         return None if isinstance(value, bool) else "应为 True（是）或 False（否），不加引号"
@@ -327,6 +368,7 @@ def check_settings(
                 label = CATALOG[name].label
                 message = f"流程参数 {name}（{label}）= {_show(value)} 不合法：{why}"
                 problems.append(problem(file, task.get("id"), line, message))
+    problems += _contradictions(file, tasks, assigned)
     reads, writes = _reads_and_writes(root)
     task_id = tasks[0].get("id") if tasks else None
     problems += _unread(file, task_id, assigned, _read_elsewhere(root, reads, files, called))
@@ -341,6 +383,28 @@ def check_settings(
             f"请在该任务的脚本中加一行 {name} = …（{setting.label}）"
         )
         problems.append(problem(file, owner.get("id"), owner.sourceline, message))
+    return problems
+
+
+def _contradictions(
+    file: str, tasks: list[Any], assigned: dict[str, tuple[Any, int, bool]]
+) -> list[dict[str, Any]]:
+    """Pairs of valid settings in the wrong order (:data:`ORDERED`), at the first one's line."""
+    problems = []
+    for earlier, later, equal, why, fix in ORDERED:
+        if earlier not in assigned or later not in assigned:
+            continue
+        (first, line, ok_first), (second, _, ok_second) = assigned[earlier], assigned[later]
+        if not (ok_first and ok_second) or value_problem(earlier, first):
+            continue
+        if value_problem(later, second) or first < second or (equal and first == second):
+            continue
+        relation = "晚于" if equal else "不小于"
+        message = (
+            f"流程参数 {earlier}（{CATALOG[earlier].label}）= {_show(first)} {relation} "
+            f"{later}（{CATALOG[later].label}）= {_show(second)}：{why}。{fix}"
+        )
+        problems.append(problem(file, tasks[0].get("id"), line, message))
     return problems
 
 
@@ -428,3 +492,154 @@ def check_outcomes(file: str, root: Any) -> list[dict[str, Any]]:
         )
         problems.append(problem(file, task.get("id"), line, message))
     return problems
+
+
+# -- names nothing provides -----------------------------------------------------------------------
+
+_CODE_TAGS = {  # BPMN element -> (mode, how the message names it)
+    "script": ("exec", "脚本"),
+    "conditionExpression": ("eval", "条件"),
+    "timeDate": ("eval", "定时器表达式"),
+    "timeDuration": ("eval", "定时器表达式"),
+    "timeCycle": ("eval", "定时器表达式"),
+    "loopCardinality": ("eval", "循环次数"),
+    "completionCondition": ("eval", "完成条件"),
+}
+_SPIFF_CODE = {  # spiffworkflow extension -> (mode, how the message names it)
+    "preScript": ("exec", "任务开始前脚本（preScript）"),
+    "postScript": ("exec", "任务完成后脚本（postScript）"),
+    "messagePayload": ("eval", "消息内容（messagePayload）"),
+    "payloadExpression": ("eval", "信号内容（payloadExpression）"),
+}
+
+
+def _snippets(root: Any) -> Iterator[tuple[Any, Any, str, str, str, int]]:
+    """(owner, holder, code, mode, what, first line) of every Python snippet a case runs
+    (`dueAt` is checked with the properties, instructions are templates)."""
+    for tag, (mode, what) in _CODE_TAGS.items():
+        for el in root.iterfind(f".//bpmn:{tag}", NS):
+            yield _owner(el), el, el.text or "", mode, what, el.sourceline or 1
+    for tag, (mode, what) in _SPIFF_CODE.items():
+        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            yield _owner(el), el, el.text or "", mode, what, el.sourceline or 1
+    for el in root.iter(f"{{{SPIFF_NS}}}parameter"):
+        what = f"参数 {el.get('id')}"
+        yield _owner(el), el, el.get("value") or "", "eval", what, el.sourceline or 1
+
+
+def _tree(code: str, mode: str) -> tuple[ast.AST | None, int]:
+    """The parsed snippet and how many lines its text starts below its tag (None: it does not
+    parse, which the syntax check reports)."""
+    lead = code[: len(code) - len(code.lstrip())].count("\n")
+    try:
+        return ast.parse(code.strip(), mode="eval" if mode == "eval" else "exec"), lead
+    except SyntaxError:
+        return None, lead
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    """Names a snippet binds: assignments, loop and comprehension targets, arguments, handlers."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.Lambda | ast.ExceptHandler):
+            found.add(getattr(node, "name", None) or "")
+    return found
+
+
+def _provided(root: Any, files: dict[str, str]) -> set[str]:
+    """Names a diagram's steps put into the case data: what its code assigns, operators' results,
+    messages' and signals' variables, data objects, multi-instance items, its forms' fields."""
+    names: set[str] = set()
+    for _, _, code, mode, _, _ in _snippets(root):
+        tree, _ = _tree(code, mode)
+        names |= _bound(tree) if tree is not None else set()
+    for op in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        names.add(op.get("resultVariable") or "")
+    for tag in ("messageVariable", "variableName"):
+        names |= {(el.text or "").strip() for el in root.iter(f"{{{SPIFF_NS}}}{tag}")}
+    for tag in ("dataObject", "inputDataItem", "outputDataItem", "dataInput", "dataOutput"):
+        for el in root.iterfind(f".//bpmn:{tag}", NS):
+            names |= {el.get("id") or "", el.get("name") or ""}
+    return names | _form_fields(root, files)
+
+
+def _script_names() -> set[str]:
+    """What every snippet may use: the builtins and functions of the engine's environment."""
+    from engine.runtime import SAFE_BUILTINS
+
+    return set(SAFE_BUILTINS) | {n for n in _environment().globals if not n.startswith("__")}
+
+
+def check_names(
+    file: str, root: Any, files: dict[str, str], called: list[str]
+) -> list[dict[str, Any]]:
+    """Names a top-level diagram (and the diagrams it calls) read that no step, form or start
+    of a case provides: the case would stop there with a NameError. A user task without a form
+    takes any field, so a diagram that has one is not checked."""
+    trees = [(file, root)]
+    for name in called:
+        try:
+            trees.append((name, etree.fromstring(files[name].encode())))
+        except (KeyError, etree.XMLSyntaxError):
+            continue
+    if any(_formless_user_task(tree) for _, tree in trees):
+        return []
+    functions = _script_names()
+    available = START_DATA | functions
+    for _, tree in trees:
+        available |= _provided(tree, files)
+        if tree.find(".//bpmn:businessRuleTask", NS) is not None:  # DMN results
+            for text in (t for n, t in files.items() if n.endswith(".dmn")):
+                available |= set(re.findall(r'<(?:\w+:)?output\b[^>]*\bname="(\w+)"', text))
+    known = sorted(available - functions)
+    problems: list[dict[str, Any]] = []
+    for where, tree in trees:
+        # a setting the `settings` task lost is named by check_settings (of the top level only)
+        lost = {n for n, s in CATALOG.items() if s.from_settings} if where == file else set()
+        for snippet in _snippets(tree):
+            for at, owner, what, name in _unprovided(snippet, available | lost):
+                problems.append(
+                    problem(where, owner.get("id"), at, _unknown(owner, what, name, known))
+                )
+    return problems
+
+
+def _formless_user_task(root: Any) -> bool:
+    for task in root.iterfind(".//bpmn:userTask", NS):
+        if not any(
+            prop.get("name") == "formJsonSchemaFilename" and (prop.get("value") or "").strip()
+            for prop in task.iter(f"{{{SPIFF_NS}}}property")
+        ):
+            return True
+    return False
+
+
+def _unprovided(
+    snippet: tuple[Any, Any, str, str, str, int], available: set[str]
+) -> Iterator[tuple[int, Any, str, str]]:
+    """(line, owner, what, name) for each name one snippet reads that is not available."""
+    owner, holder, code, mode, what, line = snippet
+    parsed, lead = _tree(code, mode)
+    if parsed is None or owner is None or (mode == "eval" and ISO_UNQUOTED.match(code)):
+        return  # a syntax error or unquoted ISO text: the code check names it
+    reported: set[str] = set()
+    for node in ast.walk(parsed):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id in available or node.id in reported:
+                continue
+            reported.add(node.id)
+            in_attribute = holder.tag.endswith("parameter")  # one line, whatever its text
+            yield (line if in_attribute else line + lead + node.lineno - 1), owner, what, node.id
+
+
+def _unknown(owner: Any, what: str, name: str, known: list[str]) -> str:
+    guess = difflib.get_close_matches(name, known, n=1)
+    hint = f"是否应为 {guess[0]}？" if guess else "请检查拼写。"
+    return (
+        f"{kind_label(owner)} 的{what} 读取了 {name}，但流程中没有任何步骤给它赋值，它也不是"
+        f"表单字段或案件开始时引擎提供的数据：运行到这里会出错（NameError）。{hint}"
+    )

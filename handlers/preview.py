@@ -6,16 +6,21 @@ Nothing is stored; the API (`POST /api/v1/evaluations/preview`) and `tidu score`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+import importlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.registry import RuleSet, operator
+from lxml import etree
+
+from engine.registry import RuleSet, operator, rule_validator
 from handlers import eligibility, figures, little_giant, scoring, size_class, specialized
 from handlers import indicators as ind
 from handlers import rules as rule_tables
 from handlers.dmn import DmnError, parse_literal
 from handlers.rules import RuleSetNotInForceError
 from handlers.scoring import score_innovative
+from handlers.uscc import make_uscc
 
 TIERS = {
     "innovative": score_innovative,
@@ -91,6 +96,8 @@ def preview(
     uscc = uscc or data.get("uscc")
     try:
         size = _size(data, reference_on, rules)
+        if unknown := _unknown_industry(data, size):
+            return {"invalid": {"industry": [unknown]}}
         elig = _eligibility(data, size["size_class"], uscc, evaluated_on, reference_on, rules)
         results = {
             tier: TIERS[tier](figures=data, reference_on=reference_on, rules=rules)
@@ -115,6 +122,19 @@ def preview(
         "rulesets": used,
         "rule_version": rules.checksum[:12] if rules.files else None,
     }
+
+
+def _unknown_industry(data: dict[str, Any], size: dict[str, Any]) -> str | None:
+    """Why an industry the rule set has no 划型 row for cannot be previewed (a deployment whose
+    size table lacks an industry the form offers), or None."""
+    industry = data.get("industry")
+    if not industry or "industry" not in size["missing"]:
+        return None
+    label = figures.FIELDS["industry"].choice_label(industry) or industry
+    return (
+        f"所用规则集（{size['ruleset']['name']}，{size['ruleset']['file']}）中没有行业"
+        f"“{label}”的划型标准，无法划型；请联系流程负责人补充规则表"
+    )
 
 
 def preview_by_tier(
@@ -152,7 +172,8 @@ def _name_missing(
     rules: RuleSet,
 ) -> None:
     """Add `missing_fields` (field, Chinese title) next to each part's `missing` codes."""
-    size["missing_fields"] = _named(data, [figures.SIZE_FIELDS[name] for name in size["missing"]])
+    names = [figures.SIZE_FIELDS.get(name, name) for name in size["missing"]]  # or "industry"
+    size["missing_fields"] = _named(data, names)
     elig["missing_fields"] = [{"field": "uscc", "title": USCC_TITLE}] if elig["missing"] else []
     for tier, result in results.items():
         version = rule_tables.in_force(rules, TABLES[tier][0], reference_on)
@@ -268,3 +289,155 @@ FORMS: dict[str, tuple[str, str, list[str], set[str]]] = {
         {"national_award_rank_3y"},
     ),
 }
+
+
+# -- deploy: run the rule-based operators as a case will -------------------------------------------
+
+Call = Callable[[RuleSet, str], Any]
+
+
+def _sample_figures(index: int) -> dict[str, Any]:
+    """Form figures with every field answered, the `index`-th choice and size of each."""
+    sizes = (0, 1, 10, 100, 1000, 100_000)
+    sample: dict[str, Any] = {}
+    for name, field in figures.FIELDS.items():
+        if field.kind in {"number", "integer"}:
+            value = max(sizes[index % len(sizes)], field.minimum or 0)
+            sample[name] = min(value, field.maximum) if field.maximum is not None else value
+        elif field.kind == "boolean":
+            sample[name] = index % 2 == 0
+        elif field.choices:
+            code = field.choices[index % len(field.choices)][0]
+            sample[name] = [code] if field.kind == "multi" else code
+    return sample
+
+
+SAMPLES = [{}, *(_sample_figures(i) for i in range(6))]  # {}: nothing answered
+
+
+def _size_calls() -> Iterator[tuple[str, Call]]:
+    for code, _ in figures.FIELDS["industry"].choices:
+        for sample in SAMPLES:
+            yield (
+                "size_class.classify",
+                lambda rules, day, code=code, sample=sample: _size(
+                    sample | {"industry": code}, day, rules
+                ),
+            )
+
+
+def _eligibility_calls() -> Iterator[tuple[str, Call]]:
+    uscc = make_uscc("91360102MA0000001")
+    for sample in SAMPLES[:2]:
+        yield (
+            "eligibility.check",
+            lambda rules, day, sample=sample: _eligibility(sample, "small", uscc, day, day, rules),
+        )
+
+
+def _tier_calls(tier: str) -> Callable[[], Iterator[tuple[str, Call]]]:
+    name = {"innovative": "scoring.score_innovative", "specialized": "scoring.score_specialized",
+            "little_giant": "scoring.check_little_giant"}[tier]  # fmt: skip
+
+    def calls() -> Iterator[tuple[str, Call]]:
+        for sample in SAMPLES:
+            yield (
+                name,
+                lambda rules, day, sample=sample: TIERS[tier](
+                    figures=sample, reference_on=day, rules=rules
+                ),
+            )
+
+    return calls
+
+
+# standard -> the calls a case makes of the operators that read it
+RUNS: dict[str, Callable[[], Iterator[tuple[str, Call]]]] = {
+    rule_tables.standard_of(size_class.FILE): _size_calls,
+    rule_tables.standard_of(eligibility.FILE): _eligibility_calls,
+    **{rule_tables.standard_of(TABLES[tier][0]): _tier_calls(tier) for tier in TIERS},
+}
+
+
+def _checked_elsewhere(version: rule_tables.RuleSetVersion, text: str) -> bool:
+    """Whether another deploy check already refuses this file (missing decisions or columns,
+    cell values): its run-time failure would say the same again."""
+    if rule_tables.requirement_problems(version):
+        return True
+    try:
+        static = importlib.import_module("engine.dmn_checks").check({version.file: text})
+    except ImportError:  # pragma: no cover - the engine is always installed with its handlers
+        static = []
+    return bool(static)
+
+
+@rule_validator
+def runs_as_a_case_will(rules: RuleSet) -> list[dict[str, Any]]:
+    """Load each version of each standard as the operators do when a case reaches them
+    (`rules.in_force`, then the tables its rows name) and run them on sample figures: what
+    they refuse at run time (a decision the indicator list names that the file lacks, a rule
+    hit twice in a UNIQUE table, a cell of the wrong type …) is refused at deploy, naming the
+    file, the element that causes it and its line."""
+    if rules.checksum not in _RUNS_CHECKED:  # the same rule set is validated again and again
+        if len(_RUNS_CHECKED) >= 16:
+            _RUNS_CHECKED.pop(next(iter(_RUNS_CHECKED)))
+        _RUNS_CHECKED[rules.checksum] = _run_each_version(rules)
+    return [dict(found) for found in _RUNS_CHECKED[rules.checksum]]
+
+
+_RUNS_CHECKED: dict[str, list[dict[str, Any]]] = {}  # rule set checksum -> problems
+
+
+def _run_each_version(rules: RuleSet) -> list[dict[str, Any]]:
+    by_standard, _ = rule_tables.versions_by_standard(rules)
+    problems: list[dict[str, Any]] = []
+    for standard, versions in sorted(by_standard.items()):
+        runs = RUNS.get(standard)
+        usable = {v.file: v for v in versions if not _checked_elsewhere(v, rules.files[v.file])}
+        if runs is None or not usable:
+            continue
+        subset = RuleSet({name: rules.files[name] for name in usable})
+        for version in usable.values():
+            day = version.effective_from.isoformat()
+            for name, call in runs():
+                try:
+                    call(subset, day)
+                except RuleSetNotInForceError:
+                    break  # overlapping versions: reported by the rule validator
+                except Exception as error:  # what a case would meet at this step
+                    problems.append(_run_problem(version, rules.files[version.file], name, error))
+                    break
+    return problems
+
+
+def _run_problem(
+    version: rule_tables.RuleSetVersion, text: str, operator_name: str, error: Exception
+) -> dict[str, Any]:
+    """A run-time refusal as a deploy problem: at the element it names, or at the cell that
+    names what is missing (with the closest decision of the file)."""
+    element, line, where = None, None, ""
+    if isinstance(error, DmnError):
+        detail = error.message
+        element, line = error.element_id, error.line
+    else:
+        detail = f"技术细节：{type(error).__name__}: {error}"
+    root = etree.fromstring(text.encode())
+    if element and not root.xpath("//*[@id=$i]", i=element):
+        cells = root.xpath("//*[local-name()='text'][normalize-space(.)=$t]", t=f'"{element}"')
+        rules_of = (
+            a for c in cells for a in c.iterancestors() if etree.QName(a).localname == "rule"
+        )
+        rule = next(rules_of, None)
+        guess = difflib.get_close_matches(element, list(version.tables), n=1)
+        hint = f"是否应为 {guess[0]}？" if guess else ""
+        if cells and rule is not None:
+            where = f"（规则 {rule.get('id')} 引用了它）。{hint}"
+            element, line = rule.get("id"), cells[0].sourceline
+        else:
+            where, element = f"。{hint}", None
+    message = (
+        f"按案件运行时的方式加载规则集并试算 {operator_name}（{version.name}，"
+        f"{version.effective_from} 起施行）时出错：{detail}{where or '。'}"
+        "部署后，运行到这一步的案件都会失败"
+    )
+    return {"file": version.file, "element_id": element, "line": line, "message": message}

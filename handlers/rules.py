@@ -240,6 +240,16 @@ def _check_requirement(req: Requirement, version: RuleSetVersion) -> list[dict[s
     return problems
 
 
+def requirement_problems(version: RuleSetVersion) -> list[dict[str, Any]]:
+    """What a version lacks of the decisions and columns the handlers require of its standard."""
+    return [
+        found
+        for req in _REQUIREMENTS
+        if req.standard == version.standard
+        for found in _check_requirement(req, version)
+    ]
+
+
 def _overlaps(versions: list[RuleSetVersion]) -> list[dict[str, Any]]:
     """Report versions of one standard whose effective ranges overlap."""
     ordered = sorted(versions, key=lambda v: (v.effective_from, v.file))

@@ -179,11 +179,14 @@ def test_deploy_refuses_a_directory_whose_round_schedule_is_broken(ctx, tmp_path
     shutil.copytree(ts.ROOT / "processes", processes)
     schedule = json.loads((processes / "rounds.json").read_text(encoding="utf-8"))
     schedule["rounds"][2]["process_key"] = "little_giant"
-    (processes / "rounds.json").write_text(json.dumps(schedule), encoding="utf-8")
+    (processes / "rounds.json").write_text(json.dumps(schedule, indent=1), encoding="utf-8")
+    text = (processes / "rounds.json").read_text(encoding="utf-8")
+    schedule_line = text[: text.index('"little_giant"')].count("\n") + 1
     env = {"TIDU_DATABASE_URL": db_url}
     for args in (["--validate-only"], []):
         result = CliRunner().invoke(cli.main, ["deploy", str(processes), *args], env=env)
         assert result.exit_code == 1, result.output
-        assert "rounds.json [rounds[2].process_key] 流程 little_giant 不存在" in result.output
+        assert "[rounds[2].process_key] 流程 little_giant 不存在" in result.output
+        assert f"rounds.json:{schedule_line} [rounds[2].process_key]" in result.output
     with ctx.transaction() as session:  # nothing deployed
         assert session.scalar(select(func.count()).select_from(Definition)) == 0

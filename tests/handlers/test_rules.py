@@ -68,7 +68,7 @@ def test_unparseable_cell_is_reported_with_rule_and_line(rules, edit):
     )
     problems = registry.validate_rules(broken)
     assert [(p["file"], p["element_id"]) for p in problems] == [
-        ("rules/size_class.dmn", "size_industry")
+        ("rules/size_class.dmn", "size_industrial")
     ]
     assert isinstance(problems[0]["line"], int)
     assert "industry?" in problems[0]["message"]

@@ -167,8 +167,12 @@ def test_a_figure_the_rules_need_but_the_form_lacks_is_a_deploy_error(form, fiel
     del schema["properties"][field]
     files[form] = json.dumps(schema, ensure_ascii=False)
     _, problems = definitions.validate(files)
-    assert [(p["file"], p["element_id"]) for p in problems] == [(form, field)]
-    assert "表单缺少规则所需的字段" in problems[0]["message"]
+    at_form = [p for p in problems if p["file"] == form]
+    assert [(p["file"], p["element_id"]) for p in at_form] == [(form, field)]
+    assert "表单缺少规则所需的字段" in at_form[0]["message"]
+    assert at_form[0]["line"] == files[form][: files[form].index('"properties"')].count("\n") + 1
+    readers = [p for p in problems if p not in at_form]  # steps passing the field on: NameError
+    assert all(p["file"].endswith(".bpmn") and f"读取了 {field}" in p["message"] for p in readers)
 
 
 def test_a_new_table_input_must_be_in_the_form(rules):
