@@ -115,6 +115,28 @@ class RoundExport(MethodView):
         return csv_response(found["header"], found["rows"], found["filename"])
 
 
+class PrerequisiteOut(Schema):
+    round_id = fields.Integer()
+    process_key = fields.String()
+    requires_qualification = fields.String(
+        allow_none=True, metadata={"description": "申报须持有的有效资格梯度（无要求为 null）"}
+    )
+    requires_qualification_name = fields.String(allow_none=True)
+    held = fields.Boolean(
+        allow_none=True, metadata={"description": "企业用户：本企业今天是否持有该资格"}
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "不能申报的原因"})
+
+
+@bp.route("/<int:round_id>/prerequisite")
+class RoundPrerequisite(MethodView):
+    @bp.response(200, PrerequisiteOut)
+    def get(self, round_id: int) -> dict[str, Any]:
+        """The qualification an application in this round requires (第七、八条) and whether the
+        signed-in enterprise holds a valid one (staff: `held` is null)."""
+        return rounds_views.prerequisite(engine_context(), current_actor(), round_id=round_id)
+
+
 @bp.route("/<int:round_id>/miit-list")
 class MiitList(MethodView):
     @bp.response(200, MiitReportOut)

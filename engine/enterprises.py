@@ -82,29 +82,39 @@ _BAN_IN_FORCE = (
 _HELD = select(_QUALIFICATION.tier, _QUALIFICATION.number, _QUALIFICATION.expires_on).where(
     *_VALID_ON
 )
+_REGION = select(Enterprise.__table__.c.region).where(
+    Enterprise.__table__.c.uscc == bindparam("uscc")
+)
 
 
 def standing(session: Session, uscc: str | None, today: date) -> dict[str, Any]:
     """What the database says of an enterprise today: the ban in force, the qualifications
-    held (valid today, by tier). Cases start with it (`start_facts`), and handlers that declare
-    `facts` read it again before a decision."""
-    ban, held = None, []
+    held (valid today, by tier), the region it is registered in (`OUTSIDE_JIANGXI` once it
+    moved out of Jiangxi, 第十一条). Cases start with it (`start_facts`), and handlers that
+    declare `facts` read it again before a decision (第四条 eligibility, the standing)."""
+    ban, held, region = None, [], None
     if uscc:
         session.flush()  # plain-row reads do not flush; a ban or grant of this command counts
         params = {"uscc": uscc, "today": today}
         bans = writes.fetch(session, _BAN_IN_FORCE, params, 1, named=True)
         ban = bans[0] if bans else None
         held = sorted(writes.fetch(session, _HELD, params, named=True), key=_tier_first)
+        found = writes.fetch(session, _REGION, {"uscc": uscc}, 1)
+        region = found[0][0] if found else None
     numbers = held_numbers(held)
     return {
         "ban_until": ban.ends_on.isoformat() if ban else None,
         "ban_reason": ban.reason if ban else None,
         "held_tiers": list(numbers),
         "held_qualifications": numbers,
+        "region": region,
     }
 
 
 MAJOR_CHANGE = "major_change"  # P5 (第十一条)
+# the registered region of an enterprise that moved out of Jiangxi (第十一条): no division code
+# of Jiangxi (第四条 在江西省内注册 fails on it) and, like one, six characters long
+OUTSIDE_JIANGXI = "000000"
 
 
 def require_major_change_holder(
@@ -355,7 +365,44 @@ def _remember_actor(ctx: Any, session: Session, loaded: Any, actor: Any) -> None
     session.info[_ACTOR] = actor.id
 
 
+def _record_move_out(ctx: Any, session: Session, loaded: Any, actor: Any) -> None:
+    """第十一条: a P5 case that ends with the enterprise moved out of Jiangxi (a relocation to
+    the diagram's `outside_region`, whose qualifications the case revokes) leaves it registered
+    outside Jiangxi, so that 第四条 (在江西省内注册, through `standing`) refuses it from now on.
+    The diagram hands a move within Jiangxi to `enterprise.reassign_region`; a move out it only
+    revokes. Its running cases, tasks and qualifications stay with the city that had them."""
+    row, wf = loaded.row, loaded.wf
+    if row.process_key != MAJOR_CHANGE or row.status == "completed" or not row.uscc:
+        return
+    if not wf.is_completed():
+        return
+    data = wf.data
+    outside = data.get("outside_region") or "outside"
+    if data.get("change_type") != "relocation" or data.get("to_region") != outside:
+        return
+    enterprise = session.get(Enterprise, row.uscc)
+    if enterprise is None or enterprise.region == OUTSIDE_JIANGXI:
+        return
+    previous, enterprise.region = enterprise.region, OUTSIDE_JIANGXI
+    history.append(
+        session,
+        stream=f"enterprise:{row.uscc}",
+        kind="region.reassigned",
+        actor=actor.id,
+        at=ctx.now(),
+        instance_id=row.id,
+        data={
+            "uscc": row.uscc,
+            "from": previous,
+            "to": OUTSIDE_JIANGXI,
+            "reason": "企业迁出江西省（第十一条）",
+            "cases": [],
+        },
+    )
+
+
 records.WRITERS["ban"] = _ban
 records.WRITERS["region_reassignment"] = _reassign
 records.WRITERS["renewal_withdrawal"] = _withdraw  # earlier major_change versions only
 records.BEFORE_SAVE.append(_remember_actor)
+records.BEFORE_SAVE.append(_record_move_out)

@@ -47,6 +47,9 @@ def _fields(error: ValidationError) -> list[str]:
 
 
 def _message(error: ValidationError) -> str:
+    blank = isinstance(error.instance, str) and not error.instance.strip()
+    if error.validator == "pattern" and blank:  # e.g. `"pattern": "\\S"`: a reason of spaces
+        return MESSAGES["minLength"]
     template = MESSAGES.get(str(error.validator), "不符合要求")
     return template.format(limit=error.validator_value)
 

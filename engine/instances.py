@@ -114,6 +114,8 @@ def workflow_for(ctx: EngineContext, definition: Definition) -> tuple[Any, Any, 
 _I, _T, _H = Instance.__table__.c, HumanTask.__table__.c, HistoryStream.__table__.c
 ROUTER = "router"  # the system actor delivering routed (outbox) messages
 APPLICATIONS = {key: tier for tier, key in TIER_PROCESSES.items()}  # in a round, for a tier
+# cases about one enterprise, named by its USCC (an enterprise's own; staff pass `uscc`)
+ABOUT_AN_ENTERPRISE = frozenset({*APPLICATIONS, "major_change", "article12_incident"})
 # the lock reads run as Core statements whose rows become session objects (writes.Rows): the
 # ORM's per-query setup of its loaders costs several times the statement
 _CASE_ROWS = writes.Rows(Instance, _H.seq, _H.head_hash)
@@ -639,6 +641,21 @@ def begin(
     return Loaded(row, definition, wf, scope, NOTHING)
 
 
+def _wrong_round(session: Session, round_row: Round, definition: Definition) -> None:
+    """A round of another procedure: 422 naming `round_id` and the procedure it belongs to."""
+    owner = session.scalars(
+        select(Definition.name)
+        .where(Definition.process_key == round_row.process_key)
+        .order_by(Definition.version.desc())
+        .limit(1)
+    ).first()
+    belongs = owner or round_row.process_key
+    raise InvalidInput(
+        f"申报批次 {round_row.label} 属于{belongs}，不能用于申报{definition.name}",
+        errors={"round_id": [f"该批次属于{belongs}，请选择{definition.name}的批次"]},
+    )
+
+
 @command("start_instance")
 def start_instance(
     ctx: EngineContext,
@@ -654,11 +671,20 @@ def start_instance(
     access.require_start(actor, process_key)
     if round_id is None and process_key in APPLICATIONS:
         raise InvalidInput("申报须选择申报批次", errors={"round_id": ["必填：在哪个批次申报"]})
+    if process_key in ABOUT_AN_ENTERPRISE and not (
+        actor.uscc if actor.role == "enterprise" else uscc
+    ):
+        raise InvalidInput(
+            "须指明所涉企业的统一社会信用代码",
+            errors={"uscc": ["必填：所涉企业的统一社会信用代码"]},
+        )
     with ctx.transaction() as session:
         definition = definitions.latest(session, process_key, ctx)
         round_row = session.get(Round, round_id) if round_id is not None else None
-        if round_id is not None and (round_row is None or round_row.process_key != process_key):
+        if round_id is not None and round_row is None:
             raise NotFound("申报批次不存在")
+        if round_row is not None and round_row.process_key != process_key:
+            _wrong_round(session, round_row, definition)
         data = _start_data(ctx, session, actor, uscc, round_row)
         if process_key in APPLICATIONS:
             tier = APPLICATIONS[process_key]
@@ -692,6 +718,9 @@ def start_instance(
         return save(ctx, session, loaded, actor)
 
 
+TASK_STATE_LABELS = {"open": "待办理", "completed": "已完成", "cancelled": "已取消"}
+
+
 def _open_task(
     ctx: EngineContext, session: Session, task_id: str, actor: Actor
 ) -> tuple[HumanTask, Loaded]:
@@ -700,7 +729,8 @@ def _open_task(
         raise NotFound("任务不存在")
     access.require_work_on(actor, task_row)
     if task_row.state != "open":
-        raise TaskNotOpen(f"任务状态为 {task_row.state}")
+        state = TASK_STATE_LABELS.get(task_row.state, task_row.state)
+        raise TaskNotOpen(f"任务状态为{state}，不能再办理")
     return task_row, _load(ctx, session, row)
 
 
@@ -892,7 +922,13 @@ def _deliver(
 ) -> None:
     """Hand a message to a waiting workflow and run it on."""
     if name not in {n for _, n in waiting_messages(loaded.wf)}:
-        raise MessageNotExpected(f"案件当前不等待消息 {name}")
+        label = access.MESSAGE_LABELS.get(name, name)
+        if name == "objection":  # outside 公示, or while an earlier objection is reviewed
+            raise MessageNotExpected(
+                "案件当前不接收异议：不在公示期内，或正在审查已登记的异议"
+                "（审查结论为异议不成立、公示继续后可再登记）"
+            )
+        raise MessageNotExpected(f"案件当前不等待消息 {label}（{name}）")
     if name in outbox.DECISION_MESSAGES and actor.id != ROUTER:
         # who decided is who sent it by hand, never what the payload claims (the outbox has
         # set it to the sender of a routed message already)

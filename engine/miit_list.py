@@ -12,18 +12,19 @@ import io
 import re
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import access, history, outbox
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import InvalidInput, NotFound
-from engine.store import Instance, MessageSubscription, Round
+from engine.store import HumanTask, Instance, MessageSubscription, Round
 
 MESSAGE = "miit_decision"
 PROCESS_KEY = "little_giant_recommendation"
-USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+RECOMMEND_TASK = "province_recommend"  # 列入推荐名单: the case is recommended to MIIT
 COLUMNS = {
     "uscc": ("uscc", "统一社会信用代码", "社会信用代码"),
     "name": ("name", "企业名称"),
@@ -77,6 +78,13 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     return rows
 
 
+def well_formed_uscc(code: str) -> bool:
+    """18 characters of the USCC charset with a correct check character (GB 32100-2015)."""
+    from handlers.uscc import is_valid_uscc  # the engine does not import handlers at load
+
+    return is_valid_uscc(code)
+
+
 def certification_day(text: str, today: date) -> date | None:
     """A certification date as MIIT's lists write it (2025-07-15, 2025/7/15, 2025年7月15日);
     None when it is not a date or lies after `today`."""
@@ -91,11 +99,16 @@ def certification_day(text: str, today: date) -> date | None:
 
 
 def _row_problem(
-    row: dict[str, Any], seen: set[str], waiting: dict[str, tuple[str, str]], today: date
+    row: dict[str, Any],
+    seen: set[str],
+    waiting: dict[str, tuple[str, str]],
+    today: date,
+    earliest: dict[str, date],
+    list_day: date | None,
 ) -> str | None:
     if row["certified_on"] and certification_day(row["certified_on"], today) is None:
         return f"认定日期 {row['certified_on']!r} 不是今天或以前的日期（如 2025-07-15）"
-    if not USCC.match(row["uscc"]):
+    if not well_formed_uscc(row["uscc"]):
         return "统一社会信用代码格式不正确"
     if row["uscc"] in seen:
         return "名单中重复出现"
@@ -103,7 +116,38 @@ def _row_problem(
         return f"认定结果 {row['decision']!r} 无法识别（认定/不予认定）"
     if row["uscc"] not in waiting:
         return "本批次没有该企业等待工信部认定的推荐案件"
+    day = certification_day(row["certified_on"], today) if row["certified_on"] else list_day
+    floor = earliest[row["uscc"]]
+    if DECISIONS[row["decision"].lower()] and day is not None and day < floor:
+        # 第九条: the 小巨人 validity runs from MIIT's certification, which follows the
+        # recommendation; an earlier date would issue a qualification that began before it
+        source = "" if row["certified_on"] else "（名单的认定日期）"
+        return f"认定日期 {day}{source} 不能早于 {floor}（推荐该企业的日期）"
     return None
+
+
+def _recommended_on(
+    session: Any, round_row: Round, waiting: dict[str, tuple[str, str]], zone: ZoneInfo
+) -> dict[str, date]:
+    """USCC -> the earliest day MIIT may have certified a waiting case: the day the province
+    recommended it (列入推荐名单), and never before the round opened."""
+    query = (
+        select(HumanTask.instance_id, func.max(HumanTask.completed_at))
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .where(
+            Instance.round_id == round_row.id,
+            HumanTask.bpmn_id == RECOMMEND_TASK,
+            HumanTask.state == "completed",
+        )
+        .group_by(HumanTask.instance_id)
+    )
+    recommended = {instance_id: at for instance_id, at in session.execute(query)}
+    earliest = {}
+    for uscc, (instance_id, _) in waiting.items():
+        at = recommended.get(instance_id)
+        day = at.astimezone(zone).date() if at is not None else round_row.opens_on
+        earliest[uscc] = max(day, round_row.opens_on)
+    return earliest
 
 
 @command("import_miit_list")
@@ -121,7 +165,8 @@ def import_miit_list(
 
     The certification date of a row is its `certified_on` column, else `certified_on` given for
     the whole list, else the day of the import (each certified case issues its 小巨人
-    qualification from that day, 第九条)."""
+    qualification from that day, 第九条). A date before the round opened is refused (422 for
+    the list's `certified_on`), and so is a row's date before its case was recommended."""
     access.require_role(actor, "province", "miit")
     today = ctx.today()
     list_day = None
@@ -136,6 +181,12 @@ def import_miit_list(
         round_row = session.get(Round, round_id)
         if round_row is None or round_row.process_key != PROCESS_KEY:
             raise NotFound("该批次不是小巨人推荐批次或不存在")
+        if list_day is not None and list_day < round_row.opens_on:
+            opens_on = round_row.opens_on.isoformat()
+            raise InvalidInput(
+                f"认定日期 {list_day.isoformat()} 早于{round_row.label}开始申报的日期 {opens_on}",
+                errors={"certified_on": [f"不能早于 {opens_on}（本批次开始日期）"]},
+            )
         waiting = {
             uscc: (instance_id, key)
             for instance_id, uscc, key in session.execute(
@@ -144,6 +195,7 @@ def import_miit_list(
                 .where(Instance.round_id == round_id, MessageSubscription.name == MESSAGE)
             )
         }
+        earliest = _recommended_on(session, round_row, waiting, ZoneInfo(ctx.settings.timezone))
         now, ttl = ctx.now(), timedelta(days=ctx.settings.message_ttl_days)
         report: dict[str, Any] = {
             "round_id": round_id,
@@ -171,7 +223,7 @@ def import_miit_list(
             )
 
         for row in rows:
-            problem = _row_problem(row, seen, waiting, today)
+            problem = _row_problem(row, seen, waiting, today, earliest, list_day)
             seen.add(row["uscc"])
             if problem:
                 report["unmatched"].append(

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, text
 
-from engine import access
+from engine import access, definitions, enterprises
 from engine.context import Actor, EngineContext
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store import (
     QUALIFICATION_STATUS_LABELS,
     TIER_LABELS,
@@ -29,12 +29,20 @@ from engine.store import (
 )
 
 VIEWERS = ("city", "province", "miit", "auditor")
+VIEWER_NAMES = {**access.ROLE_LABELS, "auditor": "审计人员"}
 EXPORTS = ("city-report", "notice-list", "announcement-list", "recommendation-list")
+# lists that only the rounds of one procedure have: the P3 recommendation to MIIT (第八条)
+EXPORT_PROCESSES = {"recommendation-list": ("little_giant_recommendation", "小巨人推荐批次")}
 
 
-def region_scope(actor: Actor, region: str | None) -> str | None:
-    """The region an actor's list is limited to (a city: always its own)."""
-    access.require_role(actor, *VIEWERS)
+def region_scope(actor: Actor, region: str | None, known: dict[str, str]) -> str | None:
+    """The region an actor's list is limited to (a city: always its own); `known`: the region
+    codes with their names (an unknown code is refused, 422 naming `region`)."""
+    if actor.role not in VIEWERS and actor.role != "system":
+        who = "、".join(VIEWER_NAMES[role] for role in VIEWERS)
+        raise Forbidden(f"批次名单仅供{who}查看")
+    if region and region not in known:
+        raise InvalidInput(f"地区代码 {region} 不存在", errors={"region": ["不是已知的地区代码"]})
     if actor.role == "city":
         if region and region != actor.region:
             raise NotFound(f"地区 {region} 的案件不存在")
@@ -111,7 +119,7 @@ def round_cases(
 ) -> dict[str, Any]:
     """A round's cases (filtered by stage), with the count of cases at each stage: one
     GROUP BY and one page, read through the round indexes on the cases' stage columns."""
-    region = region_scope(actor, region)
+    region = region_scope(actor, region, ctx.settings.region_names())
     counts = _in_round(
         select(
             Instance.stage,
@@ -349,9 +357,13 @@ def export(
         raise InvalidInput(
             "level 只能是 city 或 province", errors={"level": ["应为 city 或 province"]}
         )
-    region = region_scope(actor, region)
+    names = ctx.settings.region_names()
+    region = region_scope(actor, region, names)
     with ctx.reading() as session:
         round_row = _round(session, round_id)
+        only = EXPORT_PROCESSES.get(kind)
+        if only is not None and round_row.process_key != only[0]:
+            raise NotFound(f"{HEADERS[kind][0]}只适用于{only[1]}，{round_row.label}没有该名单")
         if kind == "city-report":
             rows = _city_report(session, round_id, region)
         elif kind == "recommendation-list":
@@ -363,6 +375,7 @@ def export(
     title, header = HEADERS[kind]
     if kind == "notice-list":
         title = ("市级" if level == "city" else "省级") + title
+    header, rows = _region_names(header, rows, names)
     return {
         "title": f"{round_row.label}{title}",
         "filename": f"round-{round_id}-{kind}"
@@ -370,4 +383,39 @@ def export(
         + (f"-{level}" if kind == "notice-list" else ""),
         "header": header,
         "rows": rows,
+    }
+
+
+def _region_names(
+    header: list[str], rows: list[list[Any]], names: dict[str, str]
+) -> tuple[list[str], list[list[Any]]]:
+    """地区 by name (南昌市) with 地区代码 next to it, as the registry's export has them."""
+    at = header.index("地区")
+    header = [*header[: at + 1], "地区代码", *header[at + 1 :]]
+    return header, [
+        [*row[:at], names.get(row[at] or "", row[at] or ""), row[at], *row[at + 1 :]]
+        for row in rows
+    ]
+
+
+def prerequisite(ctx: EngineContext, actor: Actor, *, round_id: int) -> dict[str, Any]:
+    """The qualification an application in the round needs (第七、八条: the tier its procedure's
+    start event requires) and, for an enterprise, whether it holds a valid one today: the
+    inbox offers 申报 only to an enterprise that may start it (else POST /instances is a 409)."""
+    with ctx.reading() as session:
+        round_row = _round(session, round_id)
+        definition = definitions.latest(session, round_row.process_key, ctx)
+        tier = (definition.lanes or {}).get(definitions.REQUIRES_KEY)
+        held = None
+        if tier and actor.role == "enterprise":
+            valid = enterprises.valid_qualifications(session, actor.uscc, ctx.today())
+            held = any(q.tier == tier for q in valid)
+    label = TIER_LABELS.get(tier, tier) if tier else None
+    return {
+        "round_id": round_row.id,
+        "process_key": round_row.process_key,
+        "requires_qualification": tier,
+        "requires_qualification_name": label,
+        "held": held,
+        "reason": f"需先持有有效的{label}资格" if held is False else None,
     }

@@ -3,9 +3,12 @@
 A case's stage is the bpmn id of its longest-open human task; else, while it runs and waits,
 the element it waits in (inside a called sub-process: the call activity, e.g.
 `province_notice`); else its outcome (or status). With it the row keeps the stage's name (the
-task's or element's name, or the outcome's label) and when the stage is due (the task's due
-date; the earliest timer the case waits on). The round pages count and page cases by these
-columns, so a round of any size is read one page at a time (engine/rounds_views.py).
+task's or element's name, or the outcome's label) and when the stage is due: a deadline, never
+a timer that only opens or reminds of something — the task's due date; while the case waits,
+the earliest timer that ends where it waits (`ends_the_wait`: an interrupting boundary timer,
+or a timer an event-based gateway waits on such as 公示期满), else none (a lifecycle waiting for
+its annual update window to open has no deadline yet). The round pages count and page cases by
+these columns, so a round of any size is read one page at a time (engine/rounds_views.py).
 
 Among several open tasks the one that stands is the stage already shown while it stays open;
 else a task that was open before this command (the first in the workflow's task order); else
@@ -19,6 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
+    BoundaryEvent,
+    EventBasedGateway,
+)
 from sqlalchemy.orm import Session
 
 from engine.projections import scoped_bpmn_id, waiting_messages, waiting_timers
@@ -48,6 +55,18 @@ def waiting_stage(bpmn_ids: list[str]) -> str | None:
     return scoped[0].split("/")[0] if scoped else None
 
 
+def ends_the_wait(task: Any) -> bool:
+    """Whether a waiting timer is a deadline of where the case waits: an interrupting boundary
+    timer (the activity it is attached to ends when it fires: 有效期届满未完成复核) or a timer
+    an event-based gateway waits on (the gateway's task waits for it: 公示中 ends at 公示期满).
+    A timer of the sequence flow (年度更新开放, 复核开放) opens what comes next, a
+    non-interrupting one reminds: neither is."""
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEvent):
+        return bool(spec.cancel_activity)
+    return isinstance(spec, EventBasedGateway)
+
+
 def stage_values(
     session: Session,
     row: Instance,
@@ -67,14 +86,15 @@ def stage_values(
     if ready:
         return _task_stage(session, row, ready, opened, projections_known)
     if status == "running":
-        timers = [(scoped_bpmn_id(t), due) for t, due in waiting_timers(wf)]
-        waits = [b for b, _ in timers] + [scoped_bpmn_id(t) for t, _ in waiting_messages(wf)]
+        timers = [(scoped_bpmn_id(t), due, t) for t, due in waiting_timers(wf)]
+        waits = [b for b, _, _ in timers] + [scoped_bpmn_id(t) for t, _ in waiting_messages(wf)]
         stage = waiting_stage(waits)
         if stage is not None:
+            deadlines = (due for _, due, task in timers if ends_the_wait(task))
             return {
                 "stage": stage,
                 "stage_name": element_names(definition).get(stage, stage),
-                "stage_due_at": min((due for _, due in timers), default=None),
+                "stage_due_at": min(deadlines, default=None),
             }
     stage = outcome or status
     return {

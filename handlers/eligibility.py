@@ -19,6 +19,10 @@ SME_CLASSES = {"medium", "small", "micro"}
 ALWAYS_CHECKED = {"elig_ban": "第十二条"}
 
 
+def _in_jiangxi(code: str | None) -> bool:
+    return code is not None and code.startswith("36")
+
+
 def _conditions(
     *,
     uscc: str,
@@ -27,15 +31,25 @@ def _conditions(
     flags: dict[str, bool | None],
     ban_until: str | None,
     evaluated_on: str,
+    registered_region: str | None = None,
 ) -> list[tuple[str, bool, Any]]:
-    """Return (code, failed, value) for every condition, in reporting order."""
+    """Return (code, failed, value) for every condition, in reporting order.
+
+    在江西省内注册: the USCC's division code, and the region the enterprise is registered in
+    today when the engine knows it (an enterprise that moved out of Jiangxi, 第十一条, keeps
+    its USCC)."""
     region = division_code(uscc)
+    moved_out = registered_region is not None and not _in_jiangxi(registered_region)
     banned = ban_until is not None and date.fromisoformat(ban_until) > date.fromisoformat(
         evaluated_on
     )
     return [
         ("elig_uscc_invalid", not is_valid_uscc(uscc), uscc),
-        ("elig_jiangxi", region is None or not region.startswith("36"), region),
+        (
+            "elig_jiangxi",
+            not _in_jiangxi(region) or moved_out,
+            registered_region if moved_out else region,
+        ),
         ("elig_legal_person", independent_legal_person is not True, independent_legal_person),
         ("elig_sme", size_class not in SME_CLASSES, size_class),
         *((code, value is True, value) for code, value in flags.items()),
@@ -58,11 +72,14 @@ def check(
     evaluated_on: str,
     reference_on: str | None = None,
     rules: RuleSet,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Check the Article 4 conditions and the Article 12 ban; name every one that fails.
 
     An unanswered "on a list" declaration counts as "no"; an unanswered legal-person
-    declaration fails, because being a legal person must be affirmed.
+    declaration fails, because being a legal person must be affirmed. `facts` is what the
+    database says of the enterprise today (the engine passes it; the preview does not): its
+    registered `region` fails 在江西省内注册 once it moved out of Jiangxi (第十一条).
     """
     flags = {
         "elig_abnormal_list": on_abnormal_list,
@@ -78,6 +95,7 @@ def check(
         flags=flags,
         ban_until=ban_until,
         evaluated_on=evaluated_on,
+        registered_region=(facts or {}).get("region"),
     )
     version = rule_tables.in_force(rules, FILE, reference_on)
     table = version.table(DECISION)

@@ -283,6 +283,14 @@ ELIGIBILITY_FIELDS = (
 COMMON_FIELDS = (*ELIGIBILITY_FIELDS, "industry", *SIZE_FIELDS.values())
 
 
+NONE_WITH_OTHERS = "“不属于”不能与其他选项同时选择"
+
+
+def _none_with_others(field: Field, value: Any) -> bool:
+    """A multi-select answer naming "none" (不属于) together with other options."""
+    return field.kind == "multi" and isinstance(value, list) and "none" in value and len(value) > 1
+
+
 def _kind_error(field: Field, value: Any) -> str | None:
     if field.kind == "boolean":
         return None if isinstance(value, bool) else "应为是/否（true/false）"
@@ -293,9 +301,7 @@ def _kind_error(field: Field, value: Any) -> str | None:
         codes = [code for code, _ in field.choices]
         if any(isinstance(v, bool) or v not in codes for v in values):
             return "不是允许的取值"
-        if field.kind == "multi" and "none" in values and len(values) > 1:
-            return "“不属于”不能与其他选项同时选择"
-        return None
+        return NONE_WITH_OTHERS if _none_with_others(field, value) else None
     number = None if isinstance(value, bool | str) else to_fraction(value)
     if number is None or (field.kind == "integer" and number.denominator != 1):
         return "应为整数" if field.kind == "integer" else "应为数字"
@@ -321,9 +327,18 @@ def _impossible(figures: Mapping[str, Any]) -> dict[str, str]:
 
 @data_check
 def figures_hold_together(data: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The cross-field checks of the preview, on every submitted task form that reports the
-    figures (self-evaluations, renewals, information updates)."""
-    return {name: [message] for name, message in _impossible(data).items()}
+    """The checks of the preview that a JSON schema cannot express, on every submitted task
+    form that reports the figures (self-evaluations, renewals, information updates): figures
+    that cannot hold together, and "none" (不属于) chosen with other options of a multi-select
+    (the other options would still score)."""
+    errors = {
+        name: [NONE_WITH_OTHERS]
+        for name, field in FIELDS.items()
+        if _none_with_others(field, data.get(name))
+    }
+    for name, message in _impossible(data).items():
+        errors.setdefault(name, []).append(message)
+    return errors
 
 
 def check(

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from lxml import etree
 from sqlalchemy import event, select, update
 
 from engine import instances, stages
@@ -201,6 +202,43 @@ def test_notice_and_announcement_lists_per_region(ctx, clock, cast, round_id, ca
     assert [c["instance_id"] for c in by_outcome["items"]] == [cases["nc1"]]
 
 
+def test_exports_name_the_region_and_keep_its_code(cast, round_id, cases) -> None:
+    report(cast, "city_nc", cases["nc1"])
+    report(cast, "city_gz", cases["gz1"])
+    listed = rows(cast["province"].get(f"/api/v1/rounds/{round_id}/exports/city-report"))
+    assert [(r["地区"], r["地区代码"]) for r in listed] == [("南昌市", NC), ("赣州市", GZ)]
+    header = next(
+        csv.reader(
+            io.StringIO(
+                cast["province"]
+                .get(f"/api/v1/rounds/{round_id}/exports/notice-list")
+                .data.decode("utf-8-sig")
+            )
+        )
+    )
+    assert header[3:5] == ["地区", "地区代码"]
+
+
+def test_an_unknown_region_is_refused_by_name(cast, round_id) -> None:
+    for url in (
+        f"/api/v1/rounds/{round_id}/exports/city-report",
+        f"/api/v1/rounds/{round_id}/cases",
+    ):
+        for who in ("province", "city_nc"):
+            refused = cast[who].get(url, query_string={"region": "abc"})
+            assert refused.status_code == 422, (who, url, refused.json)
+            assert refused.json["errors"] == {"region": ["不是已知的地区代码"]}
+
+
+def test_the_recommendation_list_belongs_to_little_giant_rounds(cast, round_id, cases) -> None:
+    # a 专精特新 round recommends nobody to MIIT: no empty list that looks like one
+    response = cast["province"].get(f"/api/v1/rounds/{round_id}/exports/recommendation-list")
+    assert response.status_code == 404, response.data
+    assert response.json["detail"] == (
+        "推荐工业和信息化部名单只适用于小巨人推荐批次，2025年度专精特新认定没有该名单"
+    )
+
+
 def test_unknown_export_is_not_found(cast, round_id) -> None:
     response = cast["province"].get(f"/api/v1/rounds/{round_id}/exports/everything")
     assert response.status_code == 404
@@ -237,10 +275,42 @@ def test_a_round_accepts_applications_only_inside_its_window(ctx, clock, cast) -
     assert windows == ["upcoming", "open", "open", "closed"]
 
 
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def _deadline_timers(definition: Definition) -> set[str]:
+    """Ids of the timers of a version's diagrams that end where a case waits: interrupting
+    boundary timers and event-based gateways waiting on a timer (公示中 until 公示期满; the
+    gateway is what waits); not the timers of the sequence flow (年度更新开放) nor reminders
+    (non-interrupting)."""
+    found = set()
+    for name, text in definition.files.items():
+        if not name.endswith(".bpmn"):
+            continue
+        root = etree.fromstring(text.encode())
+        timers = {
+            event.get("id"): event
+            for event in root.iter(f"{BPMN}boundaryEvent", f"{BPMN}intermediateCatchEvent")
+            if event.find(f"{BPMN}timerEventDefinition") is not None
+        }
+        found |= {
+            i
+            for i, e in timers.items()
+            if e.tag == f"{BPMN}boundaryEvent" and e.get("cancelActivity", "true") != "false"
+        }
+        gateways = {g.get("id") for g in root.iter(f"{BPMN}eventBasedGateway")}
+        found |= {
+            flow.get("sourceRef")
+            for flow in root.iter(f"{BPMN}sequenceFlow")
+            if flow.get("sourceRef") in gateways and flow.get("targetRef") in timers
+        }
+    return found
+
+
 def _where_projections_say(ctx) -> dict[str, tuple[set[str], dict[str, Any]]]:  # type: ignore[no-untyped-def]
     """Per case, from its open tasks, timers and message waits (as the round views used to
     work it out on each read): the stages it may show (the longest-open tasks' bpmn ids, or
-    one) and per stage its name and due date."""
+    one) and per stage its name and due date (the earliest timer that ends the wait)."""
     with ctx.reading() as session:
         cases = session.scalars(select(Instance)).all()
         tasks = session.scalars(
@@ -248,7 +318,9 @@ def _where_projections_say(ctx) -> dict[str, tuple[set[str], dict[str, Any]]]:  
         ).all()
         timers = session.scalars(select(Timer)).all()
         waits = session.scalars(select(MessageSubscription)).all()
-        names = {d.id: stages.element_names(d) for d in session.scalars(select(Definition))}
+        versions = session.scalars(select(Definition)).all()
+        names = {d.id: stages.element_names(d) for d in versions}
+        deadlines = {d.id: _deadline_timers(d) for d in versions}
     out: dict[str, tuple[set[str], dict[str, Any]]] = {}
     for case in cases:
         open_ = [t for t in tasks if t.instance_id == case.id]
@@ -262,7 +334,8 @@ def _where_projections_say(ctx) -> dict[str, tuple[set[str], dict[str, Any]]]:  
             )
         elif case.status == "running" and ids:
             stage = sorted(ids, key=lambda b: ("/" not in b, b))[0].split("/")[0]
-            due = min((t.due_at for t in timed), default=None)
+            ends = deadlines[case.definition_id]
+            due = min((t.due_at for t in timed if t.bpmn_id.split("/")[-1] in ends), default=None)
             out[case.id] = ({stage}, {stage: (names[case.definition_id].get(stage, stage), due)})
         else:
             stage = case.outcome or case.status

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests import factories as f
+from tests.browser.conftest import REGION
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +50,11 @@ def test_only_auditors_and_the_province_are_offered_the_hash_chain_check(  # typ
     round_id = f.open_round(people["province"], opens_on=date(2025, 9, 1))["id"]
     case = f.apply(people["ent"], round_id)
     miit = f.user(ctx, client, role="miit", user_id="miit")
-    for user in (people["ent"], people["city"], miit):  # the API answers them 403
-        page = open_case(open_browser, user, case).page
+    little_giant = f.issue_qualification(  # a case MIIT reads
+        ctx, uscc_code=f.uscc(REGION, 2), tier="little_giant", region=REGION
+    ).lifecycle_instance_id
+    for user, shown in ((people["ent"], case), (people["city"], case), (miit, little_giant)):
+        page = open_case(open_browser, user, shown).page  # the API answers them 403
         assert page.locator("#verify").is_hidden(), user.user_id
         assert page.locator("#export-json").is_visible()
     city = open_browser(people["city"].token).page  # the search page hides it too

@@ -182,6 +182,30 @@ def test_enterprise_applies_in_an_open_round_and_reports_a_change_from_its_inbox
     ]
 
 
+def test_a_round_needing_a_qualification_the_enterprise_lacks_is_offered_disabled(  # type: ignore[no-untyped-def]
+    ctx, clock, people, open_browser
+) -> None:
+    # 第八条: 小巨人 is recommended from among valid 专精特新 SMEs (applying would be a 409)
+    f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    giant = f.open_round_of(
+        people["province"], "little_giant_recommendation", opens_on=date(2025, 9, 1)
+    )
+    page = open_browser(people["ent"].token).page
+    page.goto("/ui/inbox")
+    page.wait_for_selector("body[data-loaded]")
+    row = page.locator(f"#apply-rounds tr[data-round='{giant['id']}']")
+    assert row.locator("button").is_disabled()
+    assert "需先持有有效的专精特新中小企业资格" in row.inner_text()
+    assert row.locator("[data-missing=specialized]").count() == 1
+    others = page.locator(f"#apply-rounds tr[data-round]:not([data-round='{giant['id']}'])")
+    assert others.locator("button").is_enabled()  # P1 needs no qualification
+    f.grant_qualification(ctx, uscc_code=f.uscc(REGION, 1), tier="specialized", region=REGION)
+    page.reload()
+    page.wait_for_selector("body[data-loaded]")
+    assert row.locator("button").is_enabled()
+    assert "需先持有" not in row.inner_text()
+
+
 def test_a_reminder_before_a_deadline_shows_in_the_inbox_until_read(  # type: ignore[no-untyped-def]
     ctx, clock, people, open_browser
 ) -> None:

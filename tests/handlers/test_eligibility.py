@@ -103,3 +103,20 @@ def test_every_failure_is_named_at_once(call):
         "elig_abnormal_list",
         "elig_ban",
     ]
+
+
+@pytest.mark.parametrize(
+    ("facts", "eligible", "value"),
+    [
+        (None, True, None),  # the preview: no database facts
+        ({"region": None}, True, None),  # an enterprise recorded without a region
+        ({"region": "360700"}, True, None),  # moved within Jiangxi (赣州)
+        ({"region": "000000"}, False, "000000"),  # moved out of Jiangxi (第十一条)
+    ],
+)
+def test_the_registered_region_the_engine_passes_counts_for_jiangxi(call, facts, eligible, value):
+    # a Jiangxi USCC stays on an enterprise that moved out: its registered region decides
+    result = check(call, facts=facts)
+    assert result["eligible"] is eligible
+    failed = [(f["code"], f["name"], f["value"]) for f in result["failed"]]
+    assert failed == ([] if eligible else [("elig_jiangxi", "未在江西省内注册", value)])

@@ -195,6 +195,7 @@ def test_objection_outside_notice_is_a_conflict(ctx, clock, people) -> None:  # 
     )
     assert response.status_code == 409
     assert response.json["type"].endswith("/message-not-expected")
+    assert response.json["detail"].startswith("案件当前不接收异议：不在公示期内，或正在审查")
 
 
 def test_spot_check_draw_is_reproducible_from_its_recorded_seed(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]

@@ -69,12 +69,21 @@ async function start(button, body) {
   }
 }
 
-function roundRow(round, names, mine) {
-  const action = mine
-    ? el('span', { class: 'badge' }, `已申报：${STATUS_NAMES[mine.status] || mine.status}`)
-    : el('button', { type: 'button', onclick: (event) => start(event.target, { process_key: round.process_key, round_id: round.id }).catch(fail) }, '申报');
+/** 申报 in a round: done already, refused for want of the qualification it requires
+ * (第七、八条; disabled with the reason), or offered. */
+function roundAction(round, mine, prerequisite) {
+  if (mine) return el('span', { class: 'badge' }, `已申报：${STATUS_NAMES[mine.status] || mine.status}`);
+  if (prerequisite && prerequisite.held === false) {
+    return el('span', {}, el('button', { type: 'button', disabled: true, title: prerequisite.reason }, '申报'),
+      ' ', el('span', { class: 'hint', dataset: { missing: prerequisite.requires_qualification } }, prerequisite.reason));
+  }
+  return el('button', { type: 'button', onclick: (event) => start(event.target, { process_key: round.process_key, round_id: round.id }).catch(fail) }, '申报');
+}
+
+function roundRow(round, names, mine, prerequisite) {
   return el('tr', { dataset: { round: round.id } }, el('td', {}, round.label),
-    el('td', {}, names[round.process_key] || round.process_key), el('td', {}, fmtDeadline(round.closes_at)), el('td', {}, action));
+    el('td', {}, names[round.process_key] || round.process_key), el('td', {}, fmtDeadline(round.closes_at)),
+    el('td', {}, roundAction(round, mine, prerequisite)));
 }
 
 async function showApply(names) {
@@ -82,11 +91,15 @@ async function showApply(names) {
     api('rounds/schedule').catch(() => [])]);
   const applied = new Map(cases.items.filter((c) => c.round_id !== null).map((c) => [c.round_id, c]));
   const open = rounds.filter((r) => r.accepting);
+  // the qualification each open round requires, and whether this enterprise holds it
+  const prerequisites = await Promise.all(open.filter((r) => !applied.has(r.id))
+    .map((r) => api(`rounds/${r.id}/prerequisite`).catch(() => null)));
+  const needs = new Map(prerequisites.filter(Boolean).map((p) => [p.round_id, p]));
   // the next opening of each procedure with no round open now
   const next = planned.filter((p, i) => planned.findIndex((q) => q.process_key === p.process_key) === i
     && !open.some((r) => r.process_key === p.process_key));
   document.getElementById('apply-rounds').replaceChildren(open.length
-    ? table(['申报批次', '流程', '申报截止', ''], open.map((r) => roundRow(r, names, applied.get(r.id))))
+    ? table(['申报批次', '流程', '申报截止', ''], open.map((r) => roundRow(r, names, applied.get(r.id), needs.get(r.id))))
     : el('p', { class: 'hint' }, '当前没有开放申报的批次。'),
   next.length ? el('p', { class: 'hint', id: 'next-rounds' }, `下次开放：${next.map((p) => `${p.label}（${p.opens_on} 起，${p.last_day} 24:00 截止）`).join('；')}`) : '');
   document.getElementById('apply-other').replaceChildren(...UNSCHEDULED.filter((u) => names[u.process_key]).map((u) => el('span', {},
