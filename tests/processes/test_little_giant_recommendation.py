@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -84,6 +84,12 @@ def case(user: f.Api, instance_id: str) -> dict[str, Any]:
     return user.get(f"/api/v1/instances/{instance_id}").json
 
 
+def outcome_notes(user: f.Api, instance_id: str) -> list[dict[str, Any]]:
+    """The outcome notifications the user (the enterprise) received for the case."""
+    items = user.get("/api/v1/notifications").json["items"]
+    return [n for n in items if n["instance_id"] == instance_id and n["kind"] == "outcome"]
+
+
 def test_applying_without_a_specialized_qualification_is_refused_by_name(people, round_id) -> None:
     response = people["innovative_only"].post(
         "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
@@ -130,6 +136,51 @@ def test_miit_list_certifies_listed_cases_rejects_unlisted_and_reports_unknown_r
     received = next(e for e in history if e["kind"] == "message.received")
     assert received["data"]["name"] == "miit_decision"
     assert received["data"]["payload"]["approved"] is True
+    # each enterprise is told its outcome (README: notifications of outcomes)
+    [certified] = outcome_notes(people["ent"], listed)
+    assert certified["title"] == "专精特新“小巨人”企业推荐结果：工业和信息化部认定通过"
+    assert quals[0]["number"] in certified["body"]
+    [refused] = outcome_notes(people["ent2"], unlisted)
+    assert refused["title"] == "专精特新“小巨人”企业推荐结果：工业和信息化部未予认定"
+    assert outcome_notes(people["ent"], unlisted) == []  # only the case's own enterprise
+
+
+def test_a_recommended_case_waits_for_miits_decision_under_that_name(people, round_id) -> None:
+    waiting = recommend(people, round_id, "ent")
+    found = case(people["province"], waiting)
+    assert (found["stage"], found["stage_name"]) == ("miit_decision_received", "等待工信部认定结果")
+    rows = people["province"].get(f"/api/v1/rounds/{round_id}/cases").json["items"]
+    assert [r["stage_name"] for r in rows if r["instance_id"] == waiting] == ["等待工信部认定结果"]
+
+
+def test_the_province_step_is_called_preliminary_review_in_its_form_too(people, round_id) -> None:
+    # 第八条: the province 初审 (not 审核) the cities' recommendations
+    started = people["ent"].post(
+        "/api/v1/instances", json={"process_key": KEY, "round_id": round_id}
+    )
+    instance_id = started.json["id"]
+    people["ent"].complete(
+        "self_evaluation",
+        f.little_giant_self_evaluation([people["ent"].upload()["id"]]),
+        instance_id,
+    )
+    city, province = people["city"], people["province"]
+    city.complete("city_verify", {"decision": "approve"}, instance_id)
+    f.pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    task = province.task("province_review", instance_id)
+    assert task["name"] == "省级初审"
+    form = province.get(f"/api/v1/tasks/{task['id']}").json["form"]
+    assert form["title"] == "省级初审意见"
+    assert form["properties"]["decision"]["title"] == "初审结论"
+    province.complete("province_review", {"decision": "reject"}, instance_id, status=422)
+    province.complete(
+        "province_review", {"decision": "reject", "reason": "细分市场占有率不足"}, instance_id
+    )
+    assert case(province, instance_id)["outcome"] == "rejected_by_province"
+    [note] = outcome_notes(people["ent"], instance_id)
+    assert note["title"] == "专精特新“小巨人”企业推荐结果：省级初审未通过"
+    assert note["body"] == "省级初审不予通过。理由：细分市场占有率不足"
 
 
 def test_explicit_rejection_in_the_list_keeps_other_cases_waiting(people, round_id) -> None:
@@ -190,18 +241,22 @@ def test_a_specialized_qualification_revoked_before_miits_list_stops_the_certifi
         .json["total"]
         == 0
     )
+    [note] = outcome_notes(people["ent"], listed)
+    assert note["title"] == "专精特新“小巨人”企业推荐结果：前置资格已失效，不予认定"
+    assert "已不再持有有效的前置资格" in note["body"]
 
 
-def test_the_validity_runs_from_miits_certification_date(ctx, people, round_id) -> None:
+def test_the_validity_runs_from_miits_certification_date(ctx, clock, people, round_id) -> None:
     # 第九条: three years from MIIT's certification, not from the day the list reached Jiangxi
     first = recommend(people, round_id, "ent")
     second = recommend(people, round_id, "ent2")
+    clock.advance(timedelta(days=60))  # the list reaches Jiangxi weeks after MIIT certified
     text = (
         "统一社会信用代码,企业名称,认定日期\n"
-        f"{f.uscc(REGION, 1)},洪城精密机械有限公司,2025年8月20日\n"
+        f"{f.uscc(REGION, 1)},洪城精密机械有限公司,2025年10月20日\n"
         f"{f.uscc(REGION, 2)},赣江光电科技有限公司,\n"
     )
-    response = upload_list(people["miit"], round_id, text, certified_on="2025-08-25")
+    response = upload_list(people["miit"], round_id, text, certified_on="2025-10-25")
     assert response.status_code == 200, response.json
     assert [case(people["province"], i)["outcome"] for i in (first, second)] == ["qualified"] * 2
     with ctx.reading() as session:
@@ -210,8 +265,8 @@ def test_the_validity_runs_from_miits_certification_date(ctx, people, round_id) 
             for q in session.scalars(select(Qualification).where(Qualification.tier == KEY_TIER))
         }
     assert issued == {
-        f.uscc(REGION, 1): ("2025-08-20", "2028-08-19"),  # the row's own date
-        f.uscc(REGION, 2): ("2025-08-25", "2028-08-24"),  # the list's date
+        f.uscc(REGION, 1): ("2025-10-20", "2028-10-19"),  # the row's own date
+        f.uscc(REGION, 2): ("2025-10-25", "2028-10-24"),  # the list's date
     }
 
 
@@ -226,3 +281,61 @@ def test_a_certification_date_that_is_not_a_past_day_is_named(people, round_id, 
     refused = upload_list(people["miit"], round_id, "统一社会信用代码\nX\n", certified_on=day)
     assert refused.status_code == 422, refused.json
     assert list(refused.json["errors"]) == ["certified_on"]
+
+
+def little_giants(ctx) -> list[str]:  # type: ignore[no-untyped-def]
+    with ctx.reading() as session:
+        return list(
+            session.scalars(select(Qualification.uscc).where(Qualification.tier == KEY_TIER))
+        )
+
+
+def test_a_certification_date_before_the_recommendation_is_refused(
+    ctx, clock, people, round_id
+) -> None:
+    # 第九条: a 小巨人 certified before it was even recommended (or before its round opened)
+    # would be issued already partly or wholly expired
+    early = recommend(people, round_id, "ent")  # recommended on 2025-09-01, as the round opens
+    clock.advance(timedelta(days=19))
+    late = recommend(people, round_id, "ent2")  # recommended on 2025-09-20
+    clock.advance(timedelta(days=30))
+    text = (
+        "统一社会信用代码,认定日期\n"
+        f"{f.uscc(REGION, 1)},2025-08-31\n"
+        f"{f.uscc(REGION, 2)},2025年9月10日\n"
+    )
+    report = upload_list(people["miit"], round_id, text, reject_unlisted="false").json
+    assert (report["approved"], report["rejected"]) == ([], [])
+    reasons = {r["line"]: r["reason"] for r in report["unmatched"]}
+    assert reasons == {
+        2: "认定日期 2025-08-31 不能早于 2025-09-01（推荐该企业的日期）",
+        3: "认定日期 2025-09-10 不能早于 2025-09-20（推荐该企业的日期）",
+    }
+    # the list's date for all its rows: before the round opened it is refused as a field
+    refused = upload_list(
+        people["miit"], round_id, f"uscc\n{f.uscc(REGION, 1)}\n", certified_on="2025-08-31"
+    )
+    assert refused.status_code == 422, refused.json
+    assert refused.json["errors"] == {"certified_on": ["不能早于 2025-09-01（本批次开始日期）"]}
+    # ... and, for a row without a date of its own, before that case's recommendation
+    text = f"uscc\n{f.uscc(REGION, 1)}\n{f.uscc(REGION, 2)}\n"
+    report = upload_list(
+        people["miit"], round_id, text, certified_on="2025-09-10", reject_unlisted="false"
+    ).json
+    assert [r["instance_id"] for r in report["approved"]] == [early]
+    assert [(r["line"], r["reason"]) for r in report["unmatched"]] == [
+        (3, "认定日期 2025-09-10（名单的认定日期） 不能早于 2025-09-20（推荐该企业的日期）")
+    ]
+    assert case(people["province"], late)["status"] == "running"
+    assert little_giants(ctx) == [f.uscc(REGION, 1)]
+
+
+def test_a_uscc_with_a_wrong_check_character_is_named_as_malformed(people, round_id) -> None:
+    recommend(people, round_id, "ent")
+    good = f.uscc(REGION, 1)
+    wrong = good[:17] + next(c for c in "0123456789ABCDEFGH" if c != good[17])
+    text = f"统一社会信用代码\n{wrong}\n"
+    report = upload_list(people["miit"], round_id, text, reject_unlisted="false").json
+    assert [(r["uscc"], r["reason"]) for r in report["unmatched"]] == [
+        (wrong, "统一社会信用代码格式不正确")
+    ]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import instances
+from engine import enterprises, instances
 from engine.context import EngineContext
 from engine.store import Enterprise, HistoryEvent, HumanTask, Instance, Qualification
 from tests import factories as f
@@ -40,21 +40,32 @@ def qualification(ctx: EngineContext, number: str) -> Qualification:
         return session.scalars(select(Qualification).where(Qualification.number == number)).one()
 
 
+NEW_NAMES = {"rename": "洪城精工有限公司", "merger": "洪城精工集团有限公司"}  # 更名、合并 name one
+
+
 def report(ent: f.Api, change_type: str, change_on: str = "2025-08-15", **extra: Any) -> str:
     started = ent.post("/api/v1/instances", json={"process_key": "major_change"})
     assert started.status_code == 201, started.json
     case_id = started.json["id"]
+    named = {"new_name": NEW_NAMES[change_type]} if change_type in NEW_NAMES else {}
     ent.complete(
         "register_change",
         {
             "change_type": change_type,
             "change_on": change_on,
             "description": "企业发生重大变化",
+            **named,
             **extra,
         },
         case_id,
     )
     return case_id
+
+
+def notes(user: f.Api, case_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """The notifications the user reads for the case (newest first), of one kind if given."""
+    items = user.get("/api/v1/notifications").json["items"]
+    return [n for n in items if n["instance_id"] == case_id and kind in (None, n["kind"])]
 
 
 def submit(ent: f.Api, case_id: str) -> None:
@@ -148,6 +159,17 @@ def test_relocation_moves_open_tasks_to_the_new_city(ctx, clock, people) -> None
     assert moved.data["tasks"] == [open_task["id"]]
     assert moved.data["decided_in"] == case_id
     city_gz.complete("city_review", {"decision": "approve"}, application)  # the new city works it
+    # the enterprise and the receiving city are told; the old city's list stays as it was
+    assert sorted(n["title"] for n in notes(ent, case_id)) == [
+        "已转由赣州市中小企业主管部门负责（第十一条）",
+        "资格保留（第十一条）",
+    ]
+    [arrived] = notes(city_gz, case_id)
+    assert arrived["title"] == "企业迁入：洪城精密机械有限公司"
+    assert (
+        f"（统一社会信用代码 {f.uscc(REGION, 1)}）由南昌市迁入，自 2025-09-01 起" in arrived["body"]
+    )
+    assert notes(city, case_id) == []
 
 
 def test_relocation_out_of_jiangxi_ends_eligibility(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
@@ -156,6 +178,44 @@ def test_relocation_out_of_jiangxi_ends_eligibility(ctx, clock, people) -> None:
     submit(people["ent"], case_id)
     assert outcome(people, case_id) == ("completed", "revoked")
     assert "迁出江西省" in qualification(ctx, number).status_reason
+
+
+def test_an_enterprise_that_moved_out_of_jiangxi_fails_article_4_when_it_applies(  # type: ignore[no-untyped-def]
+    ctx, clock, people
+) -> None:
+    # 第四条 asks for an enterprise registered in Jiangxi; its USCC still says 3601..
+    register(ctx, "innovative")
+    ent = people["ent"]
+    case_id = report(ent, "relocation", to_region="outside")
+    submit(ent, case_id)
+    assert outcome(people, case_id) == ("completed", "revoked")
+    with ctx.reading() as session:
+        assert session.get(Enterprise, f.uscc(REGION, 1)).region == enterprises.OUTSIDE_JIANGXI
+        moved = session.scalars(
+            select(HistoryEvent).where(
+                HistoryEvent.stream == f"enterprise:{f.uscc(REGION, 1)}",
+                HistoryEvent.kind == "region.reassigned",
+            )
+        ).one()
+    assert (moved.data["from"], moved.data["to"], moved.instance_id) == (
+        REGION,
+        enterprises.OUTSIDE_JIANGXI,
+        case_id,
+    )
+    round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
+    application = f.apply(ent, round_["id"])
+    assert outcome(people, application) == ("completed", "ineligible")
+    [decision] = [
+        d
+        for d in people["auditor"].get(f"/api/v1/evaluations/{application}").json["decisions"]
+        if d["operator"] == "eligibility.check"
+    ]
+    assert [(c["code"], c["name"]) for c in decision["outputs"]["failed"]] == [
+        ("elig_jiangxi", "未在江西省内注册")
+    ]
+    assert decision["inputs"]["facts"]["region"] == enterprises.OUTSIDE_JIANGXI
+    other = f.apply(people["ent2"], round_["id"])  # registered in Nanchang: passes
+    assert outcome(people, other)[0] == "running"
 
 
 def test_late_report_goes_to_a_province_decision_that_withdraws_renewal_eligibility(
@@ -171,6 +231,7 @@ def test_late_report_goes_to_a_province_decision_that_withdraws_renewal_eligibil
     q = qualification(ctx, number)
     assert (q.status, q.renewal_eligible) == ("renewal_ineligible", False)
     assert "逾期报告" in q.status_reason
+    assert "报告期限至 2025-08-01 24:00" in q.status_reason  # 3 months after 1 May, 24:00
 
 
 def test_report_deadline_passing_after_a_reminder_leads_to_revocation(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
@@ -178,8 +239,10 @@ def test_report_deadline_passing_after_a_reminder_leads_to_revocation(ctx, clock
     case_id = report(people["ent"], "merger")
     clock.advance(timedelta(days=63))  # 3 November: within 14 days of the 15 November deadline
     instances.fire_due(ctx)
-    notes = people["ent"].get("/api/v1/notifications").json["items"]
-    assert [n["kind"] for n in notes] == ["reminder"]
+    [reminder] = notes(people["ent"], case_id)
+    assert reminder["kind"] == "reminder"
+    # due 2025-11-16T00:00+08:00: the last day is 15 November, as P1/P2's reminders word it
+    assert reminder["body"].startswith("请在 2025-11-15 24:00 前提交重大变化报告（第十一条）")
     clock.advance(timedelta(days=14))
     instances.fire_due(ctx)
     people["province"].complete(
@@ -187,6 +250,9 @@ def test_report_deadline_passing_after_a_reminder_leads_to_revocation(ctx, clock
     )
     assert outcome(people, case_id) == ("completed", "revoked")
     assert qualification(ctx, number).status == "revoked"
+    assert (
+        "报告期限 2025-11-15 24:00 已过，企业未提交报告" in qualification(ctx, number).status_reason
+    )
 
 
 def test_a_change_found_without_a_report_is_registered_by_the_province(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
@@ -244,6 +310,104 @@ def test_a_change_found_without_a_report_names_the_region_moved_to_from_the_same
     decision = province.task("province_late_decision", case_id)
     data = province.get(f"/api/v1/tasks/{decision['id']}").json["data"]
     assert data["to_region"] == GANZHOU  # stored as the code, as before
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"change_type": "rename"}, {"new_name": ["必填"]}),
+        ({"change_type": "merger", "new_name": "  "}, {"new_name": None}),  # blank
+        ({"change_type": "relocation"}, {"to_region": ["必填"]}),
+        (
+            {"change_type": "overseas_branch", "change_on": "2025-8-15"},
+            {"change_on": ["格式不正确"]},
+        ),
+    ],
+)
+def test_a_registration_missing_what_its_change_needs_is_refused_naming_the_field(
+    ctx, people, change, errors
+) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "innovative")
+    ent = people["ent"]
+    case_id = ent.post("/api/v1/instances", json={"process_key": "major_change"}).json["id"]
+    data = {"change_on": "2025-08-15", "description": "企业发生重大变化"} | change
+    refused = ent.complete("register_change", data, case_id, status=422)
+    assert list(refused["errors"]) == list(errors)  # the field, by its name
+    assert all(refused["errors"][k] == m for k, m in errors.items() if m is not None)
+    assert ent.task("register_change", case_id)  # nothing moved
+
+
+def test_a_change_dated_after_today_is_sent_back_with_the_reason(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "innovative")
+    ent = people["ent"]
+    case_id = report(ent, "rename", change_on="2025-09-02")  # today is 1 September
+    task = ent.task("register_change", case_id)  # to register again: nothing else opened
+    assert [t["bpmn_id"] for t in ent.inbox() if t["instance_id"] == case_id] == ["register_change"]
+    [note] = notes(ent, case_id)
+    assert note["title"] == "重大变化登记有误，请更正后重新提交"
+    assert note["body"].startswith("变化发生日期 2025-09-02 晚于今天（2025-09-01）")
+    data = ent.get(f"/api/v1/tasks/{task['id']}").json["data"]
+    assert (data["change_type"], data["change_on"]) == ("rename", "2025-09-02")  # kept for editing
+    ent.complete(
+        "register_change",
+        {
+            "change_type": "rename",
+            "change_on": "2025-09-01",
+            "new_name": "洪城精工有限公司",
+            "description": "已完成更名登记",
+        },
+        case_id,
+    )
+    assert ent.task("submit_report", case_id)["due_at"] == "2025-12-02T00:00:00+08:00"
+
+
+def test_a_relocation_to_the_region_it_is_in_is_sent_back(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "innovative")
+    ent = people["ent"]
+    case_id = report(ent, "relocation", to_region=REGION)  # already in Nanchang
+    assert ent.task("register_change", case_id)
+    [note] = notes(ent, case_id)
+    assert "迁入地区南昌市就是企业当前所属地区，不属于跨地区迁移" in note["body"]
+    ent.complete(
+        "register_change",
+        {
+            "change_type": "relocation",
+            "change_on": "2025-08-15",
+            "to_region": GANZHOU,
+            "description": "迁往赣州",
+        },
+        case_id,
+    )
+    assert ent.task("submit_report", case_id)
+
+
+def test_the_province_registering_a_found_change_is_held_to_the_same_checks(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "innovative")
+    province = people["province"]
+    case_id = province.post(
+        "/api/v1/instances", json={"process_key": "major_change", "uscc": f.uscc(REGION, 1)}
+    ).json["id"]
+    found = {
+        "change_type": "relocation",
+        "description": "迁往南昌",
+        "evidence": [province.upload()["id"]],
+    }
+    province.complete(
+        "province_register_found", found | {"change_on": "2025-10-01", "to_region": REGION}, case_id
+    )
+    [note] = notes(province, case_id)
+    assert note["title"] == "重大变化登记有误，请更正后重新提交：洪城精密机械有限公司"
+    assert "变化发生日期 2025-10-01 晚于今天（2025-09-01）" in note["body"]
+    assert "迁入地区南昌市就是企业当前所属地区" in note["body"]
+    assert notes(people["ent"], case_id) == []  # the province's own slip
+    province.complete(
+        "province_register_found",
+        found | {"change_on": "2025-03-01", "to_region": GANZHOU},
+        case_id,
+    )
+    assert province.task("province_late_decision", case_id)
 
 
 # -- per-tier decisions: only the qualifications a decision concerns change ----------------------
@@ -342,6 +506,12 @@ def test_province_keeping_the_little_giant_does_not_ask_miit(ctx, clock, people)
     assert outcome(people, case_id) == ("completed", "kept")
     assert not [t for t in people["miit"].inbox() if t["instance_id"] == case_id]
     assert statuses(ctx, specialized, giant) == [("active", True), ("active", True)]
+    [kept] = notes(people["ent"], case_id, "outcome")  # a kept qualification is an outcome too
+    assert kept["title"] == "资格保留（第十一条）"
+    assert kept["body"] == (
+        "贵企业的重大变化（更名，发生于 2025-08-15）已办结："
+        "经核实仍符合标准，保留资格（省工信厅：仅更名，仍符合标准）。"
+    )
 
 
 def test_late_decision_names_the_tier_whose_renewal_eligibility_is_withdrawn(
@@ -379,6 +549,26 @@ def test_a_tier_the_enterprise_does_not_hold_changes_nothing(ctx, clock, people)
     assert outcome(people, case_id) == ("completed", "kept")
     assert statuses(ctx, innovative) == [("active", True)]
     assert sent(ctx, case_id, "revoke_qualification") == []
+    [kept] = notes(people["ent"], case_id, "outcome")
+    assert "无需撤销，资格不变" in kept["body"]
+
+
+def test_miit_keeping_the_only_tier_in_question_tells_the_enterprise_why(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    register(ctx, "little_giant")
+    case_id = report(people["ent"], "restructuring")
+    submit(people["ent"], case_id)
+    people["city"].complete("city_check", {"meets_standard": "no", "city_opinion": "重组"}, case_id)
+    people["province"].complete(
+        "province_verify", {"decision": "revoke", "reason": "建议撤销"}, case_id
+    )
+    people["miit"].complete(
+        "miit_decide", {"decision": "keep", "reason": "仍符合小巨人标准"}, case_id
+    )
+    assert outcome(people, case_id) == ("completed", "kept")
+    [kept] = notes(people["ent"], case_id, "outcome")
+    assert "保留资格（工业和信息化部：仍符合小巨人标准）" in kept["body"]
 
 
 # -- losing renewal eligibility reaches the lifecycle (第十一条) ----------------------------------
