@@ -1,4 +1,4 @@
-"""The diagram interchange (BPMNDI) of P2, P3 and P5 stays complete and readable in the modeler:
+"""The diagram interchange (BPMNDI) of P1, P2, P3 and P5 stays complete and readable in the modeler:
 every node has a shape inside its lane (and is listed in exactly one lane), every sequence flow
 an edge from its source to its target, no two shapes overlap and no edge runs through a shape."""
 
@@ -119,7 +119,12 @@ def edge_problems(
 
 @pytest.mark.parametrize(
     "name",
-    ["specialized_certification.bpmn", "little_giant_recommendation.bpmn", "major_change.bpmn"],
+    [
+        "innovative_evaluation.bpmn",
+        "specialized_certification.bpmn",
+        "little_giant_recommendation.bpmn",
+        "major_change.bpmn",
+    ],
 )
 def test_the_diagram_interchange_is_complete_and_nothing_overlaps(name: str) -> None:
     process, nodes, shapes, edges = read(name)

@@ -65,6 +65,12 @@ def instance(user: f.Api, instance_id: str) -> dict[str, Any]:
     return response.json
 
 
+def outcome_notes(user: f.Api, instance_id: str) -> list[dict[str, Any]]:
+    """The outcome notifications the user (the enterprise) received for the case."""
+    items = user.get("/api/v1/notifications").json["items"]
+    return [n for n in items if n["instance_id"] == instance_id and n["kind"] == "outcome"]
+
+
 def test_happy_path_from_round_start_to_qualification(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     instance_id = apply(ctx, people)
     city, province = people["city"], people["province"]
@@ -91,6 +97,11 @@ def test_happy_path_from_round_start_to_qualification(ctx, clock, people) -> Non
     assert [(q["tier"], q["status"]) for q in quals] == [("innovative", "active")]
     issued = date.fromisoformat(quals[0]["issued_on"])
     assert date.fromisoformat(quals[0]["expires_on"]) > issued.replace(year=issued.year + 2)
+    [note] = outcome_notes(people["ent"], instance_id)
+    assert note["title"] == "创新型中小企业评价结果：评价通过"
+    assert "赣工信企业字〔2025〕1号" in note["body"]
+    assert quals[0]["number"] in note["body"]
+    assert f"有效期 {quals[0]['issued_on']} 至 {quals[0]['expires_on']}" in note["body"]
 
 
 def test_a_ban_recorded_during_the_evaluation_stops_the_announcement(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
@@ -110,6 +121,96 @@ def test_a_ban_recorded_during_the_evaluation_stops_the_announcement(ctx, clock,
         "处于禁止申报期（第十二条）",
     )
     assert people["ent"].get("/api/v1/qualifications").json["total"] == 0
+    found = province.get(f"/api/v1/evaluations/{instance_id}").json["decisions"]
+    reads = [d for d in found if d["operator"] == "eligibility.standing"]
+    assert [r["outputs"]["ok"] for r in reads] == [True, False]  # before 公告, before 颁发
+    [note] = outcome_notes(people["ent"], instance_id)
+    assert note["title"] == "创新型中小企业评价结果：处于禁止申报期，不予评价通过"
+    assert reads[1]["outputs"]["why"] in note["body"]
+
+
+def test_a_ban_before_the_notice_ends_is_refused_before_the_announcement(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    # 第十二条: the standing is read when the province's 公示 ends, before the province is asked
+    # for the announcement number: a banned enterprise is never put on the announcement
+    instance_id = apply(ctx, people)
+    city, province = people["city"], people["province"]
+    city.complete("city_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+    wait_notice(ctx, clock)
+    city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+    province.complete("province_review", {"decision": "approve"}, instance_id)
+    pass_spot_check_if_drawn(province, "province_spot_check", instance_id)
+    f.record_ban(ctx, uscc_code=f.uscc(REGION, 1), starts_on=date(2025, 9, 20))
+    wait_notice(ctx, clock)
+    final = instance(province, instance_id)
+    assert (final["status"], final["outcome"]) == ("completed", "banned")
+    assert not any(t["bpmn_id"] == "province_announce" for t in province.inbox())
+    history = province.get(f"/api/v1/instances/{instance_id}/history").json
+    assert not any(
+        e["kind"] == "task.created" and e["bpmn_id"] == "province_announce" for e in history
+    )
+    [note] = outcome_notes(people["ent"], instance_id)
+    assert "不予评价通过" in note["title"]
+    assert "禁止申报期" in note["body"]
+
+
+@pytest.mark.parametrize(
+    ("how", "outcome", "title", "said"),
+    [
+        ("ineligible", "ineligible", "不符合申报条件或评价标准", "经营异常名录"),
+        ("city", "rejected_by_city", "市级初审未通过", "不属于创新型"),
+        ("lapsed", "lapsed", "逾期终止", "材料不全"),
+        ("spot_check", "spot_check_failed", "实地抽查不合格", "生产场地与申报不符"),
+        ("objection", "objection_upheld", "公示异议成立", "查实造假"),
+        ("province", "rejected_by_province", "省级审核未通过", "研发投入不足"),
+    ],
+)
+def test_every_outcome_is_told_to_the_enterprise(
+    ctx, clock, people, how, outcome, title, said
+) -> None:  # type: ignore[no-untyped-def]
+    city, province = people["city"], people["province"]
+    instance_id = apply(ctx, people, on_abnormal_list=(how == "ineligible"))
+    if how == "city":
+        city.complete("city_review", {"decision": "reject", "reason": "不属于创新型"}, instance_id)
+    elif how == "lapsed":
+        city.complete(
+            "city_review",
+            {"decision": "return", "reason": "材料不全", "correction_days": 3},
+            instance_id,
+        )
+        wait_notice(ctx, clock, days=4)
+    elif how == "spot_check":
+        city.complete(
+            "city_review", {"decision": "approve", "flag_for_spot_check": True}, instance_id
+        )
+        city.complete(
+            "city_spot_check", {"result": "fail", "findings": "生产场地与申报不符"}, instance_id
+        )
+    elif how == "objection":
+        city.complete("city_review", {"decision": "approve"}, instance_id)
+        pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+        city.post(
+            f"/api/v1/instances/{instance_id}/objections",
+            json={"submitted_by": "李四", "content": "数据造假"},
+        )
+        city.complete(
+            "city_objection_review", {"decision": "upheld", "reason": "查实造假"}, instance_id
+        )
+    elif how == "province":
+        city.complete("city_review", {"decision": "approve"}, instance_id)
+        pass_spot_check_if_drawn(city, "city_spot_check", instance_id)
+        wait_notice(ctx, clock)
+        city.complete("city_report", {"remarks": "同意推荐"}, instance_id)
+        province.complete(
+            "province_review", {"decision": "reject", "reason": "研发投入不足"}, instance_id
+        )
+    assert instance(province, instance_id)["outcome"] == outcome
+    [note] = outcome_notes(people["ent"], instance_id)
+    assert note["title"] == f"创新型中小企业评价结果：{title}"
+    assert said in note["body"]
+    assert "李四" not in note["body"]  # the objector stays unnamed
 
 
 def test_return_for_correction_loops_back_to_evaluation(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
