@@ -207,8 +207,8 @@ def schedule_problems(files: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def schedule_errors(text: str, process_keys: set[str]) -> dict[str, list[str]]:
-    """{field: [message]} for a schedule's text, as `rounds.load_schedules` refuses the file (its
-    per-entry check, `rounds._schedule`, is the scheduler's own)."""
+    """{field: [message]} for a schedule's text, as `rounds.load_schedules` refuses the file (with
+    the scheduler's own check of the entries, `rounds.read_entries`)."""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
@@ -216,19 +216,7 @@ def schedule_errors(text: str, process_keys: set[str]) -> dict[str, list[str]]:
     items = raw.get("rounds") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         return {"rounds": [f"{rounds.SCHEDULE_FILE} 应包含 rounds 列表：必填"]}
-    errors: dict[str, list[str]] = {}
-    for index, item in enumerate(items):
-        rounds._schedule(item, f"rounds[{index}]", process_keys, errors)
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        key = item.get("process_key") if isinstance(item, dict) else None
-        if isinstance(key, str) and key in seen:
-            errors.setdefault(f"rounds[{index}].process_key", []).append(
-                f"与 rounds[{seen[key]}] 重复：每个流程只能有一个批次计划"
-            )
-        elif isinstance(key, str):
-            seen[key] = index
-    return errors
+    return rounds.read_entries(items, process_keys)[1]
 
 
 def _schedule_line(text: str, field: str) -> int | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +33,34 @@ MESSAGES = {
     "pattern": "格式不正确",
     "format": "格式不正确",
 }
+FORMAT_MESSAGES = {
+    "date": "不是有效的日期（格式 YYYY-MM-DD，如 2025-02-28）",
+    "date-time": "不是有效的时间（格式 YYYY-MM-DDTHH:MM:SS+08:00）",
+}
+
+# the formats forms use that are checked (jsonschema only annotates formats by default, so an
+# impossible date such as 2025-02-30 would otherwise pass and stop the case at a later step)
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # the type keyword reports it
+    if len(value) != 10:
+        raise ValueError(value)
+    date.fromisoformat(value)
+    return True
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(value)
+    return True
 
 
 def _fields(error: ValidationError) -> list[str]:
@@ -50,6 +79,8 @@ def _message(error: ValidationError) -> str:
     blank = isinstance(error.instance, str) and not error.instance.strip()
     if error.validator == "pattern" and blank:  # e.g. `"pattern": "\\S"`: a reason of spaces
         return MESSAGES["minLength"]
+    if error.validator == "format" and error.validator_value in FORMAT_MESSAGES:
+        return FORMAT_MESSAGES[str(error.validator_value)]
     template = MESSAGES.get(str(error.validator), "不符合要求")
     return template.format(limit=error.validator_value)
 
@@ -59,8 +90,15 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
     if schema is None:
         return
     errors: dict[str, list[str]] = {}
-    for error in Draft202012Validator(schema).iter_errors(data):
-        if error.validator == "if":
+    found = [
+        e
+        for e in Draft202012Validator(schema, format_checker=FORMATS).iter_errors(data)
+        if e.validator != "if"
+    ]
+    # a date's pattern and its format say the same thing: the format's message is the clearer
+    dated = {tuple(e.absolute_path) for e in found if e.validator == "format"}
+    for error in found:
+        if error.validator == "pattern" and tuple(error.absolute_path) in dated:
             continue
         for name in _fields(error):
             errors.setdefault(name, []).append(_message(error))

@@ -175,9 +175,22 @@ def load_schedules(directory: Path) -> list[RoundSchedule]:
     items = raw.get("rounds") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise InvalidInput(f"{SCHEDULE_FILE} 应包含 rounds 列表", errors={"rounds": ["必填"]})
+    schedules, errors = read_entries(items, _process_keys(directory))
+    if errors:
+        raise InvalidInput(f"申报批次计划 {SCHEDULE_FILE} 有误", errors=errors)
+    _CACHE[path] = (mtime, schedules)
+    return schedules
+
+
+def read_entries(
+    items: list[Any], process_keys: set[str]
+) -> tuple[list[RoundSchedule], dict[str, list[str]]]:
+    """The schedules of a `rounds` list and {field: [message]} for every bad field of every entry,
+    and for a procedure scheduled twice; `definitions.schedule_errors` uses it at deploy."""
     errors: dict[str, list[str]] = {}
-    keys = _process_keys(directory)
-    schedules = [_schedule(item, f"rounds[{i}]", keys, errors) for i, item in enumerate(items)]
+    schedules = [
+        _schedule(item, f"rounds[{i}]", process_keys, errors) for i, item in enumerate(items)
+    ]
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         key = item.get("process_key") if isinstance(item, dict) else None
@@ -187,11 +200,7 @@ def load_schedules(directory: Path) -> list[RoundSchedule]:
             )
         elif isinstance(key, str):
             seen[key] = i
-    if errors:
-        raise InvalidInput(f"申报批次计划 {SCHEDULE_FILE} 有误", errors=errors)
-    found = [schedule for schedule in schedules if schedule is not None]
-    _CACHE[path] = (mtime, found)
-    return found
+    return [schedule for schedule in schedules if schedule is not None], errors
 
 
 def window_state(ctx: EngineContext, row: Round) -> str:

@@ -202,6 +202,11 @@ def test_an_enterprise_that_moved_out_of_jiangxi_fails_article_4_when_it_applies
         enterprises.OUTSIDE_JIANGXI,
         case_id,
     )
+    # recorded by the diagram's own step, which an auditor sees among the case's decisions
+    found = people["auditor"].get(f"/api/v1/evaluations/{case_id}").json["decisions"]
+    [move] = [d for d in found if d["operator"] == "enterprise.move_out"]
+    assert move["outputs"]["region_move_out"]["uscc"] == f.uscc(REGION, 1)
+    assert moved.data["reason"] == move["outputs"]["region_move_out"]["reason"]
     round_ = f.open_round(people["province"], opens_on=date(2025, 9, 1))
     application = f.apply(ent, round_["id"])
     assert outcome(people, application) == ("completed", "ineligible")
@@ -320,7 +325,11 @@ def test_a_change_found_without_a_report_names_the_region_moved_to_from_the_same
         ({"change_type": "relocation"}, {"to_region": ["必填"]}),
         (
             {"change_type": "overseas_branch", "change_on": "2025-8-15"},
-            {"change_on": ["格式不正确"]},
+            {"change_on": ["不是有效的日期（格式 YYYY-MM-DD，如 2025-02-28）"]},
+        ),
+        (  # a date that does not exist: it would stop the case at a later step
+            {"change_type": "overseas_branch", "change_on": "2025-02-30"},
+            {"change_on": ["不是有效的日期（格式 YYYY-MM-DD，如 2025-02-28）"]},
         ),
     ],
 )
