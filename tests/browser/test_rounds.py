@@ -139,7 +139,12 @@ def test_city_registers_an_objection_received_during_the_notice(  # type: ignore
     tab.shot("case-objection")
     page.wait_for_selector("#waiting >> text=异议")  # reloaded: the case waits on its review
     assert page.locator("#objection").is_hidden()  # no second objection form meanwhile
-    assert city.task("city_objection_review", case)
+    review = city.task("city_objection_review", case)
+    page.goto(f"/ui/tasks/{review['id']}")  # the review shows what was received, in Chinese
+    page.wait_for_selector("#case-checks >> text=收到的异议")
+    shown = page.inner_text("#case-checks")
+    assert "研发人员数量与社保缴纳记录不符（提出人：张三 13800000000）" in shown
+    assert "objection" not in page.inner_text("#instructions")
     auditor = open_browser(people["auditor"].token).page  # auditors read, never register
     auditor.goto(f"/ui/audit/cases/{case}")
     auditor.wait_for_selector("#canvas[data-current]")

@@ -83,8 +83,8 @@ function figures(task) {
     el('td', {}, isEvidence(prop) && Array.isArray(task.data[name]) ? evidenceList(task.data[name].map(String), task.evidence_files || {}) : shown(prop, task.data[name]))));
 }
 
-/** What the automatic checks found (规模划型, 第四条 conditions, score) and a revocation asked for
- *  (the lifecycle's MIIT decision), where the case has them. */
+/** What the automatic checks found (规模划型, 第四条 conditions, score), a 公示 objection under
+ *  review and a revocation asked for (the lifecycle's MIIT decision), where the case has them. */
 function checks(data) {
   const rows = [];
   const { size, eligibility: elig, evaluation: score } = data;
@@ -96,6 +96,10 @@ function checks(data) {
   if (score && typeof score.score === 'number') {
     const groups = Object.values(score.groups || {}).map((g) => `${g.label} ${g.points}/${g.max}`).join('；');
     rows.push(['评价得分', `${score.score} 分${score.pass_line !== undefined ? `（及格线 ${score.pass_line} 分）` : ''}${groups ? `，${groups}` : ''}`]);
+  }
+  const objection = data.objection; // a 公示 objection under review (redacted for the enterprise)
+  if (objection && typeof objection.content === 'string') {
+    rows.push(['收到的异议', `${objection.content}${objection.submitted_by ? `（提出人：${objection.submitted_by}）` : ''}`]);
   }
   const asked = data.revocation;
   if (asked && typeof asked.reason === 'string') {
