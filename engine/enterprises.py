@@ -365,44 +365,50 @@ def _remember_actor(ctx: Any, session: Session, loaded: Any, actor: Any) -> None
     session.info[_ACTOR] = actor.id
 
 
-def _record_move_out(ctx: Any, session: Session, loaded: Any, actor: Any) -> None:
-    """第十一条: a P5 case that ends with the enterprise moved out of Jiangxi (a relocation to
-    the diagram's `outside_region`, whose qualifications the case revokes) leaves it registered
+def _move_out(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
+    """第十一条: the enterprise moved out of Jiangxi (P5's `record_move_out`): it is registered
     outside Jiangxi, so that 第四条 (在江西省内注册, through `standing`) refuses it from now on.
-    The diagram hands a move within Jiangxi to `enterprise.reassign_region`; a move out it only
-    revokes. Its running cases, tasks and qualifications stay with the city that had them."""
-    row, wf = loaded.row, loaded.wf
-    if row.process_key != MAJOR_CHANGE or row.status == "completed" or not row.uscc:
-        return
-    if not wf.is_completed():
-        return
-    data = wf.data
-    outside = data.get("outside_region") or "outside"
-    if data.get("change_type") != "relocation" or data.get("to_region") != outside:
-        return
-    enterprise = session.get(Enterprise, row.uscc)
+    Its running cases, tasks and qualifications stay with the city that had them."""
+    move = outputs["region_move_out"]
+    _register_outside(session, move["uscc"], _by(session), now, row.id, move["reason"])
+
+
+def _register_outside(
+    session: Session, uscc: str, by: str, now: datetime, instance_id: str, reason: str
+) -> None:
+    enterprise = session.get(Enterprise, uscc)
     if enterprise is None or enterprise.region == OUTSIDE_JIANGXI:
         return
     previous, enterprise.region = enterprise.region, OUTSIDE_JIANGXI
     history.append(
         session,
-        stream=f"enterprise:{row.uscc}",
+        stream=f"enterprise:{uscc}",
         kind="region.reassigned",
-        actor=actor.id,
-        at=ctx.now(),
-        instance_id=row.id,
-        data={
-            "uscc": row.uscc,
-            "from": previous,
-            "to": OUTSIDE_JIANGXI,
-            "reason": "企业迁出江西省（第十一条）",
-            "cases": [],
-        },
+        actor=by,
+        at=now,
+        instance_id=instance_id,
+        data={"uscc": uscc, "from": previous, "to": OUTSIDE_JIANGXI, "reason": reason, "cases": []},
     )
+
+
+def _record_move_out(ctx: Any, session: Session, loaded: Any, actor: Any) -> None:
+    """The same for P5 cases on versions deployed before `record_move_out`: one that ends with a
+    relocation to the diagram's `outside_region` leaves the enterprise registered outside."""
+    row, wf = loaded.row, loaded.wf
+    if row.process_key != MAJOR_CHANGE or row.status == "completed" or not row.uscc:
+        return
+    if not wf.is_completed() or "record_move_out" in wf.spec.task_specs:
+        return
+    data = wf.data
+    outside = data.get("outside_region") or "outside"
+    if data.get("change_type") != "relocation" or data.get("to_region") != outside:
+        return
+    _register_outside(session, row.uscc, actor.id, ctx.now(), row.id, "企业迁出江西省（第十一条）")
 
 
 records.WRITERS["ban"] = _ban
 records.WRITERS["region_reassignment"] = _reassign
+records.WRITERS["region_move_out"] = _move_out
 records.WRITERS["renewal_withdrawal"] = _withdraw  # earlier major_change versions only
 records.BEFORE_SAVE.append(_remember_actor)
-records.BEFORE_SAVE.append(_record_move_out)
+records.BEFORE_SAVE.append(_record_move_out)  # earlier major_change versions only

@@ -75,6 +75,13 @@ def reassign_region(*, uscc: str, to_region: str, reason: str) -> dict[str, Any]
     return {"region_reassignment": {"uscc": uscc, "to_region": to_region, "reason": reason}}
 
 
+@operator("enterprise.move_out", rule_version=RULE_VERSION, record="region_move_out")
+def move_out(*, uscc: str, reason: str) -> dict[str, Any]:
+    """Register an enterprise as moved out of Jiangxi (第十一条): 第四条 (在江西省内注册) refuses
+    it from now on. Its running cases, tasks and qualifications stay with the city that had them."""
+    return {"region_move_out": {"uscc": uscc, "reason": reason}}
+
+
 @operator("qualification.withdraw_renewal", rule_version=RULE_VERSION, record="renewal_withdrawal")
 def withdraw_renewal(*, uscc: str, reason: str, basis: str = "第十一条") -> dict[str, Any]:
     """Withdraw the renewal eligibility of every valid qualification of an enterprise.
