@@ -348,6 +348,7 @@ class MigrationResultOut(Schema):
 
 @definitions_bp.route("/<string:process_key>/migrations/preview")
 class MigrationPreview(MethodView):
+    @roles_first(definitions_bp, *migration.OWNERS)  # 403 before any 422 on the arguments
     @definitions_bp.arguments(MigrationArgs, location="query")
     @definitions_bp.response(200, MigrationReportOut)
     def get(self, args: dict[str, Any], process_key: str) -> dict[str, Any]:
@@ -361,6 +362,7 @@ class MigrationPreview(MethodView):
 
 @definitions_bp.route("/<string:process_key>/migrations")
 class Migrations(MethodView):
+    @roles_first(definitions_bp, *migration.OWNERS)  # 403 before any 422 on the body
     @definitions_bp.arguments(MigrationIn)
     @definitions_bp.response(200, MigrationResultOut)
     def post(self, body: dict[str, Any], process_key: str) -> dict[str, Any]:
@@ -374,13 +376,13 @@ class Migrations(MethodView):
 
 @definitions_bp.route("/<string:process_key>/migrations/instances/<uuid:instance_id>")
 class MigrateInstance(MethodView):
+    @roles_first(definitions_bp, *migration.OWNERS)  # 403 before any 422 on the body
     @definitions_bp.arguments(MigrateInstanceIn)
     @definitions_bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], process_key: str, instance_id: Any) -> dict[str, Any]:
         """Migrate one instance to version `to` (409 naming the instance and the elements that
         stop it, or if it changed meanwhile)."""
         ctx, actor = engine_context(), current_actor()
-        access.require_role(actor, *migration.OWNERS)
         with ctx.reading() as session:
             row = session.get(Instance, str(instance_id))
             if row is None or row.process_key != process_key:
@@ -417,12 +419,12 @@ class Retry(MethodView):
 
 @incidents_bp.route("/<uuid:incident_id>/resolve")
 class Resolve(MethodView):
+    @roles_first(incidents_bp, "province", "process_owner")  # 403 before any 422 on the body
     @incidents_bp.arguments(ResolveIn)
     @incidents_bp.response(200, IncidentOut)
     def post(self, body: dict[str, Any], incident_id: Any) -> Any:
         """Close an incident by hand, with a note."""
         actor = current_actor()
-        access.require_role(actor, "province", "process_owner")
         return incidents.resolve(
             engine_context(), incident_id=str(incident_id), actor=actor, note=body["note"]
         )

@@ -16,13 +16,15 @@ from api.schemas import (
     MessageIn,
     ObjectionIn,
     StartInstanceIn,
+    error_responses,
     fast_start_instance_in,
     hot_arguments,
     page_schema,
     plain_json,
+    roles_first,
 )
 from api.tasks import instance_json, task_json
-from engine import enterprises, instances, positions, queries
+from engine import access, enterprises, instances, positions, queries
 
 bp = Blueprint(
     "instances", __name__, url_prefix="/api/v1/instances", description="案件（流程实例）"
@@ -31,6 +33,7 @@ bp = Blueprint(
 
 @bp.route("")
 class Instances(MethodView):
+    @error_responses(bp, {422: "查询参数不合法（逐项列出）"})
     @bp.arguments(InstanceListArgs(), location="query")
     @bp.response(200, page_schema(InstanceOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +46,15 @@ class Instances(MethodView):
             "per_page": args["per_page"],
         }
 
+    @error_responses(
+        bp,
+        {
+            404: "流程未部署，或申报批次不存在",
+            409: "批次不在申报期内、已在本批次申报、已持有该资格、处于禁止申报期或缺少前置资格",
+            422: "请求体不合法，或缺少 round_id、uscc 等必填项（逐项列出）",
+        },
+    )
+    @roles_first(bp, *sorted(access.ANY_STARTER))  # 403 before any 422 on the body
     @hot_arguments(bp, StartInstanceIn(), fast_start_instance_in)
     @bp.response(201, InstanceOut)
     def post(self, body: dict[str, Any]) -> Any:
@@ -57,6 +69,7 @@ class Instances(MethodView):
 
 @bp.route("/<uuid:instance_id>")
 class InstanceDetail(MethodView):
+    @error_responses(bp, {404: "案件不存在，或不在本人可见范围"})
     @bp.response(200, InstanceDetailOut)
     def get(self, instance_id: Any) -> Any:
         """Get a case with its open tasks."""
@@ -74,6 +87,7 @@ class InstanceDetail(MethodView):
 
 @bp.route("/<uuid:instance_id>/history")
 class InstanceHistory(MethodView):
+    @error_responses(bp, {404: "案件不存在，或不在本人可见范围"})
     @bp.response(200, EventOut(many=True))
     def get(self, instance_id: Any) -> list[Any]:
         """The case's hash-chained history: who did what, when, on which version, with what."""
@@ -89,6 +103,15 @@ class InstancePosition(MethodView):
 
 @bp.route("/<uuid:instance_id>/messages")
 class Messages(MethodView):
+    @error_responses(
+        bp,
+        {
+            404: "案件不存在，或不在本人可见范围",
+            409: "案件当前不等待该消息",
+            422: "请求体不合法（逐项列出）",
+        },
+    )
+    @roles_first(bp, *sorted(access.ANY_MESSAGE_SENDER))  # 403 before any 422 on the body
     @bp.arguments(MessageIn)
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:
@@ -106,6 +129,15 @@ class Messages(MethodView):
 
 @bp.route("/<uuid:instance_id>/objections")
 class Objections(MethodView):
+    @error_responses(
+        bp,
+        {
+            404: "案件不存在，或不在本人地区",
+            409: "案件当前不接收异议：不在公示期内，或正在审查另一项异议",
+            422: "缺少提出人或异议内容",
+        },
+    )
+    @roles_first(bp, *sorted(access.MESSAGE_SENDERS["objection"]))  # 403 before any 422
     @bp.arguments(ObjectionIn)
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], instance_id: Any) -> dict[str, Any]:

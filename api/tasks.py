@@ -16,6 +16,7 @@ from api.schemas import (
     TaskDetailOut,
     TaskListArgs,
     TaskOut,
+    error_responses,
     fast_complete_task_in,
     fast_task_list_args,
     hot_arguments,
@@ -52,6 +53,7 @@ def instance_json(row: Any) -> dict[str, Any]:
 
 @bp.route("")
 class Inbox(MethodView):
+    @error_responses(bp, {422: "查询参数不合法（逐项列出）"})
     @hot_arguments(bp, TaskListArgs(), fast_task_list_args, location="query")
     @bp.response(200, page_schema(InboxTaskOut))
     def get(self, args: dict[str, Any]) -> Any:
@@ -72,6 +74,7 @@ class Inbox(MethodView):
 
 @bp.route("/<uuid:task_id>")
 class TaskDetail(MethodView):
+    @error_responses(bp, {404: "任务不存在，或不在本人可见范围（角色、地区、企业）"})
     @bp.response(200, TaskDetailOut)
     def get(self, task_id: Any) -> dict[str, Any]:
         """Get a task with its form's JSON schema and the case data it was created with: the
@@ -97,6 +100,14 @@ class TaskDetail(MethodView):
 
 @bp.route("/<uuid:task_id>/claim")
 class Claim(MethodView):
+    @error_responses(
+        bp,
+        {
+            403: "审计人员只能查看，不能认领",
+            404: "任务不存在，或不在本人可见范围",
+            409: "任务已办结，或已由他人认领",
+        },
+    )
     @bp.response(200, TaskOut)
     def post(self, task_id: Any) -> dict[str, Any]:
         """Claim a task (409 if someone else holds it)."""
@@ -108,6 +119,10 @@ class Claim(MethodView):
 
 @bp.route("/<uuid:task_id>/unclaim")
 class Unclaim(MethodView):
+    @error_responses(
+        bp,
+        {404: "任务不存在，或不在本人可见范围", 409: "任务已办结，或不是由本人认领"},
+    )
     @bp.response(200, TaskOut)
     def post(self, task_id: Any) -> dict[str, Any]:
         """Release a task I hold."""
@@ -118,6 +133,15 @@ class Unclaim(MethodView):
 
 @bp.route("/<uuid:task_id>/complete")
 class Complete(MethodView):
+    @error_responses(
+        bp,
+        {
+            403: "审计人员只能查看，不能办理任务",
+            404: "任务不存在，或不在本人可见范围",
+            409: "任务已办结、已由他人认领、办理期限已过，或案件已被他人同时修改",
+            422: "表单数据未通过校验：errors 按字段列出（中文）",
+        },
+    )
     @hot_arguments(bp, CompleteTaskIn(), fast_complete_task_in)
     @bp.response(200, InstanceOut)
     def post(self, body: dict[str, Any], task_id: Any) -> Any:

@@ -103,6 +103,7 @@ START_ROLES = {
     "complaint": frozenset(),
     "qualification_lifecycle": frozenset(),
 }
+ANY_STARTER = STARTERS.union(*START_ROLES.values()) - {"system"}
 STARTED_ELSEWHERE = {
     "complaint": "投诉请通过投诉登记提交（POST /complaints）",
     "qualification_lifecycle": "资格生命周期在资格颁发或存量导入时自动开始",
@@ -127,6 +128,7 @@ MESSAGE_SENDERS = {
     "withdraw_renewal": frozenset({"province"}),
     "miit_decision": frozenset({"miit", "province"}),
 }
+ANY_MESSAGE_SENDER = frozenset({"province"}).union(*MESSAGE_SENDERS.values())
 MESSAGE_LABELS = {
     "objection": "异议",
     "revoke_qualification": "撤销资格",

@@ -15,6 +15,8 @@ from flask.testing import FlaskClient
 from engine.context import EngineContext
 from tests import factories as f
 
+UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a case / incident id nobody has
+
 PROBLEM = "application/problem+json"
 OPERATIONS = ("get", "put", "post", "delete", "patch")
 
@@ -167,6 +169,19 @@ def test_every_call_that_needs_a_token_documents_401(spec: dict[str, Any]) -> No
         ("get", "/api/v1/qualifications/{qualification_id}", {"404"}),
         ("post", "/api/v1/qualifications/import", {"403", "409", "422"}),
         ("get", "/api/v1/incidents", {"403", "422"}),
+        ("post", "/api/v1/incidents/{incident_id}/resolve", {"403", "422"}),
+        ("get", "/api/v1/tasks", {"422"}),
+        ("get", "/api/v1/tasks/{task_id}", {"404"}),
+        ("post", "/api/v1/tasks/{task_id}/claim", {"403", "404", "409"}),
+        ("post", "/api/v1/tasks/{task_id}/unclaim", {"404", "409"}),
+        ("post", "/api/v1/tasks/{task_id}/complete", {"403", "404", "409", "422"}),
+        ("get", "/api/v1/instances", {"422"}),
+        ("post", "/api/v1/instances", {"403", "404", "409", "422"}),
+        ("get", "/api/v1/instances/{instance_id}", {"404"}),
+        ("get", "/api/v1/instances/{instance_id}/history", {"404"}),
+        ("post", "/api/v1/instances/{instance_id}/messages", {"403", "404", "409", "422"}),
+        ("post", "/api/v1/instances/{instance_id}/objections", {"403", "404", "409", "422"}),
+        ("post", "/api/v1/definitions/{process_key}/migrations", {"403", "422"}),
     ],
 )
 def test_error_statuses_are_documented_where_they_occur(
@@ -249,6 +264,19 @@ def test_an_enterprise_may_not_upload_a_calendar_however_wrong_the_body(p1: f.Pe
         ("city", "post", "/api/v1/messages", {"name": 5}),
         ("auditor", "post", "/api/v1/complaints", {"bogus": 1}),
         ("ent", "get", "/api/v1/incidents?status=bogus", None),
+        ("auditor", "post", "/api/v1/instances", {"process_key": 5}),
+        ("owner", "post", "/api/v1/instances", {}),
+        ("auditor", "post", f"/api/v1/instances/{UNKNOWN}/messages", {"name": 5}),
+        ("ent", "post", f"/api/v1/instances/{UNKNOWN}/objections", {}),
+        ("auditor", "post", f"/api/v1/incidents/{UNKNOWN}/resolve", {"note": 5}),
+        ("city", "post", "/api/v1/definitions/innovative_evaluation/migrations", {"to": "x"}),
+        ("ent", "get", "/api/v1/definitions/innovative_evaluation/migrations/preview?to=x", None),
+        (
+            "auditor",
+            "post",
+            f"/api/v1/definitions/innovative_evaluation/migrations/instances/{UNKNOWN}",
+            {},
+        ),
     ],
 )
 def test_the_role_is_checked_before_the_body_or_arguments(
@@ -267,6 +295,12 @@ def test_only_the_province_may_import_even_without_a_file(p1: f.People) -> None:
 
 def test_the_right_role_with_a_wrong_body_still_gets_422(p1: f.People) -> None:
     assert p1["province"].post("/api/v1/rounds", json={}).status_code == 422
+    assert p1["ent"].post("/api/v1/instances", json={"process_key": 5}).status_code == 422
+    assert p1["city"].post(f"/api/v1/instances/{UNKNOWN}/objections", json={}).status_code == 422
+    resolve = f"/api/v1/incidents/{UNKNOWN}/resolve"
+    assert p1["owner"].post(resolve, json={"note": 5}).status_code == 422
+    migrate = "/api/v1/definitions/innovative_evaluation/migrations"
+    assert p1["owner"].post(migrate, json={"to": "x"}).status_code == 422
     assert p1["owner"].put("/api/v1/calendars/2027", json={"bad": 1}).status_code == 422
     assert p1["province"].post("/api/v1/messages", json={}).status_code == 422
 
