@@ -90,3 +90,13 @@ def test_the_api_names_the_banned_row_and_its_deciding_case(ctx, client, deploye
     assert error["line"] == 3
     assert "决定案件 case-12" in error["message"]
     assert numbers(ctx) == []
+
+
+def test_a_valid_status_past_its_last_day_is_shown_as_lapsing() -> None:
+    from engine import qualification_status as shown_status
+
+    last = date(2028, 8, 31)
+    assert shown_status.shown("active", last, date(2028, 8, 31)) == "active"
+    assert shown_status.shown("active", last, date(2028, 9, 1)) == "in_grace"
+    assert shown_status.shown("renewal_ineligible", last, date(2028, 9, 1)) == "expired"
+    assert shown_status.shown("revoked", last, date(2028, 9, 1)) == "revoked"
