@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import date
 from typing import Any
 
 from flask import Response, request
@@ -24,9 +25,9 @@ from api.schemas import (
     roles_first,
 )
 from api.tasks import task_json
-from engine import legacy, lifecycle
+from engine import legacy, lifecycle, qualification_status
 from engine.errors import InvalidInput
-from engine.store import QUALIFICATION_STATUS_LABELS, TIER_LABELS
+from engine.store import TIER_LABELS
 
 bp = Blueprint(
     "qualifications",
@@ -39,7 +40,7 @@ public_bp = Blueprint(
 )
 
 TIERS = ("innovative", "specialized", "little_giant")
-STATUSES = ("active", "renewal_ineligible", "expired", "revoked")
+STATUSES = qualification_status.STATUSES
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
@@ -52,8 +53,9 @@ class QualificationFilters(Schema):
     status = fields.String(
         validate=validate.OneOf(STATUSES),
         metadata={
-            "description": "资格状态：active 有效 | renewal_ineligible 有效但已取消复核资格 | "
-            "expired 已过期 | revoked 已撤销"
+            "description": "资格状态（按今天）：active 有效 | "
+            "renewal_ineligible 有效但已取消复核资格 | "
+            "in_grace 复核中（已届满，不属有效） | expired 已过期 | revoked 已撤销"
         },
     )
     region = fields.String(metadata={"description": "地区代码，如 360100"})
@@ -76,8 +78,12 @@ class QualificationOut(Schema):
     issued_on = fields.Date(metadata={"description": "认定（公告）日期"})
     expires_on = fields.Date(metadata={"description": "有效期至（含当日）"})
     status = fields.String(
-        metadata={"description": "active / renewal_ineligible / expired / revoked"}
+        metadata={
+            "description": "按今天的状态：active / renewal_ineligible / in_grace（有效期已届满、"
+            "复核尚在宽限期内进行，不属有效）/ expired / revoked"
+        }
     )
+    status_label = fields.String(metadata={"description": "状态的中文说明"})
     renewal_eligible = fields.Boolean()
     source = fields.String(
         metadata={"description": "evaluation（评价认定）或 legacy（第二十条存量导入）"}
@@ -145,9 +151,12 @@ class PublicQualificationOut(Schema):
     expires_on = fields.Date()
 
 
-def qualification_json(row: Any) -> dict[str, Any]:
+def qualification_json(row: Any, today: date) -> dict[str, Any]:
+    status = qualification_status.shown(row.status, row.expires_on, today)
     return {c: getattr(row, c, None) for c in QualificationOut().fields} | {
-        "tier_label": TIER_LABELS.get(row.tier)
+        "tier_label": TIER_LABELS.get(row.tier),
+        "status": status,
+        "status_label": qualification_status.STATUS_LABELS.get(status, status),
     }
 
 
@@ -157,9 +166,11 @@ class Qualifications(MethodView):
     @bp.response(200, page_schema(QualificationOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Qualifications I may see, by tier, USCC, status, region, expiry, renewal eligibility."""
-        items, total = lifecycle.search(engine_context(), current_actor(), **args)
+        ctx = engine_context()
+        items, total = qualification_status.search(ctx, current_actor(), **args)
+        today = ctx.today()
         return {
-            "items": [qualification_json(q) for q in items],
+            "items": [qualification_json(q, today) for q in items],
             "total": total,
             "page": args["page"],
             "per_page": args["per_page"],
@@ -173,7 +184,8 @@ EXPORT_HEADER = (
 SOURCE_LABELS = {"evaluation": "评价认定", "legacy": "存量导入（第二十条）"}
 
 
-def _export_row(q: Any, regions: dict[str, str]) -> tuple[Any, ...]:
+def _export_row(q: Any, regions: dict[str, str], today: date) -> tuple[Any, ...]:
+    status = qualification_status.shown(q.status, q.expires_on, today)
     return (
         q.number,
         TIER_LABELS.get(q.tier, q.tier),
@@ -183,7 +195,7 @@ def _export_row(q: Any, regions: dict[str, str]) -> tuple[Any, ...]:
         q.region,
         q.issued_on,
         q.expires_on,
-        QUALIFICATION_STATUS_LABELS.get(q.status, q.status),
+        qualification_status.STATUS_LABELS.get(status, status),
         "是" if q.renewal_eligible else "否",
         q.info_updated_on,
         SOURCE_LABELS.get(q.source or "", q.source),
@@ -191,10 +203,12 @@ def _export_row(q: Any, regions: dict[str, str]) -> tuple[Any, ...]:
     )
 
 
-def _export_rows(found: Iterator[Any], regions: dict[str, str]) -> Iterator[tuple[Any, ...]]:
+def _export_rows(
+    found: Iterator[Any], regions: dict[str, str], today: date
+) -> Iterator[tuple[Any, ...]]:
     with closing(found):  # a download cut short ends the export's read here
         for q in found:
-            yield _export_row(q, regions)
+            yield _export_row(q, regions, today)
 
 
 class SummaryArgs(Schema):
@@ -214,6 +228,9 @@ class SummaryRowOut(Schema):
     valid = fields.Integer(metadata={"description": "有效合计"})
     expiring = fields.Integer(metadata={"description": "expiring_days 天内到期"})
     renewal_ineligible = fields.Integer(metadata={"description": "有效但已取消复核资格（第十条）"})
+    in_grace = fields.Integer(
+        metadata={"description": "复核中（有效期已届满，复核在宽限期内进行，不计入有效）"}
+    )
     revoked = fields.Integer(metadata={"description": "已撤销"})
 
 
@@ -232,7 +249,7 @@ class QualificationSummary(MethodView):
         """Qualifications valid today by region and tier, expiring soon, without renewal
         eligibility and revoked (cities: their region)."""
         ctx = engine_context()
-        found = lifecycle.summary(ctx, current_actor(), **args)
+        found = qualification_status.summary(ctx, current_actor(), **args)
         names = ctx.settings.region_names()
         for row in found["rows"]:
             row["region_name"] = names.get(row["region"] or "")
@@ -248,8 +265,9 @@ class QualificationExport(MethodView):
         gets its region, an enterprise its own certificates."""
         ctx = engine_context()
         regions = ctx.settings.region_names()
-        rows = _export_rows(lifecycle.export(ctx, current_actor(), **args), regions)
         today = ctx.today()
+        found = qualification_status.export(ctx, current_actor(), **args)
+        rows = _export_rows(found, regions, today)
         return csv_response(EXPORT_HEADER, rows, f"qualifications-{today:%Y%m%d}")
 
 
@@ -262,7 +280,7 @@ class QualificationDetail(MethodView):
         ctx = engine_context()
         found = lifecycle.detail(ctx, current_actor(), str(qualification_id))
         instance = found["instance"]
-        out = qualification_json(found["qualification"])
+        out = qualification_json(found["qualification"], ctx.today())
         out["lifecycle"] = (
             None
             if instance is None

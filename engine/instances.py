@@ -1027,6 +1027,9 @@ def publish_message(
     """Publish a message from outside any instance (e.g. an Article 12 incident report)."""
     access.require_role(actor, "province")
     with ctx.transaction() as session:
+        outbox.refuse_closed_qualification(
+            session, name, correlation, ZoneInfo(ctx.settings.timezone)
+        )
         return outbox.add(
             session,
             name=name,

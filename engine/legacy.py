@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from engine import access, definitions, history, instances, lifecycle, registry
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.store import Enterprise, Qualification
+from engine.store import Ban, Enterprise, Qualification
 
 COLUMNS = {  # canonical column -> accepted header names (English or Chinese)
     "number": ("number", "证书编号"),
@@ -93,15 +94,19 @@ def _same(existing: Qualification, q: dict[str, Any]) -> bool:
     )
 
 
-def _against_registry(session: Session, q: dict[str, Any]) -> tuple[str | None, bool]:
-    """(problem, already imported) of a valid row against the qualifications already registered."""
+def _against_registry(
+    session: Session, q: dict[str, Any], today: date
+) -> tuple[dict[str, str] | None, bool]:
+    """(problem, already imported) of a valid row against the qualifications already registered
+    and the 第十二条 bans recorded."""
     existing = session.scalars(
         select(Qualification).where(Qualification.number == q["number"])
     ).first()
     if existing is not None:
         if _same(existing, q):
             return None, True
-        return f"证书编号 {q['number']} 已在资格库中（内容不同）", False
+        problem = f"证书编号 {q['number']} 已在资格库中（内容不同）"
+        return {"column": "number", "message": problem}, False
     held = session.scalars(
         select(Qualification.number).where(
             Qualification.uscc == q["uscc"],
@@ -110,8 +115,34 @@ def _against_registry(session: Session, q: dict[str, Any]) -> tuple[str | None, 
         )
     ).first()
     if held:
-        return f"该企业已持有有效的同梯度资格 {held}", False
+        return {"column": "number", "message": f"该企业已持有有效的同梯度资格 {held}"}, False
+    if banned := _ban_problem(session, q, today):
+        return {"column": "uscc", "message": banned}, False
     return None, False
+
+
+def _ban_problem(session: Session, q: dict[str, Any], today: date) -> str | None:
+    """第十二条 revokes every qualification of an enterprise (直接取消公告或认定): a ban that
+    began by today and did not end before the certification means the qualification would
+    have been revoked with the others, so it is not imported."""
+    ban = session.scalars(
+        select(Ban)
+        .where(
+            Ban.uscc == q["uscc"],
+            Ban.starts_on <= today,
+            Ban.ends_on > date.fromisoformat(q["issued_on"]),
+        )
+        .order_by(Ban.ends_on.desc(), Ban.id)
+        .limit(1)
+    ).first()
+    if ban is None:
+        return None
+    case = f"，决定案件 {ban.instance_id}" if ban.instance_id else ""
+    return (
+        f"企业 {q['uscc']} 受{ban.basis}处理（{ban.reason}{case}），"
+        f"自 {ban.starts_on.isoformat()} 起至 {ban.ends_on.isoformat()} 前不得申报："
+        f"{ban.basis}取消该企业全部资格，此资格不予导入"
+    )
 
 
 def _check(
@@ -144,9 +175,9 @@ def _check(
                 )
             else:
                 numbers[q["number"]], holders[(q["uscc"], q["tier"])] = line, line
-                problem, done = _against_registry(session, q)
+                problem, done = _against_registry(session, q, date.fromisoformat(today))
                 if problem:
-                    problems.append({"column": "number", "message": problem})
+                    problems.append(problem)
                 elif done:
                     skipped.append(q["number"])
                 else:

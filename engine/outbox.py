@@ -11,14 +11,15 @@ from __future__ import annotations
 import contextvars
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import history, records
-from engine.errors import InvalidInput
-from engine.store import Instance, Message, MessageDelivery, MessageSubscription
+from engine.errors import InvalidInput, MessageNotExpected
+from engine.store import Instance, Message, MessageDelivery, MessageSubscription, Qualification
 
 ROUTING_KEYS = ("instance_id", "business_key", "uscc")
 # messages whose receiver records who decided (payload `decided_by`, docs/lifecycle.md §4): by
@@ -118,6 +119,32 @@ def split_by_key(payload: dict[str, Any]) -> list[dict[str, Any]]:
         return [payload]
     rest = {k: v for k, v in payload.items() if k != "business_keys"}
     return [{**rest, "business_key": str(key)} for key in dict.fromkeys(keys)]
+
+
+def refuse_closed_qualification(
+    session: Session, name: str, correlation: dict[str, str], zone: ZoneInfo
+) -> None:
+    """Refuse a decision message (revocation, renewal withdrawal) published for a qualification
+    whose lifecycle case has ended (expired, revoked): no case will ever receive it. A number
+    not in the registry yet stays pending (the qualification may be about to be issued)."""
+    number = correlation.get("business_key")
+    if name not in DECISION_MESSAGES or not number:
+        return
+    q = session.scalars(select(Qualification).where(Qualification.number == str(number))).first()
+    if q is None:
+        return
+    case = session.get(Instance, q.lifecycle_instance_id) if q.lifecycle_instance_id else None
+    if case is not None and case.status == "running" and q.status not in ("expired", "revoked"):
+        return
+    if q.status == "expired":
+        why = f"资格 {number} 已于 {q.expires_on.isoformat()} 到期失效"
+    elif q.status == "revoked":
+        on = q.status_changed_at.astimezone(zone).date().isoformat() if q.status_changed_at else ""
+        why = f"资格 {number} 已于 {on} 撤销（{q.status_reason or '未注明理由'}）"
+    else:
+        why = f"资格 {number} 的生命周期案件不在进行中"
+    label = {"revoke_qualification": "撤销", "withdraw_renewal": "取消复核资格"}[name]
+    raise MessageNotExpected(f"{why}，其生命周期案件已结束，无法再{label}")
 
 
 def pending_deliveries(session: Session, now: datetime, limit: int = 200) -> list[tuple[str, str]]:

@@ -379,6 +379,7 @@ OUTCOME_LABELS = {
     "banned": "处于禁止申报期（第十二条）",
     "cancelled": "已撤销",
     "revoked": "撤销资格",
+    "referred_to_miit": "已报工业和信息化部决定",
     "dismissed": "不成立",
     "renewal_withdrawn": "取消复核资格",
     "rectified": "整改到位",
@@ -397,6 +398,7 @@ PROCESS_OUTCOME_LABELS = {
     ("complaint", "rectified"): "已责令整改并复查通过",
     ("complaint", "revoked"): "已撤销资格",
     ("article12_incident", "dismissed"): "不予确认",
+    ("article12_incident", "referred_to_miit"): "已禁止申请，“小巨人”资格报工信部决定",
 }
 
 

@@ -10,7 +10,7 @@ export const STATUS_NAMES = { running: '进行中', completed: '已办结', canc
 export const TIER_NAMES = { innovative: '创新型中小企业', specialized: '专精特新中小企业',
   little_giant: '专精特新“小巨人”企业' };
 export const QUALIFICATION_STATUS_NAMES = { active: '有效', renewal_ineligible: '有效（已取消复核资格）',
-  expired: '已失效', revoked: '已撤销' };
+  in_grace: '复核中（已届满）', expired: '已失效', revoked: '已撤销' };
 // every event kind the engine and handlers write to the history (engine/, handlers/ `kind=`);
 // tests/docs/test_event_names.py keeps this list complete
 export const EVENT_NAMES = {

@@ -127,7 +127,7 @@ async function showQualifications() {
   document.getElementById('my-qualifications-list').replaceChildren(found.items.length
     ? table(['梯度', '证书编号', '认定日期', '有效期至', '状态'], found.items.map((q) => el('tr', { dataset: { qualification: q.id } },
       el('td', {}, TIER_NAMES[q.tier] || q.tier), el('td', {}, q.number), el('td', {}, q.issued_on), el('td', {}, q.expires_on),
-      el('td', {}, el('span', { class: `badge ${q.status === 'active' ? 'ok' : q.status === 'renewal_ineligible' ? 'warn' : ''}` },
+      el('td', {}, el('span', { class: `badge ${q.status === 'active' ? 'ok' : ['renewal_ineligible', 'in_grace'].includes(q.status) ? 'warn' : ''}` },
         QUALIFICATION_STATUS_NAMES[q.status] || q.status)))))
     : el('p', { class: 'hint' }, '尚无资质。'));
   document.getElementById('my-qualifications').hidden = false;

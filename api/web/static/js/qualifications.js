@@ -60,7 +60,7 @@ async function openCase(button, processKey, uscc) {
 }
 
 function statusBadge(status) {
-  const kind = { active: 'ok', renewal_ineligible: 'warn', revoked: 'bad' }[status] || '';
+  const kind = { active: 'ok', renewal_ineligible: 'warn', in_grace: 'warn', revoked: 'bad' }[status] || '';
   return el('span', { class: `badge ${kind}` }, QUALIFICATION_STATUS_NAMES[status] || status);
 }
 
@@ -134,18 +134,18 @@ async function importFile(importForm) {
 /** Valid qualifications by region and tier today; a region's name filters the list below. */
 async function showSummary() {
   const found = await api('qualifications/summary');
-  const cells = (r) => ['innovative', 'specialized', 'little_giant', 'valid', 'expiring', 'renewal_ineligible', 'revoked']
+  const cells = (r) => ['innovative', 'specialized', 'little_giant', 'valid', 'expiring', 'renewal_ineligible', 'in_grace', 'revoked']
     .map((k) => el('td', { class: 'num', dataset: { key: k } }, String(r[k])));
   const pick = (code) => () => { form.elements.region.value = code; page = 1; load().catch(fail); form.scrollIntoView(); };
   document.getElementById('summary-table').replaceChildren(found.rows.length
-    ? table(['地区', '创新型中小企业', '专精特新中小企业', '专精特新“小巨人”企业', '有效合计', `${found.expiring_days} 天内到期`, '已取消复核资格', '已撤销'], [
+    ? table(['地区', '创新型中小企业', '专精特新中小企业', '专精特新“小巨人”企业', '有效合计', `${found.expiring_days} 天内到期`, '已取消复核资格', '复核中（已届满）', '已撤销'], [
       ...found.rows.map((r) => el('tr', { dataset: { region: r.region || '' } },
         el('td', {}, r.region ? el('a', { href: '#filters', onclick: (event) => { event.preventDefault(); pick(r.region)(); } }, r.region_name || r.region) : '（未登记地区）'),
         ...cells(r))),
       ...(found.rows.length > 1 ? [el('tr', { class: 'total', dataset: { region: 'total' } }, el('td', {}, '合计'), ...cells(found.totals))] : []),
     ])
     : el('p', { class: 'hint' }, '尚无资质。'));
-  document.getElementById('summary-table').append(el('p', { class: 'hint' }, `截至 ${found.as_of}；“有效”含已取消复核资格但仍在有效期内的资质（第十条）。`));
+  document.getElementById('summary-table').append(el('p', { class: 'hint' }, `截至 ${found.as_of}；“有效”含已取消复核资格但仍在有效期内的资质（第十条）；“复核中（已届满）”的资质有效期已届满、复核仍在进行，不计入有效。`));
 }
 
 let bansPage = 1;
