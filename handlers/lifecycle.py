@@ -109,6 +109,23 @@ def extend(*, number: str, expires_on: str, validity_years: int = 3) -> dict[str
     ) | {"expires_on": new.isoformat()}
 
 
+@operator("lifecycle.reject_renewal", rule_version=RULE_VERSION, record="qualification_change")
+def reject_renewal(*, number: str, expires_on: str, note: str) -> dict[str, Any]:
+    """Record at once that a renewal did not pass (第九条): no extension, valid until its expiry.
+
+    `note` says why (the reviewer's reason, the spot check's findings or the conditions the
+    automatic check found unmet); the registry shows it from now on, not only at the expiry.
+    """
+    date.fromisoformat(expires_on)
+    why = note.strip() or "复核未通过"
+    return _change(
+        number,
+        f"{why}；不予延长有效期，资格有效期至 {expires_on} 届满后失效（第九条）",
+        "第九条",
+        renewal_eligible=False,
+    )
+
+
 def expires_on_after(old_expiry: date, years: int) -> date:
     """The new last valid day of a period that starts the day after `old_expiry`."""
     return expires_on(old_expiry + timedelta(days=1), years)

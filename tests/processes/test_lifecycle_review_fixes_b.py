@@ -146,3 +146,70 @@ def test_a_qualification_issued_after_this_years_update_is_not_asked_again(
     )
     at(ctx, clock, date(2027, 1, 2))
     assert len(updates(ent)) == 2  # next year both are asked again
+
+
+# -- 第九条、第十条: the enterprise is told every outcome ------------------------------------
+
+
+def test_a_rejected_renewal_shows_in_the_registry_at_once_and_the_enterprise_is_told(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx, tier="specialized", number="RJ-1", issued_on=date(2022, 10, 15))
+    people["province"].complete(
+        "province_renewal_review", {"decision": "reject", "reason": "研发投入不达标"}
+    )
+    row = qualification(ctx, "RJ-1")
+    assert (row.status, row.renewal_eligible) == ("active", False)  # valid to its expiry
+    assert "研发投入不达标" in row.status_reason
+    assert "2025-10-14" in row.status_reason
+    [(kind, title, body)] = notices(ctx, q.uscc)
+    assert (kind, title) == ("outcome", "资格复核未通过")
+    assert all(text in body for text in ("RJ-1", "研发投入不达标", "2025-10-14"))
+
+    at(ctx, clock, date(2025, 10, 15), hour=0)
+    assert qualification(ctx, "RJ-1").status == "expired"
+    kind, title, body = notices(ctx, q.uscc)[-1]
+    assert (kind, title) == ("outcome", "资格已到期失效")
+    assert "RJ-1" in body
+    assert "复核未通过" in body
+    assert "2025-10-14" in body
+
+
+def test_an_extension_is_told_with_the_new_expiry(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx, tier="little_giant", number="LG-1", issued_on=date(2022, 10, 15))
+    people["miit"].complete(
+        "miit_renewal_review", {"decision": "approve", "flag_for_spot_check": True}
+    )
+    people["miit"].complete(
+        "miit_renewal_spot_check", {"result": "pass", "findings": "现场核查属实"}
+    )
+    [(kind, title, body)] = notices(ctx, q.uscc)
+    assert (kind, title) == ("outcome", "资格复核通过，有效期已延长")
+    assert all(text in body for text in ("LG-1", "2025-10-14", "2028-10-14"))
+
+
+def test_an_innovative_renewal_failing_the_automatic_check_names_the_conditions(
+    ctx, clock, people
+) -> None:  # type: ignore[no-untyped-def]
+    ent = people["ent"]
+    q = register(ctx, tier="innovative", number="IN-1", issued_on=date(2022, 10, 15))
+    evaluation = f.self_evaluation([ent.upload()["id"]], on_abnormal_list=True)
+    ent.complete("renewal_self_evaluation", evaluation)
+    row = qualification(ctx, "IN-1")
+    assert (row.status, row.renewal_eligible) == ("active", False)
+    assert "自动核验未通过" in row.status_reason
+    [(kind, title, body)] = notices(ctx, q.uscc)
+    assert (kind, title) == ("outcome", "资格复核未通过")
+    assert "IN-1" in body
+    assert "未满足：" in body
+    assert "经营异常" in body
+
+
+def test_losing_renewal_eligibility_under_article_10_is_told(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
+    q = register(ctx, tier="specialized", number="LS-1", issued_on=date(2025, 9, 1))
+    at(ctx, clock, date(2026, 5, 1), hour=1)
+    assert qualification(ctx, "LS-1").status == "renewal_ineligible"
+    [(kind, title, body)] = notices(ctx, q.uscc)
+    assert title == "已取消复核资格（第十条）"
+    assert kind == "info"
+    assert all(text in body for text in ("LS-1", "2026-04-30", "2028-08-31"))
