@@ -1,5 +1,6 @@
 """P4 review fixes: the annual update is the enterprise's, once a year for all its
-qualifications (第十条); the enterprise is told every outcome of its qualification (第九条、第十条)."""
+qualifications (第十条); the enterprise is told every outcome of its qualification
+(第九条、第十条)."""
 
 from __future__ import annotations
 
