@@ -134,6 +134,7 @@ MESSAGE_LABELS = {
     "revoke_qualification": "撤销资格",
     "withdraw_renewal": "取消复核资格",
     "miit_decision": "工信部认定结果",
+    "annual_update_done": "企业已更新年度信息",
 }
 ROLE_LABELS = {"city": "市级主管部门", "province": "省工信厅", "miit": "工业和信息化部"}
 

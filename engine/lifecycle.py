@@ -39,8 +39,13 @@ class LifecycleNotDeployedError(RuntimeError):
     """A qualification was created but its lifecycle process is not deployed (an incident)."""
 
 
-def start_data(q: Qualification, *, period: int, case_ref: str) -> dict[str, Any]:
-    """The data a lifecycle (or one of its validity periods) starts with."""
+def start_data(
+    q: Qualification, *, period: int, case_ref: str, enterprise_updated_on: date | None = None
+) -> dict[str, Any]:
+    """The data a lifecycle (or one of its validity periods) starts with.
+
+    `enterprise_updated_on`: the enterprise's latest annual update (第十条) made for another of
+    its valid qualifications, so that a deadline it already met is not asked again."""
     return {
         "qualification_id": q.id,
         "number": q.number,
@@ -56,6 +61,9 @@ def start_data(q: Qualification, *, period: int, case_ref: str) -> dict[str, Any
         "case_ref": case_ref,
         "ban_until": None,
         "last_update_due_on": None,
+        "enterprise_updated_on": enterprise_updated_on.isoformat()
+        if enterprise_updated_on
+        else None,
     }
 
 
@@ -76,13 +84,18 @@ def start(
             f"资格生命周期流程 {PROCESS_KEY} 尚未部署，无法登记资格 {q.number}"
         ) from None
     now, instance_id = ctx.now(), new_id()
+    updated_on = enterprise_updated_on(session, q)
+    if updated_on and (q.info_updated_on is None or q.info_updated_on < updated_on):
+        q.info_updated_on = (
+            updated_on  # 第十条: one update a year counts for all its qualifications
+        )
     loaded = instances.begin(
         ctx,
         session,
         definition,
         instance_id=instance_id,
         business_key=q.number,
-        data=start_data(q, period=1, case_ref=instance_id),
+        data=start_data(q, period=1, case_ref=instance_id, enterprise_updated_on=updated_on),
         actor=actor,
         extra={"started_from": started_from},
     )
@@ -105,6 +118,17 @@ def start(
     )
     instances.advance(ctx, loaded)
     return instances.save(ctx, session, loaded, actor)
+
+
+def enterprise_updated_on(session: Session, q: Qualification) -> date | None:
+    """The latest annual update (第十条) of the enterprise, over its other valid qualifications."""
+    return session.scalar(
+        select(func.max(Qualification.info_updated_on)).where(
+            Qualification.uscc == q.uscc,
+            Qualification.number != q.number,
+            Qualification.status.in_(VALID),
+        )
+    )
 
 
 def register(

@@ -57,7 +57,7 @@ START_DATA = ENGINE_DATA | {
     # a qualification's lifecycle (engine/lifecycle.py `start_data`; a new period continues
     # with the diagram's `continue_with`)
     "qualification_id", "number", "tier", "issued_on", "expires_on", "renewal_eligible",
-    "source", "period", "last_update_due_on",
+    "source", "period", "last_update_due_on", "enterprise_updated_on",
     # a complaint (engine/complaints.py)
     "tier_label", "qualification_number", "authority", "complainant_ref", "subject", "content",
     "evidence", "filed_on",

@@ -38,14 +38,20 @@ def _change(number: str, reason: str, basis: str, **fields: Any) -> dict[str, An
 
 
 @operator("lifecycle.record_update", rule_version=RULE_VERSION, record="qualification_change")
-def record_update(*, number: str, updated_on: str, due_on: str) -> dict[str, Any]:
-    """Record the enterprise's annual information update (第十条)."""
+def record_update(*, number: str, updated_on: str, due_on: str, via: str = "") -> dict[str, Any]:
+    """Record the enterprise's annual information update (第十条) for this qualification.
+
+    第十条 binds the enterprise: one update a year counts for every qualification it holds, so
+    an update made in the case of another of its qualifications (`via`, e.g. "创新型中小企业
+    （证书编号 …）") is recorded here too.
+    """
     on = date.fromisoformat(updated_on)
     if on > date.fromisoformat(due_on):
         raise ValueError(f"更新日期 {updated_on} 晚于截止日 {due_on}")
+    where = f"，在{via.strip()}的年度更新中办理，适用于企业全部有效资格" if via.strip() else ""
     return _change(
         number,
-        f"已于 {updated_on} 更新企业信息（截止 {due_on}）",
+        f"已于 {updated_on} 更新企业信息（截止 {due_on}{where}）",
         "第十条",
         info_updated_on=on.isoformat(),
     )
@@ -101,6 +107,23 @@ def extend(*, number: str, expires_on: str, validity_years: int = 3) -> dict[str
         renewal_eligible=True,
         expires_on=new.isoformat(),
     ) | {"expires_on": new.isoformat()}
+
+
+@operator("lifecycle.reject_renewal", rule_version=RULE_VERSION, record="qualification_change")
+def reject_renewal(*, number: str, expires_on: str, note: str) -> dict[str, Any]:
+    """Record at once that a renewal did not pass (第九条): no extension, valid until its expiry.
+
+    `note` says why (the reviewer's reason, the spot check's findings or the conditions the
+    automatic check found unmet); the registry shows it from now on, not only at the expiry.
+    """
+    date.fromisoformat(expires_on)
+    why = note.strip() or "复核未通过"
+    return _change(
+        number,
+        f"{why}；不予延长有效期，资格有效期至 {expires_on} 届满后失效（第九条）",
+        "第九条",
+        renewal_eligible=False,
+    )
 
 
 def expires_on_after(old_expiry: date, years: int) -> date:
