@@ -231,6 +231,12 @@ class IncidentOut(Schema):
     created_at = LocalDateTime()
     resolved_at = LocalDateTime(allow_none=True)
     resolved_by = fields.String(allow_none=True)
+    process_key = fields.String(allow_none=True, metadata={"description": "案件的流程"})
+    process_name = fields.String(allow_none=True)
+    definition_version = fields.Integer(allow_none=True, metadata={"description": "案件所在版本"})
+    latest_version = fields.Integer(
+        allow_none=True, metadata={"description": "该流程已部署的最新版本（可迁移至此版本）"}
+    )
 
 
 class IncidentListArgs(Schema):
