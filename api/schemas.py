@@ -148,6 +148,10 @@ class InstanceOut(Schema):
     id = fields.String()
     process_key = fields.String()
     definition_version = fields.Integer()
+    migrated_from_version = fields.Integer(
+        allow_none=True,
+        metadata={"description": "迁移过的案件发起时所在的版本（列表中给出；未迁移为 null）"},
+    )
     business_key = fields.String()
     uscc = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
