@@ -70,18 +70,24 @@ def test_owner_compares_sees_every_change_and_migrates_a_case_that_keeps_its_set
         "#diff tr[data-element=settings]"
     )
     settings = page.inner_text("#settings-diff tr[data-setting=notice_working_days]")
-    assert "5" in settings and "3" in settings
+    assert "5" in settings
+    assert "3" in settings
     rules = page.inner_text("#rules-diff tr[data-decision=inn_thresholds]")
-    assert "第 1 条" in rules and "最低分（含）" in rules and "60" in rules and "65" in rules
+    assert "第 1 条" in rules
+    assert "最低分（含）" in rules
+    assert "60" in rules
+    assert "65" in rules
     box = page.locator("#canvas-b").bounding_box()
-    assert box["height"] >= 500 and box["width"] >= 900
+    assert box["height"] >= 500
+    assert box["width"] >= 900
     tab.shot("compare-review")
 
     page.click("#m-preview")
     page.wait_for_selector(f"#m-report tr[data-instance='{case}']")
     report = page.inner_text(f"#m-report tr[data-instance='{case}']")
     assert "notice_working_days（公示期（工作日））案件中为 5，新版本为 3" in report
-    assert "24:00" in report and "00:00:00" not in report
+    assert "24:00" in report
+    assert "00:00:00" not in report
     assert "规则表：" in page.inner_text("#m-summary")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#m-run")
