@@ -266,12 +266,47 @@ class ElementChangeOut(Schema):
     name = fields.String()
     type = fields.String()
     what = fields.List(fields.String(), metadata={"description": "修改了什么（仅修改的元素）"})
+    details = fields.Dict(
+        metadata={"description": "名称、泳道、脚本等改动的 [原值, 新值]，按 SpiffWorkflow 属性名"}
+    )
+
+
+class SettingChangeOut(Schema):
+    file = fields.String()
+    element_id = fields.String(metadata={"description": "“流程参数”脚本任务的元素编号"})
+    name = fields.String()
+    note = fields.String()
+    old = fields.Raw(allow_none=True, metadata={"description": "源版本的值（新增的参数为 null）"})
+    new = fields.Raw(allow_none=True, metadata={"description": "目标版本的值（删除的为 null）"})
+    change = fields.String(metadata={"description": "added、removed 或 changed"})
+
+
+class RuleChangeOut(Schema):
+    file = fields.String()
+    decision_id = fields.String()
+    decision = fields.String(metadata={"description": "规则表名称"})
+    change = fields.String(metadata={"description": "added、removed 或 changed"})
+    rule = fields.Integer(allow_none=True, metadata={"description": "第几条规则（从 1 起）"})
+    rule_id = fields.String()
+    column = fields.String(allow_none=True, metadata={"description": "列（输入或输出）"})
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
 
 
 class MigrationChangesOut(Schema):
     added = fields.List(fields.Nested(ElementChangeOut))
     removed = fields.List(fields.Nested(ElementChangeOut))
     changed = fields.List(fields.Nested(ElementChangeOut))
+    settings = fields.List(fields.Nested(SettingChangeOut), metadata={"description": "流程参数"})
+    rules = fields.List(fields.Nested(RuleChangeOut), metadata={"description": "规则表（DMN）"})
+
+
+class SettingKeptOut(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    note = fields.String()
+    case_value = fields.Raw(metadata={"description": "案件已运行的流程参数值（迁移后保留）"})
+    new_value = fields.Raw(allow_none=True, metadata={"description": "目标版本的值"})
 
 
 class MigrationReasonOut(Schema):
@@ -306,6 +341,10 @@ class MigrationInstanceOut(Schema):
     reasons = fields.List(fields.Nested(MigrationReasonOut))
     timers = fields.List(
         fields.Nested(MigrationTimerOut), metadata={"description": "迁移后等待的定时器"}
+    )
+    settings_kept = fields.List(
+        fields.Nested(SettingKeptOut),
+        metadata={"description": "案件已运行、迁移后保留原值的流程参数（与目标版本不同）"},
     )
 
 
@@ -358,6 +397,17 @@ class MigrationPreview(MethodView):
             engine_context(), process_key=process_key, actor=current_actor(), **args
         )
         return migration.report_json(report)
+
+
+@definitions_bp.route("/<string:process_key>/changes")
+class DefinitionChanges(MethodView):
+    @definitions_bp.arguments(MigrationArgs, location="query")
+    @definitions_bp.response(200, MigrationChangesOut)
+    def get(self, args: dict[str, Any], process_key: str) -> dict[str, Any]:
+        """What changed from version `from` to version `to`: elements (called processes too),
+        流程参数 values and rule-table cells, as the migration dry run lists them."""
+        current_actor()
+        return migration.changes(engine_context(), process_key=process_key, **args)
 
 
 @definitions_bp.route("/<string:process_key>/migrations")

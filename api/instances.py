@@ -38,9 +38,13 @@ class Instances(MethodView):
     @bp.response(200, page_schema(InstanceOut))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List the cases I may see."""
-        items, total = queries.instances(engine_context(), current_actor(), **args)
+        ctx = engine_context()
+        items, total = queries.instances(ctx, current_actor(), **args)
+        migrated = queries.migrated_from(ctx, [i.id for i in items])
         return {
-            "items": [instance_json(i) for i in items],
+            "items": [
+                instance_json(i) | {"migrated_from_version": migrated.get(i.id)} for i in items
+            ],
             "total": total,
             "page": args["page"],
             "per_page": args["per_page"],

@@ -148,6 +148,10 @@ class InstanceOut(Schema):
     id = fields.String()
     process_key = fields.String()
     definition_version = fields.Integer()
+    migrated_from_version = fields.Integer(
+        allow_none=True,
+        metadata={"description": "迁移过的案件发起时所在的版本（列表中给出；未迁移为 null）"},
+    )
     business_key = fields.String()
     uscc = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
@@ -231,6 +235,12 @@ class IncidentOut(Schema):
     created_at = LocalDateTime()
     resolved_at = LocalDateTime(allow_none=True)
     resolved_by = fields.String(allow_none=True)
+    process_key = fields.String(allow_none=True, metadata={"description": "案件的流程"})
+    process_name = fields.String(allow_none=True)
+    definition_version = fields.Integer(allow_none=True, metadata={"description": "案件所在版本"})
+    latest_version = fields.Integer(
+        allow_none=True, metadata={"description": "该流程已部署的最新版本（可迁移至此版本）"}
+    )
 
 
 class IncidentListArgs(Schema):

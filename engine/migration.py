@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, history, instances
+from engine import access, definitions, history, incidents, instances
 from engine.commands import command
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, EngineError
 from engine.migration_plan import Plan, Reason, SpecPair, apply, positions
+from engine.migration_review import settings_kept
 from engine.projections import (
     engine_task_ready,
     open_task_rows,
@@ -53,6 +54,7 @@ class InstanceCheck:
     positions: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
+    settings_kept: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def can_migrate(self) -> bool:
@@ -168,6 +170,15 @@ def preview(
     )
 
 
+def changes(
+    ctx: EngineContext, *, process_key: str, from_version: int, to_version: int
+) -> dict[str, list[dict[str, Any]]]:
+    """What changed between two versions (the compare page; anyone who may read definitions)."""
+    with ctx.reading() as session:
+        old, new = _definitions(ctx, session, process_key, from_version, to_version)
+        return plan(ctx, old, new).changes()
+
+
 PREVIEW_BATCH = 100  # running cases whose state a migration preview reads at a time
 _CHECKED = (
     Instance.id,
@@ -185,6 +196,7 @@ def _check(ctx: EngineContext, plan_: Plan, row: Any) -> InstanceCheck:
     check = InstanceCheck(
         row.id, row.business_key, row.uscc, row.status, row.definition_version, positions(wf)
     )
+    check.settings_kept = settings_kept(wf, plan_.settings)
     try:
         check.reasons, check.timers = apply(plan_, wf)
     except Exception as error:  # one odd state must not hide the report on the others
@@ -213,6 +225,7 @@ def migrate_instance(
         new = definitions.get(session, row.process_key, to_version, ctx)
         plan_ = plan(ctx, loaded.definition, new)
         where = positions(loaded.wf)
+        kept_settings = settings_kept(loaded.wf, plan_.settings)
         reasons, timers = apply(plan_, loaded.wf)
         if reasons:
             raise MigrationRefused(
@@ -235,13 +248,33 @@ def migrate_instance(
             definition_id=new.id,
             data=_event_data(
                 plan_, actor, where, timers, _resync_tasks(session, moved), ctx.settings.timezone
-            ),
+            )
+            | {"settings_kept": kept_settings},
         )
         row.definition_id, row.definition_version = new.id, new.version
         if engine_task_ready(moved.wf):
             instances.advance(ctx, moved)  # an engine task made ready by the new version
         instances._resolve_incident(session, incident_id, retried_by or actor, now)
+        _settle_incidents(session, moved, actor, now, (plan_.old.version, new.version))
         return instances.save(ctx, session, moved, actor)
+
+
+def _settle_incidents(
+    session: Session, moved: Any, actor: Actor, now: Any, versions: tuple[int, int]
+) -> None:
+    """Close the case's incidents the migration left nothing to retry for (history says so)."""
+    active = set()
+    for place in positions(moved.wf):
+        active |= {place["element_id"], place["element_id"].rsplit("/", 1)[-1]}
+    incidents.settle_after_migration(
+        session,
+        moved.row.id,
+        open_task_ids={str(t.id) for t in ready_user_tasks(moved.wf)},
+        active=active,
+        actor=actor,
+        now=now,
+        versions=versions,
+    )
 
 
 def _require_movable_row(row: Instance, from_version: int | None, to_version: int) -> None:
@@ -312,6 +345,8 @@ def _event_data(
             "added": [c["element_id"] for c in changes["added"]],
             "removed": [c["element_id"] for c in changes["removed"]],
             "changed": {c["element_id"]: c["keys"] for c in changes["changed"]},
+            "settings": changes["settings"],
+            "rules": changes["rules"],
         },
     }
 
@@ -414,6 +449,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 "positions": c.positions,
                 "reasons": [r.__dict__ for r in c.reasons],
                 "timers": c.timers,
+                "settings_kept": c.settings_kept,
             }
             for c in report.instances
         ],

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.migration_review import rule_changes, setting_changes
 from engine.projections import waiting_timers
 from engine.runtime import SERIALIZER, SPEC_SERIALIZER
 from engine.store import Definition
@@ -94,15 +95,28 @@ class Plan:
             if "outputs" in keys and p.diff.alignment.get(old) is not None
         }
 
+    @functools.cached_property
+    def settings(self) -> list[dict[str, Any]]:
+        """流程参数 lines whose value differs (old and new value)."""
+        return setting_changes(self.old, self.new)
+
+    @functools.cached_property
+    def rules(self) -> list[dict[str, Any]]:
+        """Rule-table cells, rules and tables that differ (DMN files of the two versions)."""
+        return rule_changes(self.old, self.new)
+
     def changes(self) -> dict[str, list[dict[str, Any]]]:
-        """Elements added, removed and changed (BPMN elements only; called processes scoped)."""
+        """Elements added, removed and changed (called processes scoped), 流程参数 values and
+        rule-table cells changed."""
         out: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
         pairs = [("", self.top)] + [(f"{k}/", v) for k, v in self.deps.items() if v]
         for prefix, pair in pairs:
             out["added"] += [_element(s, prefix) for s in pair.diff.added if s.bpmn_id]
             out["removed"] += [_element(s, prefix) for s in pair.diff.removed if s.bpmn_id]
             out["changed"] += [
-                _element(s, prefix) | {"what": [WHAT.get(k, k) for k in keys], "keys": keys}
+                _element(s, prefix)
+                | {"what": [WHAT.get(k, k) for k in keys], "keys": keys}
+                | {"details": _details(s, pair.diff.alignment.get(s), keys)}
                 for s, keys in pair.changed.items()
                 if s.bpmn_id
             ]
@@ -112,7 +126,17 @@ class Plan:
             if v is None
         ]
         out["added"] += [{"element_id": k, "name": k, "type": "Process"} for k in self.added_deps]
-        return out
+        return out | {"settings": self.settings, "rules": self.rules}
+
+
+SHOWN = ("bpmn_name", "lane", "script", "prescript", "postscript", "operation_name")
+
+
+def _details(old: Any, new: Any, keys: list[str]) -> dict[str, list[Any]]:
+    """Old and new value of the changed aspects a person reads (name, lane, scripts)."""
+    if new is None:
+        return {}
+    return {k: [getattr(old, k, None), getattr(new, k, None)] for k in keys if k in SHOWN}
 
 
 def _element(spec: Any, prefix: str = "") -> dict[str, Any]:

@@ -125,6 +125,21 @@ def instances(
         return items, total
 
 
+def migrated_from(ctx: EngineContext, instance_ids: Collection[str]) -> dict[str, int]:
+    """The version each of these cases started on, for those migrated since (their first
+    `instance.migrated` event's source version)."""
+    if not instance_ids:
+        return {}
+    query = (
+        select(HistoryEvent.instance_id, HistoryEvent.data)
+        .where(HistoryEvent.instance_id.in_(list(instance_ids)))
+        .where(HistoryEvent.kind == "instance.migrated")
+        .order_by(HistoryEvent.seq.desc())
+    )
+    with ctx.reading() as session:
+        return {i: d["from_version"] for i, d in session.execute(query) if "from_version" in d}
+
+
 def _case_for(actor: Actor, row: Any, person: Any, neutral: Collection[str]) -> Any:
     """A case as `actor` may read it: a complaint's filer (`started_by`), if among `neutral`
     (complaints.neutral_filers: a member of the public), is 投诉人 to anyone

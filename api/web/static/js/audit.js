@@ -1,6 +1,6 @@
 // Auditors: search cases (USCC, enterprise name, procedure, status, round); verify the hash chains;
 // search the history by who, what and when (操作记录).
-import { actorText, api, el, errorText, EVENT_NAMES, eventName, fail, fmtTime, pager, pretty, processNames, regionLabel, regionNames, requireLogin, stageText, STATUS_NAMES, table } from './common.js';
+import { EVENT_NAMES, STATUS_NAMES, actorText, api, el, errorText, eventName, fail, fmtTime, pager, pretty, processNames, regionLabel, regionNames, requireLogin, stageText, table, versionText } from './common.js';
 
 const form = document.getElementById('filters');
 let NAMES = {};
@@ -43,7 +43,7 @@ async function load() {
     box.replaceChildren(table(['案件', '流程（版本）', '统一社会信用代码', '地区', '批次', '状态', '当前环节', '结果', '发起时间', '更新时间'],
       found.items.map((c) => el('tr', { dataset: { instance: c.id } },
         el('td', {}, el('a', { href: `/ui/audit/cases/${c.id}` }, c.id.slice(0, 8))),
-        el('td', {}, `${NAMES[c.process_key] || c.process_key}（第 ${c.definition_version} 版）`),
+        el('td', {}, `${NAMES[c.process_key] || c.process_key}（${versionText(c.definition_version, c.migrated_from_version)}）`),
         el('td', {}, c.uscc || '—'), el('td', {}, regionLabel(REGIONS, c.region)), el('td', {}, c.round_id === null ? '—' : ROUND_LABELS[c.round_id] || c.round_id),
         el('td', {}, STATUS_NAMES[c.status] || c.status), el('td', { class: 'stage' }, stageText(c)), el('td', {}, c.outcome_name || '—'),
         el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at))))));

@@ -1,6 +1,6 @@
 // Auditors: one case — diagram with the path taken and the current position, decisions with
 // their breakdown, spot-check draws with seeds, the hash-chained history, export and verify.
-import { actorText, api, ApiError, bpmnElements, download, el, errorText, eventName, fail, fmtDeadline, fmtTime, notice, pretty, regionLabel, regionNames, requireLogin, ROLE_NAMES, showFieldErrors, stageText, STATUS_NAMES, table } from './common.js';
+import { ApiError, ROLE_NAMES, STATUS_NAMES, actorText, api, bpmnElements, download, el, errorText, eventName, fail, fmtDeadline, fmtTime, notice, pretty, regionLabel, regionNames, requireLogin, showFieldErrors, stageText, table, versionText } from './common.js';
 import { mayVerify, verify } from './audit.js';
 
 const ID = document.getElementById('root').dataset.instance;
@@ -160,7 +160,8 @@ async function show() {
   const round = rounds.find((r) => r.id === instance.round_id);
   const versions = Object.fromEntries(defs.map((d) => [d.id, d.version]));
   document.getElementById('case-title').textContent = `${instance.business_key}`;
-  const rows = [['案件编号', instance.id], ['流程', `${(defs.find((d) => d.process_key === instance.process_key) || {}).name || instance.process_key}（第 ${instance.definition_version} 版）`],
+  const migrated = events.find((e) => e.kind === 'instance.migrated');
+  const rows = [['案件编号', instance.id], ['流程', `${(defs.find((d) => d.process_key === instance.process_key) || {}).name || instance.process_key}（${versionText(instance.definition_version, migrated?.data.from_version)}）`],
     ['企业', instance.uscc || '—'], ['地区', regionLabel(regions, instance.region)], ['批次', instance.round_id === null ? '—' : (round ? round.label : instance.round_id)],
     ['状态', STATUS_NAMES[instance.status] || instance.status], ['当前环节', stageText(instance)], ['结果', instance.outcome_name || '—'],
     ['发起', `${fmtTime(instance.started_at)} ${actorText(events.find((e) => e.kind === 'instance.started') || { actor: instance.started_by })}`], ['更新', fmtTime(instance.updated_at)]];

@@ -248,28 +248,55 @@ export function bpmnElements(xml) {
   const out = {};
   const BPMN = 'http://www.omg.org/spec/BPMN/20100524/MODEL';
   for (const process of doc.getElementsByTagNameNS(BPMN, 'process')) {
+    const lanes = {};
+    for (const lane of process.getElementsByTagNameNS(BPMN, 'lane')) {
+      for (const ref of lane.getElementsByTagNameNS(BPMN, 'flowNodeRef')) {
+        lanes[ref.textContent.trim()] = lane.getAttribute('name') || lane.getAttribute('id');
+      }
+    }
     for (const node of process.getElementsByTagNameNS(BPMN, '*')) {
       const id = node.getAttribute('id');
       if (!id || node.localName === 'lane' || node.localName === 'laneSet') continue;
       if (node.parentNode.localName !== 'process' && node.parentNode.localName !== 'subProcess') continue;
+      const child = (name) => [...node.children].find((c) => c.localName === name);
       out[id] = { type: node.localName, name: node.getAttribute('name') || '',
         source: node.getAttribute('sourceRef'), target: node.getAttribute('targetRef'),
-        text: canonical(node) };
+        lane: lanes[id] || '', script: child('script')?.textContent.trim() || '',
+        condition: child('conditionExpression')?.textContent.trim() || '',
+        text: canonical(node), rest: canonical(node, true) };
     }
   }
   return out;
 }
 
+/** `name = value  # note` lines of a 流程参数 script: name -> {value, note} (value as written). */
+export function settingLines(script) {
+  const out = {};
+  for (const line of (script || '').split('\n')) {
+    const m = line.match(/^\s*([A-Za-z_]\w*)\s*=\s*([^#]*?)\s*(?:#\s*(.*))?$/);
+    if (m && m[2]) out[m[1]] = { value: m[2], note: (m[3] || '').trim() };
+  }
+  return out;
+}
+
+/** `第 2 版`, or for a case migrated since it started `第 1 版迁移至第 2 版`. */
+export function versionText(version, migratedFrom) {
+  return migratedFrom && migratedFrom !== version ? `第 ${migratedFrom} 版迁移至第 ${version} 版` : `第 ${version} 版`;
+}
+
 const DEFAULTS = { cancelActivity: 'true', isInterrupting: 'true', parallelMultiple: 'false',
   isImmediate: 'true', instantiate: 'false', eventGatewayType: 'Exclusive', gatewayDirection: 'Unspecified' };
 
-/** A serialization-independent form of an XML element (prefixes, attribute order, whitespace). */
-function canonical(node) {
+/** A serialization-independent form of an XML element (prefixes, attribute order, whitespace);
+ *  `rest`: without its name, script and condition (the aspects a comparison names itself). */
+const NAMED_PARTS = ['script', 'conditionExpression'];
+function canonical(node, rest = false) {
   const attrs = [...node.attributes].filter((a) => a.prefix !== 'xmlns' && a.name !== 'xmlns')
+    .filter((a) => !(rest && a.localName === 'name'))
     .filter((a) => !(DEFAULTS[a.localName] === a.value))
     .map((a) => `${a.localName}=${a.localName === 'type' ? a.value.split(':').pop() : a.value}`).sort().join(' ');
   const children = [...node.childNodes].map((c) => {
-    if (c.nodeType === Node.ELEMENT_NODE) return canonical(c);
+    if (c.nodeType === Node.ELEMENT_NODE) return rest && NAMED_PARTS.includes(c.localName) ? '' : canonical(c);
     if (c.nodeType === Node.TEXT_NODE || c.nodeType === Node.CDATA_SECTION_NODE) return c.data.trim();
     return '';
   }).filter(Boolean).sort().join('|');

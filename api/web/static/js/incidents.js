@@ -46,6 +46,15 @@ function caseCell(instanceId) {
   return el('code', { class: 'case', title: `案件编号 ${instanceId}（案件详情仅省厅和审计人员可查看）` }, instanceId.slice(0, 8));
 }
 
+/** The case's process and version; for a case behind the latest version, a link to migrate it. */
+function versionCell(incident) {
+  if (!incident.process_key) return '—';
+  const where = `${incident.process_name || incident.process_key}（第 ${incident.definition_version} 版）`;
+  if (!canHandle || incident.status !== 'open' || !(incident.definition_version < incident.latest_version)) return where;
+  const href = `/ui/design/${incident.process_key}/compare?a=${incident.definition_version}&b=${incident.latest_version}#migration`;
+  return [where, el('br'), el('a', { href, class: 'migrate' }, `迁移至最新的第 ${incident.latest_version} 版`)];
+}
+
 function actions(incident) {
   if (!canHandle || incident.status !== 'open') return incident.resolved_at ? `${fmtTime(incident.resolved_at)} ${incident.resolved_by || ''}` : '';
   return [el('button', { type: 'button', class: 'retry', onclick: (event) => retry(event.target, incident).catch(fail) }, '重试'), ' ',
@@ -55,9 +64,9 @@ function actions(incident) {
 async function load() {
   const found = await api('incidents', { query: { status: new FormData(form).get('status') } });
   document.getElementById('incidents').replaceChildren(found.length
-    ? table(['时间', '命令', '案件', '环节', '错误', '次数', '状态', ''], found.map((i) => el('tr', { dataset: { incident: i.id, status: i.status } },
+    ? table(['时间', '命令', '案件', '流程（版本）', '环节', '错误', '次数', '状态', ''], found.map((i) => el('tr', { dataset: { incident: i.id, status: i.status } },
       el('td', { class: 'nowrap' }, fmtTime(i.created_at)), el('td', { class: 'nowrap' }, COMMANDS[i.command] || i.command),
-      el('td', {}, caseCell(i.instance_id)),
+      el('td', {}, caseCell(i.instance_id)), el('td', { class: 'version' }, versionCell(i)),
       el('td', {}, i.element_id ? el('code', {}, i.element_id) : '—'),
       el('td', {}, el('strong', {}, i.error_type), el('br'), message(i)),
       el('td', {}, i.attempts),

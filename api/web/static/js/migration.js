@@ -1,7 +1,8 @@
 // Process owners: dry run, then migration, of running instances from one version to another.
-import { api, el, fail, fmtTime, notice, requireLogin, table } from './common.js';
+import { api, el, fail, fmtDeadline, notice, requireLogin, table } from './common.js';
 
 const KEY = document.getElementById('root').dataset.key;
+const OWNERS = ['process_owner', 'province']; // the roles the migration API lets preview and migrate
 const STATES = { READY: '待办理', WAITING: '等待中', STARTED: '执行中', ERROR: '出错' };
 const form = document.getElementById('migrate-pick');
 const runButton = document.getElementById('m-run');
@@ -22,13 +23,26 @@ function fillSelects(rows, from, to) {
 function changesLine(changes) {
   const ids = (list) => list.map((c) => c.element_id).join('、') || '无';
   const changed = changes.changed.map((c) => `${c.element_id}（${c.what.join('、')}）`).join('、') || '无';
-  return el('p', { class: 'hint' }, `目标版本相对源版本：新增 ${ids(changes.added)}；删除 ${ids(changes.removed)}；修改 ${changed}。`);
+  const value = (v) => (v === null || v === undefined ? '无' : typeof v === 'string' ? v : JSON.stringify(v));
+  const settings = (changes.settings || []).map((c) => `${c.name}（${c.note || c.element_id}）${value(c.old)} → ${value(c.new)}`);
+  const rules = (changes.rules || []).map((r) => `${r.decision}${r.rule ? ` 第 ${r.rule} 条` : ''}${r.column ? ` ${r.column}` : ''}`
+    + (r.change === 'changed' ? ` ${value(r.old)} → ${value(r.new)}` : `（${r.change === 'added' ? '新增' : '删除'}）`));
+  return el('div', {}, el('p', { class: 'hint' }, `目标版本相对源版本：新增 ${ids(changes.added)}；删除 ${ids(changes.removed)}；修改 ${changed}。`),
+    settings.length ? el('p', { class: 'hint settings-changes' }, `流程参数：${settings.join('；')}。已运行过流程参数的案件迁移后保留原值（见下表）。`) : '',
+    rules.length ? el('p', { class: 'hint rule-changes' }, `规则表：${rules.join('；')}。迁移后的案件按新版本的规则表办理。`) : '');
+}
+
+/** The 流程参数 a case already ran: it keeps their values after the migration. */
+function keptText(kept) {
+  const value = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  return el('p', { class: 'settings-kept' }, '保留原流程参数：' + kept.map((k) =>
+    `${k.name}（${k.note || k.element_id}）案件中为 ${value(k.case_value)}，新版本为 ${value(k.new_value)}`).join('；'));
 }
 
 function timersText(timers) {
   if (!timers.length) return '迁移后在原位置继续办理';
   return el('ul', { class: 'timers' }, timers.map((t) => el('li', {},
-    `定时器 ${t.name || t.element_id}：${fmtTime(t.due_at)}`, t.kept ? '（到期时间不变）' : '（到期时间将重新计算）')));
+    `定时器 ${t.name || t.element_id}：${fmtDeadline(t.due_at)}`, t.kept ? '（到期时间不变）' : '（到期时间将重新计算）')));
 }
 
 function reportRow(check) {
@@ -39,7 +53,7 @@ function reportRow(check) {
     el('td', {}, where.join('；') || '—'),
     el('td', { class: 'verdict' }, check.can_migrate
       ? el('span', { class: 'badge ok' }, '可迁移') : el('span', { class: 'badge bad' }, '不可迁移')),
-    el('td', {}, check.can_migrate ? timersText(check.timers)
+    el('td', {}, check.can_migrate ? [timersText(check.timers), check.settings_kept?.length ? keptText(check.settings_kept) : '']
       : el('ul', { class: 'reasons' }, check.reasons.map((r) => el('li', { dataset: { element: r.element_id, rule: r.rule } }, r.message)))));
 }
 
@@ -80,7 +94,9 @@ async function run() {
 }
 
 async function main() {
-  await requireLogin();
+  const me = await requireLogin();
+  document.getElementById('migration').hidden = !OWNERS.includes(me.role);
+  if (!OWNERS.includes(me.role)) return;
   const rows = await versions();
   const params = new URLSearchParams(location.search);
   const last = rows.length ? rows[rows.length - 1].version : 1;
