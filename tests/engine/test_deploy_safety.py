@@ -109,3 +109,25 @@ def test_changing_a_shared_file_names_the_other_procedures_using_it(ctx):
     keys = {p["process_key"] for p in entry["processes"]}
     assert "little_giant_recommendation" in keys
     assert "specialized_certification" not in keys
+
+
+def test_tidu_deploy_skips_a_procedure_deployed_from_the_page_and_export_restores_it(
+    ctx, tidu, tmp_path
+):  # type: ignore[no-untyped-def]
+    processes = tmp_path / "processes"
+    for name, text in f.process_files().items():
+        (processes / name).parent.mkdir(parents=True, exist_ok=True)
+        (processes / name).write_text(text, encoding="utf-8")
+    assert tidu("deploy", str(processes)).exit_code == 0
+    edited = f.process_files({f.P1_BPMN: ('name="市级初审"', 'name="市级初审（改）"')})
+    definitions.deploy_set(ctx, files=edited, actor=OWNER, source=deploy_safety.UPLOAD)
+    result = tidu("deploy", str(processes))
+    assert result.exit_code == 0
+    assert "innovative_evaluation v" not in result.stdout
+    assert "未部署" in result.stderr
+    assert "tidu export innovative_evaluation 2" in result.stderr
+    assert tidu("export", "innovative_evaluation", "2", str(processes)).exit_code == 0
+    assert "市级初审（改）" in (processes / f.P1_BPMN).read_text(encoding="utf-8")
+    again = tidu("deploy", str(processes))
+    assert "innovative_evaluation v2" in again.stdout
+    assert "未部署" not in again.stderr
