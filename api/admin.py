@@ -6,6 +6,7 @@ import io
 import json
 import re
 import unicodedata
+import zipfile
 from typing import Any
 from urllib.parse import quote
 
@@ -47,6 +48,7 @@ from engine import (
     audit_checks,
     audit_export,
     definitions,
+    deploy_safety,
     history,
     incidents,
     migration,
@@ -151,6 +153,7 @@ class Definitions(MethodView):
         definitions_bp,
         {
             403: "仅限角色 process_owner、province",
+            409: "definition-outdated：based_on 所指版本之后已有更新的版本（force=true 仍然部署）",
             422: "缺少 files、文件类型不支持或不是 UTF-8，或文件集未通过校验"
             "（invalid-definition，errors 逐条列出文件、元素、行号、说明）",
         },
@@ -158,13 +161,46 @@ class Definitions(MethodView):
     @definitions_bp.doc(requestBody=multipart_body("files", DEFINITION_FILES, many=True))
     @definitions_bp.response(201, DefinitionOut(many=True))
     def post(self) -> list[dict[str, Any]]:
-        """Deploy a BPMN/DMN/form file set (multipart `files`); identical content is a no-op."""
+        """Deploy a BPMN/DMN/form file set (multipart `files`); identical content is a no-op.
+
+        `based_on` (form field, `KEY:VERSION`, repeatable) names the version each procedure's
+        edit started from: 409 `definition-outdated` when a newer one exists, unless `force`
+        is `true`. Each version answered carries `warnings` (rule sets against open rounds) and
+        `shared` (changed shared files with the other procedures still using the old text)."""
         ctx = engine_context()
         actor = current_actor()
         access.require_role(actor, "process_owner", "province")
+        done = definitions.deploy_set(
+            ctx,
+            files=uploaded_files(),
+            actor=actor,
+            source=deploy_safety.UPLOAD,
+            based_on=based_on(),
+            force=request.form.get("force", "").lower() in {"1", "true", "yes"},
+        )
         return [
-            definition_json(r) for r in definitions.deploy(ctx, files=uploaded_files(), actor=actor)
+            definition_json(r)
+            | {
+                "warnings": [w for w in done.warnings if w["process_key"] == r.process_key],
+                "shared": done.shared.get(r.process_key, []),
+            }
+            for r in done.rows
         ]
+
+
+def based_on() -> dict[str, int]:
+    """The `based_on` form fields (`KEY:VERSION`): the version each edit started from."""
+    out, bad = {}, []
+    for item in request.form.getlist("based_on"):
+        key, _, version = item.partition(":")
+        if not key or not version.isdigit():
+            bad.append(item)
+            continue
+        out[key] = int(version)
+    if bad:
+        message = f"应为“流程标识:版本号”，如 innovative_evaluation:2（收到 {'、'.join(bad)}）"
+        raise InvalidInput("based_on 格式有误", errors={"based_on": [message]})
+    return out
 
 
 @definitions_bp.route("/validate")
@@ -175,10 +211,17 @@ class Validate(MethodView):
     def post(self) -> Any:
         """Validate a file set without deploying it; returns the problems (empty list if valid)."""
         current_actor()
-        processes, problems = definitions.validate(
-            uploaded_files(), engine_context().settings.lane_aliases
-        )
-        return {"valid": not problems, "processes": [p.key for p in processes], "errors": problems}
+        ctx = engine_context()
+        files = uploaded_files()
+        processes, problems = definitions.validate(files, ctx.settings.lane_aliases)
+        found, warnings = definitions.check_rounds(ctx, files) if not problems else ([], [])
+        problems += found
+        return {
+            "valid": not problems,
+            "processes": [p.key for p in processes],
+            "errors": problems,
+            "warnings": warnings,
+        }
 
 
 @definitions_bp.route("/<string:process_key>/<int:version>/xml")
@@ -224,6 +267,28 @@ class DefinitionFile(MethodView):
                 raise NotFound(f"版本 {version} 中没有文件 {name}")
             kind = "application/json" if name.endswith(".json") else "application/xml"
             return Response(row.files[name], mimetype=kind)
+
+
+@definitions_bp.route("/<string:process_key>/<int:version>/files.zip")
+class DefinitionFilesZip(MethodView):
+    def get(self, process_key: str, version: int) -> Response:
+        """Every file of one deployed version as a ZIP, laid out as in processes/ (unpack it
+        there, then `tidu deploy processes/` deploys the same version)."""
+        current_actor()
+        ctx = engine_context()
+        with ctx.reading() as session:
+            files = dict(definitions.get(session, process_key, version, ctx).files)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in sorted(files.items()):
+                archive.writestr(name, text)
+        buffer.seek(0)
+        return send_file(
+            buffer,
+            mimetype="application/zip",
+            as_attachment=True,
+            download_name=f"{process_key}-v{version}.zip",
+        )
 
 
 class MigrationArgs(Schema):

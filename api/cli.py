@@ -112,7 +112,10 @@ def db_upgrade() -> None:
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--validate-only", is_flag=True, help="Check the files without deploying.")
-def deploy(directory: Path, validate_only: bool) -> None:
+@click.option(
+    "--force", is_flag=True, help="Replace a newer version deployed from elsewhere (the web page)."
+)
+def deploy(directory: Path, validate_only: bool, force: bool) -> None:
     """Validate and deploy every process in DIRECTORY (BPMN, rules/*.dmn, forms/*.json)."""
     ctx = _ctx()
     files = definitions.read_directory(directory)
@@ -129,7 +132,9 @@ def deploy(directory: Path, validate_only: bool) -> None:
             click.echo(line, err=True)
         sys.exit(1)
     try:
-        rows = definitions.deploy(ctx, files=files, actor=cli_actor.cli_actor(ctx, "process_owner"))
+        done = definitions.deploy_set(
+            ctx, files=files, actor=cli_actor.cli_actor(ctx, "process_owner"), force=force
+        )
     except EngineError as error:
         for p in error.errors or []:
             click.echo(
@@ -137,8 +142,44 @@ def deploy(directory: Path, validate_only: bool) -> None:
                 err=True,
             )
         sys.exit(1)
-    for row in rows:
+    for row in done.rows:
         click.echo(f"{row.process_key} v{row.version} {row.checksum[:12]}")
+    _report(done, directory)
+
+
+def _report(done: definitions.Deployment, directory: Path) -> None:
+    """Warn of each procedure kept at a newer version deployed elsewhere, and of rule dates."""
+    for kept in done.skipped:
+        click.echo(
+            f"警告：未部署 {kept['name']}（{kept['process_key']}）：最新的第 {kept['version']} 版"
+            f"由 {kept['deployed_by']} 从网页或接口部署，与 {directory} 中的文件不同，"
+            f"部署目录中的文件会撤销那些修改。请先导出该版本的全部文件"
+            f"（tidu export {kept['process_key']} {kept['version']} {directory}），"
+            "或确认以目录中的文件为准后加 --force 重新部署。",
+            err=True,
+        )
+    for warning in done.warnings:
+        click.echo(f"提醒：{warning['message']}", err=True)
+
+
+@main.command("export")
+@click.argument("process_key")
+@click.argument("version", type=int)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export(process_key: str, version: int, directory: Path) -> None:
+    """Write every file of one deployed version into DIRECTORY (e.g. processes/)."""
+    ctx = _ctx()
+    try:
+        with ctx.reading() as session:
+            files = dict(definitions.get(session, process_key, version, ctx).files)
+    except EngineError as error:
+        click.echo(error.detail or error.title, err=True)
+        sys.exit(1)
+    for name, text in sorted(files.items()):
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        click.echo(f"{target}")
 
 
 def _schedule_problems(directory: Path) -> list[str]:

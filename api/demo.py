@@ -73,7 +73,7 @@ def seed(ctx: EngineContext, processes: Path | None = None) -> dict[str, str]:
             )
         users.ensure_user(ctx, **spec)
         tokens[spec["user_id"]] = users.issue_token(ctx, spec["user_id"])
-    definitions.deploy(
+    definitions.deploy_set(  # keeps a newer version deployed from the web page (`tidu deploy`)
         ctx,
         files=definitions.read_directory(processes or ctx.settings.processes_dir),
         actor=Actor(id="owner", role="process_owner"),

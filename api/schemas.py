@@ -221,6 +221,14 @@ class DefinitionOut(Schema):
     deployed_by = fields.String()
     files = fields.List(fields.String())
     running_instances = fields.Integer()
+    warnings = fields.List(
+        fields.Dict(),
+        metadata={"description": "部署时的提醒（如规则施行日期落在进行中批次的申报期内）"},
+    )
+    shared = fields.List(
+        fields.Dict(),
+        metadata={"description": "本次修改的共用文件，及仍在使用旧内容的其他流程（可一并部署）"},
+    )
 
 
 class IncidentOut(Schema):
@@ -417,6 +425,9 @@ class ValidationOut(Schema):
     processes = fields.List(fields.String(), metadata={"description": "文件集定义的流程标识"})
     errors = fields.List(
         Whole(DefinitionProblemOut), metadata={"description": "发现的问题（通过时为空）"}
+    )
+    warnings = fields.List(
+        fields.Dict(), metadata={"description": "不阻止部署的提醒（规则施行日期与批次）"}
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import (
     bpmnlint,
+    deploy_safety,
     dmn_checks,
     history,
     lint_messages,
@@ -540,21 +541,100 @@ def _forms_of(spec: Any) -> set[str]:
 
 def deploy(ctx: EngineContext, *, files: dict[str, str], actor: Actor) -> list[Definition]:
     """Validate a file set and store each process as version N+1 (identical content: no-op)."""
+    return deploy_set(ctx, files=files, actor=actor, force=True).rows
+
+
+@dataclass
+class Deployment:
+    """What a deploy stored, skipped and warns about (`deploy_set`)."""
+
+    rows: list[Definition]
+    warnings: list[dict[str, Any]]  # {file, element_id, message}
+    skipped: list[dict[str, Any]]  # newer versions deployed from elsewhere, kept
+    shared: dict[str, list[dict[str, Any]]]  # process key -> changed shared files and their users
+
+
+def deploy_set(
+    ctx: EngineContext,
+    *,
+    files: dict[str, str],
+    actor: Actor,
+    source: str = deploy_safety.DIRECTORY,
+    based_on: dict[str, int] | None = None,
+    force: bool = False,
+) -> Deployment:
+    """Validate and store a file set (see `deploy`), refusing what would break open rounds, an
+    edit of an older version (unless `force`), and, from a directory, keeping a newer version
+    deployed from elsewhere (unless `force`)."""
     processes, problems = validate(files, ctx.settings.lane_aliases)
     if problems:
         raise InvalidDefinition(f"{len(problems)} 个问题", errors=problems)
     with ctx.transaction() as session:
-        return [_store(ctx, session, proc, actor) for proc in processes]
+        latest = {p.key: _latest_row(session, p.key) for p in processes}
+        if based_on and not force:
+            deploy_safety.refuse_outdated(processes, latest, based_on)
+        found, warnings = deploy_safety.round_problems(ctx, session, processes, files, latest)
+        if found:
+            raise InvalidDefinition(f"{len(found)} 个问题", errors=found)
+        skipped = [] if force or source != deploy_safety.DIRECTORY else _foreign(processes, latest)
+        kept = {s["process_key"] for s in skipped}
+        rows, shared = [], {}
+        for proc in processes:
+            if proc.key in kept:
+                continue
+            rows.append(_store(ctx, session, proc, actor, latest[proc.key], source))
+            if users := deploy_safety.shared_users(session, proc, latest[proc.key]):
+                shared[proc.key] = users
+        return Deployment(rows, warnings, skipped, shared)
 
 
-def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Actor) -> Definition:
-    latest = session.scalars(
+def check_rounds(ctx: EngineContext, files: dict[str, str]) -> tuple[list[Any], list[Any]]:
+    """(problems, warnings) of a valid set's rule dates against open and scheduled rounds."""
+    processes, problems = validate(files, ctx.settings.lane_aliases)
+    if problems:
+        return [], []
+    with ctx.reading() as session:
+        latest = {p.key: _latest_row(session, p.key, lock=False) for p in processes}
+        return deploy_safety.round_problems(ctx, session, processes, files, latest)
+
+
+def _foreign(
+    processes: list[ParsedProcess], latest: dict[str, Definition | None]
+) -> list[dict[str, Any]]:
+    """Procedures whose latest version was not deployed from a directory and differs from it."""
+    return [
+        {
+            "process_key": proc.key,
+            "name": proc.name,
+            "version": row.version,
+            "deployed_by": row.deployed_by,
+            "source": deploy_safety.source_of(row),
+        }
+        for proc in processes
+        if (row := latest[proc.key]) is not None
+        and row.checksum != proc.checksum
+        and deploy_safety.source_of(row) != deploy_safety.DIRECTORY
+    ]
+
+
+def _latest_row(session: Session, key: str, *, lock: bool = True) -> Definition | None:
+    query = (
         select(Definition)
-        .where(Definition.process_key == proc.key)
+        .where(Definition.process_key == key)
         .order_by(Definition.version.desc())
         .limit(1)
-        .with_for_update()
-    ).first()
+    )
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def _store(
+    ctx: EngineContext,
+    session: Session,
+    proc: ParsedProcess,
+    actor: Actor,
+    latest: Definition | None,
+    source: str,
+) -> Definition:
     if latest is not None and latest.checksum == proc.checksum:
         return latest
     now = ctx.now()
@@ -566,7 +646,7 @@ def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Act
         bpmn_file=proc.bpmn_file,
         files=proc.files,
         spec_json=proc.spec_json,
-        lanes=proc.lanes,
+        lanes=proc.lanes | {deploy_safety.SOURCE_KEY: source},
         deployed_at=now,
         deployed_by=actor.id,
     )
@@ -583,6 +663,7 @@ def _store(ctx: EngineContext, session: Session, proc: ParsedProcess, actor: Act
             "process_key": proc.key,
             "version": row.version,
             "checksum": row.checksum,
+            "source": source,
             "files": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in proc.files.items()},
         },
     )

@@ -141,7 +141,12 @@ def test_validate_endpoint_returns_problems_without_deploying(
     assert response.json["valid"] is False
     assert names_it(response.json["errors"], element_id, line)
     valid = f.post_files(owner, "/api/v1/definitions/validate", f.process_files()).json
-    assert valid == {"valid": True, "processes": ["innovative_evaluation"], "errors": []}
+    assert valid == {
+        "valid": True,
+        "processes": ["innovative_evaluation"],
+        "errors": [],
+        "warnings": [],
+    }
     assert owner.get("/api/v1/definitions").json == []
 
 

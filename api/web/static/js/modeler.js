@@ -46,7 +46,7 @@ function createEditor(name) {
   const kind = kindOf(name);
   const box = el('div', { class: `file-canvas ${kind}-file`, dataset: { file: name } });
   (kind === 'bpmn' ? bpmnBox : dmnBox).append(box);
-  const editor = { name, kind, box, imported: null, changed: false, fitted: false };
+  const editor = { name, kind, box, imported: null, kept: false, fitted: false };
   if (kind === 'bpmn') {
     editor.instance = new window.BpmnJS({
       container: box,  // keyboard shortcuts (Ctrl+Z …) act while the canvas has the focus
@@ -61,13 +61,16 @@ function createEditor(name) {
     editor.instance = new window.DmnJS({
       container: box, drd: views, decisionTable: views, literalExpression: views, boxedExpression: views,
     });
-    const watched = new WeakSet();
+    // each view's command stack: the table is changed while any of them can undo; dmn-js clears
+    // a view's stack when another decision is shown, and edits cleared that way stay (`kept`)
+    editor.viewers = new Map();  // viewer -> whether its stack has edits to undo
     editor.instance.on('views.changed', () => {
       const viewer = editor.instance.getActiveViewer();
-      if (viewer && !watched.has(viewer)) {
-        watched.add(viewer);
+      if (viewer && !editor.viewers.has(viewer)) {
+        editor.viewers.set(viewer, false);
         viewer.on('commandStack.changed', ({ trigger }) => {
-          if (trigger !== 'clear') editor.changed = true;
+          if (trigger === 'clear' && editor.viewers.get(viewer)) editor.kept = true;
+          editor.viewers.set(viewer, viewer.get('commandStack').canUndo());
           markDirty();
         });
       }
@@ -112,6 +115,9 @@ function clearDrdName(editor) {
   if (topOnScreen < below && leftOnScreen < rightOfName) canvas.scroll({ dx: 0, dy: below - topOnScreen });
 }
 
+/** Whether an opened decision table holds edits (undoable, or made before a view switch). */
+const dmnChanged = (editor) => editor.kept || [...editor.viewers.values()].some(Boolean);
+
 /** Copy what every opened editor holds back into state.files (an untouched or fully undone
  *  diagram keeps the exact text it was loaded from, and so its checksum). */
 async function flush() {
@@ -120,7 +126,7 @@ async function flush() {
       state.files[name] = editor.stack().canUndo()
         ? (await editor.instance.saveXML({ format: true })).xml : editor.imported;
     } else {
-      state.files[name] = editor.changed ? (await editor.instance.saveXML({ format: true })).xml : editor.imported;
+      state.files[name] = dmnChanged(editor) ? (await editor.instance.saveXML({ format: true })).xml : editor.imported;
     }
   }
   if (state.current && kindOf(state.current) === 'json') state.files[state.current] = jsonBox.value;
@@ -131,9 +137,10 @@ function isDirty(name) {
   const editor = editors[name];
   if (!editor) return state.files[name] !== state.original[name];
   if (editor.kind === 'bpmn') return editor.stack().canUndo() || editor.imported !== state.original[name];
-  return editor.changed || editor.imported !== state.original[name];
+  return dmnChanged(editor) || editor.imported !== state.original[name];
 }
-const anyDirty = () => Object.keys(state.files).some(isDirty);
+const removed = () => Object.keys(state.original).filter((name) => state.files[name] === undefined);
+const anyDirty = () => Object.keys(state.files).some(isDirty) || removed().length > 0;
 
 /** The command stack of the open diagram or decision table (none for a form). */
 function commandStack() {
@@ -303,7 +310,7 @@ function targetOf(filename, text) {
     return names.find((n) => kindOf(n) === 'bpmn' && (processIds(state.files[n]) || []).some((id) => ids.includes(id)))
       || mainBpmn();
   }
-  return `rules/${filename}`;
+  return kindOf(filename) === 'json' ? `forms/${filename}` : `rules/${filename}`;
 }
 
 /** A file that could not be opened: a Chinese message, the parser's words folded away. */
@@ -319,9 +326,10 @@ function openError(filename, error) {
 
 async function openFromDisk(file) {
   const filename = file.name;
-  if (!/\.(bpmn|dmn)$/i.test(filename)) throw new Error(`只能打开 .bpmn 或 .dmn 文件：${filename}`);
+  if (!/\.(bpmn|dmn|json)$/i.test(filename)) throw new Error(`只能打开 .bpmn、.dmn 或表单 .json 文件：${filename}`);
   const text = await file.text();
-  const normalized = filename.replace(/\.(bpmn|dmn)$/i, (ext) => ext.toLowerCase());
+  const normalized = filename.replace(/\.(bpmn|dmn|json)$/i, (ext) => ext.toLowerCase());
+  if (kindOf(normalized) === 'json') { openForm(filename, normalized, text); return; }
   const target = targetOf(normalized, text);
   if (kindOf(normalized) === 'bpmn' && state.files[target] !== undefined) {
     // a diagram of another procedure must not replace this one's (it would deploy that procedure)
@@ -366,6 +374,43 @@ async function openFromDisk(file) {
   const done = before === undefined ? `已新增 ${target}` : `已用 ${filename} 替换 ${target}`;
   const warned = warnings.length ? `（导入时有 ${warnings.length} 条警告，请校验）` : '';
   status(`${done}${warned}，校验后可部署为新版本`, warnings.length ? 'error' : 'ok');
+}
+
+/** Add or replace a form (JSON Schema) of the set with a file from disk. */
+function openForm(filename, normalized, text) {
+  try {
+    JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    status(`无法打开 ${filename}`, 'error');
+    notice(`无法打开 ${filename}：文件不是有效的 JSON（${error.message}）。原有文件未作改动。`, 'error');
+    return;
+  }
+  if (state.current && kindOf(state.current) === 'json') state.files[state.current] = jsonBox.value;
+  const target = targetOf(normalized, text);
+  const before = state.files[target];
+  state.files[target] = text;
+  renderTabs();
+  state.current = null;
+  show(target).catch(fail);
+  notice('', '');
+  status(`${before === undefined ? `已新增表单 ${target}` : `已用 ${filename} 替换 ${target}`}，校验后可部署为新版本`, 'ok');
+}
+
+/** Take the open file out of the set (the procedure's own diagram stays), after asking. */
+async function removeCurrent() {
+  const name = state.current;
+  if (!name) return;
+  if (name === mainBpmn()) {
+    notice(`${name} 是本流程的流程图，不能移除。`, 'error');
+    return;
+  }
+  if (!window.confirm(`确定从本次部署的文件集中移除 ${name} 吗？部署为新版本后，新版本中将不再包含该文件（已部署的版本不受影响）。`)) return;
+  if (editors[name]) destroyEditor(editors[name]);
+  delete state.files[name];
+  state.current = null;
+  renderTabs();
+  await show(mainBpmn());
+  status(`已移除 ${name}，校验后可部署为新版本`, 'ok');
 }
 
 /** Mark every problem naming an element of the open BPMN diagram (marker + overlay). */
@@ -432,6 +477,7 @@ async function validate() {
   const result = await api('definitions/validate', { method: 'POST', form: formData() });
   showProblems(result.errors, '校验通过，没有发现问题。');
   status(result.valid ? '校验通过' : `发现 ${result.errors.length} 个问题`, result.valid ? 'ok' : 'error');
+  showWarnings(result.warnings || []);
   return result;
 }
 
@@ -440,8 +486,9 @@ function markSaved() {
   for (const [name, editor] of Object.entries(editors)) {
     editor.imported = state.files[name];
     if (editor.kind === 'bpmn') editor.stack().clear();
-    else for (const viewer of Object.values(editor.instance._viewers || {})) viewer.get('commandStack').clear();
-    editor.changed = false;
+    else for (const viewer of editor.viewers.keys()) viewer.get('commandStack').clear();
+    if (editor.viewers) for (const viewer of editor.viewers.keys()) editor.viewers.set(viewer, false);
+    editor.kept = false;
   }
   state.original = { ...state.files };
   markDirty();
@@ -454,7 +501,63 @@ function moveTo(version) {
   showVersion();
 }
 
-async function deploy() {
+/** Warnings of a validation or deployment (rule dates against open rounds). */
+function showWarnings(warnings) {
+  const list = document.getElementById('warnings');
+  list.replaceChildren(...warnings.map((w) => el('li', {}, el('code', {}, w.file || ''), '：', w.message)));
+  document.getElementById('deploy-warnings').hidden = !warnings.length;
+}
+
+/** A deploy refused because a newer version exists (409): say so, offer to compare or go on. */
+function showOutdated(error) {
+  const latest = Math.max(...(error.body.outdated || []).map((o) => o.latest), VERSION);
+  status('部署被拒绝：已有更新的版本', 'error');
+  const box = document.getElementById('notice');
+  box.replaceChildren(
+    el('p', {}, `${error.body.title}：${error.body.detail}`),
+    el('a', { href: `/ui/design/${KEY}/compare?a=${VERSION}&b=${latest}`, target: '_blank', id: 'compare-latest' },
+      `与最新的第 ${latest} 版比较`), ' ',
+    el('button', {
+      type: 'button', id: 'deploy-anyway',
+      onclick: () => { if (window.confirm(`仍然部署将以第 ${VERSION} 版为基础覆盖第 ${latest} 版的修改。确定吗？`)) deploy({ force: true }).catch(fail); },
+    }, '仍然部署'));
+  box.className = 'notice error';
+  box.hidden = false;
+}
+
+/** Deploy the changed shared files to the other procedures that use them (their latest
+ *  version with these files replaced). */
+async function deployShared(entries) {
+  const rows = await api('definitions');
+  const targets = {};
+  for (const entry of entries) for (const p of entry.processes) (targets[p.process_key] ||= new Set()).add(entry.file);
+  const done = [];
+  for (const [key, names] of Object.entries(targets)) {
+    const row = rows.filter((r) => r.process_key === key).sort((a, b) => b.version - a.version)[0];
+    const form = new FormData();
+    for (const name of row.files) {
+      const text = names.has(name) ? state.files[name]
+        : await api(`/api/v1/definitions/${key}/${row.version}/files/${name}`, { raw: true }).then((r) => r.text());
+      form.append('files', new Blob([text], { type: kindOf(name) === 'json' ? 'application/json' : 'application/xml' }), name);
+    }
+    form.append('based_on', `${key}:${row.version}`);
+    const answer = await api('definitions', { method: 'POST', form });
+    const mine = answer.find((r) => r.process_key === key);
+    done.push(`${row.name}（${key}）第 ${mine ? mine.version : row.version} 版`);
+  }
+  notice(`已部署：${done.join('；')}。`, 'ok');
+}
+
+/** After a deploy: the other procedures still using the old text of a changed shared file. */
+function sharedNotice(rows) {
+  const entries = rows.flatMap((r) => r.shared || []);
+  if (!entries.length) return null;
+  const lines = entries.map((e) => `${e.file} 还被 ${e.processes.map((p) => `${p.name}（${p.process_key}，第 ${p.version} 版）`).join('、')} 使用，它们仍使用修改前的内容`);
+  return el('div', { id: 'shared-notice' }, el('p', {}, `共用文件：${lines.join('；')}。`),
+    el('button', { type: 'button', id: 'deploy-shared', onclick: () => deployShared(entries).catch(fail) }, '一并部署到这些流程'));
+}
+
+async function deploy({ force = false } = {}) {
   await flush();
   const ids = processIds(state.files[mainBpmn()]) || [];
   if (!ids.includes(KEY)) {
@@ -466,8 +569,15 @@ async function deploy() {
   for (const r of await api('definitions')) latest[r.process_key] = Math.max(latest[r.process_key] || 0, r.version);
   let rows;
   try {
-    rows = await api('definitions', { method: 'POST', form: formData() });
+    const form = formData();
+    form.append('based_on', `${KEY}:${VERSION}`);  // the version this edit started from
+    if (force) form.append('force', 'true');
+    rows = await api('definitions', { method: 'POST', form });
   } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && error.body.outdated) {
+      showOutdated(error);
+      return;
+    }
     if (error instanceof ApiError && Array.isArray(error.body.errors)) {
       showProblems(error.body.errors, '');
       status(`部署被拒绝：${error.body.errors.length} 个问题`, 'error');
@@ -475,6 +585,7 @@ async function deploy() {
     }
     throw error;
   }
+  showWarnings(rows.flatMap((r) => r.warnings || []));
   const created = rows.filter((r) => r.version > (latest[r.process_key] || 0));
   const others = created.filter((r) => r.process_key !== KEY)
     .map((r) => `${r.name}（${r.process_key}）部署为第 ${r.version} 版`);
@@ -500,12 +611,20 @@ async function deploy() {
   const box = document.getElementById('notice');
   box.replaceChildren(`已部署为第 ${mine.version} 版，本页现在编辑第 ${mine.version} 版。新发起的案件使用新版本，运行中的案件仍在原版本上。${also} `,
     el('a', { href: `/ui/design/${KEY}/compare?a=${from}&b=${mine.version}` }, `与第 ${from} 版比较`));
+  const shared = sharedNotice(rows);
+  if (shared) box.append(shared);
   box.className = 'notice ok';
   box.hidden = false;
 }
 
 document.getElementById('validate').addEventListener('click', () => validate().catch(fail));
 document.getElementById('deploy').addEventListener('click', () => deploy().catch(fail));
+document.getElementById('remove-file').addEventListener('click', () => removeCurrent().catch(fail));
+document.getElementById('download-all').addEventListener('click', () => (async () => {
+  const response = await api(`/api/v1/definitions/${KEY}/${VERSION}/files.zip`, { raw: true });
+  download(await response.blob(), `${KEY}-v${VERSION}.zip`);
+  if (anyDirty()) status(`已下载第 ${VERSION} 版的全部文件（不含尚未部署的修改）`, 'ok');
+})().catch(fail));
 document.getElementById('download').addEventListener('click', async () => {
   await flush();
   download(new Blob([state.files[state.current]]), state.current.split('/').pop());
