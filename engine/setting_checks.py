@@ -32,7 +32,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import name_flow, registry
+from engine import name_flow, registry, task_checks
 from engine.bpmnlint import BPMN_NS, ISO_UNQUOTED, NS, problem, syntax_problem
 from engine.lint_messages import kind_label
 from engine.store import OUTCOME_LABELS, TIER_LABELS
@@ -369,6 +369,13 @@ def check_settings(
                 message = f"流程参数 {name}（{label}）= {_show(value)} 不合法：{why}"
                 problems.append(problem(file, task.get("id"), line, message))
     problems += _contradictions(file, tasks, assigned)
+    valid = {
+        n: (v, line)
+        for n, (v, line, ok) in assigned.items()
+        if ok and n in CATALOG and not value_problem(n, v)
+    }
+    first = tasks[0].get("id") if tasks else None
+    problems += task_checks.setting_bounds(file, root, files, valid, first)
     reads, writes = _reads_and_writes(root)
     task_id = tasks[0].get("id") if tasks else None
     problems += _unread(file, task_id, assigned, _read_elsewhere(root, reads, files, called))
@@ -659,6 +666,8 @@ def _assigns(files: dict[str, str], lenient: bool) -> Callable[[Any], frozenset[
         if local in {"subProcess", "transaction", "adHocSubProcess"}:
             return frozenset()  # what its steps assign is analysed inside it
         names = _own_assignments(el)
+        if names is None:
+            return None  # its code does not parse (reported so): do not guess what it assigns
         if local == "businessRuleTask":
             names |= _dmn_outputs(el.getroottree().getroot(), files)
         if local == "userTask":
@@ -671,15 +680,19 @@ def _assigns(files: dict[str, str], lenient: bool) -> Callable[[Any], frozenset[
     return assigns
 
 
-def _own_assignments(el: Any) -> set[str]:
-    """Scripts, pre/post scripts, an operator's result, a message's or signal's variable."""
+def _own_assignments(el: Any) -> set[str] | None:
+    """Scripts, pre/post scripts, an operator's result, a message's or signal's variable (None:
+    some of its code does not parse)."""
     names: set[str] = set()
-    for tag in ("preScript", "postScript"):
-        for code in el.iterfind(f"bpmn:extensionElements/{{{SPIFF_NS}}}{tag}", NS):
-            names |= name_flow.bound(code.text or "")
-    script = el.find("bpmn:script", NS)
-    if script is not None:
-        names |= name_flow.bound(script.text or "")
+    codes = [c.text or "" for c in el.iterfind("bpmn:extensionElements/*", NS)
+             if c.tag in {f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript"}]  # fmt: skip
+    codes += [s.text or "" for s in el.iterfind("bpmn:script", NS)]
+    for code in codes:
+        try:
+            ast.parse(code)  # as the syntax check parses it
+        except SyntaxError:
+            return None
+        names |= name_flow.bound(code)
     for op in el.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         names.add(op.get("resultVariable") or "")
     for tag in ("messageVariable", "variableName"):
