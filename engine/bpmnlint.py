@@ -17,7 +17,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine import registry
-from engine.lint_messages import kind_label, label, named, syntax_message
+from engine.lint_messages import json_message, kind_label, label, named, syntax_message
 from engine.runtime import UnsafeScript, check_code
 from engine.settings import TASK_ROLES
 
@@ -301,7 +301,7 @@ def form_problems(text: str) -> tuple[tuple[str | None, int | None, str], ...]:
         schema = json.loads(text)
     except ValueError as error:
         line = getattr(error, "lineno", None)
-        return ((None, line, f"表单不是有效的 JSON：{getattr(error, 'msg', error)}"),)
+        return ((None, line, json_message(error)),)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as error:

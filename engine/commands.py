@@ -22,6 +22,7 @@ from engine.errors import (
     ProcessingFailed,
     StaleInstance,
 )
+from engine.lint_messages import runtime_message
 from engine.runtime import task_error_location
 from engine.store import HumanTask, Incident
 
@@ -57,7 +58,7 @@ def record_incident(
     """Store (or update, on a failed retry) a failed command's incident in its own transaction."""
     cause = _root_cause(error)
     element = task_error_location(cause) or task_error_location(error)
-    message = f"{type(cause).__name__}: {cause}"[:4000]
+    message = runtime_message(type(cause).__name__, str(cause), element)[:4000]
     with ctx.transaction() as session:
         incident_id = kwargs.get("incident_id")
         row = session.get(Incident, incident_id) if incident_id else None

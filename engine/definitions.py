@@ -25,6 +25,7 @@ from engine import (
     rounds,
     setting_checks,
     structure,
+    task_checks,
     writes,
 )
 from engine.context import Actor, EngineContext
@@ -108,6 +109,7 @@ def validate(
         problems += structure.lint_structure(roots[name], name)
         problems += property_checks.lint_properties(roots[name], name, files)
         problems += bpmnlint.lint_condition_values(roots[name], name, files)
+        problems += task_checks.lint(roots[name], name, files)
     processes = []
     library = _process_index(roots)
     for name in sorted(

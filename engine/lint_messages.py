@@ -196,3 +196,53 @@ def spiff_message(message: str) -> str:
     if "xs:" in text or text.startswith("Element '") or "is not a valid value" in text:
         return f"文件不符合 BPMN 2.0 规范（XSD 校验失败）。技术细节：{text}"
     return f"SpiffWorkflow 无法解析此流程。技术细节：{text}"
+
+
+# -- JSON (forms) ---------------------------------------------------------------------------------
+
+_JSON: list[tuple[str, str]] = [
+    (r"Expecting ':' delimiter", "缺少冒号 :（键和值之间）"),
+    (r"Expecting ',' delimiter", "缺少逗号 ,（两项之间）"),
+    (r"Expecting value", "此处应有一个值（可能多了逗号，或少了引号、括号）"),
+    (r"Expecting property name enclosed in double quotes", "键名须用英文双引号括起（或多了逗号）"),
+    (r"Unterminated string starting at", "字符串缺少结尾的双引号"),
+    (r"Extra data", "JSON 结束后还有多余内容"),
+    (r"Invalid control character at", "字符串中有无效的控制字符（如换行）"),
+    (r"Invalid \\escape", "无效的转义（反斜杠 \\ 后的字符）"),
+]
+
+
+def json_message(error: ValueError, file: str = "") -> str:
+    """A form file that is not JSON, in Chinese with its line and column."""
+    detail = getattr(error, "msg", None) or str(error)
+    text = next((cn for pattern, cn in _JSON if re.match(pattern, detail)), "格式错误")
+    line, column = getattr(error, "lineno", None), getattr(error, "colno", None)
+    where = f"第 {line} 行第 {column} 列" if line and column else ""
+    return (
+        f"表单文件{f' {file} ' if file else ''}不是有效的 JSON：{where}{text}。技术细节：{detail}"
+    )
+
+
+# -- errors of a running case (incidents) ---------------------------------------------------------
+
+_RUNTIME: list[tuple[str, str]] = [
+    (r"Invalid duration", '定时器 {where}的时长无效：表达式应给出 ISO 8601 时长（如 "P10D"）'),
+    (
+        r"Invalid recurring interval",
+        '定时器 {where}的周期无效：表达式应给出 ISO 8601 循环（如 "R3/P1D"）',
+    ),
+    (
+        r"Invalid isoformat string.*",
+        "定时器 {where}的日期时间无效：表达式应给出带时区的 ISO 8601 日期时间",
+    ),
+]
+
+
+def runtime_message(error_type: str, text: str, element: str | None) -> str:
+    """An error raised while a case ran, in Chinese where it is known (else as it was)."""
+    english = f"{error_type}: {text}"
+    for pattern, chinese in _RUNTIME:
+        if re.match(pattern, text.strip()):
+            where = f"{element} " if element else ""
+            return f"{chinese.format(where=where)}。请在流程设计中修正该定时器。技术细节：{english}"
+    return english

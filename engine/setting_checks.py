@@ -32,7 +32,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine import registry
+from engine import name_flow, registry, task_checks
 from engine.bpmnlint import BPMN_NS, ISO_UNQUOTED, NS, problem, syntax_problem
 from engine.lint_messages import kind_label
 from engine.store import OUTCOME_LABELS, TIER_LABELS
@@ -369,6 +369,13 @@ def check_settings(
                 message = f"流程参数 {name}（{label}）= {_show(value)} 不合法：{why}"
                 problems.append(problem(file, task.get("id"), line, message))
     problems += _contradictions(file, tasks, assigned)
+    valid = {
+        n: (v, line)
+        for n, (v, line, ok) in assigned.items()
+        if ok and n in CATALOG and not value_problem(n, v)
+    }
+    first = tasks[0].get("id") if tasks else None
+    problems += task_checks.setting_bounds(file, root, files, valid, first)
     reads, writes = _reads_and_writes(root)
     task_id = tasks[0].get("id") if tasks else None
     problems += _unread(file, task_id, assigned, _read_elsewhere(root, reads, files, called))
@@ -577,45 +584,157 @@ def _script_names() -> set[str]:
 def check_names(
     file: str, root: Any, files: dict[str, str], called: list[str]
 ) -> list[dict[str, Any]]:
-    """Names a top-level diagram (and the diagrams it calls) read that no step, form or start
-    of a case provides: the case would stop there with a NameError. A user task without a form
-    takes any field, so a diagram that has one is not checked."""
+    """Names a top-level diagram (and the diagrams it calls) read that are not provided on every
+    path to where they are read (:mod:`engine.name_flow`): the case would stop there with a
+    NameError. A name nothing provides at all is named with a guess; one provided only on some
+    paths with a path where it is missing."""
     trees = [(file, root)]
     for name in called:
         try:
             trees.append((name, etree.fromstring(files[name].encode())))
         except (KeyError, etree.XMLSyntaxError):
             continue
-    if any(_formless_user_task(tree) for _, tree in trees):
-        return []
     functions = _script_names()
-    available = START_DATA | functions
+    anywhere = START_DATA | functions
     for _, tree in trees:
-        available |= _provided(tree, files)
-        if tree.find(".//bpmn:businessRuleTask", NS) is not None:  # DMN results
-            for text in (t for n, t in files.items() if n.endswith(".dmn")):
-                available |= set(re.findall(r'<(?:\w+:)?output\b[^>]*\bname="(\w+)"', text))
-    known = sorted(available - functions)
+        anywhere |= _provided(tree, files) | _dmn_outputs(tree, files)
+    known = sorted(anywhere - functions)
+    lenient = not any(_uses_forms(tree) for _, tree in trees)
     problems: list[dict[str, Any]] = []
     for where, tree in trees:
         # a setting the `settings` task lost is named by check_settings (of the top level only)
         lost = {n for n, s in CATALOG.items() if s.from_settings} if where == file else set()
+        others = frozenset().union(*(_provided(t, files) for w, t in trees if w != where))
+        always = START_DATA | functions | lost | _global_names(tree)
+        if where != file:  # a called diagram starts with what its caller may pass
+            always |= _provided(root, files)
+        flow = name_flow.analyse(tree, _assigns(files, lenient), others)
         for snippet in _snippets(tree):
-            for at, owner, what, name in _unprovided(snippet, available | lost):
-                problems.append(
-                    problem(where, owner.get("id"), at, _unknown(owner, what, name, known))
-                )
+            usable = _usable(flow, snippet, always, anywhere | lost)
+            for at, owner, what, name in _unprovided(snippet, usable or set()):
+                if usable is None:
+                    break  # after a formless user task of a diagram without forms
+                if name in anywhere:
+                    message = _missing_on_a_path(flow, owner, what, name)
+                else:
+                    message = _unknown(owner, what, name, known)
+                problems.append(problem(where, owner.get("id"), at, message))
     return problems
 
 
-def _formless_user_task(root: Any) -> bool:
-    for task in root.iterfind(".//bpmn:userTask", NS):
-        if not any(
-            prop.get("name") == "formJsonSchemaFilename" and (prop.get("value") or "").strip()
-            for prop in task.iter(f"{{{SPIFF_NS}}}property")
-        ):
-            return True
-    return False
+def _usable(
+    flow: name_flow.Flow, snippet: tuple[Any, ...], always: set[str], anywhere: set[str]
+) -> set[str] | None:
+    """Names a snippet may read where it runs (None: any name)."""
+    if not name_flow.placed(flow, snippet[0]):
+        return anywhere  # a signal's payload …: whatever some step provides
+    here = name_flow.available_at(flow, snippet[0], snippet[1])
+    if here is name_flow.EVERY:
+        return None
+    own, _ = _tree(snippet[2], snippet[3])
+    return always | here | (_bound(own) if own is not None else set())
+
+
+def _dmn_outputs(tree: Any, files: dict[str, str]) -> set[str]:
+    if tree.find(".//bpmn:businessRuleTask", NS) is None:
+        return set()
+    found: set[str] = set()
+    for text in (t for n, t in files.items() if n.endswith(".dmn")):
+        found |= set(re.findall(r'<(?:\w+:)?output\b[^>]*\bname="(\w+)"', text))
+    return found
+
+
+def _global_names(tree: Any) -> set[str]:
+    """Names available everywhere: data objects, multi-instance items, the variables of messages
+    and signals declared outside a flow node."""
+    names: set[str] = set()
+    for tag in ("dataObject", "inputDataItem", "outputDataItem", "dataInput", "dataOutput"):
+        for el in tree.iterfind(f".//bpmn:{tag}", NS):
+            names |= {el.get("id") or "", el.get("name") or ""}
+    for tag in ("message", "signal"):
+        for el in tree.iterfind(f".//bpmn:{tag}", NS):
+            names |= {(v.text or "").strip() for v in el.iter(f"{{{SPIFF_NS}}}*")}
+    return names
+
+
+def _assigns(files: dict[str, str], lenient: bool) -> Callable[[Any], frozenset[str] | None]:
+    """What a flow node assigns itself (None: any name, a formless user task of a diagram
+    without forms)."""
+
+    def assigns(el: Any) -> frozenset[str] | None:
+        local = etree.QName(el).localname
+        if local in {"subProcess", "transaction", "adHocSubProcess"}:
+            return frozenset()  # what its steps assign is analysed inside it
+        names = _own_assignments(el)
+        if names is None:
+            return None  # its code does not parse (reported so): do not guess what it assigns
+        if local == "businessRuleTask":
+            names |= _dmn_outputs(el.getroottree().getroot(), files)
+        if local == "userTask":
+            form = _form_of_task(el)
+            if form is None and lenient:
+                return None
+            names |= _fields_of(files.get(form or ""))
+        return frozenset(names)
+
+    return assigns
+
+
+def _own_assignments(el: Any) -> set[str] | None:
+    """Scripts, pre/post scripts, an operator's result, a message's or signal's variable (None:
+    some of its code does not parse)."""
+    names: set[str] = set()
+    codes = [c.text or "" for c in el.iterfind("bpmn:extensionElements/*", NS)
+             if c.tag in {f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript"}]  # fmt: skip
+    codes += [s.text or "" for s in el.iterfind("bpmn:script", NS)]
+    for code in codes:
+        try:
+            ast.parse(code)  # as the syntax check parses it
+        except SyntaxError:
+            return None
+        names |= name_flow.bound(code)
+    for op in el.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        names.add(op.get("resultVariable") or "")
+    for tag in ("messageVariable", "variableName"):
+        names |= {(v.text or "").strip() for v in el.iter(f"{{{SPIFF_NS}}}{tag}")}
+    return names
+
+
+def _form_of_task(task: Any) -> str | None:
+    for prop in task.iter(f"{{{SPIFF_NS}}}property"):
+        if prop.get("name") == "formJsonSchemaFilename" and (prop.get("value") or "").strip():
+            return prop.get("value")
+    return None
+
+
+def _fields_of(text: str | None) -> set[str]:
+    try:
+        schema = json.loads(text or "")
+    except ValueError:
+        return set()
+    return set((schema.get("properties") or {}) if isinstance(schema, dict) else ())
+
+
+def _uses_forms(root: Any) -> bool:
+    """Whether any user task of a diagram has a form (then every one must, §12)."""
+    return any(_form_of_task(t) for t in root.iterfind(".//bpmn:userTask", NS))
+
+
+def _missing_on_a_path(flow: name_flow.Flow, owner: Any, what: str, name: str) -> str:
+    target = owner.get("sourceRef") if owner.tag.endswith("sequenceFlow") else owner.get("id")
+    path = name_flow.path_without(flow, target, name) if target in flow.nodes else []
+    if owner.tag.endswith("sequenceFlow") and path:
+        path_text = f"{name_flow.shown_path(flow, path)} → {kind_label(owner)}"
+    else:
+        path_text = name_flow.shown_path(flow, path) if path else "（某条路径）"
+    givers = [kind_label(flow.nodes[n]) for n in name_flow.providers(flow, name)][:3]
+    given = f"只有{'、'.join(givers)}给它赋值，" if givers else ""
+    return (
+        f"{kind_label(owner)} 的{what} 读取了 {name}，但并非每条到达这里的路径都给它赋值："
+        f"{given}沿路径 {path_text} 没有任何步骤给 {name} 赋值，案件走这条路径时会在这里出错"
+        f"（NameError）。请在这条路径上加上提供 {name} 的步骤（如含该字段的表单），"
+        "或改为读取这条路径上已有的数据。"
+    )
 
 
 def _unprovided(
