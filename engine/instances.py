@@ -93,6 +93,9 @@ class Loaded:
     started: float = field(default_factory=time.time)
     # timers this command has already recorded as fired (`fire_timers`)
     fired: set[str] = field(default_factory=set)
+    # events a save hook noted, (when, event) — e.g. a lifecycle continuing into its next
+    # period: `save` records them in the command's timeline, in the order things happened
+    noted: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
 
 
 _RULESETS: dict[str, registry.RuleSet] = {}
@@ -276,9 +279,12 @@ def save(ctx: EngineContext, session: Session, loaded: Loaded, actor: Actor) -> 
         timeline.append((task.last_state_change, event, None))
     _decision_events(loaded, changed, ran[0][1] if made else None, made, timeline)
     _timer_and_passing_events(ctx, loaded, changed, gone, now, zone, timeline)
+    timeline += [(when, event, None) for when, event in loaded.noted]
+    loaded.noted.clear()
     timeline.sort(key=_WHEN)  # stable: events of one moment keep the order they were noted in
     for _, event, decision in timeline:
-        history.append(session, stream=stream, actor="engine", at=now, instance_id=row.id, **event)
+        event = {"actor": "engine"} | event
+        history.append(session, stream=stream, at=now, instance_id=row.id, **event)
         if decision is not None and decision.record:
             records.write(session, decision.record, decision.outputs, row, now)
     history.case_definition(session, stream, loaded.definition.id)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,7 +22,16 @@ from typing import Any
 from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, history, instances, outbox, queries, records
+from engine import (
+    access,
+    definitions,
+    enterprises,
+    history,
+    instances,
+    outbox,
+    queries,
+    records,
+)
 from engine.context import Actor, EngineContext
 from engine.errors import Forbidden, NotFound
 from engine.store import TIER_LABELS, HistoryEvent, HumanTask, Instance, Qualification, new_id
@@ -33,6 +43,7 @@ VALID = ("active", "renewal_ineligible")  # still within validity (第十条 los
 STATUS_KINDS = ("qualification.changed", "instance.continued", "instance.completed")
 _SAVE_ACTOR = "tidu_save_actor"
 ENGINE = Actor.system("engine")
+CARRY_DEFAULTS: dict[str, Any] = {"enterprise_updated_on": None}
 
 
 class LifecycleNotDeployedError(RuntimeError):
@@ -40,12 +51,19 @@ class LifecycleNotDeployedError(RuntimeError):
 
 
 def start_data(
-    q: Qualification, *, period: int, case_ref: str, enterprise_updated_on: date | None = None
+    q: Qualification,
+    *,
+    period: int,
+    case_ref: str,
+    enterprise_updated_on: date | None = None,
+    ban_until: str | None = None,
 ) -> dict[str, Any]:
     """The data a lifecycle (or one of its validity periods) starts with.
 
     `enterprise_updated_on`: the enterprise's latest annual update (第十条) made for another of
-    its valid qualifications, so that a deadline it already met is not asked again."""
+    its valid qualifications, so that a deadline it already met is not asked again.
+    `ban_until`: the enterprise's 第十二条 ban in force, for the record (the renewal reads the
+    standing anew)."""
     return {
         "qualification_id": q.id,
         "number": q.number,
@@ -59,7 +77,7 @@ def start_data(
         "source": q.source,
         "period": period,
         "case_ref": case_ref,
-        "ban_until": None,
+        "ban_until": ban_until,
         "last_update_due_on": None,
         "enterprise_updated_on": enterprise_updated_on.isoformat()
         if enterprise_updated_on
@@ -95,7 +113,13 @@ def start(
         definition,
         instance_id=instance_id,
         business_key=q.number,
-        data=start_data(q, period=1, case_ref=instance_id, enterprise_updated_on=updated_on),
+        data=start_data(
+            q,
+            period=1,
+            case_ref=instance_id,
+            enterprise_updated_on=updated_on,
+            ban_until=enterprises.standing(session, q.uscc, ctx.today())["ban_until"],
+        ),
         actor=actor,
         extra={"started_from": started_from},
     )
@@ -181,26 +205,44 @@ def _continue_as_new(ctx: EngineContext, session: Session, loaded: Any, actor: A
     scope.decisions.extend(
         loaded.scope.decisions
     )  # the ending period's decisions are still to record
+    # names later versions read that an older version's continue_with lacks: their defaults
+    carry = {**CARRY_DEFAULTS, **carry, **_current_facts(ctx, session, row, carry)}
     wf = TiduWorkflow(spec, subs, script_engine=ctx.script_engine)
     wf.task_tree.data.update({**carry, "case_ref": row.id})
-    history.append(
-        session,
-        stream=f"instance:{row.id}",
-        kind="instance.continued",
-        actor=actor.id,
-        at=now,
-        instance_id=row.id,
-        definition_id=definition.id,
-        data={
+    # recorded after what the ending period did (its extension), before what the next one does
+    event = {
+        "kind": "instance.continued",
+        "actor": actor.id,
+        "definition_id": definition.id,
+        "data": {
             "version": definition.version,
             "checksum": definition.checksum,
             "start_data": carry,
             "previous_version": row.definition_version,
         },
-    )
+    }
+    loaded.noted.append((time.time(), event))
     row.definition_id, row.definition_version = definition.id, definition.version
     loaded.wf, loaded.definition, loaded.scope = wf, definition, scope
     instances.advance(ctx, loaded)
+
+
+def _current_facts(
+    ctx: EngineContext, session: Session, row: Instance, carry: dict[str, Any]
+) -> dict[str, Any]:
+    """What the next period takes from the registry and the enterprise's standing rather than
+    from the ending period's data: the region (a relocation within Jiangxi moves the case,
+    第十一条) and the 第十二条 ban in force."""
+    q = session.scalars(
+        select(Qualification).where(Qualification.number == row.business_key)
+    ).first()
+    if q is None:
+        return {}
+    uscc = carry.get("uscc") or q.uscc
+    return {
+        "region": q.region,
+        "ban_until": enterprises.standing(session, uscc, ctx.today())["ban_until"],
+    }
 
 
 def _start_new_lifecycles(ctx: EngineContext, session: Session, loaded: Any, actor: Actor) -> None:

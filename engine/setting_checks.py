@@ -136,6 +136,7 @@ CATALOG: dict[str, Setting] = {
     "little_giant_revocation_by_miit": Setting(
         "flag", "“小巨人”资格的撤销报工信部决定（否：省工信厅直接撤销）"
     ),
+    "miit_revocation_days": _days("工信部决定是否撤销“小巨人”资格的期限（自收到请求起，自然日）"),
 }
 
 

@@ -79,8 +79,13 @@ def check(
     An unanswered "on a list" declaration counts as "no"; an unanswered legal-person
     declaration fails, because being a legal person must be affirmed. `facts` is what the
     database says of the enterprise today (the engine passes it; the preview does not): its
-    registered `region` fails 在江西省内注册 once it moved out of Jiangxi (第十一条).
+    registered `region` fails 在江西省内注册 once it moved out of Jiangxi (第十一条), and a
+    第十二条 ban it records (`ban_until`) counts as well as the one the case started with.
     """
+    # a ban recorded since the case began counts (第十二条): the later of the two is in force
+    ban_until = max(
+        (b for b in (ban_until, (facts or {}).get("ban_until")) if b is not None), default=None
+    )
     flags = {
         "elig_abnormal_list": on_abnormal_list,
         "elig_serious_dishonesty": on_serious_dishonesty_list,

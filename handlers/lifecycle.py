@@ -132,14 +132,56 @@ def expires_on_after(old_expiry: date, years: int) -> date:
 
 
 @operator("lifecycle.expire", rule_version=RULE_VERSION, record="qualification_change")
-def expire(*, number: str, expires_on: str, why: str) -> dict[str, Any]:
-    """Let a qualification lapse at the end of its validity, naming why it was not extended."""
+def expire(*, number: str, expires_on: str, why: str, detail: str = "") -> dict[str, Any]:
+    """Let a qualification lapse at the end of its validity, naming why it was not extended
+    (`detail`: e.g. the condition a renewal failed, 第四条、第十二条)."""
     if why not in EXPIRY_REASONS:
         raise ValueError(f"unknown expiry reason {why!r}: use one of {', '.join(EXPIRY_REASONS)}")
     date.fromisoformat(expires_on)
-    return _change(
-        number, f"{EXPIRY_REASONS[why]}（有效期至 {expires_on}）", "第九条", status="expired"
+    reason = f"{EXPIRY_REASONS[why]}（有效期至 {expires_on}）"
+    if detail.strip():
+        reason += f"：{detail.strip()}"
+    return _change(number, reason, "第九条", status="expired")
+
+
+@operator("lifecycle.renewal_standing", rule_version=RULE_VERSION)
+def renewal_standing(*, uscc: str, evaluated_on: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """May the qualification be renewed today (第九条)? Not while a 第十二条 ban is in force,
+    nor once the enterprise is no longer registered in Jiangxi (第四条, a move out, 第十一条).
+
+    `facts` is what the database says of the enterprise today (the engine passes it), so a ban
+    recorded at any time before the renewal opens, or before the extension, counts."""
+    ban_until = facts.get("ban_until")
+    banned = ban_until is not None and date.fromisoformat(ban_until) > date.fromisoformat(
+        evaluated_on
     )
+    region = facts.get("region")
+    moved_out = region is not None and not str(region).startswith("36")
+    failed = []
+    if banned:
+        failed.append(
+            {
+                "code": "elig_ban",
+                "article": "第十二条",
+                "why": f"处于禁止申报期（{ban_until} 前不得申报，第十二条）"
+                + (f"：{facts['ban_reason']}" if facts.get("ban_reason") else ""),
+            }
+        )
+    if moved_out:
+        failed.append(
+            {
+                "code": "elig_jiangxi",
+                "article": "第四条",
+                "why": "已不在江西省内注册（第四条；迁出江西省，第十一条）",
+            }
+        )
+    return {
+        "ok": not failed,
+        "banned": banned,
+        "ban_until": ban_until if banned else None,
+        "failed": failed,
+        "why": "；".join(f["why"] for f in failed),
+    }
 
 
 @operator("lifecycle.revoke", rule_version=RULE_VERSION, record="qualification_change")
