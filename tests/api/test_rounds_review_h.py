@@ -4,12 +4,14 @@ working-day calendar told to the user."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
-from engine import registry
+from engine import instances, registry
 from engine.clock import SimulatedClock
 from engine.context import EngineContext
 from tests import factories as f
@@ -100,7 +102,8 @@ def test_a_notice_in_a_year_without_calendar_tells_the_user_why(
     clock.set(datetime(2031, 3, 3, 1, 0, tzinfo=UTC))
     opened = _open(p1["province"], "2031-03-03", label="2031年第1批")
     assert opened.status_code == 201, opened.json
-    assert "2031" in opened.json["warning"] and "/ui/incidents" in opened.json["warning"]
+    assert "2031" in opened.json["warning"]
+    assert "/ui/incidents" in opened.json["warning"]
     ent, city = p1["ent"], p1["city"]
     case = f.start(ent, opened.json["id"])["id"]
     ent.complete("self_evaluation", f.self_evaluation([ent.upload()["id"]]), case)
@@ -109,9 +112,47 @@ def test_a_notice_in_a_year_without_calendar_tells_the_user_why(
         failed = city.complete("city_review", {"decision": "approve"}, case, status=503)
     assert failed["type"].endswith("/calendar-missing")
     assert "尚无 2031 年工作日历数据" in failed["detail"]
-    assert "/ui/incidents" in failed["detail"] and failed["incident_id"] in failed["detail"]
+    assert "/ui/incidents" in failed["detail"]
+    assert failed["incident_id"] in failed["detail"]
 
 
 def test_a_round_within_calendar_data_has_no_warning(p1: f.People) -> None:
     opened = _open(p1["province"], date(2025, 9, 1).isoformat())
     assert opened.json["warning"] is None
+
+
+def _rows(response: Any) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.json
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_notice_city_report_and_announcement_lists_keep_what_happened(
+    ctx: EngineContext, clock: SimulatedClock, people: f.People, round_id: int
+) -> None:
+    ent, city, province = people["ent"], people["city"], people["province"]
+    p1_round = round_id
+    case = f.apply(ent, p1_round)
+    not_drawn = lambda **kw: {"seed": kw["seed"], "selected": False, "rate": kw["rate"]}  # noqa: E731
+    with registry.override("sampling.draw", not_drawn):
+        city.complete("city_review", {"decision": "approve", "flag_for_spot_check": False}, case)
+        clock.advance(timedelta(days=10))
+        instances.fire_due(ctx)
+        export = f"/api/v1/rounds/{p1_round}/exports"
+        [reported] = _rows(city.get(f"{export}/city-report"))
+        assert reported["市级抽查"] == "未抽中"
+        city.complete("city_report", {"remarks": "同意推荐"}, case)
+        province.complete("province_review", {"decision": "approve"}, case)
+        clock.advance(timedelta(days=10))
+        instances.fire_due(ctx)
+    province.complete("province_announce", {"announcement_no": "赣工信企业字〔2025〕7号"}, case)
+    assert ent.get(f"/api/v1/instances/{case}").json["outcome"] == "qualified"
+
+    for level in ("city", "province"):  # both notices are over: still listed, with their dates
+        [row] = _rows(city.get(f"{export}/notice-list", query_string={"level": level}))
+        assert row["统一社会信用代码"] == f.uscc("360100", 1)
+        assert row["公示状态"] == "公示期满：无成立的异议"
+        assert row["公示开始"]
+        assert row["公示截止"].endswith("24:00")
+    [announced] = _rows(province.get(f"{export}/announcement-list"))
+    assert announced["公告文号"] == "赣工信企业字〔2025〕7号"
