@@ -53,6 +53,7 @@ from engine import (
     incidents,
     migration,
     queries,
+    round_rules,
     rounds,
 )
 from engine.errors import InvalidInput, NotFound
@@ -636,15 +637,17 @@ class Rounds(MethodView):
             "counts": counts,
             "window": window,
             "accepting": window == "open",
+            "warning": None,
         }
 
     @rounds_bp.arguments(RoundListArgs, location="query")
     @rounds_bp.response(200, RoundOut(many=True))
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        """List rounds with case counts by status."""
-        current_actor()
+        """List rounds with case counts by status, of the cases the caller may see (a city: its
+        region; an enterprise: its own)."""
+        actor = current_actor()
         ctx = engine_context()
-        found = queries.rounds(ctx, process_key=args.get("process_key"))
+        found = queries.rounds(ctx, process_key=args.get("process_key"), actor=actor)
         return [self.round_json(ctx, f["round"], f["counts"]) for f in found]
 
     @roles_first(rounds_bp, "province")  # 403 before any 422 on the body
@@ -652,17 +655,23 @@ class Rounds(MethodView):
         rounds_bp,
         {
             404: "该流程尚未部署",
-            409: "该流程在同一开放日已有批次（rule 为 round-exists，round_id 为已有批次）",
+            409: "该流程在同一开放日已有批次（rule 为 round-exists），或申报期与已有批次重叠"
+            "（rule 为 round-overlaps）；round_id 为已有批次",
+            422: "申报窗口已结束（opens_on）",
         },
     )
     @rounds_bp.arguments(RoundIn)
     @rounds_bp.response(201, RoundOut)
     def post(self, body: dict[str, Any]) -> Any:
         """Open an application round (province); answered as the list shows it, with its
-        (still empty) counts and its window."""
+        (still empty) counts, its window and `warning` when its cases' deadlines would reach a
+        year without working-day data."""
         ctx = engine_context()
         row = queries.open_round(ctx, **body, actor=current_actor())
-        return self.round_json(ctx, row, {})
+        warning = round_rules.calendar_warning(
+            ctx, process_key=row.process_key, opens_on=row.opens_on, closes_at=row.closes_at
+        )
+        return self.round_json(ctx, row, {}) | {"warning": warning}
 
 
 class ScheduledRoundOut(Schema):

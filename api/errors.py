@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
+    CalendarMissing,
     Conflict,
     DatabaseUnavailable,
     EngineError,
@@ -25,6 +26,7 @@ from engine.errors import (
 PROBLEM_BASE = "https://tidu.example.org/problems"
 PROBLEM_JSON = "application/problem+json"
 STATUS = {
+    CalendarMissing: 503,  # before ProcessingFailed: its subclass
     NotFound: 404,
     Unauthorized: 401,
     Forbidden: 403,

@@ -287,6 +287,13 @@ class RoundOut(Schema):
         metadata={"description": "申报窗口：upcoming 未开放 | open 申报中 | closed 已截止"}
     )
     accepting = fields.Boolean(metadata={"description": "申报窗口当前是否开放（window 为 open）"})
+    warning = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "仅开放批次的应答：本批次案件的期限预计用到"
+            "尚无工作日历数据的年份时的提醒"
+        },
+    )
 
 
 class QualificationOut(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from engine import history, outbox
 from engine.context import Actor, EngineContext
 from engine.errors import (
     Busy,
+    CalendarMissing,
     Conflict,
     DatabaseUnavailable,
     EngineError,
@@ -170,7 +172,31 @@ def _answer(ctx: EngineContext, name: str, kwargs: dict[str, Any], error: Except
     if conflict is not None:
         return conflict
     incident_id = record_incident(ctx, name, kwargs, error)
+    year = _missing_calendar_year(error)
+    if year is not None:
+        return CalendarMissing(
+            f"无法计算期限（如公示期）：尚无 {year} 年工作日历数据，本次操作未生效。请联系省工信厅"
+            f"或流程负责人在“异常”页面（/ui/incidents）的“工作日历”中上传 {year} 年节假日安排，"
+            f"之后重试（事件编号 {incident_id}）",
+            incident_id=incident_id,
+            year=year,
+        )
     return ProcessingFailed(f"事件编号 {incident_id}", incident_id=incident_id)
+
+
+_NO_CALENDAR = re.compile(r"无 (\d{4}) 年工作日历数据")
+
+
+def _missing_calendar_year(error: BaseException) -> int | None:
+    """The year a failure says has no working-day data (handlers.workdays words it so), if any
+    error of its chain says so."""
+    seen: BaseException | None = error
+    while seen is not None:
+        found = _NO_CALENDAR.search(str(seen))
+        if found:
+            return int(found.group(1))
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def command(name: str) -> Callable[[F], F]:

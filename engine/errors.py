@@ -91,3 +91,11 @@ class ProcessingFailed(EngineError):
 
     code = "processing-failed"
     title = "处理过程中出错，已记录为待处理事件"
+
+
+class CalendarMissing(ProcessingFailed):
+    """A working-day deadline fell in a year without holiday data: the command was rolled back
+    and recorded as an incident (retried once the year is uploaded); the user is told why."""
+
+    code = "calendar-missing"
+    title = "缺少工作日历数据，无法计算期限"

@@ -119,3 +119,9 @@ def put_year(ctx: Any, *, year: int, data: dict[str, Any], actor: Any) -> dict[s
     for stored in _CURRENT:
         stored.forget()
     return clean | {"checksum": checksum, "uploaded_at": now, "uploaded_by": actor.id}
+
+
+def years_without_data(ctx: Any, years: Any) -> list[int]:
+    """Those of `years` without usable working-day data (none, or a file with problems)."""
+    found = {y["year"]: y for y in coverage(ctx)["years"]}
+    return [y for y in years if y not in found or found[y]["problems"]]

@@ -29,6 +29,7 @@ from engine import (
     outbox,
     records,
     registry,
+    round_rules,
     rounds,
     stages,
     writes,
@@ -700,15 +701,10 @@ def start_instance(
             data["prerequisite"] = prerequisite
         now, instance_id = ctx.now(), new_id()
         business_key = f"{data['uscc'] or '-'}:{round_id if round_id is not None else instance_id}"
-        if (
-            round_id is not None
-            and session.scalars(
-                select(Instance.id).where(
-                    Instance.process_key == process_key, Instance.business_key == business_key
-                )
-            ).first()
-        ):
-            raise Conflict("该企业已在本批次申报", rule="one-application-per-round")
+        if round_row is not None:  # one per round, one at a time, one per period (第六条)
+            round_rules.require_one_application(
+                ctx, session, round_row=round_row, uscc=data["uscc"]
+            )
         loaded = begin(
             ctx,
             session,

@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import LargeBinary, Select, Text, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import access, audit_checks, complaints, definitions, history, incidents, writes
+from engine import (
+    access,
+    audit_checks,
+    complaints,
+    definitions,
+    history,
+    incidents,
+    round_rules,
+    writes,
+)
 from engine.commands import answers_conflicts, command
 from engine.context import Actor, EngineContext
 from engine.errors import Conflict, NotFound
@@ -461,22 +470,34 @@ def qualifications(
         )
 
 
-def rounds(ctx: EngineContext, *, process_key: str | None = None) -> list[dict[str, Any]]:
+def rounds(
+    ctx: EngineContext, *, process_key: str | None = None, actor: Actor | None = None
+) -> list[dict[str, Any]]:
+    """The rounds, newest first, each with its case counts by status: of the cases `actor` may
+    see (a city: its region; an enterprise: its own; no actor or other roles: all)."""
     with ctx.reading() as session:
         query = select(Round).order_by(Round.opens_on.desc())
         if process_key:
             query = query.where(Round.process_key == process_key)
-        out = []
-        for r in session.scalars(query):
-            counts = dict(
-                session.execute(
-                    select(Instance.status, func.count())
-                    .where(Instance.round_id == r.id)
-                    .group_by(Instance.status)
-                ).all()
-            )
-            out.append({"round": r, "counts": counts})
-        return out
+        counted = _round_counts_scope(
+            select(Instance.round_id, Instance.status, func.count()), actor
+        ).group_by(Instance.round_id, Instance.status)
+        by_round: dict[int, dict[str, int]] = {}
+        if actor is None or actor.role != "enterprise" or actor.uscc:
+            for round_id, status, n in session.execute(counted):
+                by_round.setdefault(round_id, {})[status] = n
+        return [{"round": r, "counts": by_round.get(r.id, {})} for r in session.scalars(query)]
+
+
+def _round_counts_scope(query: Select, actor: Actor | None) -> Select:
+    query = query.where(Instance.round_id.is_not(None))
+    if actor is not None and actor.role == "city":
+        return query.where(Instance.region == (actor.region or "-"))
+    if actor is not None and actor.role == "enterprise":
+        return query.where(Instance.uscc == actor.uscc)
+    if actor is not None and actor.role not in ("province", "miit", "auditor", "system"):
+        return query.where(Instance.id.is_(None))  # e.g. the public, process owners: none
+    return query
 
 
 @command("open_round")
@@ -524,6 +545,9 @@ def open_round(
                 rule="round-exists",
                 round_id=existing.id,
             )
+        round_rules.require_openable(
+            ctx, session, process_key=process_key, opens_on=opens_on, closes_at=closes
+        )
         now = ctx.now()
         row = Round(
             process_key=process_key,

@@ -41,6 +41,11 @@ class RoundSchedule:
     first_opens_on: date
     every_months: int
     window_days: int
+    # settings the regulation leaves open (optional in rounds.json): at most one application
+    # per enterprise per period (第六条 每半年集中评价一次; 第七、八条 每年), and how many days
+    # after its window a round's cases still run working-day deadlines (公示, 审核)
+    one_application_per_period: bool = True
+    cases_run_days: int = 120
 
     def opening(self, k: int) -> date:
         """The k-th opening (k = 0 is the first), clamped to the month's last day."""
@@ -72,6 +77,11 @@ class RoundSchedule:
         """The first opening strictly after `day`."""
         return self.opening(self._index(day) + 1)
 
+    def period_of(self, day: date) -> tuple[date, date] | None:
+        """The period (its first day, the next period's first day) that `day` falls in."""
+        k = self._index(day)
+        return (self.opening(k), self.opening(k + 1)) if k >= 0 else None
+
     def label_for(self, opens_on: date) -> str:
         """The round's label; {n} counts this year's openings up to this one."""
         k = self._index(opens_on)
@@ -86,6 +96,7 @@ FIELDS = {
     "every_months": int,
     "window_days": int,
 }
+OPTIONAL = {"one_application_per_period": bool, "cases_run_days": int}
 PLACEHOLDERS = {"year": 2026, "month": 7, "n": 1}
 _PROCESS_ID = re.compile(r"<(?:bpmn:)?process\b[^>]*?\bid=\"([^\"]+)\"")
 
@@ -97,8 +108,13 @@ def _types(item: dict[str, Any], where: str) -> dict[str, list[str]]:
         value = item.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
             found[f"{where}.{name}"] = ["必填" if name not in item else f"应为 {kind.__name__}"]
-    for name in sorted(set(item) - set(FIELDS) - {"_comment"}):
-        found[f"{where}.{name}"] = [f"未知字段（可用字段：{'、'.join(FIELDS)}）"]
+    for name, kind in OPTIONAL.items():
+        if name in item and (
+            not isinstance(item[name], kind) or (kind is int and isinstance(item[name], bool))
+        ):
+            found[f"{where}.{name}"] = [f"应为 {kind.__name__}"]
+    for name in sorted(set(item) - set(FIELDS) - set(OPTIONAL) - {"_comment"}):
+        found[f"{where}.{name}"] = [f"未知字段（可用字段：{'、'.join([*FIELDS, *OPTIONAL])}）"]
     return found
 
 
@@ -112,7 +128,7 @@ def _values(
             date.fromisoformat(item["first_opens_on"])
         except ValueError:
             found[f"{where}.first_opens_on"] = ["应为日期 YYYY-MM-DD"]
-    for name, high in (("every_months", 120), ("window_days", 366)):
+    for name, high in (("every_months", 120), ("window_days", 366), ("cases_run_days", 1000)):
         if name in ok and not 1 <= item[name] <= high:
             found[f"{where}.{name}"] = [f"应在 1–{high} 之间"]
     key = item.get("process_key")
@@ -136,14 +152,20 @@ def _schedule(
         errors[where] = ["应为对象"]
         return None
     found = _types(item, where)
-    ok = {name for name in FIELDS if f"{where}.{name}" not in found}
+    names = [*FIELDS, *(name for name in OPTIONAL if name in item)]
+    ok = {name for name in names if f"{where}.{name}" not in found}
     found |= _values(item, where, process_keys, ok)
     errors.update(found)
     if found:
         return None
     first = date.fromisoformat(item["first_opens_on"])
     return RoundSchedule(
-        item["process_key"], item["label"], first, item["every_months"], item["window_days"]
+        item["process_key"],
+        item["label"],
+        first,
+        item["every_months"],
+        item["window_days"],
+        **{name: item[name] for name in OPTIONAL if name in item},
     )
 
 
@@ -221,6 +243,36 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 
 
+def overlapping(
+    session: Any, process_key: str, opens_on: date, closes_at: datetime, zone: ZoneInfo
+) -> Round | None:
+    """The first round of the procedure whose window overlaps [opens_on 00:00, closes_at):
+    a procedure's windows never overlap, or one enterprise could be evaluated twice at once."""
+    candidates = session.scalars(
+        select(Round)
+        .where(Round.process_key == process_key, Round.opens_on < closes_at.astimezone(zone).date())
+        .order_by(Round.opens_on, Round.id)
+    )
+    start = _start_of(opens_on, zone)
+    return next((row for row in candidates if row.closes_at > start), None)
+
+
+def window_text(row: Round, zone: ZoneInfo) -> str:
+    """A round's window as people read it: 2026-11-30 至 2026-12-29 24:00."""
+    last = (row.closes_at.astimezone(zone) - timedelta(seconds=1)).date()
+    return f"{row.opens_on} 至 {last} 24:00"
+
+
+def schedule_for(ctx: EngineContext, process_key: str) -> RoundSchedule | None:
+    """The procedure's schedule in rounds.json (None: none, or the file is broken)."""
+    try:
+        found = load_schedules(ctx.settings.processes_dir)
+    except InvalidInput:
+        log.warning("rounds.json is broken: rules of its schedules are not applied")
+        return None
+    return next((s for s in found if s.process_key == process_key), None)
+
+
 def _open_one(
     ctx: EngineContext, schedule: RoundSchedule, opens_on: date, zone: ZoneInfo
 ) -> Round | None:
@@ -244,6 +296,10 @@ def _open_one(
                 is not None
             ):
                 return None  # already open (by a scheduler or by hand)
+            other = overlapping(session, schedule.process_key, opens_on, closes_at, zone)
+            if other is not None:  # a round opened by hand holds this window
+                log.info("scheduled round %s not opened: window overlaps round %s", key, other.id)
+                return None
             now = ctx.now()
             row = Round(
                 process_key=schedule.process_key,

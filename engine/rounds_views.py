@@ -158,7 +158,15 @@ def _score(data: dict[str, Any]) -> Any:
 
 
 def _spot(data: dict[str, Any]) -> str:
-    return {"pass": "合格", "not_selected": "未抽中"}.get(str(data.get("spot_check_result")), "")
+    """The city's spot check as the report reads it: 合格 or 未抽中 (a case drawn and failed
+    never reaches the report). P2/P3 keep `spot_check_result`, P1 its draw."""
+    known = {"pass": "合格", "not_selected": "未抽中"}.get(str(data.get("spot_check_result")))
+    if known:
+        return known
+    draw = data.get("city_spot_check_draw")
+    if isinstance(draw, dict) and "selected" in draw:
+        return "合格" if draw["selected"] or data.get("flag_for_spot_check") else "未抽中"
+    return ""
 
 
 def _reported(session: Any, round_id: int, region: str | None, bpmn_id: str) -> list[Any]:
@@ -223,30 +231,35 @@ def _recommendation_list(session: Any, round_id: int, region: str | None) -> lis
     ]
 
 
-def _notice_ends(
-    session: Any, round_id: int, region: str | None, stages: list[str]
-) -> dict[str, str]:
-    """The last day of each listed case's current 公示, from the decision that computed it
-    (`calendar.add_working_days` at `*notice_period`; a case's latest one is its current
-    notice): it stands while an objection is reviewed and after a dismissal, when the case
-    waits on no notice timer of its own. One query for the whole list."""
+# the decision computing a level's 公示 period: P1's own steps, the shared sub-process (P2's
+# province notice) for the province
+NOTICE_PERIODS = {
+    "city": ("city_notice_period",),
+    "province": ("province_notice_period", "notice_period"),
+}
+
+
+def _notices(
+    session: Any, round_id: int, region: str | None, level: str, zone: ZoneInfo
+) -> dict[str, tuple[Any, str]]:
+    """Every case of the round that went through the level's 公示, with the notice's first day
+    and last day (from the decision that computed it; a case's latest one is its current
+    notice): one query for the whole list, whether the notice is running or long over."""
     query = _in_round(
-        select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.data)
+        select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.at, HistoryEvent.data)
         .join(Instance, Instance.id == HistoryEvent.instance_id)
         .where(
             HistoryEvent.kind == "handler.decision",
-            HistoryEvent.bpmn_id.like("%notice_period"),
-            Instance.stage.in_(stages),
+            HistoryEvent.bpmn_id.in_(NOTICE_PERIODS[level]),
         ),
         round_id,
         region,
     ).order_by(HistoryEvent.instance_id, HistoryEvent.seq)
-    ends: dict[str, str] = {}
-    for instance_id, _, data in session.connection().execute(query):
+    found: dict[str, tuple[Any, str]] = {}
+    for instance_id, _, at, data in session.connection().execute(query):
         outputs = (data.get("outputs") if isinstance(data, dict) else None) or {}
-        if outputs.get("ends_on"):
-            ends[instance_id] = str(outputs["ends_on"])  # the latest wins
-    return ends
+        found[instance_id] = (at.astimezone(zone).date(), str(outputs.get("ends_on") or ""))
+    return found
 
 
 def deadline_text(value: datetime | None, zone: ZoneInfo) -> str:
@@ -259,30 +272,68 @@ def deadline_text(value: datetime | None, zone: ZoneInfo) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
+def _notice_result(case: Any, level: str, later_notice: bool) -> str:
+    """Where the case's 公示 stands: running, under objection review, or its result."""
+    if case.stage in (f"{level}_notice", f"{level}_notice_wait"):
+        return "公示中"
+    if case.stage == f"{level}_objection_review":
+        return "异议核查中"
+    if case.outcome == "objection_upheld" and not later_notice:
+        return "公示结束：异议成立"
+    return "公示期满：无成立的异议"
+
+
 def _notice_list(
     session: Any, round_id: int, region: str | None, level: str, zone: ZoneInfo
 ) -> list[list[Any]]:
-    stages = [f"{level}_notice", f"{level}_notice_wait", f"{level}_objection_review"]
-    ends = _notice_ends(session, round_id, region, stages)
-    cases = session.connection().execute(_cases(round_id, region, stages))
+    notices = _notices(session, round_id, region, level, zone)
+    later = set(_notices(session, round_id, region, "province", zone)) if level == "city" else set()
+    cases = session.connection().execute(_cases(round_id, region))
+    listed = [c for c in cases if c.id in notices]
     return [
         [
             n,
             c.uscc,
             c.name,
             c.region,
-            "异议核查中" if c.stage.endswith("objection_review") else "公示中",
-            f"{ends[c.id]} 24:00" if c.id in ends else deadline_text(c.stage_due_at, zone),
+            notices[c.id][0],
+            f"{notices[c.id][1]} 24:00" if notices[c.id][1] else "",
+            _notice_result(c, level, c.id in later),
+            c.stage_name,
             c.id,
         ]
-        for n, c in enumerate(cases, 1)
+        for n, c in enumerate(listed, 1)
     ]
+
+
+# the tasks where the province types the 公告文号 (P1 公告, P2 认定)
+ANNOUNCING = ("province_announce", "province_certify")
+
+
+def _announcement_numbers(session: Any, round_id: int, region: str | None) -> dict[str, str]:
+    """The 公告文号 (`announcement_no`) the province submitted at each case's announcement
+    task, as the case's history recorded it."""
+    query = _of_round(
+        select(HistoryEvent.instance_id, HistoryEvent.data).where(
+            HistoryEvent.kind == "task.completed", HistoryEvent.bpmn_id.in_(ANNOUNCING)
+        ),
+        HistoryEvent.instance_id,
+        round_id,
+        region,
+    ).order_by(HistoryEvent.instance_id, HistoryEvent.seq)
+    found: dict[str, str] = {}
+    for instance_id, data in session.connection().execute(query):
+        submitted = (data.get("submitted") if isinstance(data, dict) else None) or {}
+        if submitted.get("announcement_no"):
+            found[instance_id] = str(submitted["announcement_no"])
+    return found
 
 
 def _announcement_list(session: Any, round_id: int, region: str | None) -> list[list[Any]]:
     query = _of_round(
         select(Qualification, Instance.id), Qualification.instance_id, round_id, region
     ).order_by(Qualification.number)
+    numbers = _announcement_numbers(session, round_id, region)
     return [
         [
             n,
@@ -290,6 +341,7 @@ def _announcement_list(session: Any, round_id: int, region: str | None) -> list[
             q.enterprise_name,
             q.region,
             TIER_LABELS.get(q.tier, q.tier),
+            numbers.get(instance_id, ""),
             q.number,
             q.issued_on,
             q.expires_on,
@@ -321,7 +373,17 @@ HEADERS = {
     ),
     "notice-list": (
         "公示名单",
-        ["序号", "统一社会信用代码", "企业名称", "地区", "公示状态", "公示截止", "案件编号"],
+        [
+            "序号",
+            "统一社会信用代码",
+            "企业名称",
+            "地区",
+            "公示开始",
+            "公示截止",
+            "公示状态",
+            "当前环节",
+            "案件编号",
+        ],
     ),
     "announcement-list": (
         "公告名单",
@@ -331,6 +393,7 @@ HEADERS = {
             "企业名称",
             "地区",
             "梯度",
+            "公告文号",
             "证书编号",
             "认定日期",
             "有效期至",

@@ -132,10 +132,10 @@ def test_editing_a_threshold_and_redeploying_changes_the_preview(ctx, people) ->
     assert after["rules_source"]["version"] == before["rules_source"]["version"] + 1
 
 
-def apply(people, round_id: int) -> str:  # type: ignore[no-untyped-def]
-    instance_id = f.start(people["ent"], round_id)["id"]
-    evidence = people["ent"].upload()["id"]
-    people["ent"].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
+def apply(people, round_id: int, who: str = "ent") -> str:  # type: ignore[no-untyped-def]
+    instance_id = f.start(people[who], round_id)["id"]
+    evidence = people[who].upload()["id"]
+    people[who].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
     return instance_id
 
 
@@ -156,20 +156,23 @@ def test_rounds_on_either_side_of_a_new_rule_set_use_their_own_tables(ctx, clock
     )
     definitions.deploy(ctx, files=files, actor=Actor(id="owner", role="process_owner"))
     clock.set(datetime(2026, 3, 25, 2, 0, tzinfo=UTC))
-    spring = f.open_round(people["province"], opens_on=date(2026, 3, 20), label="2026年第一批")
+    # windows of one procedure never overlap, and one enterprise applies once per half-year
+    spring = f.open_round(
+        people["province"], opens_on=date(2026, 3, 20), label="2026年第一批", window_days=10
+    )
     before = apply(people, spring["id"])
     clock.set(datetime(2026, 4, 5, 2, 0, tzinfo=UTC))
     april = f.open_round(people["province"], opens_on=date(2026, 4, 1), label="2026年第二批")
-    after = apply(people, april["id"])
+    after = apply(people, april["id"], who="ent2")
 
-    old, new = scoring(people["ent"], before), scoring(people["ent"], after)
+    old, new = scoring(people["ent"], before), scoring(people["ent2"], after)
     assert old["inputs"]["reference_on"] == "2026-03-20"
     assert (old["ruleset"]["file"], old["ruleset"]["effective_to"]) == (INN, "2026-03-31")
     assert (old["outputs"]["pass_line"], old["outputs"]["passed"]) == (60, True)
     assert new["inputs"]["reference_on"] == "2026-04-01"
     assert new["ruleset"]["file"] == "rules/innovative_score_2026.dmn"
     assert (new["outputs"]["pass_line"], new["outputs"]["passed"]) == (99, False)
-    assert people["ent"].get(f"/api/v1/instances/{after}").json["outcome"] == "ineligible"
+    assert people["ent2"].get(f"/api/v1/instances/{after}").json["outcome"] == "ineligible"
     earlier = preview(
         people["ent"], example("innovative"), tier="innovative", reference_on="2026-03-31"
     )

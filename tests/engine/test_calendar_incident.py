@@ -31,7 +31,7 @@ def test_p1_notice_in_a_year_without_calendar_raises_an_incident_naming_it(
     ent.complete("self_evaluation", f.self_evaluation([ent.upload()["id"]]), instance_id)
     not_drawn = lambda **kw: {"seed": kw["seed"], "selected": False, "rate": kw["rate"]}  # noqa: E731
     with registry.override("sampling.draw", not_drawn):
-        failed = city.complete("city_review", {"decision": "approve"}, instance_id, status=500)
+        failed = city.complete("city_review", {"decision": "approve"}, instance_id, status=503)
     [incident] = incidents.list_incidents(ctx)
     assert failed["incident_id"] == incident.id
     assert (incident.command, incident.element_id) == ("complete_task", "city_notice_period")

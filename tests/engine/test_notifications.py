@@ -73,10 +73,16 @@ def test_enterprise_is_reminded_before_its_correction_deadline(ctx, clock, peopl
 
 def test_overdue_tasks_come_first_in_the_inbox_and_are_flagged(ctx, clock, people) -> None:  # type: ignore[no-untyped-def]
     _returned_for_correction(ctx, people, days=3)
-    round_ = f.open_round(people["province"], opens_on=date(2025, 8, 31), label="第二批")
-    people["ent"].post(
-        "/api/v1/instances", json={"process_key": "innovative_evaluation", "round_id": round_["id"]}
+    # a second task of another procedure (one application of a procedure at a time, 第六条)
+    f.grant_qualification(ctx, uscc_code=f.uscc(REGION, 1), region=REGION)
+    round_ = f.open_round_of(
+        people["province"], "specialized_certification", opens_on=date(2025, 8, 31)
     )
+    started = people["ent"].post(
+        "/api/v1/instances",
+        json={"process_key": "specialized_certification", "round_id": round_["id"]},
+    )
+    assert started.status_code == 201, started.json
     clock.advance(timedelta(days=3, hours=20))  # past the correction deadline, timer not yet fired
     inbox = people["ent"].inbox()
     assert [(t["bpmn_id"], t["overdue"]) for t in inbox] == [
