@@ -58,7 +58,10 @@ class TaskListArgs(PageArgs):
     )
     process_key = fields.String(metadata={"description": PROCESS_KEY_FILTER})
     due_before = fields.AwareDateTime(
-        metadata={"description": "只列出在该时间之前到期的任务（带时区，如 +08:00）"}
+        metadata={
+            "description": "只列出在该时间或之前到期的任务（带时区，如 +08:00；"
+            "某日 24:00 即次日 00:00）"
+        }
     )
 
 
@@ -115,6 +118,12 @@ class InboxTaskOut(TaskOut):
     enterprise_name = fields.String(
         allow_none=True, metadata={"description": "企业名称（企业名录中的现名；无记录时为空）"}
     )
+    assignee_name = fields.String(
+        allow_none=True, metadata={"description": "认领人的姓名（系统操作为中文说明）"}
+    )
+    completed_by_name = fields.String(
+        allow_none=True, metadata={"description": "办理人的姓名（系统操作为中文说明）"}
+    )
 
 
 class TaskDetailOut(InboxTaskOut):
@@ -138,6 +147,16 @@ class TaskDetailOut(InboxTaskOut):
         },
     )
     version = fields.Integer()
+    prefill = fields.Boolean(
+        metadata={
+            "description": "true：表单以案件数据中本表单各字段的现值预填（流程图中该用户任务的"
+            "属性 prefill 为 true，如补正材料重新提交申报表）；决定类表单从不预填"
+        }
+    )
+    submitted = fields.Dict(
+        allow_none=True,
+        metadata={"description": "已办结任务提交的表单数据（办理中的任务为空）"},
+    )
 
 
 class CompleteTaskIn(Schema):

@@ -39,9 +39,14 @@ def task_json(row: Any, now: Any) -> dict[str, Any]:
     return out
 
 
-def inbox_task_json(row: Any, now: Any) -> dict[str, Any]:
-    """A task as the inbox lists it: with its enterprise's name (an inbox row's column)."""
-    return task_json(row, now) | {"enterprise_name": row.enterprise_name}
+def inbox_task_json(row: Any, now: Any, names: dict[str, str]) -> dict[str, Any]:
+    """A task as the inbox lists it: with its enterprise's name and who claimed or completed it
+    by name (an inbox row's columns)."""
+    return task_json(row, now) | {
+        "enterprise_name": row.enterprise_name,
+        "assignee_name": names.get(row.assignee) if row.assignee else None,
+        "completed_by_name": names.get(row.completed_by) if row.completed_by else None,
+    }
 
 
 def instance_json(row: Any) -> dict[str, Any]:
@@ -61,10 +66,10 @@ class Inbox(MethodView):
         with its enterprise's name."""
         ctx = engine_context()
         items, total = task_views.inbox(ctx, current_actor(), **args)
-        now = ctx.now()
+        now, names = ctx.now(), task_views.people_names(ctx, items)
         return plain_json(
             {
-                "items": [inbox_task_json(t, now) for t in items],
+                "items": [inbox_task_json(t, now, names) for t in items],
                 "total": total,
                 "page": args["page"],
                 "per_page": args["per_page"],
@@ -85,10 +90,20 @@ class TaskDetail(MethodView):
             ctx,
             actor,
             found["task"],
-            {"data": found["task"].data, "evidence_files": found["evidence_files"]},
+            {
+                "data": found["task"].data,
+                "submitted": found["submitted"],
+                "evidence_files": found["evidence_files"],
+            },
         )
-        return task_json(found["task"], ctx.now()) | {
+        row = found["task"]
+        names = task_views.people_names(ctx, [row])
+        return task_json(row, ctx.now()) | {
             "enterprise_name": found["enterprise_name"],
+            "assignee_name": names.get(row.assignee) if row.assignee else None,
+            "completed_by_name": names.get(row.completed_by) if row.completed_by else None,
+            "prefill": found["prefill"],
+            "submitted": read["submitted"],
             "form": found["form"],
             "instructions": found["instructions"],
             "data": read["data"],

@@ -136,7 +136,14 @@ MESSAGE_LABELS = {
     "miit_decision": "工信部认定结果",
     "annual_update_done": "企业已更新年度信息",
 }
-ROLE_LABELS = {"city": "市级主管部门", "province": "省工信厅", "miit": "工业和信息化部"}
+ROLE_LABELS = {
+    "city": "市级主管部门",
+    "province": "省工信厅",
+    "miit": "工业和信息化部",
+    "enterprise": "企业",
+    "auditor": "审计人员",
+    "process_owner": "流程管理员",
+}
 
 
 def require_send_message(actor: Actor, row: Instance, name: str) -> None:
@@ -152,4 +159,5 @@ def require_send_message(actor: Actor, row: Instance, name: str) -> None:
 
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.role not in roles and actor.role != "system":
-        raise Forbidden(f"需要角色：{', '.join(roles)}")
+        who = "、".join(ROLE_LABELS.get(role, role) for role in roles)
+        raise Forbidden(f"仅限{who}")

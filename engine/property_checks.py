@@ -1,11 +1,13 @@
 """Deploy checks of `spiffworkflow:property` names and values.
 
-The engine reads four properties (a misspelt name is silently ignored by SpiffWorkflow, so a
+The engine reads five properties (a misspelt name is silently ignored by SpiffWorkflow, so a
 user task would lose its form or its due date):
 
 - `formJsonSchemaFilename` on a user task (engine/projections.py, engine/migration.py);
 - `dueAt` on a user task (engine/projections.py `due_at_of`): a Python expression giving an
   ISO date-time with offset;
+- `prefill` on a user task (engine/task_views.py): `true` opens its form with the case's
+  current values of its fields (a correction resubmits the application);
 - `requiresQualification` and `handledBy` on a start event (engine/definitions.py).
 """
 
@@ -36,6 +38,10 @@ KNOWN: dict[str, Known] = {
     "dueAt": Known(
         ("userTask",),
         '用户任务的办理期限：给出带时区的 ISO 日期时间的 Python 表达式，如 correction["ends_at"]',
+    ),
+    "prefill": Known(
+        ("userTask",),
+        "true：表单以案件中本表单各字段的现值预填（如补正材料时重新提交的申报表）；决定类表单不要预填",
     ),
     "requiresQualification": Known(("startEvent",), "申报须持有的资格梯度，如 innovative"),
     "handledBy": Known(("startEvent",), "各梯度的案件由哪个角色办理，如 innovative:city"),
@@ -86,9 +92,7 @@ def lint_properties(root: Any, file: str, files: dict[str, str]) -> list[dict[st
             message = f"{where} 的扩展属性 {name} 没有填写值（{known.meaning}）"
             problems.append(bpmnlint.problem(file, owner.get("id"), line, message))
             continue
-        if name == "requiresQualification" and value not in TIER_LABELS:
-            tiers = "、".join(f"{k}（{v}）" for k, v in TIER_LABELS.items())
-            message = f"{where} 的 requiresQualification {value!r} 不是梯度代码，应为：{tiers}"
+        if message := _value_problem(name, value, where):
             problems.append(bpmnlint.problem(file, owner.get("id"), line, message))
         if name == "dueAt":
             if available is None and not file.startswith("shared/"):
@@ -97,6 +101,16 @@ def lint_properties(root: Any, file: str, files: dict[str, str]) -> list[dict[st
                 message = f"{where} 的 dueAt {value!r} 无效：{why}"
                 problems.append(bpmnlint.problem(file, owner.get("id"), line, message))
     return problems
+
+
+def _value_problem(name: str, value: str, where: str) -> str | None:
+    """What is wrong with a fixed-format property's value (a tier code, a flag), if anything."""
+    if name == "requiresQualification" and value not in TIER_LABELS:
+        tiers = "、".join(f"{k}（{v}）" for k, v in TIER_LABELS.items())
+        return f"{where} 的 requiresQualification {value!r} 不是梯度代码，应为：{tiers}"
+    if name == "prefill" and value.lower() not in {"true", "false"}:
+        return f"{where} 的 prefill {value!r} 无效：应为 true 或 false"
+    return None
 
 
 def _kinds_cn(kinds: tuple[str, ...]) -> str:

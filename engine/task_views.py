@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import access, definitions, forms, queries
+from engine import access, bpmnlint, definitions, forms, queries, setting_checks
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
-from engine.store import Enterprise, EvidenceFile, HumanTask, Instance
+from engine.store import Enterprise, EvidenceFile, HistoryEvent, HumanTask, Instance
 
 # statement (its paged form, its count) per filter shape; values are bound at execution
 _INBOX: dict[tuple[Any, ...], tuple[Select, Select, Select]] = {}
@@ -38,8 +39,9 @@ def _inbox_statement(shape: tuple[Any, ...]) -> Select:
         )
     if process_key:
         query = query.where(HumanTask.process_key == bindparam("process_key"))
-    if due_before:
-        query = query.where(HumanTask.due_at < bindparam("due_before", type_=HumanTask.due_at.type))
+    if due_before:  # at or before: a deadline of D 24:00 is due "by D 24:00"
+        due = bindparam("due_before", type_=HumanTask.due_at.type)
+        query = query.where(HumanTask.due_at <= due)
     return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
 
 
@@ -101,6 +103,17 @@ def inbox(
         return queries._page(conn, query, page, per_page, params, paged, counted)
 
 
+def people_names(ctx: EngineContext, rows: list[Any]) -> dict[str, str]:
+    """Who claimed or completed each of `rows`, as people read it: a user's display name, a
+    system actor's Chinese label (one query for the page)."""
+    ids = {i for r in rows for i in (r.assignee, r.completed_by) if i}
+    if not ids:
+        return {}
+    with ctx.reading() as session:
+        names = queries.actor_names(session, ids)
+    return {i: queries.actor_label(i, names) for i in ids}
+
+
 # case data with evidence but no form naming it (a complaint's start data) reads it under this key
 EVIDENCE_KEY = "evidence"
 EVIDENCE_PROPERTY = {
@@ -120,16 +133,68 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         instance = session.get(Instance, row.instance_id, options=[defer(Instance.state_json)])
         definition = definitions.by_id(ctx, session, instance.definition_id)
         schema = _data_schema(session, definition, row)
+        form = definitions.form_schema(definition, row.form)
+        submitted = _submitted(session, row)
         enterprise = session.get(Enterprise, row.uscc) if row.uscc else None
+        named = {"properties": schema["properties"] | (form or {}).get("properties", {})}
         return {
             "task": row,
-            "form": definitions.form_schema(definition, row.form),
+            "form": form,
             "instructions": definitions.instructions(definition, row.bpmn_id),
+            "prefill": row.state == "open" and _prefills(definition, row.bpmn_id),
+            "submitted": submitted,
             "version": definition.version,
             "enterprise_name": enterprise.name if enterprise else None,
             "data_schema": schema,
-            "evidence_files": _evidence_files(session, actor, instance, schema, row.data),
+            "evidence_files": _evidence_files(
+                session, actor, instance, named, row.data | (submitted or {})
+            ),
         }
+
+
+PREFILL = "prefill"  # a user task's property: its form opens with the case's values
+_PREFILLED: dict[str, set[str]] = {}  # definition checksum -> ids of the user tasks prefilled
+
+
+def _prefills(definition: Any, bpmn_id: str) -> bool:
+    """Whether the diagram asks a user task's form to open with the case's current values for
+    its fields (`spiffworkflow:property name="prefill" value="true"`: a correction resubmits
+    the application). Never otherwise: an earlier step's decision must not preselect this one's."""
+    found = _PREFILLED.get(definition.checksum)
+    if found is None:
+        found = set()
+        prop = f"{{{setting_checks.SPIFF_NS}}}property"
+        for name, text in definition.files.items():
+            if not name.endswith(".bpmn"):
+                continue
+            for task in etree.fromstring(text.encode()).iter(f"{{{bpmnlint.BPMN_NS}}}userTask"):
+                if any(
+                    p.get("name") == PREFILL and (p.get("value") or "").strip().lower() == "true"
+                    for p in task.iter(prop)
+                ):
+                    found.add(task.get("id"))
+        if len(_PREFILLED) > 256:
+            _PREFILLED.clear()
+        _PREFILLED[definition.checksum] = found
+    return bpmn_id in found
+
+
+def _submitted(session: Session, row: HumanTask) -> dict[str, Any] | None:
+    """What a completed task was completed with (its history event), None while open."""
+    if row.state != "completed":
+        return None
+    data = session.scalar(
+        select(HistoryEvent.data)
+        .where(
+            HistoryEvent.instance_id == row.instance_id,
+            HistoryEvent.task_id == row.id,
+            HistoryEvent.kind == "task.completed",
+        )
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    )
+    submitted = (data or {}).get("submitted")
+    return submitted if isinstance(submitted, dict) else None
 
 
 def _data_schema(session: Session, definition: Any, row: HumanTask) -> dict[str, Any]:

@@ -197,11 +197,21 @@ class Values:
         field = fields.FIELDS.get(name)
         return field.title if field else name
 
+    def filled(self, name: str) -> bool:
+        """Whether the figures behind `name` were given (a ratio of them may still be undefined:
+        growth from a zero base)."""
+        if name in DERIVED:
+            return all(self.answered(u) for u in DERIVED[name].uses)
+        return self.answered(name)
+
     def show(self, name: str) -> str | None:
         value = self[name]
         if name in DERIVED and value is not None:
             unit = DERIVED[name].unit
             return percent(value) if unit == "ratio" else fields.display("revenue_y1", value)
+        if name in DERIVED and self.filled(name):  # e.g. growth from 0: the figures, not 未填
+            given = "，".join(f"{self.label(u)} {self.show(u)}" for u in DERIVED[name].uses)
+            return f"无法计算（{given}）"
         if name in self.extra and isinstance(value, bool):
             return "满足" if value else "不满足"
         return fields.display(name, value)

@@ -8,7 +8,7 @@ let REGIONS = {};
 const ROUND_LABELS = {};
 let page = 1;
 
-const VERIFIERS = ['auditor', 'province'];  // GET /audit/verify answers others 403
+const VERIFIERS = ['auditor', 'province'];  // GET /audit/verify and /audit/events answer others 403
 
 /** Whether the signed-in user may verify the hash chains (the pages offer the button only then). */
 export function mayVerify(me) { return VERIFIERS.includes(me.role); }
@@ -62,6 +62,14 @@ function dayStart(day, plusDays = 0) {
   return at.toISOString();
 }
 
+/** The step an event is on as people read it: its element's name (the id as a tooltip). */
+function stepName(e) {
+  if (!e.bpmn_id) return '—';
+  const own = e.kind.startsWith('task.') && e.data && typeof e.data.name === 'string' ? e.data.name : ''; // a task's name
+  const name = e.element_name || own;
+  return name ? el('span', { title: e.bpmn_id }, name) : e.bpmn_id;
+}
+
 /** History events by actor, kind and days (both days included), in the chains' order. */
 async function loadEvents() {
   const data = Object.fromEntries(new FormData(eventForm));
@@ -72,7 +80,7 @@ async function loadEvents() {
     ? table(['时间', '操作人', '事件', '案件', '环节', '内容'], found.items.map((e) => el('tr', { dataset: { event: e.id, kind: e.kind } },
       el('td', { class: 'nowrap' }, fmtTime(e.at)), el('td', { class: 'actor' }, actorText(e)), el('td', {}, eventName(e.kind)),
       el('td', {}, e.instance_id ? el('a', { href: `/ui/audit/cases/${e.instance_id}` }, e.instance_id.slice(0, 8)) : '—'),
-      el('td', {}, e.bpmn_id || '—'), el('td', {}, el('details', {}, el('summary', {}, '详情'), pretty(e.data))))))
+      el('td', {}, stepName(e)), el('td', {}, el('details', {}, el('summary', {}, '详情'), pretty(e.data))))))
     : el('p', { class: 'hint' }, '没有符合条件的记录。'));
   pager(document.getElementById('event-pager'), found, eventPage, (to) => { eventPage = to; return loadEvents(); }, '条');
 }
@@ -80,6 +88,7 @@ async function loadEvents() {
 async function main() {
   const me = await requireLogin();
   document.getElementById('verify').hidden = !mayVerify(me);
+  document.getElementById('events-search').hidden = !mayVerify(me); // 操作记录: the same roles
   let rounds;
   [NAMES, REGIONS, rounds] = await Promise.all([processNames(), regionNames(), api('rounds').catch(() => [])]);
   for (const [key, name] of Object.entries(NAMES)) document.getElementById('f-process').append(el('option', { value: key }, name));

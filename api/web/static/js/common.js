@@ -33,6 +33,17 @@ export function eventName(kind) {
 }
 
 /** Who did it: the display name with the account id (system actors: their label), never null. */
+// the engine's own actors (engine/queries.py SYSTEM_ACTORS), as people read them
+const SYSTEM_ACTORS = { engine: '系统（流程引擎）', router: '系统（消息路由）', scheduler: '系统（定时调度）',
+  cli: '系统（命令行）', simulate: '系统（模拟运行）', retry: '系统（重试）' };
+
+/** An actor id alone as people read it: 系统（…） for the engine's own actors, else the id. */
+export function actorIdText(id) {
+  if (!id) return '';
+  if (SYSTEM_ACTORS[id]) return SYSTEM_ACTORS[id];
+  return id.startsWith('cli:') ? `命令行（${id.slice(4)}）` : id;
+}
+
 export function actorText(event) {
   const id = event.actor || '';
   const name = event.actor_name || '';

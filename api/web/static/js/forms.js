@@ -10,8 +10,9 @@ function choices(prop) {
   return null;
 }
 
-/** Build the inputs for `schema` into `box`, prefilled from `data`; returns {read, showErrors}. */
-export function buildForm(box, schema, data = {}, { readOnly = false } = {}) {
+/** Build the inputs for `schema` into `box`, prefilled from `data` (`files`: evidence already
+ *  uploaded, by id: name, size, sha256); returns {read, showErrors}. */
+export function buildForm(box, schema, data = {}, { readOnly = false, files = {} } = {}) {
   const required = new Set(schema.required || []);
   const readers = {};
   const fields = {};
@@ -34,7 +35,8 @@ export function buildForm(box, schema, data = {}, { readOnly = false } = {}) {
       field = el('div', { class: 'field', dataset: { field: name } }, label, desc, input, errorBox);
       readers[name] = () => (input.value === '' ? undefined : JSON.parse(input.value));
     } else if (prop.type === 'array' && (prop.items || {}).format === EVIDENCE) {
-      field = evidenceField(name, prop, label, desc, errorBox, Array.isArray(value) ? value : [], readers, readOnly);
+      const initial = (Array.isArray(value) ? value : []).map((v) => files[String(v)] || { id: String(v), filename: String(v) });
+      field = evidenceField(name, prop, label, desc, errorBox, initial, readers, readOnly);
     } else if (prop.type === 'integer' || prop.type === 'number') {
       const input = el('input', { type: 'number', id, name, step: prop.type === 'integer' ? '1' : 'any',
         min: prop.minimum, max: prop.maximum, value: value ?? '', disabled: readOnly });
@@ -85,7 +87,7 @@ export function buildForm(box, schema, data = {}, { readOnly = false } = {}) {
 }
 
 function evidenceField(name, prop, label, desc, errorBox, initial, readers, readOnly) {
-  const files = initial.map((id) => ({ id, filename: id }));
+  const files = [...initial];
   const list = el('ul', { class: 'files' });
   const render = () => list.replaceChildren(...files.map((f, i) => el('li', { dataset: { file: f.id } },
     `${f.filename} `, f.sha256 ? el('code', {}, `sha256 ${f.sha256.slice(0, 16)}…`) : '',

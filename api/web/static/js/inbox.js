@@ -8,12 +8,17 @@ const UNSCHEDULED = [{ process_key: 'major_change', label: '报告重大变化',
 const form = document.getElementById('filters');
 let page = 1;
 
+/** 截止早于 D: due at or before D 24:00 (the next day's 00:00 in Beijing time), as deadlines read. */
+function dayEnd(day) {
+  return new Date(new Date(`${day}T00:00:00+08:00`).getTime() + 24 * 3600 * 1000).toISOString();
+}
+
 function query() {
   const data = new FormData(form);
   const due = data.get('due_before');
   return {
     state: data.get('state'), process_key: data.get('process_key'), mine: data.get('mine') ? 'true' : '',
-    due_before: due ? new Date(`${due}T00:00:00+08:00`).toISOString() : '', page, per_page: 20,
+    due_before: due ? dayEnd(due) : '', page, per_page: 20,
   };
 }
 
@@ -23,10 +28,11 @@ function enterpriseLabel(task) {
   return task.enterprise_name ? `${task.enterprise_name}（${task.uscc}）` : task.uscc;
 }
 
-/** Who handles a task: its claimer while open, who completed it once done. */
+/** Who handles a task, by name: its claimer while open, who completed it once done. */
 function handler(task) {
-  if (task.state === 'completed') return task.completed_by || task.assignee || '—';
-  return task.assignee || (task.state === 'open' ? '未认领' : '—');
+  const claimer = task.assignee_name || task.assignee;
+  if (task.state === 'completed') return task.completed_by_name || task.completed_by || claimer || '—';
+  return claimer || (task.state === 'open' ? '未认领' : '—');
 }
 
 function dueCell(task) {
@@ -86,9 +92,17 @@ function roundRow(round, names, mine, prerequisite) {
     el('td', {}, roundAction(round, mine, prerequisite)));
 }
 
+/** The outcome each case told the enterprise (its latest 结果 notification's text, with the reason), by case. */
+function outcomeNotes(items) {
+  const found = new Map();
+  for (const n of items) if (n.kind === 'outcome' && n.instance_id && n.body && !found.has(n.instance_id)) found.set(n.instance_id, n.body);
+  return found;
+}
+
 async function showApply(names) {
-  const [rounds, cases, planned] = await Promise.all([api('rounds'), api('instances', { query: { per_page: 100 } }),
-    api('rounds/schedule').catch(() => [])]);
+  const [rounds, cases, planned, notes] = await Promise.all([api('rounds'), api('instances', { query: { per_page: 100 } }),
+    api('rounds/schedule').catch(() => []), api('notifications', { query: { per_page: 100 } }).catch(() => ({ items: [] }))]);
+  const outcomes = outcomeNotes(notes.items);
   const applied = new Map(cases.items.filter((c) => c.round_id !== null).map((c) => [c.round_id, c]));
   const open = rounds.filter((r) => r.accepting);
   // the qualification each open round requires, and whether this enterprise holds it
@@ -108,11 +122,11 @@ async function showApply(names) {
   document.getElementById('apply').hidden = false;
   document.getElementById('my-cases-list').replaceChildren(cases.items.length
     ? table(['流程', '批次', '状态', '当前环节', '结果', '发起时间', '更新时间'], cases.items.map((c) => el('tr', { dataset: { instance: c.id } },
-      el('td', {}, names[c.process_key] || c.process_key),
+      el('td', {}, el('a', { href: `/ui/audit/cases/${c.id}`, title: '查看案件' }, names[c.process_key] || c.process_key)),
       el('td', {}, (rounds.find((r) => r.id === c.round_id) || {}).label || '—'),
       el('td', {}, STATUS_NAMES[c.status] || c.status),
       el('td', { class: 'stage' }, stageText(c)),
-      el('td', {}, c.outcome_name || '—'),
+      el('td', { class: 'outcome' }, c.outcome_name || '—', outcomes.has(c.id) ? el('div', { class: 'hint outcome-note' }, outcomes.get(c.id)) : ''),
       el('td', {}, fmtTime(c.started_at)), el('td', {}, fmtTime(c.updated_at)))))
     : el('p', { class: 'hint' }, '尚无案件。'));
   document.getElementById('my-cases').hidden = false;

@@ -2,7 +2,7 @@
 // renewal, status changes with who and why), and the province's legacy import (第二十条).
 // The province also opens a case about the enterprise from here: a 第十二条 incident, or a
 // major change found without a report (第十一条).
-import { actorText, api, ApiError, download, el, errorText, eventName, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, showFieldErrors, STATUS_NAMES, table, TIER_NAMES } from './common.js';
+import { actorIdText, actorText, api, ApiError, download, el, errorText, eventName, fail, fmtDeadline, fmtTime, notice, pager, pretty, QUALIFICATION_STATUS_NAMES, requireLogin, ROLE_NAMES, showFieldErrors, STATUS_NAMES, table, TIER_NAMES } from './common.js';
 
 const SOURCES = { evaluation: '评价认定', legacy: '存量导入' };
 const form = document.getElementById('filters');
@@ -90,7 +90,7 @@ async function show(id) {
   const q = await api(`qualifications/${id}`);
   document.getElementById('detail-title').textContent = `${q.enterprise_name} · ${TIER_NAMES[q.tier] || q.tier}（${q.number}）`;
   const rows = [['状态', statusBadge(q.status)], ['状态说明', q.status_reason || '—'],
-    ['状态变更', q.status_changed_at ? `${fmtTime(q.status_changed_at)} ${q.status_changed_by || ''}` : '—'],
+    ['状态变更', q.status_changed_at ? `${fmtTime(q.status_changed_at)} ${actorIdText(q.status_changed_by)}` : '—'],
     ['有效期', `${q.issued_on} 至 ${q.expires_on}`], ['具备复核资格', q.renewal_eligible ? '是' : '否（第十条）'],
     ['最近年度信息更新', q.info_updated_on || '—'], ['来源', SOURCES[q.source] || q.source || '—'],
     ['颁发案件', q.instance_id ? el('a', { href: `/ui/audit/cases/${q.instance_id}` }, q.instance_id.slice(0, 8)) : '—']];

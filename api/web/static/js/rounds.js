@@ -4,12 +4,13 @@ import { api, download, el, fail, fmtDeadline, fmtTime, notice, pager, processNa
 
 const ROUND_PROCESSES = ['innovative_evaluation', 'specialized_certification', 'little_giant_recommendation'];
 const WINDOWS = { upcoming: ['未开放', ''], open: ['申报中', 'ok'], closed: ['已截止', ''] };
+// [list, query, label, the procedures whose rounds have it (none: every round)]
 const EXPORTS = [
   ['city-report', {}, '市级推荐上报名单'],
   ['notice-list', { level: 'city' }, '市级公示名单'],
   ['notice-list', { level: 'province' }, '省级公示名单'],
   ['announcement-list', {}, '公告名单'],
-  ['recommendation-list', {}, '推荐工业和信息化部名单'],
+  ['recommendation-list', {}, '推荐工业和信息化部名单', ['little_giant_recommendation']],
 ];
 const VIEWERS = ['city', 'province', 'miit', 'auditor'];  // who may list a round's cases
 const NAMES = {};
@@ -87,7 +88,7 @@ async function importMiitList(form, round) {
 async function choose(round) {
   Object.assign(chosen, { round, stage: '', page: 1 });
   document.getElementById('round-title').textContent = `${round.label}（${NAMES[round.process_key] || round.process_key}）`;
-  document.getElementById('exports').replaceChildren('导出 CSV：', ...EXPORTS.map(([kind, query, label]) => el('button', {
+  document.getElementById('exports').replaceChildren('导出 CSV：', ...EXPORTS.filter(([, , , only]) => !only || only.includes(round.process_key)).map(([kind, query, label]) => el('button', {
     type: 'button', class: 'secondary', dataset: { export: kind + (query.level ? `-${query.level}` : '') },
     onclick: (event) => exportList(round, kind, query, event.target).catch(fail) }, label)));
   const miit = document.getElementById('miit-form');

@@ -88,7 +88,7 @@ function reasons(result, tier) {
 function conditionsTable(conditions) {
   const numbered = conditions.some((c) => c.indicator);
   return table([...(numbered ? ['编号'] : []), '条件', '填报', ''], conditions.map((c) => el('tr', { dataset: { condition: c.code } },
-    numbered ? el('td', {}, c.indicator || '—') : null, el('td', {}, c.name), el('td', {}, c.missing ? '未填' : c.value || '—'), el('td', {}, yes(c.passed)))));
+    numbered ? el('td', {}, c.indicator || '—') : null, el('td', {}, c.name), el('td', {}, c.value || (c.missing ? '未填' : '—')), el('td', {}, yes(c.passed)))));
 }
 
 function show(result, tierKey) {
@@ -105,10 +105,11 @@ function show(result, tierKey) {
     el('dt', {}, '规模类型'), el('dd', { id: 'size' }, `${result.size.size_class_label || '—'}（${result.size.industry_label || '—'}）`),
     el('dt', {}, '申报条件（第四条）'), el('dd', { id: 'eligibility' }, result.eligibility.eligible ? '符合' : '不符合'),
     ...(tier.score !== null && tier.score !== undefined ? [el('dt', {}, '得分'), el('dd', { id: 'score' }, `${tier.score} 分（及格线 ${tier.pass_line} 分）`)] : []),
-    el('dt', {}, '依据'), el('dd', {}, `${tier.ruleset.name}，${tier.ruleset.effective_from} 起施行`, tier.ruleset.note ? el('div', { class: 'hint' }, tier.ruleset.note) : '')));
+    // the rule set's 说明 (note) is for those who maintain the rule files, never shown here
+    el('dt', {}, '依据'), el('dd', { id: 'basis' }, `${tier.ruleset.name}，${tier.ruleset.effective_from} 起施行`)));
   if (Array.isArray(tier.indicators)) {
     parts.push(el('h3', {}, '指标得分'), table(['编号', '指标', '填报', '档次', '得分'], tier.indicators.map((i) => el('tr', { dataset: { indicator: i.id } },
-      el('td', {}, i.id), el('td', {}, i.label), el('td', {}, i.missing ? '未填' : String(i.value ?? '—')), el('td', {}, i.band || '—'),
+      el('td', {}, i.id), el('td', {}, i.label), el('td', {}, i.value ?? (i.missing ? '未填' : '—')), el('td', {}, i.band || '—'),
       el('td', { class: 'num' }, `${i.points} / ${i.max}`)))));
   }
   if (Array.isArray(tier.conditions) && tier.conditions.length) {

@@ -16,14 +16,20 @@ function enterpriseLabel(task) {
   return task.enterprise_name ? `${task.enterprise_name}（${task.uscc}）` : task.uscc;
 }
 
+/** Who claimed or completed a task (`field`: assignee, completed_by) by name, else by id. */
+function personName(task, field) {
+  return task[`${field}_name`] || task[field] || '';
+}
+
 function meta(task, names, regions) {
   const done = task.state === 'completed';
   const rows = [['流程', `${names[task.process_key] || task.process_key}（第 ${task.version} 版）`], ['环节', `${task.name}（${task.bpmn_id}）`],
     ['企业', enterpriseLabel(task)], ['地区', regionLabel(regions, task.region)], ['状态', STATUS_NAMES[task.state] || task.state],
     ['截止时间', task.due_at ? [fmtDeadline(task.due_at), task.overdue ? el('span', { class: 'badge bad' }, ' 已逾期') : ''] : '—'],
-    done ? ['办理人', task.completed_by || task.assignee || '—'] : ['认领人', task.assignee || '未认领'], ['创建时间', fmtTime(task.created_at)],
+    done ? ['办理人', personName(task, 'completed_by') || personName(task, 'assignee') || '—'] : ['认领人', personName(task, 'assignee') || '未认领'],
+    ['创建时间', fmtTime(task.created_at)],
     ['案件', el('a', { href: `/ui/audit/cases/${task.instance_id}` }, task.instance_id)]];
-  if (task.completed_at) rows.push(['办结', `${fmtTime(task.completed_at)} ${task.completed_by || ''}`]);
+  if (task.completed_at) rows.push(['办结', `${fmtTime(task.completed_at)} ${personName(task, 'completed_by')}`]);
   document.getElementById('task-meta').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 
@@ -44,7 +50,7 @@ function choiceTitle(prop, value) {
 
 /** A submitted value as people read it: 是/否, a choice's title, a figure with its unit. */
 function shown(prop, value) {
-  if (value === null || value === undefined || value === '') return '—';
+  if (value === null || value === undefined || value === '') return '—'; // 0 is a figure, not 未填
   if (typeof value === 'boolean') return value ? '是' : '否';
   const title = choiceTitle(prop, value);
   if (title !== undefined) return title;
@@ -73,7 +79,7 @@ function evidenceList(ids, files) {
 }
 
 /** The case data's submitted fields, by their forms' titles and in their order; the fields this
- *  task's own form asks for are left to the form. */
+ *  task's own form asks for are left to the form (prefilled, or showing what was submitted). */
 function figures(task) {
   const own = new Set(Object.keys((task.form || {}).properties || {}));
   const props = Object.entries((task.data_schema || {}).properties || {})
@@ -121,7 +127,7 @@ function showCase(task) {
   document.getElementById('case-data-body').replaceChildren(pretty(task.data));
 }
 
-async function load() {
+async function load(justSubmitted = false) {
   const [task, names, regions] = await Promise.all([api(`tasks/${TASK}`), processNames(), regionNames()]);
   document.getElementById('task-title').textContent = task.name;
   document.title = `${task.name} · 办理任务`;
@@ -139,11 +145,20 @@ async function load() {
   instructions.hidden = !task.instructions;
   const box = document.getElementById('form-fields');
   box.replaceChildren();
-  // not prefilled from the case data: an earlier step's `decision` must never preselect this one's
-  form = buildForm(box, schema, {}, { readOnly: !canWork });
+  form = buildForm(box, schema, formValues(task), { readOnly: !canWork, files: task.evidence_files || {} });
   document.getElementById('complete').hidden = !canWork;
-  if (!open) status('该任务已不在办理中', 'error');
-  else if (task.assignee && task.assignee !== me.id) status(`该任务已由 ${task.assignee} 认领`, 'error');
+  if (justSubmitted) return; // the success banner says it
+  if (task.state === 'completed') status('该任务已办结，表单中为办理时提交的内容');
+  else if (!open) status('该任务已不在办理中', 'error');
+  else if (task.assignee && task.assignee !== me.id) status(`该任务已由 ${personName(task, 'assignee')} 认领`, 'error');
+}
+
+/** What the form opens with: a completed task's submitted values; the case's current values
+ *  where the diagram asks for them (`prefill`, a correction resubmitting the application);
+ *  otherwise nothing, so an earlier step's decision never preselects this one's. */
+function formValues(task) {
+  if (task.state === 'completed') return task.submitted || {};
+  return task.prefill ? task.data || {} : {};
 }
 
 async function claim(on) {
@@ -167,7 +182,7 @@ async function complete(event) {
     box.className = 'notice ok';
     box.hidden = false;
     status('已提交', 'ok');
-    await load();
+    await load(true);
   } catch (error) {
     if (error instanceof ApiError && error.status === 422) {
       const rest = form.showErrors(error.body.errors);
