@@ -565,6 +565,7 @@ class Events(MethodView):
             page=args["page"],
             per_page=args["per_page"],
         )
+        items = audit_export.with_element_names(engine_context(), items)
         return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 

@@ -225,6 +225,9 @@ class EventOut(Schema):
     definition_id = fields.Integer(allow_none=True)
     task_id = fields.String(allow_none=True)
     bpmn_id = fields.String(allow_none=True)
+    element_name = fields.String(
+        allow_none=True, metadata={"description": "环节名称：bpmn_id 所指步骤在当时版本中的名称"}
+    )
     data = fields.Dict()
     prev_hash = fields.String()
     hash = fields.String()

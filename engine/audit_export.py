@@ -91,13 +91,7 @@ def case_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[Any
     """A case's events as `actor` may read them, each with `kind_label`, `element_name`,
     `definition_version` and `process_name` (the version it happened under)."""
     events = queries.instance_history(ctx, actor, instance_id)
-    versions: dict[int, Any] = {}
-    with ctx.reading() as session:
-        for definition_id in {e.definition_id for e in events if e.definition_id is not None}:
-            try:
-                versions[definition_id] = definitions.by_id(ctx, session, definition_id)
-            except NotFound:
-                continue  # a version row gone: the event still names its id
+    versions = _versions(ctx, events)
     names = {i: stages.element_names(d) for i, d in versions.items()}
     for e in events:
         version = versions.get(e.definition_id) if e.definition_id is not None else None
@@ -106,6 +100,26 @@ def case_history(ctx: EngineContext, actor: Actor, instance_id: str) -> list[Any
         e.definition_version = version.version if version is not None else None
         e.process_name = version.name if version is not None else None
     return events
+
+
+def with_element_names(ctx: EngineContext, events: list[Any]) -> list[Any]:
+    """`events` each with `element_name`: the name of the step its `bpmn_id` names, in the
+    version it happened under (the audit log's 环节 column)."""
+    names = {i: stages.element_names(d) for i, d in _versions(ctx, events).items()}
+    for e in events:
+        e.element_name = element_name(names.get(e.definition_id, {}), e.bpmn_id)
+    return events
+
+
+def _versions(ctx: EngineContext, events: list[Any]) -> dict[int, Any]:
+    versions: dict[int, Any] = {}
+    with ctx.reading() as session:
+        for definition_id in {e.definition_id for e in events if e.definition_id is not None}:
+            try:
+                versions[definition_id] = definitions.by_id(ctx, session, definition_id)
+            except NotFound:
+                continue  # a version row gone: the event still names its id
+    return versions
 
 
 def added_fields(event: Any) -> dict[str, Any]:

@@ -12,17 +12,14 @@ from engine import users
 from tests import factories as f
 
 PREFILL = '<spiffworkflow:property name="prefill" value="true"/>'
-CORRECTION_FORM = (
-    '<bpmn:userTask id="correct_application" name="企业补正材料">\n'
-    "      <bpmn:extensionElements>\n"
-    "        <spiffworkflow:properties>\n"
-)
 
 
 def prefilled_p1(ctx: Any, client: Any) -> f.People:
-    """The P1 cast with P1's correction task marked `prefill`."""
-    edit = (CORRECTION_FORM, CORRECTION_FORM + f"          {PREFILL}\n")
-    return f.p1_cast(ctx, client, files=f.process_files({f.P1_BPMN: edit}))
+    """The P1 cast: P1's correction task is marked `prefill` as shipped (and P2's)."""
+    files = f.process_files()
+    assert PREFILL in files[f.P1_BPMN]
+    assert PREFILL in (f.ROOT_PROCESSES / "specialized_certification.bpmn").read_text("utf-8")
+    return f.p1_cast(ctx, client, files=files)
 
 
 def returned_for_correction(people: f.People, round_id: int) -> tuple[str, dict[str, Any]]:
@@ -120,3 +117,15 @@ def test_a_growth_from_a_zero_base_shows_its_figures_not_blank(p1: f.People) -> 
     assert growth["value"].startswith("无法计算（")
     assert "前年度主营业务收入 0万元" in growth["value"]
     assert growth["points"] == 0
+
+
+def test_the_audit_log_names_each_step_by_its_name(p1: f.People, p1_round: int) -> None:
+    # 操作记录's 环节 column: the step's name in the version the event happened under
+    instance_id = f.start(p1["ent"], p1_round)["id"]
+    evidence = p1["ent"].upload()["id"]
+    p1["ent"].complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
+    found = p1["auditor"].get("/api/v1/audit/events", query_string={"instance_id": instance_id})
+    assert found.status_code == 200, found.json
+    named = {e["bpmn_id"]: e.get("element_name") for e in found.json["items"] if e["bpmn_id"]}
+    assert named["self_evaluation"] == "企业自评"
+    assert named["classify_size"] == "企业规模划型"

@@ -179,7 +179,7 @@ def test_objection_during_province_notice_is_reviewed_by_the_province(
     review = people["province"].task("province_objection_review", instance_id)
     assert review["role"] == "province"  # lane of the called diagram
     detail = people["province"].get(f"/api/v1/tasks/{review['id']}").json  # its instructions too
-    assert detail["instructions"].startswith("省级公示期间收到异议（见 objection：提出人与内容）")
+    assert detail["instructions"].startswith("省级公示期间收到异议（提出人与内容见上方")
     people["province"].complete(
         "province_objection_review", {"decision": "dismissed", "reason": "经核查属实"}, instance_id
     )
