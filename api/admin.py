@@ -49,6 +49,7 @@ from engine import (
     audit_export,
     definitions,
     deploy_safety,
+    evidence_types,
     history,
     incidents,
     migration,
@@ -74,7 +75,7 @@ audit_bp = Blueprint(
 rounds_bp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="申报批次")
 files_bp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="佐证材料")
 
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = evidence_types.MAX_BYTES
 
 
 UPLOAD_KINDS = "BPMN 流程图（.bpmn）、DMN 规则表（.dmn）、表单（.json）或申报批次计划 rounds.json"
@@ -702,10 +703,14 @@ class Files(MethodView):
         files_bp,
         {
             403: "仅限提交材料的角色（企业、各级主管部门、社会公众）；审计与流程管理角色只读",
-            422: "缺少 file，文件为空或超过 20 MB",
+            422: "缺少 file；文件为空、超过 20 MB、类型不在允许之列（TIDU_EVIDENCE_TYPES）或是程序",
         },
     )
-    @files_bp.doc(requestBody=multipart_body("file", "佐证材料文件（不超过 20 MB）"))
+    @files_bp.doc(
+        requestBody=multipart_body(
+            "file", "佐证材料文件（不超过 20 MB；PDF、OFD、图片、Word、Excel、WPS 或 ZIP）"
+        )
+    )
     @files_bp.response(201, FileOut)
     def post(self) -> Any:
         """Upload one evidence file (multipart field `file`); returns its id and sha256. Only
@@ -716,14 +721,16 @@ class Files(MethodView):
         part = request.files.get("file")
         if part is None:
             raise InvalidInput("请以 multipart 字段 file 上传", errors={"file": ["必填"]})
-        content = part.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD or not content:
-            raise InvalidInput("文件为空或超过 20 MB", errors={"file": ["大小不合法"]})
+        try:
+            content = part.read(MAX_UPLOAD + 1)
+        finally:
+            part.close()  # a large upload is spooled to a temporary file
+        filename = part.filename or "file"
         return queries.store_file(
             engine_context(),
             actor,
-            filename=part.filename or "file",
-            content_type=part.mimetype,
+            filename=filename,
+            content_type=evidence_types.check(filename, content),
             content=content,
         )
 

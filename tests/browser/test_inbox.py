@@ -46,6 +46,11 @@ def test_enterprise_fills_its_self_evaluation_with_an_evidence_upload(  # type: 
     assert page.inner_text("[data-error-for=evidence]") == "至少需要 1 项"
 
     fill_self_evaluation(page, f.self_evaluation([]))
+    wrong = tmp_path / "说明.txt"  # not a type evidence may have: said next to the field
+    wrong.write_bytes("说明".encode())
+    page.set_input_files("#f-evidence", str(wrong))
+    page.wait_for_selector("[data-field=evidence] .status >> text=上传失败")
+    assert "PDF（.pdf）" in page.inner_text("[data-field=evidence] .status")
     evidence = tmp_path / "审计报告.pdf"
     evidence.write_bytes(b"%PDF-1.4 2024 audit report")
     page.set_input_files("#f-evidence", str(evidence))

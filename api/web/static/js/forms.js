@@ -92,7 +92,11 @@ function evidenceField(name, prop, label, desc, errorBox, initial, readers, read
   const render = () => list.replaceChildren(...files.map((f, i) => el('li', { dataset: { file: f.id } },
     `${f.filename} `, f.sha256 ? el('code', {}, `sha256 ${f.sha256.slice(0, 16)}…`) : '',
     readOnly ? '' : el('button', { type: 'button', class: 'secondary', onclick: () => { files.splice(i, 1); render(); } }, '移除'))));
-  const input = el('input', { type: 'file', id: `f-${name}`, name, multiple: true, disabled: readOnly });
+  const input = el('input', {
+    type: 'file', id: `f-${name}`, name, multiple: true, disabled: readOnly,
+    accept: '.pdf,.ofd,.jpg,.jpeg,.png,.tif,.tiff,.doc,.docx,.xls,.xlsx,.wps,.et,.zip',
+    title: '单个文件不超过 20 MB；PDF、OFD、图片、Word、Excel、WPS 或 ZIP',
+  });
   const progress = el('span', { class: 'status' });
   input.addEventListener('change', async () => {
     for (const file of input.files) {
@@ -103,7 +107,8 @@ function evidenceField(name, prop, label, desc, errorBox, initial, readers, read
         files.push(await api('files', { method: 'POST', form }));
         progress.textContent = `已上传 ${file.name}`;
       } catch (error) {
-        progress.textContent = `${file.name} 上传失败：${errorText(error)}`;
+        const why = error.body && error.body.errors && error.body.errors.file; // e.g. the allowed types
+        progress.textContent = `${file.name} 上传失败：${why ? why.join('；') : errorText(error)}`;
       }
       render();
     }
