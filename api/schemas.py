@@ -126,6 +126,17 @@ class InboxTaskOut(TaskOut):
     )
 
 
+class EarlierStepOut(Schema):
+    task_id = fields.String()
+    bpmn_id = fields.String()
+    name = fields.String()
+    completed_at = LocalDateTime()
+    completed_by = fields.String(allow_none=True)
+    completed_by_name = fields.String(allow_none=True)
+    fields_ = fields.Dict(data_key="fields", attribute="fields")
+    submitted = fields.Dict()
+
+
 class TaskDetailOut(InboxTaskOut):
     form = fields.Dict(allow_none=True, metadata={"description": "表单 JSON Schema"})
     instructions = fields.String(
@@ -156,6 +167,13 @@ class TaskDetailOut(InboxTaskOut):
     submitted = fields.Dict(
         allow_none=True,
         metadata={"description": "已办结任务提交的表单数据（办理中的任务为空）"},
+    )
+    earlier_steps = fields.List(
+        fields.Nested(lambda: EarlierStepOut()),
+        metadata={
+            "description": "本案件此前已办结的步骤（办理记录）：步骤名称、办理人、办结时间及其"
+            "提交的表单内容（fields 为各字段的 JSON Schema，佐证材料见 data）"
+        },
     )
 
 

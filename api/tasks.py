@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from flask.views import MethodView
@@ -94,16 +95,30 @@ class TaskDetail(MethodView):
                 "data": found["task"].data,
                 "submitted": found["submitted"],
                 "evidence_files": found["evidence_files"],
+                "earlier_steps": [step["submitted"] for step in found["earlier_steps"]],
             },
         )
         row = found["task"]
-        names = task_views.people_names(ctx, [row])
+        doers = [
+            SimpleNamespace(assignee=None, completed_by=s["completed_by"])
+            for s in found["earlier_steps"]
+        ]
+        names = task_views.people_names(ctx, [row, *doers])
+        steps = [
+            {
+                **step,
+                "submitted": said,
+                "completed_by_name": names.get(step["completed_by"], step["completed_by"]),
+            }
+            for step, said in zip(found["earlier_steps"], read["earlier_steps"], strict=True)
+        ]
         return task_json(row, ctx.now()) | {
             "enterprise_name": found["enterprise_name"],
             "assignee_name": names.get(row.assignee) if row.assignee else None,
             "completed_by_name": names.get(row.completed_by) if row.completed_by else None,
             "prefill": found["prefill"],
             "submitted": read["submitted"],
+            "earlier_steps": steps,
             "form": found["form"],
             "instructions": found["instructions"],
             "data": read["data"],

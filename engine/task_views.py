@@ -140,6 +140,7 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
         return {
             "task": row,
             "form": form,
+            "earlier_steps": _earlier_steps(session, definition, row),
             "instructions": definitions.instructions(definition, row.bpmn_id),
             "prefill": row.state == "open" and _prefills(definition, row.bpmn_id),
             "submitted": submitted,
@@ -195,6 +196,62 @@ def _submitted(session: Session, row: HumanTask) -> dict[str, Any] | None:
     )
     submitted = (data or {}).get("submitted")
     return submitted if isinstance(submitted, dict) else None
+
+
+def _earlier_steps(session: Session, definition: Any, row: HumanTask) -> list[dict[str, Any]]:
+    """The case's steps done before this task (before it was created, or completed): each
+    step's name, who completed it and when, and what it was completed with, by its form's fields
+    (their titles and choices), evidence lists left to the case data. So a province reviewing a
+    case reads the city's conclusion and reason, not only the values the case holds now."""
+    until = row.completed_at if row.state == "completed" and row.completed_at else row.created_at
+    done = list(
+        session.scalars(
+            select(HumanTask)
+            .where(
+                HumanTask.instance_id == row.instance_id,
+                HumanTask.id != row.id,
+                HumanTask.state == "completed",
+                HumanTask.completed_at <= until,
+            )
+            .order_by(HumanTask.completed_at, HumanTask.id)
+        )
+    )
+    if not done:
+        return []
+    completions = {
+        task_id: (seq, data)
+        for task_id, seq, data in session.execute(
+            select(HistoryEvent.task_id, HistoryEvent.seq, HistoryEvent.data).where(
+                HistoryEvent.instance_id == row.instance_id,
+                HistoryEvent.kind == "task.completed",
+                HistoryEvent.task_id.in_([t.id for t in done]),
+            )
+        )
+    }
+    done.sort(key=lambda t: completions.get(t.id, (0, None))[0])  # the order they were done
+    steps = []
+    for step in done:
+        submitted = (completions.get(step.id, (0, None))[1] or {}).get("submitted")
+        props = (definitions.form_schema(definition, step.form) or {}).get("properties", {})
+        shown = {
+            name: prop
+            for name, prop in props.items()
+            if isinstance(submitted, dict)
+            and name in submitted
+            and (prop.get("items") or {}).get("format") != forms.EVIDENCE_FORMAT
+        }
+        steps.append(
+            {
+                "task_id": step.id,
+                "bpmn_id": step.bpmn_id,
+                "name": step.name,
+                "completed_at": step.completed_at,
+                "completed_by": step.completed_by,
+                "fields": shown,
+                "submitted": {name: submitted[name] for name in shown},
+            }
+        )
+    return steps
 
 
 def _data_schema(session: Session, definition: Any, row: HumanTask) -> dict[str, Any]:

@@ -129,3 +129,29 @@ def test_the_audit_log_names_each_step_by_its_name(p1: f.People, p1_round: int) 
     named = {e["bpmn_id"]: e.get("element_name") for e in found.json["items"] if e["bpmn_id"]}
     assert named["self_evaluation"] == "企业自评"
     assert named["classify_size"] == "企业规模划型"
+
+
+def test_a_review_shows_the_earlier_steps_with_their_conclusions(
+    p1: f.People, p1_round: int
+) -> None:
+    # a later review reads the city's earlier conclusion and reason (the case data holds only
+    # the latest `decision`), who gave them and when, with each choice's title
+    ent, city = p1["ent"], p1["city"]
+    instance_id = f.start(ent, p1_round)["id"]
+    evidence = ent.upload()["id"]
+    ent.complete("self_evaluation", f.self_evaluation([evidence]), instance_id)
+    city.complete("city_review", {"decision": "return", "reason": "研发费用佐证不全"}, instance_id)
+    ent.complete("correct_application", f.self_evaluation([evidence]), instance_id)
+    review = city.task("city_review", instance_id)
+    steps = city.get(f"/api/v1/tasks/{review['id']}").json["earlier_steps"]
+    assert [s["bpmn_id"] for s in steps] == [
+        "self_evaluation",
+        "city_review",
+        "correct_application",
+    ]
+    first_review = steps[1]
+    assert first_review["submitted"]["decision"] == "return"
+    assert first_review["submitted"]["reason"] == "研发费用佐证不全"
+    assert first_review["fields"]["decision"]["title"]
+    assert first_review["completed_by_name"]
+    assert "evidence" not in steps[0]["submitted"]  # files are read with the case data

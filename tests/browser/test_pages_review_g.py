@@ -208,3 +208,21 @@ def test_self_check_shows_no_maintenance_note_and_a_zero_base_growth(  # type: i
     growth = page.inner_text("#result tr[data-indicator='INN-3']")
     assert "未填" not in growth
     assert "前年度主营业务收入 0万元" in growth
+
+
+def test_the_correction_page_shows_why_it_was_returned_and_by_whom(  # type: ignore[no-untyped-def]
+    cast, open_browser
+) -> None:
+    # 办理记录: the earlier steps with their conclusions, e.g. the city's 退回补正 and its reason
+    round_ = f.open_round(cast["province"], opens_on=date(2025, 9, 1))
+    instance_id, _ = returned_for_correction(cast, round_["id"])
+    task = cast["ent"].task("correct_application", instance_id)
+    page = open_browser(cast["ent"].token).page
+    page.goto(f"/ui/tasks/{task['id']}")
+    page.wait_for_selector("#case-steps li[data-step=city_review]")
+    assert page.is_visible("#case-steps-title")
+    said = page.inner_text("#case-steps li[data-step=city_review] summary")
+    assert said.startswith("市级初审（")
+    assert "退回补正" in said
+    assert "研发费用佐证不全" in said
+    assert "return" not in said  # the choice's title, not its value

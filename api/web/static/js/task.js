@@ -114,7 +114,27 @@ function checks(data) {
   return rows;
 }
 
+/** 办理记录: each earlier step with who did it and when; its choices and reasons in the summary
+ *  line, everything it submitted under it. */
+function earlierSteps(task) {
+  return (task.earlier_steps || []).map((step) => {
+    const entries = Object.entries(step.fields || {}).filter(([name]) => name in (step.submitted || {}));
+    const said = entries
+      .filter(([name, prop]) => prop.oneOf || prop.enum || ['reason', 'findings', 'remarks', 'announcement_no'].includes(name))
+      .map(([name, prop]) => `${prop.title || name}：${shown(prop, step.submitted[name])}`);
+    const head = `${step.name}（${step.completed_by_name || step.completed_by || '—'}，${fmtTime(step.completed_at)}）`;
+    return el('li', { dataset: { step: step.bpmn_id } },
+      el('details', {},
+        el('summary', {}, head, said.length ? ` ${said.join('；')}` : ''),
+        entries.length ? table(['项目', '提交内容'], entries.map(([name, prop]) => [prop.title || name, shown(prop, step.submitted[name])]))
+          : el('p', { class: 'hint' }, '该步骤没有填写表单内容。')));
+  });
+}
+
 function showCase(task) {
+  const steps = earlierSteps(task);
+  document.getElementById('case-steps').replaceChildren(...steps);
+  document.getElementById('case-steps-title').hidden = !steps.length;
   const rows = figures(task);
   document.getElementById('case-figures').replaceChildren(rows.length
     ? table(['项目', '填报内容'], rows) : el('p', { class: 'hint' }, '本任务的案件数据中没有已填报的表单内容。'));
@@ -123,7 +143,7 @@ function showCase(task) {
   box.replaceChildren(...found.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   box.hidden = !found.length;
   document.getElementById('case-checks-title').hidden = !found.length;
-  document.getElementById('case').hidden = !rows.length && !found.length;
+  document.getElementById('case').hidden = !rows.length && !found.length && !steps.length;
   document.getElementById('case-data-body').replaceChildren(pretty(task.data));
 }
 
