@@ -227,9 +227,15 @@ def test_user_task_extension_properties_are_edited_and_still_validate(  # type: 
     assert not task.xpath(".//spiffworkflow:preScript", namespaces=NS)
     assert len(task.xpath(".//spiffworkflow:property", namespaces=NS)) == 2
 
+    page.click("#validate")  # the task's deadline no longer is its timer's: named
+    page.wait_for_selector("#status.ok, #status.error")
+    assert page.inner_text("#status") == "发现 1 个问题", page.inner_text("#problems")
+    assert "application_window_closed" in page.inner_text("#problems")
+    page.fill(f"{panel} tr[data-property=dueAt] input >> nth=1", "application_deadline_at")
+    commit(page)
     page.click("#validate")  # SpiffWorkflow still parses the re-serialized extensions
     page.wait_for_selector("#status.ok, #status.error")
-    assert page.inner_text("#status") == "校验通过", page.inner_text("#problems")
+    page.wait_for_function("document.querySelector('#status').textContent === '校验通过'")
 
 
 def test_every_spiffworkflow_element_of_the_processes_is_typed_and_round_trips(  # type: ignore[no-untyped-def]

@@ -42,9 +42,14 @@ def decisions(ctx: EngineContext, instance_id: str, bpmn_id: str) -> list[Histor
 
 
 def notifications(ctx: EngineContext, instance_id: str) -> list[Notification]:
+    """The case's reminders (its outcome notices, e.g. a lapse, are not what these tests count)."""
     with ctx.reading() as session:
         return list(
-            session.scalars(select(Notification).where(Notification.instance_id == instance_id))
+            session.scalars(
+                select(Notification).where(
+                    Notification.instance_id == instance_id, Notification.kind == "reminder"
+                )
+            )
         )
 
 
