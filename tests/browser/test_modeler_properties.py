@@ -78,7 +78,7 @@ def test_owner_changes_a_setting_in_the_panel_and_deploys_it(  # type: ignore[no
     box.locator("a.edit-settings").click()  # opens the latest version with 流程参数 selected
     page.wait_for_selector("#properties-panel[data-element=settings]")
     assert page.input_value("#pp-id") == "settings"
-    assert page.get_attribute("#pp-id", "readonly") is not None
+    assert page.get_attribute("#pp-id", "readonly") is None  # editable, checked before applied
 
     page.click("#bpmn-canvas", position={"x": 5, "y": 5})  # deselect, then pick it on the diagram
     page.wait_for_selector("#properties-panel[data-element='']")

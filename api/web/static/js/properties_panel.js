@@ -1,7 +1,8 @@
-// Properties side panel of the BPMN modeller: shows the selected element's id and name and, by
-// type, what a process owner changes in a SpiffWorkflow diagram — a script task's script (the
-// 流程参数 task included), a timer's kind and Python expression, the condition of a flow leaving
-// a gateway, a user task's spiffworkflow:properties, instructions and pre-/post-scripts.
+// Properties side panel of the BPMN modeller: shows the selected element's id (checked before it
+// is applied) and name and, by type, what a process owner changes in a SpiffWorkflow diagram — a
+// script task's script (the 流程参数 task included), a timer's kind and Python expression (a kind
+// switch drops an expression of another kind), the condition of a flow leaving a gateway, a user
+// task's spiffworkflow:properties, instructions and pre-/post-scripts.
 // Every edit is a bpmn-js command (modeling.updateProperties / updateModdleProperties), so it
 // can be undone and saveXML writes it. Fields commit on `change` (leaving the field, or Enter).
 import { el } from './common.js';
@@ -19,7 +20,14 @@ const TYPE_NAMES = {
   'bpmn:Participant': '池（参与者）', 'bpmn:Lane': '泳道', 'bpmn:TextAnnotation': '注释',
   'bpmn:Association': '关联', 'bpmn:Group': '分组', 'bpmn:DataObjectReference': '数据对象',
   'bpmn:DataStoreReference': '数据存储', 'bpmn:Process': '流程', 'bpmn:Collaboration': '协作',
+  // named only when an id is taken by them
+  'bpmn:TimerEventDefinition': '定时器定义', 'bpmn:MessageEventDefinition': '消息事件定义',
+  'bpmn:Message': '消息', 'bpmn:Signal': '信号', 'bpmn:Error': '错误', 'bpmn:Definitions': '定义',
+  'bpmndi:BPMNDiagram': '图', 'bpmndi:BPMNPlane': '图面', 'bpmndi:BPMNShape': '图形', 'bpmndi:BPMNEdge': '连线图形',
 };
+
+// an XML NCName as tidu writes ids (ASCII, like every id of processes/)
+const NCNAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 // timer definition kinds: the bpmn:TimerEventDefinition property holding the expression
 const TIMER_KINDS = [
@@ -27,6 +35,14 @@ const TIMER_KINDS = [
   ['timeDate', '日期'],
   ['timeCycle', '周期'],
 ];
+
+// what to enter for each kind, shown when switching the kind cleared an expression
+const TIMER_ADVICE = {
+  timeDuration: '时长应为 ISO 8601 时长，如 "P10D"（10 天）、"PT2H"（2 小时），或返回时长的表达式。',
+  timeDate: '日期应为带时区的 ISO 8601 日期时间，如 "2025-10-01T00:00:00+08:00"，'
+    + '或返回日期时间的表达式，如 correction["ends_at"]、days_before(correction["ends_at"], 3)。',
+  timeCycle: '周期应为 ISO 8601 重复周期，如 "R3/PT1H"（每小时一次，共 3 次），或返回周期的表达式。',
+};
 
 // spiffworkflow:property names the engine reads (engine/definitions.py, engine/bpmnlint.py)
 const KNOWN_PROPERTIES = {
@@ -44,6 +60,45 @@ const isA = (bo, types) => [].concat(types).some((type) => bo && bo.$instanceOf(
 /** The first extension element of a type (e.g. 'spiffworkflow:Properties'), or undefined. */
 function extension(bo, type) {
   return ((bo.extensionElements && bo.extensionElements.values) || []).find((value) => value.$instanceOf(type));
+}
+
+/**
+ * The timer kind an expression plausibly is. Only a leading string literal tells: its text
+ * "R…/…" (R3/PT1H, R{n}/…) is a cycle, "P…" (P10D, PT2H, f"P{days}D", "P" + …) a duration;
+ * any other literal, a name or a call (correction["ends_at"], days_before(…)) a date-time.
+ */
+export function timerKindOf(body) {
+  const literal = /^\s*[rRfFuU]{0,2}(['"])(.*)$/s.exec(body);
+  if (!literal) return 'timeDate';
+  if (/^R(\d+|\{[^}]*\})?\//.test(literal[2])) return 'timeCycle';
+  if (/^P(\d|T|\{|['"])/.test(literal[2])) return 'timeDuration';
+  return 'timeDate';
+}
+
+/** The element of the tree under `root` other than `except` whose id is `id`, or undefined. */
+function findById(root, id, except) {
+  const seen = new Set();
+  const stack = [root];
+  while (stack.length) {
+    const value = stack.pop();
+    if (!value || typeof value !== 'object' || seen.has(value)) continue;
+    seen.add(value);
+    if (Array.isArray(value)) { stack.push(...value); continue; }
+    if (!value.$type) continue;
+    if (value !== except && value.id === id) return value;
+    for (const key of Object.keys(value)) if (!key.startsWith('$')) stack.push(value[key]);
+  }
+  return undefined;
+}
+
+/** Why `bo` cannot take the id `id` in `definitions`, in Chinese; '' when it can. */
+export function idProblem(id, bo, definitions) {
+  if (!id) return '编号不能为空';
+  if (!NCNAME.test(id)) return '编号须以字母或下划线开头，只含字母、数字、下划线、连字符和点';
+  const other = findById(definitions, id, bo);
+  if (!other) return '';
+  const kind = TYPE_NAMES[other.$type] || other.$type;
+  return `编号已被${kind}${other.name ? `“${other.name}”` : ''}使用`;
 }
 
 export function timerOf(bo) {
@@ -79,7 +134,8 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
   const registry = modeler.get('elementRegistry');
   const selection = modeler.get('selection');
   const canvas = modeler.get('canvas');
-  const timerDrafts = new Map();  // element id -> kind chosen before any expression was typed
+  const timerDrafts = new Map();  // business object -> kind chosen before any expression was typed
+  const timerNotices = new Map();  // business object -> { kind, text } why its expression was cleared
   let current = null;
   let selected = 0;  // how many elements are selected
 
@@ -122,6 +178,36 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
     modeling.updateModdleProperties(element, timer, changes);
   }
 
+  /** Switch a timer to kind `to`: keep the expression if it fits, else clear it (one command)
+   *  and say why. */
+  function changeTimerKind(element, to, body) {
+    const bo = element.businessObject;
+    timerDrafts.set(bo, to);  // the kind shown while the timer has no expression
+    if (!body) { render(); return; }
+    if (timerKindOf(body) === to) {
+      timerNotices.delete(bo);
+      setTimer(element, to, body);
+      return;
+    }
+    const label = TIMER_KINDS.find(([name]) => name === to)[1];
+    timerNotices.set(bo, { kind: to, text: `原表达式 ${body} 不是${label}，已清除（撤销可恢复）。${TIMER_ADVICE[to]}` });
+    setTimer(element, to, '');
+  }
+
+  /** Give the element the id typed in `input`, unless it is taken or not an NCName: then the
+   *  reason is shown next to the field and the element keeps its id. */
+  function setId(element, input) {
+    const bo = element.businessObject;
+    const id = input.value.trim();
+    if (id === bo.id) { input.value = id; return; }
+    const problem = idProblem(id, bo, modeler.getDefinitions());
+    if (!problem) { modeling.updateProperties(element, { id }); return; }
+    input.setAttribute('aria-invalid', 'true');
+    const shown = input.parentElement.querySelector('.pp-error')
+      || input.insertAdjacentElement('afterend', el('p', { class: 'pp-error', role: 'alert' }));
+    shown.textContent = `${problem}；编号仍为 ${bo.id}`;
+  }
+
   function setCondition(element, body) {
     modeling.updateProperties(element, { conditionExpression: body ? expression(body) : undefined });
   }
@@ -150,7 +236,7 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
   // ---- form pieces ----
 
   /** One labelled field; `commit(value)` runs on change when the value differs. */
-  function field(key, label, { value = '', multiline = false, code = false, readonly = false, hint, commit, rows } = {}) {
+  function field(key, label, { value = '', multiline = false, code = false, readonly = false, hint, notice, commit, rows } = {}) {
     const attrs = { id: `pp-${key}`, class: code ? 'code' : '', spellcheck: 'false', readonly: readonly || undefined };
     const input = multiline
       ? el('textarea', { ...attrs, rows: rows || Math.min(24, Math.max(3, rowsFor(value, code ? 52 : 44) + 1)) })
@@ -163,7 +249,9 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
       });
     }
     return el('div', { class: 'pp-field', dataset: { field: key } },
-      el('label', { for: `pp-${key}` }, label), input, hint ? el('p', { class: 'pp-hint' }, hint) : '');
+      el('label', { for: `pp-${key}` }, label), input,
+      notice ? el('p', { class: 'pp-notice', role: 'status' }, notice) : '',
+      hint ? el('p', { class: 'pp-hint' }, hint) : '');
   }
 
   function section(title, ...children) {
@@ -174,11 +262,27 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
     const bo = element.businessObject;
     return section('基本信息',
       el('p', { class: 'pp-type', dataset: { type: bo.$type } }, TYPE_NAMES[bo.$type] || bo.$type),
-      field('id', '编号', { value: bo.id, readonly: true, code: true }),
+      idField(element),
       field('name', '名称', {
         value: bo.name || '',
         commit: (value) => modeling.updateLabel(element, value),
       }));
+  }
+
+  function idField(element) {
+    const shown = field('id', '编号', {
+      value: element.businessObject.id,
+      code: true,
+      hint: '字母或下划线开头，只含字母、数字、下划线、连字符和点；在本流程图中唯一。',
+      commit: () => setId(element, input),
+    });
+    const input = shown.querySelector('input');
+    input.addEventListener('input', () => {  // typing again: the old reason no longer applies
+      input.removeAttribute('aria-invalid');
+      const error = shown.querySelector('.pp-error');
+      if (error) error.remove();
+    });
+    return shown;
   }
 
   function scriptSection(element) {
@@ -196,25 +300,26 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
   }
 
   function timerSection(element) {
-    const timer = timerOf(element.businessObject);
+    const bo = element.businessObject;
+    const timer = timerOf(bo);
     const set = TIMER_KINDS.find(([name]) => timer[name]);
-    const kind = set ? set[0] : (timerDrafts.get(element.id) || 'timeDuration');
+    const kind = set ? set[0] : (timerDrafts.get(bo) || 'timeDuration');
     const body = set ? (timer[kind].body || '') : '';
+    const notice = !set && timerNotices.has(bo) && timerNotices.get(bo).kind === kind ? timerNotices.get(bo).text : '';
     const select = el('select', { id: 'pp-timer-kind' },
       TIMER_KINDS.map(([name, label]) => el('option', { value: name, selected: name === kind || undefined }, label)));
-    select.addEventListener('change', () => {
-      if (body) setTimer(element, select.value, body);
-      else { timerDrafts.set(element.id, select.value); render(); }
-    });
+    select.addEventListener('change', () => changeTimerKind(element, select.value, body));
     return section('定时器',
       el('div', { class: 'pp-field', dataset: { field: 'timer-kind' } }, el('label', { for: 'pp-timer-kind' }, '类型'), select),
       field('timer-expression', '表达式（Python）', {
         value: body,
         code: true,
+        notice,
         hint: '按 Python 表达式求值：固定值须加引号，如时长 "P10D"（10 天）、日期 "2025-10-01T00:00:00+08:00"、'
           + '周期 "R3/PT1H"；也可以引用流程变量，如 correction["ends_at"]。',
         commit: (value) => {
-          if (!value.trim()) timerDrafts.set(element.id, kind);  // keep the kind shown when cleared
+          if (!value.trim()) timerDrafts.set(bo, kind);  // keep the kind shown when cleared
+          timerNotices.delete(bo);
           setTimer(element, kind, value.trim());
         },
       }));
@@ -350,7 +455,7 @@ export function createPropertiesPanel(modeler, container, { active = true } = {}
     if (elements.some((element) => element.id === current.id || element.labelTarget === current
       || (element.businessObject && element.businessObject === current.businessObject.sourceRef))) render();
   });
-  modeler.on('import.done', () => { timerDrafts.clear(); selected = 0; show(null); });
+  modeler.on('import.done', () => { timerDrafts.clear(); timerNotices.clear(); selected = 0; show(null); });
   function setActive(on) {
     active = on;
     render();
