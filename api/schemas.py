@@ -143,6 +143,13 @@ class TaskDetailOut(InboxTaskOut):
         allow_none=True, metadata={"description": "流程图写给办理人的办理说明"}
     )
     data = fields.Dict(metadata={"description": "任务创建时的案件数据"})
+    complainant = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "投诉案件的投诉人（name 姓名、id_number 证件号码、contact 联系方式），"
+            "仅受理部门和审计人员可见（第十三条），其他人为 null"
+        },
+    )
     data_schema = fields.Dict(
         metadata={
             "description": "案件数据各字段的 JSON Schema（取自本案件此前已办结任务的表单），"

@@ -123,6 +123,7 @@ class TaskDetail(MethodView):
             "instructions": found["instructions"],
             "data": read["data"],
             "data_schema": found["data_schema"],
+            "complainant": found["complainant"],
             "evidence_files": read["evidence_files"],
             "version": found["version"],
         }

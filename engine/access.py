@@ -13,9 +13,10 @@ from sqlalchemy.orm import object_session
 
 from engine.context import Actor
 from engine.errors import Forbidden
-from engine.store import EvidenceFile, HumanTask, Instance, Qualification
+from engine.store import Complainant, EvidenceFile, HumanTask, Instance, Qualification
 
 STAFF = {"city", "province", "miit"}
+READS_CASES_FILES = STAFF | {"enterprise"}  # may read a file for a case that names it
 READ_ALL = {"province", "auditor"}
 STARTERS = {"enterprise", "province", "system"}
 # cases about an enterprise that concern its 小巨人 qualification when it holds one
@@ -83,11 +84,23 @@ def can_read_file(actor: Actor, row: EvidenceFile, cases: Iterable[Instance]) ->
     staff who may see a case that references it (`cases`), auditors."""
     if actor.role in {"auditor", "system"} or row.uploaded_by == actor.id:
         return True
-    if actor.role == "enterprise":
-        return bool(actor.uscc) and row.uscc == actor.uscc
+    if actor.role == "enterprise":  # its own, and a complaint's evidence once asked to answer
+        return bool(actor.uscc) and (
+            row.uscc == actor.uscc or any(_complaint_evidence(actor, row, c) for c in cases)
+        )
     if actor.role in STAFF:
         return any(can_see_instance(actor, case) for case in cases)
     return False
+
+
+def _complaint_evidence(actor: Actor, row: EvidenceFile, case: Instance) -> bool:
+    """A file its complainant filed with a complaint about the actor's enterprise that the
+    enterprise was asked to answer (第十三条 核实: it answers what it is shown)."""
+    if case.process_key != "complaint" or case.uscc != actor.uscc or case.hidden_from_enterprise:
+        return False
+    db = object_session(case) or object_session(row)
+    filed_by = db.scalar(select(Complainant.filed_by).where(Complainant.instance_id == case.id))
+    return filed_by is not None and filed_by == row.uploaded_by
 
 
 def require_work_on(actor: Actor, task: HumanTask) -> None:

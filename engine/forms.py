@@ -85,8 +85,13 @@ def _message(error: ValidationError) -> str:
     return template.format(limit=error.validator_value)
 
 
-def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
-    """Raise InvalidTaskData with {field: [messages]} if data does not fit the schema."""
+def validate(
+    schema: dict[str, Any] | None,
+    data: dict[str, Any],
+    case: dict[str, Any] | None = None,
+) -> None:
+    """Raise InvalidTaskData with {field: [messages]} if data does not fit the schema (or,
+    given the case data it goes into, the case: registry.case_check)."""
     if schema is None:
         return
     errors: dict[str, list[str]] = {}
@@ -104,6 +109,8 @@ def validate(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
             errors.setdefault(name, []).append(_message(error))
     if not errors:  # values of the right types: do they hold together (registry.data_check)?
         errors = registry.check_data(data)
+    if not errors and case is not None:
+        errors = registry.check_against_case(data, case)
     if errors:
         raise InvalidTaskData(f"{len(errors)} 个字段未通过校验", errors=errors)
 

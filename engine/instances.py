@@ -783,7 +783,7 @@ def _complete(
     retried_by: Actor | None,
 ) -> Instance:
     schema = definitions.form_schema(loaded.definition, task_row.form)
-    forms.validate(schema, data)
+    forms.validate(schema, data, case=task.data)
     evidence = forms.resolve_evidence(session, schema, data, loaded.row.uscc)
     task.data.update(data)
     task.run()

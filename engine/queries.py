@@ -614,7 +614,7 @@ def evidence_file(ctx: EngineContext, actor: Actor, file_id: str) -> Any:
         row = session.get(EvidenceFile, str(file_id))
         if row is None:
             raise NotFound("文件不存在")
-        cases = _referencing_cases(session, row) if actor.role in access.STAFF else []
+        cases = _referencing_cases(session, row) if actor.role in access.READS_CASES_FILES else []
         if not access.can_read_file(actor, row, cases):
             raise NotFound("文件不存在")
         audit_checks.check_file(row)

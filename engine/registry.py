@@ -24,6 +24,7 @@ Handler = Callable[..., dict[str, Any]]
 RuleValidator = Callable[["RuleSet"], list[dict[str, Any]]]
 FileValidator = Callable[[Mapping[str, str]], list[dict[str, Any]]]
 DataCheck = Callable[[Mapping[str, Any]], dict[str, list[str]]]
+CaseCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ _RULE_VALIDATORS: list[RuleValidator] = []
 _FILE_VALIDATORS: list[FileValidator] = []
 _SCRIPT_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 _DATA_CHECKS: list[DataCheck] = []
+_CASE_CHECKS: list[CaseCheck] = []
 
 
 def operator(
@@ -146,6 +148,23 @@ def check_data(data: Mapping[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for check in _DATA_CHECKS:
         for name, messages in check(data).items():
+            errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+def case_check(fn: CaseCheck) -> CaseCheck:
+    """Register a check of submitted task data against the case data it is submitted into
+    (`fn(submitted, case)`), for a choice the case's facts rule out (第十三条: no dismissal when
+    the enterprise did not answer); it returns {field: [message]}."""
+    _CASE_CHECKS.append(fn)
+    return fn
+
+
+def check_against_case(data: Mapping[str, Any], case: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Run every registered case check over one task's submitted data and its case data."""
+    errors: dict[str, list[str]] = {}
+    for check in _CASE_CHECKS:
+        for name, messages in check(data, case).items():
             errors.setdefault(name, []).extend(messages)
     return errors
 

@@ -9,10 +9,10 @@ from lxml import etree
 from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import access, bpmnlint, definitions, forms, queries, setting_checks
+from engine import access, bpmnlint, complaints, definitions, forms, queries, setting_checks
 from engine.context import Actor, EngineContext
 from engine.errors import NotFound
-from engine.store import Enterprise, EvidenceFile, HistoryEvent, HumanTask, Instance
+from engine.store import Complainant, Enterprise, EvidenceFile, HistoryEvent, HumanTask, Instance
 
 # statement (its paged form, its count) per filter shape; values are bound at execution
 _INBOX: dict[tuple[Any, ...], tuple[Select, Select, Select]] = {}
@@ -121,6 +121,22 @@ EVIDENCE_PROPERTY = {
     "title": "证据材料",
     "items": {"type": "string", "format": forms.EVIDENCE_FORMAT},
 }
+# a complaint's filing (第十三条) is its start data, not a form: its fields as people read them
+FILING_PROPERTIES = {
+    "subject": {"type": "string", "title": "投诉主题"},
+    "content": {"type": "string", "title": "投诉内容"},
+    "tier_label": {"type": "string", "title": "所涉资格"},
+    "qualification_number": {"type": "string", "title": "证书编号"},
+    "filed_on": {"type": "string", "title": "投诉日期"},
+    EVIDENCE_KEY: EVIDENCE_PROPERTY,
+}
+# what a case adds after its filing and the forms, read on its later tasks
+CASE_PROPERTIES = {
+    "answered": {"type": "boolean", "title": "企业已答复"},
+    "answer_due_on": {"type": "string", "title": "答复期限（当日24:00）"},
+    "rectification_why": {"type": "string", "title": "整改原因"},
+    "rect_due_on": {"type": "string", "title": "整改期限（当日24:00）"},
+}
 
 
 def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
@@ -147,6 +163,7 @@ def task(ctx: EngineContext, actor: Actor, task_id: str) -> dict[str, Any]:
             "version": definition.version,
             "enterprise_name": enterprise.name if enterprise else None,
             "data_schema": schema,
+            "complainant": _complainant(session, actor, row),
             "evidence_files": _evidence_files(
                 session, actor, instance, named, row.data | (submitted or {})
             ),
@@ -271,9 +288,24 @@ def _data_schema(session: Session, definition: Any, row: HumanTask) -> dict[str,
     properties: dict[str, Any] = {}
     for form in dict.fromkeys(used):
         properties |= (definitions.form_schema(definition, form) or {}).get("properties", {})
+    if row.process_key == complaints.PROCESS_KEY:  # the filing first, then what was done
+        filing = {k: p for k, p in FILING_PROPERTIES.items() if k in row.data}
+        later = {k: p for k, p in CASE_PROPERTIES.items() if k in row.data}
+        properties = filing | properties | later
     if EVIDENCE_KEY not in properties and isinstance(row.data.get(EVIDENCE_KEY), list):
-        properties[EVIDENCE_KEY] = EVIDENCE_PROPERTY  # a case started with evidence (complaints)
+        properties[EVIDENCE_KEY] = EVIDENCE_PROPERTY  # a case started with evidence
     return {"type": "object", "properties": properties}
+
+
+def _complainant(session: Session, actor: Actor, row: HumanTask) -> dict[str, Any] | None:
+    """A complaint's complainant (name, ID number, contact) for those who may read the identity
+    (第十三条: the handling authority and auditors, complaints.may_see_identity), else None."""
+    if row.process_key != complaints.PROCESS_KEY:
+        return None
+    person = session.scalar(select(Complainant).where(Complainant.instance_id == row.instance_id))
+    if person is None or not complaints.may_see_identity(actor, person):
+        return None
+    return {"name": person.name, "id_number": person.id_number, "contact": person.contact}
 
 
 def _evidence_files(

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from engine.registry import operator, script_function
+from engine.registry import case_check, operator, script_function
 from handlers.qualification import anniversary
 
 RULE_VERSION = "2023-jx"
@@ -109,6 +110,30 @@ def resolve_outcome(
         "outcome": outcome,
         "why": f"{why}，按情节{'严重' if severity == 'serious' else '较轻'}处理",
     }
+
+
+FORCED = {"minor": "rectification", "serious": "revocation"}
+FORCED_LABELS = {"rectification": "限期整改", "revocation": "撤销资格"}
+
+
+@case_check
+def complaint_decision_allowed(data: Mapping[str, Any], case: Mapping[str, Any]) -> dict[str, Any]:
+    """第十三条: when the enterprise did not answer in time, or fraud is confirmed, the authority
+    may only require rectification (情节较轻) or revoke (情节严重): a decision that
+    complaint.resolve_outcome would override is refused, so the decider knows before submitting."""
+    if "complainant_ref" not in case or "answered" not in case or "decision" not in data:
+        return {}  # not a complaint's decision
+    answered, fraud = bool(case.get("answered")), bool(data.get("fraud_confirmed"))
+    severity = data.get("severity")
+    if (answered and not fraud) or severity not in FORCED or data["decision"] == FORCED[severity]:
+        return {}
+    why = "企业未在期限内答复" if not answered else "已查实弄虚作假"
+    due = FORCED_LABELS[FORCED[severity]]
+    if data["decision"] == "dismissed":
+        message = f"{why}：按第十三条应视情节要求整改或撤销，不能作出投诉不成立的决定"
+    else:
+        message = f"{why}：按第十三条情节{'严重' if severity == 'serious' else '较轻'}的应选择{due}"
+    return {"decision": [f"{message}（情节较轻的限期整改，严重的撤销资格）"]}
 
 
 @operator("complaint.notify_complainant", rule_version=RULE_VERSION, record="complaint_outcome")

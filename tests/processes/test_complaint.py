@@ -187,10 +187,10 @@ def test_no_answer_in_time_leads_to_rectification_and_a_missed_rectification_to_
     clock.advance(timedelta(days=3))  # 16 September 09:00: the deadline has passed
     instances.fire_due(ctx)
     assert not [t for t in ent.inbox() if t["bpmn_id"] == "enterprise_answer"]
-    city.complete(
+    city.complete(  # 第十三条: no answer in time → rectification (minor); a dismissal is a 422
         "city_decide",
         {
-            "decision": "dismissed",
+            "decision": "rectification",
             "severity": "minor",
             "rectification_days_decided": 20,
             "reason": "企业未答复",
@@ -238,23 +238,24 @@ def test_little_giant_complaint_is_handled_by_the_province_and_confirmed_fraud_r
         people,
         case_id,
         {
-            "decision": "dismissed",
+            "decision": "revocation",
             "fraud_confirmed": True,
             "severity": "serious",
             "reason": "查实数据造假",
         },
         authority="province",
     )
-    assert outcome(people, case_id) == ("completed", "revoked")
+    # the 小巨人 is referred to MIIT (it certified it) and stays valid until MIIT decides
+    assert outcome(people, case_id) == ("completed", "referred_to_miit")
     # the complaint concerned the 小巨人 qualification (the highest tier held): only it goes,
     # on the decision of MIIT, which certified it
     assert [status(ctx, n) for n in numbers] == ["active", "active"]
     people["miit"].complete("miit_revocation_review", {"decision": "revoke", "reason": "同意撤销"})
     assert [status(ctx, n) for n in numbers] == ["active", "revoked"]
-    # confirmed fraud is 第十二条's 数据造假: at least three years without applying
-    assert bans(ctx, uscc) == [("2025-09-01", "2028-09-01", "第十二条")]
+    # the complaint records no ban for a referred 小巨人 (docs/procedures-p5-p6.md) and says so
+    assert bans(ctx, uscc) == []
     assert (
-        "2028-09-01 前不得再次申报（第十二条）"
+        "本案不记录禁止申报期"
         in people["ent"].get("/api/v1/notifications").json["items"][0]["body"]
     )
     assert (

@@ -84,9 +84,17 @@ function figures(task) {
   const own = new Set(Object.keys((task.form || {}).properties || {}));
   const props = Object.entries((task.data_schema || {}).properties || {})
     .filter(([name]) => name in task.data && !own.has(name));
-  return props.map(([name, prop]) => el('tr', { dataset: { name } },
+  const rows = props.map(([name, prop]) => el('tr', { dataset: { name } },
     el('th', { scope: 'row' }, prop.title || name),
     el('td', {}, isEvidence(prop) && Array.isArray(task.data[name]) ? evidenceList(task.data[name].map(String), task.evidence_files || {}) : shown(prop, task.data[name]))));
+  return rows.concat(complainantRows(task.complainant));
+}
+
+/** 第十三条: a complaint's complainant, given only to the handling authority and auditors. */
+function complainantRows(person) {
+  if (!person) return [];
+  return [['投诉人姓名', person.name], ['投诉人证件号码', person.id_number], ['投诉人联系方式', person.contact]]
+    .map(([label, value]) => el('tr', { dataset: { name: 'complainant' } }, el('th', { scope: 'row' }, label), el('td', {}, value || '—')));
 }
 
 /** What the automatic checks found (规模划型, 第四条 conditions, score), a 公示 objection under
