@@ -19,25 +19,43 @@ STAFF = {"city", "province", "miit"}
 READS_CASES_FILES = STAFF | {"enterprise"}  # may read a file for a case that names it
 READ_ALL = {"province", "auditor"}
 STARTERS = {"enterprise", "province", "system"}
-# cases about an enterprise that concern its 小巨人 qualification when it holds one
-ABOUT_ENTERPRISE = ("major_change", "complaint", "article12_incident")
+# cases about an enterprise that concern its 小巨人 qualification when it holds one in force
+BY_HOLDING = ("major_change", "article12_incident")
+
+
+# a 小巨人 still in force (also while MIIT decides on its revocation or renewal)
+IN_FORCE = ("active", "renewal_ineligible")
 
 
 def miit_cases() -> ColumnElement[bool]:
     """The cases MIIT reads: the province's 小巨人 cases (MIIT certifies 小巨人 and decides on
     their renewals and revocations) — P3 recommendations, the lifecycles of 小巨人
-    qualifications, major changes, complaints and 第十二条 incidents of an enterprise holding
-    one — and any case in which MIIT has a task."""
+    qualifications, complaints about a 小巨人 (the tier a complaint concerns), major changes and
+    第十二条 incidents of an enterprise holding a 小巨人 in force, the case a revocation request
+    MIIT decides came from (`source_case`) — and any case in which MIIT has or had a task.
+    A city's complaint about another tier of the same enterprise is not MIIT's."""
     little_giants = select(Qualification.number).where(Qualification.tier == "little_giant")
-    holders = select(Qualification.uscc).where(Qualification.tier == "little_giant")
+    holders = select(Qualification.uscc).where(
+        Qualification.tier == "little_giant", Qualification.status.in_(IN_FORCE)
+    )
+    miit_tasks = select(HumanTask.instance_id).where(HumanTask.role == "miit")
+    about_little_giant = select(HumanTask.instance_id).where(
+        HumanTask.process_key == "complaint",
+        HumanTask.data["tier"].as_string() == "little_giant",
+    )
+    sources = select(HumanTask.data[("revocation", "source_case")].as_string()).where(
+        HumanTask.role == "miit"
+    )
     return or_(
         Instance.process_key == "little_giant_recommendation",
         and_(
             Instance.process_key == "qualification_lifecycle",
             Instance.business_key.in_(little_giants),
         ),
-        and_(Instance.process_key.in_(ABOUT_ENTERPRISE), Instance.uscc.in_(holders)),
-        Instance.id.in_(select(HumanTask.instance_id).where(HumanTask.role == "miit")),
+        and_(Instance.process_key == "complaint", Instance.id.in_(about_little_giant)),
+        and_(Instance.process_key.in_(BY_HOLDING), Instance.uscc.in_(holders)),
+        Instance.id.in_(sources),
+        Instance.id.in_(miit_tasks),
     )
 
 

@@ -4,7 +4,7 @@ A BPMN service task with the operator ``notify.send`` (handlers/notify.py; typic
 non-interrupting boundary timer, N days before a deadline) returns a notification that the
 engine writes in the same transaction as the rest of the command (record kind "notification").
 The addressee is a role, narrowed to the case's enterprise (``enterprise``) or region
-(``city``), or one user (``user:<id>``).
+(``city``), or one user (``user:<id>``); several, comma-separated, get one notification each.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from engine.store import Instance, Notification
 
 def _write(session: Session, outputs: dict[str, Any], row: Instance, now: datetime) -> None:
     n = outputs["notification"]
-    to = n["to"]
+    for to in n["to"].split(","):  # "enterprise,city,province": one notification each
+        _write_one(session, n, to, row, now)
+
+
+def _write_one(session: Session, n: dict[str, Any], to: str, row: Instance, now: datetime) -> None:
     due = datetime.fromisoformat(n["due_at"]) if n.get("due_at") else None
     session.add(
         Notification(

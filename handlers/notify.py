@@ -38,12 +38,14 @@ def send(
     A reminder whose deadline has passed when it is sent (its timer fired late, e.g. when the
     scheduler catches up after a stop, in the command that also lets its deadline pass) is not
     sent: the result says so (``sent`` false, with the reason) and no notification is written.
-    `now` is the engine clock's moment, passed by the engine.
+    `now` is the engine clock's moment, passed by the engine. `to` may name several
+    addressees separated by commas ("enterprise,city,province"): one notification each.
     """
-    if not (to in ADDRESSEES or (to.startswith("user:") and len(to) > 5)):
-        raise ValueError(
-            f"unknown addressee {to!r}: use one of {', '.join(ADDRESSEES)} or user:<id>"
-        )
+    for one in to.split(","):
+        if not (one in ADDRESSEES or (one.startswith("user:") and len(one) > 5)):
+            raise ValueError(
+                f"unknown addressee {one!r}: use one of {', '.join(ADDRESSEES)} or user:<id>"
+            )
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}: use one of {', '.join(KINDS)}")
     due = datetime.fromisoformat(due_at) if due_at else None  # a malformed deadline fails here

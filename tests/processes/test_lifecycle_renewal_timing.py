@@ -103,7 +103,8 @@ def test_renewal_of_a_1_may_expiry_opens_on_1_february_with_the_30_april_update_
     assert has_task(ent, WINDOW_UPDATE)
     at(ctx, clock, date(2029, 4, 17), hour=0)  # the update's reminder, 14 days before
     notes = ent.get("/api/v1/notifications").json["items"]
-    assert [n["title"] for n in notes] == ["请按时更新企业信息"]
+    # newest first: the reminder, then the opening of the renewal (第九条)
+    assert [n["title"] for n in notes] == ["请按时更新企业信息", "资格复核已开启"]
     assert "2029-04-30" in notes[0]["body"]
 
 

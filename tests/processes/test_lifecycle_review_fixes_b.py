@@ -79,7 +79,8 @@ def notices(ctx: EngineContext, uscc: str) -> list[tuple[str, str, str]]:
             .where(Notification.uscc == uscc, Notification.kind.in_(("outcome", "info")))
             .order_by(Notification.created_at, Notification.id)
         )
-        return [(n.kind, n.title, n.body) for n in rows]
+        # the opening of a renewal (第九条) is told too: tests/processes/test_miit_review_k.py
+        return [(n.kind, n.title, n.body) for n in rows if n.title != "资格复核已开启"]
 
 
 # -- 第十条: one update per enterprise and year ------------------------------------------------

@@ -99,7 +99,7 @@ function complainantRows(person) {
 
 /** What the automatic checks found (规模划型, 第四条 conditions, score), a 公示 objection under
  *  review and a revocation asked for (the lifecycle's MIIT decision), where the case has them. */
-function checks(data) {
+function checks(data, files = {}) {
   const rows = [];
   const { size, eligibility: elig, evaluation: score } = data;
   if (size && size.size_class_label) rows.push(['规模类型', `${size.size_class_label}${size.industry_label ? `（${size.industry_label}）` : ''}`]);
@@ -117,9 +117,31 @@ function checks(data) {
   }
   const asked = data.revocation;
   if (asked && typeof asked.reason === 'string') {
-    rows.push(['撤销请求', `${asked.reason}${asked.basis ? `（依据：${asked.basis}）` : ''}`]);
+    rows.push(['撤销请求', revocationAsked(asked, files)]);
   }
   return rows;
+}
+
+const SOURCE_KINDS = { complaint: '投诉案件', article12_incident: '第十二条事件案件', major_change: '重大变化报告案件' };
+
+/** A revocation request MIIT decides: its reason and basis, and where it came from — the source
+ *  case (its kind, a link to its page), the day it was decided there and its evidence files. */
+function revocationAsked(asked, files) {
+  const parts = [`${asked.reason}${asked.basis ? `（依据：${asked.basis}）` : ''}`];
+  if (asked.source_case) {
+    parts.push(el('br'), `来源：${SOURCE_KINDS[asked.source_kind] || '案件'} `,
+      el('a', { href: `/ui/audit/cases/${asked.source_case}`, dataset: { sourceCase: asked.source_case } }, String(asked.source_case)));
+  }
+  if (asked.decided_on) parts.push(`，${asked.decided_on} 决定报请撤销`);
+  const evidence = Array.isArray(asked.source_evidence) ? asked.source_evidence.map(String) : [];
+  if (evidence.length) {
+    parts.push(el('ul', { class: 'files' }, evidence.map((id) => {
+      const file = files[id] || { id, filename: id };
+      return el('li', { dataset: { file: id } },
+        el('a', { href: `/api/v1/files/${id}`, onclick: (event) => { event.preventDefault(); fetchFile(file).catch(fail); } }, file.filename));
+    })));
+  }
+  return parts;
 }
 
 /** 办理记录: each earlier step with who did it and when; its choices and reasons in the summary
@@ -146,7 +168,7 @@ function showCase(task) {
   const rows = figures(task);
   document.getElementById('case-figures').replaceChildren(rows.length
     ? table(['项目', '填报内容'], rows) : el('p', { class: 'hint' }, '本任务的案件数据中没有已填报的表单内容。'));
-  const found = checks(task.data || {});
+  const found = checks(task.data || {}, task.evidence_files || {});
   const box = document.getElementById('case-checks');
   box.replaceChildren(...found.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   box.hidden = !found.length;
