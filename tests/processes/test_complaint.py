@@ -252,12 +252,10 @@ def test_little_giant_complaint_is_handled_by_the_province_and_confirmed_fraud_r
     assert [status(ctx, n) for n in numbers] == ["active", "active"]
     people["miit"].complete("miit_revocation_review", {"decision": "revoke", "reason": "同意撤销"})
     assert [status(ctx, n) for n in numbers] == ["active", "revoked"]
-    # the complaint records no ban for a referred 小巨人 (docs/procedures-p5-p6.md) and says so
-    assert bans(ctx, uscc) == []
-    assert (
-        "本案不记录禁止申报期"
-        in people["ent"].get("/api/v1/notifications").json["items"][0]["body"]
-    )
+    # fraud confirmed, and MIIT revoked: the lifecycle records the 第十二条 ban (3 years)
+    [(starts, ends, basis)] = bans(ctx, uscc)
+    assert basis == "第十二条"
+    assert int(ends[:4]) - int(starts[:4]) == 3
     assert (
         people["province"].get(f"/api/v1/complaints/{case_id}").json["complainant"]["name"]
         == "张三"

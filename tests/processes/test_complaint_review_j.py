@@ -60,7 +60,7 @@ def test_a_little_giant_revocation_is_referred_to_miit_without_a_ban(ctx, clock,
         assert "已报工业和信息化部决定" in note["title"]
         assert "决定前继续有效" in note["body"]
         assert "已撤销资格" not in note["title"] + note["body"]
-        assert "本案不记录禁止申报期" in note["body"]
+        assert "工业和信息化部决定撤销的，同时记录禁止申报期" in note["body"]
     review = people["miit"].task("miit_revocation_review")
     people["miit"].complete(
         "miit_revocation_review", {"decision": "keep", "reason": "证据不足"}, review["instance_id"]
