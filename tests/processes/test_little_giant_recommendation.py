@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from api import cli, cli_miit
+from engine import instances
 from engine.store import Qualification
 from tests import factories as f
 
@@ -143,14 +144,45 @@ def test_miit_list_certifies_listed_cases_rejects_unlisted_and_reports_unknown_r
     [refused] = outcome_notes(people["ent2"], unlisted)
     assert refused["title"] == "专精特新“小巨人”企业推荐结果：工业和信息化部未予认定"
     assert outcome_notes(people["ent"], unlisted) == []  # only the case's own enterprise
+    for staff in ("city", "province"):  # the recommending authorities hear of the refusal too
+        told = people[staff].get("/api/v1/notifications").json["items"]
+        assert any(
+            n["title"] == "工业和信息化部未予认定：赣江光电科技有限公司"
+            and n["instance_id"] == unlisted
+            for n in told
+        ), staff
 
 
 def test_a_recommended_case_waits_for_miits_decision_under_that_name(people, round_id) -> None:
     waiting = recommend(people, round_id, "ent")
     found = case(people["province"], waiting)
-    assert (found["stage"], found["stage_name"]) == ("miit_decision_received", "等待工信部认定结果")
+    assert (found["stage"], found["stage_name"]) == ("miit_wait", "等待工信部认定结果")
+    assert found["stage_due_at"]  # miit_decision_days (90) after the recommendation
     rows = people["province"].get(f"/api/v1/rounds/{round_id}/cases").json["items"]
     assert [r["stage_name"] for r in rows if r["instance_id"] == waiting] == ["等待工信部认定结果"]
+
+
+def test_the_enterprise_and_city_are_told_of_the_recommendation_and_the_province_reminded(
+    ctx, clock, people, round_id
+) -> None:
+    # 第八条: the case goes to MIIT; nobody is left wondering, and a decision not imported in
+    # miit_decision_days (流程参数, 90) reminds the province, again every 90 days
+    waiting = recommend(people, round_id, "ent")
+    for who in ("ent", "city"):
+        told = people[who].get("/api/v1/notifications").json["items"]
+        assert any(n["title"].startswith("已推荐至工业和信息化部") for n in told), who
+    due = case(people["province"], waiting)["stage_due_at"]
+    clock.advance(timedelta(days=91))
+    instances.fire_due(ctx)
+    reminders = [
+        n
+        for n in people["province"].get("/api/v1/notifications").json["items"]
+        if n["title"].startswith("工信部认定结果尚未导入")
+    ]
+    assert len(reminders) == 1
+    found = case(people["province"], waiting)
+    assert (found["status"], found["stage"]) == ("running", "miit_wait")  # still waiting
+    assert found["stage_due_at"] > due  # the next reminder
 
 
 def test_the_province_step_is_called_preliminary_review_in_its_form_too(people, round_id) -> None:
