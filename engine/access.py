@@ -113,12 +113,26 @@ def can_read_file(actor: Actor, row: EvidenceFile, cases: Iterable[Instance]) ->
 
 def _complaint_evidence(actor: Actor, row: EvidenceFile, case: Instance) -> bool:
     """A file its complainant filed with a complaint about the actor's enterprise that the
-    enterprise was asked to answer (第十三条 核实: it answers what it is shown)."""
+    enterprise was asked to answer and the accepting authority chose to show it (第十三条 核实:
+    it answers what it is shown)."""
     if case.process_key != "complaint" or case.uscc != actor.uscc or case.hidden_from_enterprise:
         return False
     db = object_session(case) or object_session(row)
     filed_by = db.scalar(select(Complainant.filed_by).where(Complainant.instance_id == case.id))
-    return filed_by is not None and filed_by == row.uploaded_by
+    if filed_by is None or filed_by != row.uploaded_by:
+        return False
+    # only when the accepting authority chose to show it (complaint_accept's share_evidence):
+    # evidence can itself reveal who complained
+    shared = db.scalar(
+        select(HumanTask.id)
+        .where(
+            HumanTask.instance_id == case.id,
+            HumanTask.role == "enterprise",
+            HumanTask.data["share_evidence"].as_boolean().is_(True),
+        )
+        .limit(1)
+    )
+    return shared is not None
 
 
 def require_work_on(actor: Actor, task: HumanTask) -> None:

@@ -46,7 +46,8 @@ def test_the_enterprise_reads_what_was_alleged_and_downloads_the_evidence(
     case_id, evidence = filed(ctx, people)
     ent = people["ent"]
     assert ent.get(f"/api/v1/files/{evidence}").status_code == 404  # not yet accepted
-    people["city"].complete("city_accept", {"decision": "accept", "reason": "受理"}, case_id)
+    accepted = {"decision": "accept", "reason": "受理", "share_evidence": True}  # the city chose to
+    people["city"].complete("city_accept", accepted, case_id)
     shown = page(ent, "enterprise_answer", case_id)
     assert shown["complainant"] is None
     assert shown["data_schema"]["properties"]["content"]["title"] == "投诉内容"

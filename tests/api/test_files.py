@@ -119,7 +119,8 @@ def test_a_complaint_evidence_file_is_for_the_authority_not_the_complained_of_en
     assert accept["data_schema"]["properties"]["evidence"]["title"] == "证据材料"
     city.complete("city_accept", {"decision": "accept", "reason": "受理"}, complaint)
     answer = ent.get(f"/api/v1/tasks/{ent.task('enterprise_answer', complaint)['id']}").json
-    assert answer["evidence_files"] == {}  # the enterprise never learns what was submitted
+    assert answer["evidence_files"] == {}  # unless the city chooses to show it (share_evidence)
+    assert_not_found(ent.get(url))
 
 
 def test_task_detail_lists_the_evidence_and_the_fields_of_its_case_data(
