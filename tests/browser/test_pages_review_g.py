@@ -59,9 +59,9 @@ def test_a_correction_opens_with_the_application_and_its_evidence(  # type: igno
     page.click("#complete")
     page.wait_for_selector("#notice.ok")
     assert "任务已完成" in page.inner_text("#notice")
+    page.wait_for_selector("#complete", state="hidden")  # the page reloads the completed task
     assert "不在办理中" not in page.inner_text("#status")
     assert page.locator("#status.error").count() == 0
-    assert page.locator("#complete").is_hidden()
     assert page.input_value("#f-rd_expense_y1") == "500"  # now shows what was submitted
     case = cast["auditor"].get(f"/api/v1/instances/{instance_id}/history").json
     corrected = [e for e in case if e["kind"] == "task.completed"][-1]["data"]["submitted"]
